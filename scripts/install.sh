@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Creates .venv and installs the locked dependencies and the idbx package (editable) into it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+[ -x .venv/bin/uv ] || .venv/bin/python -m pip install --quiet "uv==0.13.9"
+.venv/bin/uv pip install --quiet --python .venv/bin/python -r requirements.lock -e .
