@@ -1,0 +1,104 @@
+"""Real gpg: every failure mode gets a message naming the file and saying what is wrong."""
+
+import io
+import os
+from pathlib import Path
+
+import gnupg
+import pytest
+
+from idbx.config import GpgSettings
+from idbx.crypto import Decryptor
+from idbx.errors import ConfigError, DecryptionError
+from idbx.sample import SampleKey
+
+
+@pytest.fixture(scope="module")
+def encrypted(sample, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("enc")
+    plain = folder / "plain.tsv"
+    plain.write_bytes(b"id\tname\n" + b"1\tx\n" * 50_000)
+    key = SampleKey(sample.root)
+    try:
+        key.encrypt(plain, folder / "good.sql.gpg")
+    finally:
+        key.close()
+    return folder / "good.sql.gpg"
+
+
+def test_decrypts_with_the_right_key_and_passphrase(gpg, encrypted, tmp_path):
+    out = tmp_path / "out.tsv"
+    with Decryptor(gpg) as decryptor, open(encrypted, "rb") as stream:
+        decryptor.decrypt(stream, out, encrypted.name)
+    assert out.read_bytes().startswith(b"id\tname\n1\tx\n")
+    assert out.stat().st_size == len(b"id\tname\n") + 4 * 50_000
+
+
+def test_the_users_own_keyring_is_untouched(gpg, encrypted, tmp_path, monkeypatch):
+    home = tmp_path / "home-gnupg"
+    home.mkdir(mode=0o700)
+    monkeypatch.setenv("GNUPGHOME", str(home))
+    with Decryptor(gpg) as decryptor, open(encrypted, "rb") as stream:
+        decryptor.decrypt(stream, tmp_path / "o", "x")
+    assert list(home.iterdir()) == []
+
+
+def test_wrong_passphrase_fails_before_any_work(sample):
+    with pytest.raises(ConfigError, match="wrong passphrase"):
+        with Decryptor(GpgSettings(sample.key_file, "not-the-passphrase")):
+            pass
+
+
+def test_missing_passphrase_is_explained(sample):
+    with pytest.raises(ConfigError, match="IDBX_GPG_PASSPHRASE"):
+        with Decryptor(GpgSettings(sample.key_file, None)):
+            pass
+
+
+def test_key_file_without_private_key_is_refused(sample, tmp_path):
+    home = tmp_path / "g"
+    home.mkdir(mode=0o700)
+    gpg = gnupg.GPG(gnupghome=str(home))
+    gpg.import_keys(sample.key_file.read_text())
+    public_only = tmp_path / "public.asc"
+    public_only.write_text(gpg.export_keys(gpg.list_keys()[0]["fingerprint"]))
+    with pytest.raises(ConfigError, match="holds no private key"):
+        with Decryptor(GpgSettings(public_only, "x")):
+            pass
+
+
+def _fail(gpg, data: bytes, tmp_path) -> DecryptionError:
+    out = tmp_path / "out"
+    with Decryptor(gpg) as decryptor:
+        with pytest.raises(DecryptionError) as info:
+            decryptor.decrypt(io.BytesIO(data), out, "IDBx-X-Y-auth_user-prod-analytics.sql.gpg")
+    assert not out.exists(), "a failed decryption must not leave plain text behind"
+    assert str(info.value).startswith("IDBx-X-Y-auth_user-prod-analytics.sql.gpg: ")
+    return info.value
+
+
+def test_truncated_file(gpg, encrypted, tmp_path):
+    data = encrypted.read_bytes()
+    assert "truncated or corrupt" in _fail(gpg, data[: len(data) // 2], tmp_path).reason
+
+
+def test_corrupt_file(gpg, encrypted, tmp_path):
+    data = bytearray(encrypted.read_bytes())
+    for i in range(300, 400):
+        data[i] ^= 0x5A
+    assert "truncated or corrupt" in _fail(gpg, bytes(data), tmp_path).reason
+
+
+def test_file_that_is_not_encrypted(gpg, tmp_path):
+    assert "not a GPG-encrypted file" in _fail(gpg, b"id\tname\n1\tx\n", tmp_path).reason
+
+
+def test_file_encrypted_to_another_key(gpg, tmp_path):
+    home = tmp_path / "other"
+    home.mkdir(mode=0o700)
+    other = gnupg.GPG(gnupghome=str(home))
+    key = other.gen_key(other.gen_key_input(key_type="EDDSA", key_curve="ed25519", subkey_type="ECDH",
+                                            subkey_curve="cv25519", name_email="other@idbx.invalid", no_protection=True))
+    data = other.encrypt(b"secret rows", [key.fingerprint], always_trust=True, armor=False).data
+    os.system(f"GNUPGHOME={home} gpgconf --kill gpg-agent")
+    assert "encrypted to a key we do not hold" in _fail(gpg, data, tmp_path).reason
