@@ -36,7 +36,10 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(courses_app, name="courses")
 app.add_typer(catalog_app, name="catalog")
 
-err = Console(stderr=True)
+# Wide when piped or logged, so messages and tables are not folded at 80 columns.
+_WIDTH = None if sys.stderr.isatty() else 200
+err = Console(stderr=True, width=_WIDTH)
+out = Console(width=None if sys.stdout.isatty() else 200)
 
 LakeOption = Annotated[Optional[Path], typer.Option("--lake", help="Lake folder [env IDBX_LAKE, default ./lake].")]
 KeyOption = Annotated[
@@ -165,7 +168,7 @@ def query(
         table = Table(*names)
         for row in rows[:limit]:
             table.add_row(*("NULL" if v is None else str(v) for v in row))
-        Console().print(table)
+        out.print(table)
         if len(rows) > limit:
             err.print(f"[dim](first {limit} rows; use --limit N or --csv for more)[/]")
 
@@ -186,7 +189,7 @@ def courses_list(
             course.course_key, course.name, course.sme, str(course.start_date or ""), str(course.end_date or ""),
             f"{course.passing_grade:.2f}", "yes" if course.excluded else "",
         )
-    Console().print(table)
+    out.print(table)
 
 
 @courses_app.command("check")

@@ -116,11 +116,11 @@ def load_registry(path: Path | None = None) -> Registry:
         if missing:
             raise RegistryError(str(path), problems)
         for line, raw in enumerate(reader, start=2):
-            raw = {k: (v or "").strip() for k, v in raw.items() if k is not None}
-            where = f"row {line} ({raw.get('course_key') or 'no key'})"
+            where = f"row {line} ({(raw.get('course_key') or '').strip() or 'no key'})"
             if None in raw or any(v is None for v in raw.values()):
                 problems.append(f"{where}: wrong number of fields")
                 continue
+            raw = {k: v.strip() for k, v in raw.items()}
             course = _row(raw, where, problems, warnings)
             if course is None:
                 continue

@@ -1,0 +1,70 @@
+"""The `idbx` console script as an operator runs it: exit codes, CSV output, messages."""
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+IDBX = [str(Path(sys.executable).with_name("idbx"))]
+
+
+def run(*args, env=None, cwd=None):
+    return subprocess.run(IDBX + list(args), capture_output=True, text=True, env=env or os.environ.copy(), cwd=cwd)
+
+
+def test_ingest_then_query_csv(sample, tmp_path, gpg_env):
+    lake = tmp_path / "lake"
+    done = run("ingest", "package", str(sample.package), "--lake", str(lake), env=gpg_env)
+    assert done.returncode == 0, done.stderr
+    assert "ingested" in done.stderr and "18" in done.stderr
+    out = run("query", "SELECT course_key, count(*) AS n FROM student_courseenrollment GROUP BY 1 ORDER BY 1", "--lake", str(lake), "--csv")
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.reader(io.StringIO(out.stdout)))
+    assert rows[0] == ["course_key", "n"]
+    assert [r[0] for r in rows[1:]] == ["idb1x_2t2014", "idb4_1x_2015_t4", "idb6x_2016_t1"]
+    assert all(int(r[1]) > 0 for r in rows[1:])
+
+
+def test_wrong_passphrase_exits_non_zero_with_a_clear_message(sample, tmp_path, gpg_env):
+    env = {**gpg_env, "IDBX_GPG_PASSPHRASE": "nope"}
+    done = run("ingest", "package", str(sample.package), "--lake", str(tmp_path / "lake"), env=env)
+    assert done.returncode == 1
+    assert "wrong passphrase" in done.stderr and str(sample.key_file) in done.stderr
+    assert not (tmp_path / "lake" / "bronze").exists()
+
+
+def test_rejected_rows_make_a_non_zero_exit(tmp_path):
+    folder = tmp_path / "idbx-2016-08-01"
+    folder.mkdir()
+    (folder / "IDBx-IDB1x-2T2014-student_courseenrollment-prod-analytics.sql").write_text(
+        "id\tuser_id\tcourse_id\tcreated\tis_active\tmode\n1\tx\tc\t2016-01-01 00:00:00\t1\thonor\n"
+    )
+    done = run("ingest", "package", str(folder), "--lake", str(tmp_path / "lake"))
+    assert done.returncode == 1
+    assert "1 rejected row" in done.stderr
+
+
+def test_bad_sql_is_reported(tmp_path, corpus):
+    run("catalog", "refresh", "--lake", str(tmp_path / "lake"))
+    done = run("query", "SELECT * FROM no_such_view", "--lake", str(tmp_path / "lake"))
+    assert done.returncode == 1 and "no_such_view" in done.stderr
+
+
+def test_courses_check_and_list(corpus, tmp_path):
+    ok = run("courses", "check")
+    assert ok.returncode == 0 and "50 course runs (32 included)" in ok.stderr
+    bad = run("courses", "check", "--registry", str(corpus.parent / "data" / "seed_courses.csv"))
+    assert bad.returncode == 1 and "row 15 (idb5_1x_3t2016)" in bad.stderr
+    listed = run("courses", "list")
+    assert listed.returncode == 0 and "idb1x_2t2014" in listed.stdout and "idb14x_3t2016" not in listed.stdout
+
+
+def test_help_lists_the_commands():
+    done = run("--help")
+    assert done.returncode == 0
+    for command in ("ingest", "query", "courses", "catalog", "sample"):
+        assert command in done.stdout

@@ -1,0 +1,208 @@
+"""Encrypted delivery -> lake -> DuckDB, with real gpg and real Parquet."""
+
+from __future__ import annotations
+
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from idbx.course_data import ingest_package
+from idbx.errors import ConfigError, UnsafeArchiveError
+from idbx.parsers.naming import COURSE_TABLES, table_file_name
+from idbx.sample import SampleKey
+
+
+def catalog(lake):
+    return duckdb.connect(str(lake.catalog_path), read_only=True)
+
+
+def scalar(con, sql):
+    return con.execute(sql).fetchall()[0][0]
+
+
+def repack(sample, source: Path, target: Path, replace: dict[str, bytes | None]) -> Path:
+    """Copy a delivery zip, swapping the named members for new plain bytes (encrypted) or raw bytes."""
+    key = SampleKey(sample.root)
+    try:
+        with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w") as dst:
+            for info in src.infolist():
+                base = Path(info.filename).name
+                if base not in replace:
+                    dst.writestr(info, src.read(info))
+                elif replace[base] is not None:
+                    dst.writestr(info.filename, replace[base])
+    finally:
+        key.close()
+    return target
+
+
+def encrypt_bytes(sample, plain: bytes, tmp_path: Path) -> bytes:
+    key = SampleKey(sample.root)
+    try:
+        (tmp_path / "p").write_bytes(plain)
+        key.encrypt(tmp_path / "p", tmp_path / "p.gpg")
+        return (tmp_path / "p.gpg").read_bytes()
+    finally:
+        key.close()
+
+
+def plain_member(sample, gpg, name: str, tmp_path: Path) -> bytes:
+    from idbx.crypto import Decryptor
+
+    with zipfile.ZipFile(sample.package) as archive, Decryptor(gpg) as decryptor:
+        member = next(n for n in archive.namelist() if n.endswith(name))
+        decryptor.decrypt(archive.open(member), tmp_path / "plain", name)
+    return (tmp_path / "plain").read_bytes()
+
+
+def test_round_trip_every_table(sample, gpg, lake, tmp_path):
+    summary = ingest_package([sample.package], lake, gpg)
+    assert not summary.failed
+    assert summary.count("ingested") == len(sample.course_ids) * len(COURSE_TABLES)
+    assert {Path(f.name).name for f in summary.files if f.status == "unhandled"} == {
+        table_file_name(c, "wiki_article") for c in sample.course_ids
+    }
+    con = catalog(lake)
+    for table in COURSE_TABLES:
+        plain = plain_member(sample, gpg, table_file_name(sample.course_ids[1], table), tmp_path)
+        expected = plain.count(b"\n") - 1
+        got = scalar(con, f"SELECT count(*) FROM {table} WHERE course_key = 'idb6x_2016_t1'")
+        assert got == expected, table
+        cols = {row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()}
+        assert {"course_id", "course_key", "snapshot_date", "source_file"} <= cols
+    # the old-style id is kept as edX wrote it, and borrowed by tables that do not carry it
+    assert scalar(con, "SELECT DISTINCT course_id FROM auth_user WHERE course_key = 'idb1x_2t2014'") == "IDBx/IDB1x/2T2014"
+    assert scalar(con, "SELECT DISTINCT snapshot_date FROM student_courseenrollment") == date(2016, 7, 4)
+    profile = con.execute("SELECT goals FROM auth_userprofile WHERE goals <> '' LIMIT 1").fetchall()[0][0]
+    assert profile == "Aprender\tmás \\ mejor"
+    assert scalar(con, "SELECT bool_and(json_valid(state)) FROM courseware_studentmodule")
+    assert scalar(con, "SELECT typeof(grade) FROM certificates_generatedcertificate LIMIT 1") == "DECIMAL(7,4)"
+    manifest = con.execute("SELECT count(*), sum(rows), bool_and(status = 'ingested') FROM ingest_manifest").fetchall()[0]
+    assert manifest[0] == summary.count("ingested") and manifest[1] == summary.rows and manifest[2]
+    assert not list((lake.root / "_scratch").glob("*")), "scratch must be emptied"
+
+
+def partition_files(lake) -> dict[Path, int]:
+    return {p: p.stat().st_mtime_ns for p in lake.bronze.rglob("*.parquet")}
+
+
+def test_rerun_is_a_noop(sample, gpg, lake):
+    ingest_package([sample.package], lake, gpg)
+    before = partition_files(lake)
+    again = ingest_package([sample.package], lake, gpg)
+    assert again.count("ingested") == 0
+    assert again.count("unchanged") == len(sample.course_ids) * len(COURSE_TABLES)
+    assert partition_files(lake) == before
+
+
+def test_changed_file_replaces_only_its_partition(sample, gpg, lake, tmp_path):
+    ingest_package([sample.package], lake, gpg)
+    before = partition_files(lake)
+    name = table_file_name(sample.course_ids[0], "student_courseenrollment")
+    plain = plain_member(sample, gpg, name, tmp_path)
+    changed = b"\n".join(plain.split(b"\n")[:4]) + b"\n"  # header + 3 enrollments
+    delivery = repack(sample, sample.package, tmp_path / sample.package.name, {name: encrypt_bytes(sample, changed, tmp_path)})
+    summary = ingest_package([delivery], lake, gpg)
+    assert [Path(f.name).name for f in summary.files if f.status == "ingested"] == [name]
+    after = partition_files(lake)
+    moved = [p for p in after if after[p] != before.get(p)]
+    assert len(moved) == 1 and "student_courseenrollment" in str(moved[0]) and "idb1x_2t2014" in str(moved[0])
+    assert scalar(catalog(lake), "SELECT count(*) FROM student_courseenrollment WHERE course_key = 'idb1x_2t2014'") == 3
+
+
+@pytest.mark.parametrize("damage", ["truncate", "corrupt"])
+def test_bad_member_fails_alone_and_keeps_the_earlier_partition(sample, gpg, lake, tmp_path, damage):
+    ingest_package([sample.package], lake, gpg)
+    name = table_file_name(sample.course_ids[0], "courseware_studentmodule")
+    con = catalog(lake)
+    rows_before = scalar(con, "SELECT count(*) FROM courseware_studentmodule WHERE course_key = 'idb1x_2t2014'")
+    con.close()
+    with zipfile.ZipFile(sample.package) as archive:
+        data = bytearray(archive.read(next(n for n in archive.namelist() if n.endswith(name))))
+    if damage == "truncate":
+        data = data[: len(data) // 2]
+    else:
+        for i in range(200, 260):
+            data[i] ^= 0xFF
+    delivery = repack(sample, sample.package, tmp_path / sample.package.name, {name: bytes(data)})
+    summary = ingest_package([delivery], lake, gpg)
+    assert [Path(f.name).name for f in summary.failed] == [name]
+    assert name in summary.failed[0].error and "truncated or corrupt" in summary.failed[0].error
+    assert scalar(catalog(lake), "SELECT count(*) FROM courseware_studentmodule WHERE course_key = 'idb1x_2t2014'") == rows_before
+    assert not list(lake.bronze.rglob("*.tmp-*")), "no temporary partition files left behind"
+
+
+def test_zip_slip_is_refused_before_anything_lands(sample, gpg, lake, tmp_path):
+    evil = tmp_path / "idbx-2016-07-04.zip"
+    with zipfile.ZipFile(sample.package) as src, zipfile.ZipFile(evil, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info))
+        dst.writestr("../../etc/cron.d/evil", b"* * * * * root true\n")
+    with pytest.raises(UnsafeArchiveError, match=r"\.\./\.\./etc/cron.d/evil"):
+        ingest_package([evil], lake, gpg)
+    assert not lake.bronze.exists()
+
+
+def test_symlink_entries_are_refused(sample, gpg, lake, tmp_path):
+    evil = tmp_path / "idbx-2016-07-04.zip"
+    with zipfile.ZipFile(evil, "w") as dst:
+        link = zipfile.ZipInfo("idbx-2016-07-04/IDBx-IDB1x-2T2014-auth_user-prod-analytics.sql.gpg")
+        link.external_attr = (0o120777 << 16)
+        dst.writestr(link, "/etc/passwd")
+    with pytest.raises(UnsafeArchiveError, match="auth_user"):
+        ingest_package([evil], lake, gpg)
+
+
+def test_encrypted_input_without_a_key_is_a_config_error(sample, lake):
+    with pytest.raises(ConfigError, match="--gpg-key"):
+        ingest_package([sample.package], lake, None)
+
+
+def test_unzipped_folder_of_plain_files_with_explicit_date(corpus, lake):
+    summary = ingest_package([corpus / "package" / "edX-DemoX-Demo_Course"], lake, None, snapshot_date=date(2015, 11, 6))
+    assert summary.count("ingested") == 5 and not summary.failed and summary.rejects == 0
+    con = catalog(lake)
+    assert scalar(con, "SELECT count(*) FROM auth_user WHERE course_key = 'demox_demo_course'") == 4
+    assert scalar(con, "SELECT count(*) FROM user_id_map") == 0  # a typed, empty view when nothing landed
+    assert scalar(con, "SELECT DISTINCT course_id FROM auth_userprofile") == "course-v1:edX+DemoX+Demo_Course"
+
+
+def test_mysql_dump_lands_the_same_columns_as_tsv(corpus, lake, tmp_path):
+    folder = tmp_path / "dump"
+    folder.mkdir()
+    dump = folder / "edX-DemoX-Demo_Course-auth_userprofile-prod-analytics.sql"
+    dump.write_bytes((corpus / "mysql_dumps" / "load_auth_userprofile.sql").read_bytes())
+    summary = ingest_package([dump], lake, None, snapshot_date=date(2016, 1, 1))
+    assert summary.count("ingested") == 1, summary.files
+    tsv_lake = type(lake)(tmp_path / "tsv-lake")
+    ingest_package([corpus / "package" / "edX-DemoX-Demo_Course"], tsv_lake, None, snapshot_date=date(2016, 1, 1))
+    dump_cols = catalog(lake).execute("DESCRIBE auth_userprofile").fetchall()
+    tsv_cols = catalog(tsv_lake).execute("DESCRIBE auth_userprofile").fetchall()
+    assert [c[:2] for c in dump_cols] == [c[:2] for c in tsv_cols]
+    row = catalog(lake).execute("SELECT mailing_address, goals, year_of_birth FROM auth_userprofile WHERE id = 1").fetchall()[0]
+    assert row == ("Luna\n10 - 3\n28300\nARANJUEZ", "Me\tencanta\taprender.", 1984)
+
+
+def test_rejected_rows_are_kept_beside_the_partition(lake, tmp_path):
+    folder = tmp_path / "idbx-2016-08-01"
+    folder.mkdir()
+    (folder / "IDBx-IDB1x-2T2014-student_courseenrollment-prod-analytics.sql").write_bytes(
+        b"id\tuser_id\tcourse_id\tcreated\tis_active\tmode\n"
+        b"1\t1\tIDBx/IDB1x/2T2014\t2016-01-01 00:00:00\t1\thonor\n"
+        b"2\toops\tIDBx/IDB1x/2T2014\t2016-01-01 00:00:00\t1\thonor\n"
+    )
+    summary = ingest_package([folder], lake, None)
+    assert (summary.rows, summary.rejects) == (1, 1)
+    rejects = catalog(lake).execute("SELECT table_name, course_key, source_file, line_number, reason FROM table_rejects").fetchall()
+    assert rejects[0][:4] == ("student_courseenrollment", "idb1x_2t2014", "IDBx-IDB1x-2T2014-student_courseenrollment-prod-analytics.sql", 3)
+    assert "user_id" in rejects[0][4]
+    # the fixed file replaces the partition and its rejects disappear
+    (folder / "IDBx-IDB1x-2T2014-student_courseenrollment-prod-analytics.sql").write_bytes(
+        b"id\tuser_id\tcourse_id\tcreated\tis_active\tmode\n1\t1\tIDBx/IDB1x/2T2014\t2016-01-01 00:00:00\t1\thonor\n"
+    )
+    summary = ingest_package([folder], lake, None)
+    assert summary.rejects == 0
+    assert scalar(catalog(lake), "SELECT count(*) FROM table_rejects") == 0
