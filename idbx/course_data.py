@@ -15,13 +15,13 @@ from pathlib import Path
 
 import duckdb
 
-from idbx import catalog
+from idbx import catalog, engine
 from idbx.config import GpgSettings
 from idbx.crypto import Decryptor
 from idbx.errors import ConfigError, IdbxError, SourceFormatError
 from idbx.lake import Lake, ManifestRecord
 from idbx.outcomes import FAILED, INGESTED, UNCHANGED, UNHANDLED, FileOutcome, ProgressCallback, RunSummary
-from idbx.parsers import mysql_dump, tables
+from idbx.parsers import tables
 from idbx.parsers.naming import COURSE_TABLES, TableFile, parse_table_file
 from idbx.sources import SourceMember, open_package
 
@@ -102,11 +102,9 @@ class _PackageRun:
 
     def _land(self, plain: Path, member: SourceMember, parsed: TableFile, partition: Path, outcome: FileOutcome) -> None:
         schema = tables.TABLES[parsed.table]
-        dump = None
-        if mysql_dump.is_mysql_dump(plain):
-            dump = self._dump_table(plain, member, parsed)
-            plain = self.scratch / f"{parsed.course_key}.{parsed.table}.from-dump.tsv"
-            mysql_dump.write_tsv(dump, plain)
+        dump = self._dump_as_tsv(plain, member, parsed) if tables.is_mysql_dump(plain) else None
+        if dump is not None:
+            plain = dump.tsv
         header = tables.read_header(plain, member.name)
         check = tables.check_header(schema, header, member.name)
         if check.extra:
@@ -115,7 +113,7 @@ class _PackageRun:
         if "course_id" not in header:
             lineage = {"course_id": self.course_id_for(parsed), **lineage}
         rejects_dir = self.lake.rejects_dir(parsed.table, snapshot_date=self.snapshot.isoformat(), course=parsed.course_key)
-        con = duckdb.connect()
+        con = engine.connect()
         staged = []
         try:
             data = self.lake.stage_partition(tables.table_relation(con, plain, schema, header, lineage), partition)
@@ -126,7 +124,7 @@ class _PackageRun:
                 tables.repair_utf8(plain, fixed)
                 self.lake.discard(staged)
                 con.close()
-                con = duckdb.connect()
+                con = engine.connect()
                 data = self.lake.stage_partition(tables.table_relation(con, fixed, schema, header, lineage), partition)
                 staged = [data]
                 fixed.unlink()
@@ -134,7 +132,7 @@ class _PackageRun:
                 outcome.notes.append(f"{repaired} row(s) had invalid UTF-8, kept with U+FFFD")
             rejects = tables.rejects_relation(con, member.name)
             if dump is not None:
-                rejects = mysql_dump.rejects_in_dump_lines(con, rejects, dump, member.name)
+                rejects = dump.rejects_in_dump_lines(con, rejects, member.name)
             outcome.rejects = rejects.aggregate("count(*)").fetchall()[0][0]
             if outcome.rejects:
                 staged.append(self.lake.stage_partition(rejects, rejects_dir))
@@ -150,12 +148,17 @@ class _PackageRun:
             con.close()
         self.lake.publish(staged, remove=[] if outcome.rejects else [rejects_dir / "data.parquet"])
 
-    def _dump_table(self, plain: Path, member: SourceMember, parsed: TableFile) -> mysql_dump.DumpTable:
+    def _dump_as_tsv(self, plain: Path, member: SourceMember, parsed: TableFile):
+        """The dump's rows for this table re-written as TSV in scratch (see parsers.mysql_dump)."""
+        from idbx.parsers import mysql_dump  # sqlglot takes 0.3 s to import; only dumps need it
+
         dumped = mysql_dump.read_dump(plain, member.name)
         if parsed.table not in dumped:
             found = ", ".join(dumped) or "none"
             raise SourceFormatError(member.name, f"MySQL dump holds no rows for {parsed.table} (tables found: {found})")
-        return dumped[parsed.table]
+        table = dumped[parsed.table]
+        table.write_tsv(self.scratch / f"{parsed.course_key}.{parsed.table}.from-dump.tsv")
+        return table
 
 
 def ingest_package(

@@ -6,7 +6,6 @@ input go through the one table parser and land exactly the same columns and type
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,9 +17,6 @@ from sqlglot.errors import ParseError
 
 from idbx.errors import SourceFormatError
 
-_DUMP_START = re.compile(rb"^\s*(--|/\*|CREATE\s|DROP\s|INSERT\s|SET\s|LOCK\s|USE\s)", re.IGNORECASE)
-
-
 @dataclass
 class DumpTable:
     name: str
@@ -28,13 +24,41 @@ class DumpTable:
     rows: list[list[str | None]] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
     rejects: list[tuple[int, str, str]] = field(default_factory=list)
+    tsv: Path | None = None
 
+    def write_tsv(self, destination: Path) -> None:
+        """The rows in the edX TSV dialect, line i + 2 holding row i."""
+        with open(destination, "w", encoding="utf-8", newline="\n") as out:
+            out.write("\t".join(self.columns) + "\n")
+            for row in self.rows:
+                out.write("\t".join(_escape(value) for value in row) + "\n")
+        self.tsv = destination
 
-def is_mysql_dump(path: Path) -> bool:
-    """A dump starts with SQL (a comment or a statement); a TSV table starts with its header row."""
-    with open(path, "rb") as handle:
-        head = handle.read(4096)
-    return bool(_DUMP_START.match(head))
+    def rejects_in_dump_lines(
+        self, con: duckdb.DuckDBPyConnection, tsv_rejects: duckdb.DuckDBPyRelation, source: str
+    ) -> duckdb.DuckDBPyRelation:
+        """Rejects of the re-written TSV pointed back at the dump's lines, plus rows sqlglot could not align."""
+        tsv_rejects.create_view("tsv_rejects")
+        con.register("dump_lines", pa.table({"tsv_line": list(range(2, len(self.lines) + 2)), "dump_line": self.lines}))
+        con.register(
+            "dump_rejects",
+            pa.table(
+                {
+                    "source_file": [source] * len(self.rejects),
+                    "line_number": pa.array([line for line, _, _ in self.rejects], pa.int64()),
+                    "reason": [reason for _, reason, _ in self.rejects],
+                    "raw": [raw for _, _, raw in self.rejects],
+                }
+            ),
+        )
+        return con.sql(
+            """
+            SELECT r.source_file, m.dump_line AS line_number, r.reason, r.raw
+            FROM tsv_rejects r JOIN dump_lines m ON r.line_number = m.tsv_line
+            UNION ALL
+            SELECT source_file, line_number, reason, raw FROM dump_rejects
+            """
+        )
 
 
 def _value(node: exp.Expression) -> str | None:
@@ -106,39 +130,4 @@ def _escape(value: str | None) -> str:
         return "NULL"
     return (
         value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r").replace("\0", "\\0")
-    )
-
-
-def write_tsv(table: DumpTable, destination: Path) -> None:
-    """The rows in the edX TSV dialect, line i + 2 holding row i."""
-    with open(destination, "w", encoding="utf-8", newline="\n") as out:
-        out.write("\t".join(table.columns) + "\n")
-        for row in table.rows:
-            out.write("\t".join(_escape(value) for value in row) + "\n")
-
-
-def rejects_in_dump_lines(
-    con: duckdb.DuckDBPyConnection, tsv_rejects: duckdb.DuckDBPyRelation, table: DumpTable, source: str
-) -> duckdb.DuckDBPyRelation:
-    """Rejects of the re-written TSV pointed back at the dump's lines, plus rows sqlglot could not align."""
-    tsv_rejects.create_view("tsv_rejects")
-    con.register("dump_lines", pa.table({"tsv_line": list(range(2, len(table.lines) + 2)), "dump_line": table.lines}))
-    con.register(
-        "dump_rejects",
-        pa.table(
-            {
-                "source_file": [source] * len(table.rejects),
-                "line_number": pa.array([line for line, _, _ in table.rejects], pa.int64()),
-                "reason": [reason for _, reason, _ in table.rejects],
-                "raw": [raw for _, _, raw in table.rejects],
-            }
-        ),
-    )
-    return con.sql(
-        """
-        SELECT r.source_file, m.dump_line AS line_number, r.reason, r.raw
-        FROM tsv_rejects r JOIN dump_lines m ON r.line_number = m.tsv_line
-        UNION ALL
-        SELECT source_file, line_number, reason, raw FROM dump_rejects
-        """
     )

@@ -11,6 +11,7 @@ the same declarations.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -171,6 +172,7 @@ LINEAGE_COLUMNS = {
 }
 
 _SENTINEL = "chr(65535)"
+_DUMP_START = re.compile(rb"^\s*(--|/\*|CREATE\s|DROP\s|INSERT\s|SET\s|LOCK\s|USE\s)", re.IGNORECASE)
 
 
 def quote_ident(name: str) -> str:
@@ -195,6 +197,13 @@ class HeaderCheck:
     columns: list[str]
     extra: list[str] = field(default_factory=list)
     missing_optional: list[str] = field(default_factory=list)
+
+
+def is_mysql_dump(path: Path) -> bool:
+    """A MySQL dump starts with SQL (a comment or a statement); a TSV table starts with its header row."""
+    with open(path, "rb") as handle:
+        head = handle.read(4096)
+    return bool(_DUMP_START.match(head))
 
 
 def read_header(path: Path, source: str) -> list[str]:

@@ -3,13 +3,13 @@ from pathlib import Path
 import pytest
 
 from idbx.errors import SourceFormatError
-from idbx.parsers import mysql_dump
+from idbx.parsers import mysql_dump, tables
 
 
 def test_dumps_are_told_from_tsv_by_their_first_bytes(tmp_path, corpus):
-    assert mysql_dump.is_mysql_dump(corpus / "mysql_dumps" / "auth_user.sql")
-    assert mysql_dump.is_mysql_dump(corpus / "mysql_dumps" / "load_auth_userprofile.sql")
-    assert not mysql_dump.is_mysql_dump(corpus / "package" / "edX-DemoX-Demo_Course" / "edX-DemoX-Demo_Course-auth_user-acceptance.sql")
+    assert tables.is_mysql_dump(corpus / "mysql_dumps" / "auth_user.sql")
+    assert tables.is_mysql_dump(corpus / "mysql_dumps" / "load_auth_userprofile.sql")
+    assert not tables.is_mysql_dump(corpus / "package" / "edX-DemoX-Demo_Course" / "edX-DemoX-Demo_Course-auth_user-acceptance.sql")
 
 
 def test_values_escapes_and_line_numbers(corpus):
@@ -52,5 +52,5 @@ def test_unparseable_dump_names_file_and_line(tmp_path):
 def test_written_tsv_round_trips_awkward_values(tmp_path):
     table = mysql_dump.DumpTable("t", ["a", "b"], rows=[["x\ty", None], ["back\\slash\n", "NULL?"]], lines=[1, 2])
     out = tmp_path / "t.tsv"
-    mysql_dump.write_tsv(table, out)
+    table.write_tsv(out)
     assert out.read_text() == "a\tb\nx\\ty\tNULL\nback\\\\slash\\n\tNULL?\n"
