@@ -7,18 +7,19 @@ zipped as edX names them. Learner names, emails and IPs are invented.
 
 from __future__ import annotations
 
+import gzip
 import re
 import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 import gnupg
 
-from idbx.parsers.naming import package_file_name, table_file_name
+from idbx.parsers.naming import events_file_name, package_file_name, table_file_name
 from idbx.parsers.tables import sql_string
 
 _SIGNED_HASH = re.compile(r"hash\(([^()]*)\) % (\d+)")
@@ -192,3 +193,101 @@ def write_sample(
         shutil.rmtree(work, ignore_errors=True)
         key.close()
     return Sample(out_dir, key.key_file, SAMPLE_PASSPHRASE, package, course_ids)
+
+
+# One JSON object per event shape: (name, event_source, SQL for the line). In these SQL snippets
+# `u` is the learner id, `cid` the course id, `t` the event time, `k` a per-event number.
+_PAGE = "'https://courses.edx.org/courses/' || cid || '/courseware/' || md5(k::VARCHAR)[:8] || '/'"
+_CONTEXT = "json_object('user_id', u, 'org_id', 'IDBx', 'course_id', cid, 'path', '/event')"
+_BROWSER = f"""'username', 'learner' || u, 'session', md5('s' || u)[:32], 'ip', '190.' || (u % 250) || '.' || (k % 250) || '.7',
+    'agent', 'Mozilla/5.0 (X11; Linux x86_64) Chrome/50.0', 'host', 'courses.edx.org', 'referer', {_PAGE},
+    'accept_language', 'es-419,es;q=0.9', 'page', {_PAGE}, 'event_source', 'browser', 'context', {_CONTEXT}"""
+_SERVER = f"""'username', 'learner' || u, 'session', md5('s' || u)[:32], 'ip', '190.' || (u % 250) || '.' || (k % 250) || '.7',
+    'agent', 'Mozilla/5.0 (X11; Linux x86_64) Chrome/50.0', 'host', 'courses.edx.org', 'referer', '',
+    'accept_language', 'es-419', 'page', NULL, 'event_source', 'server'"""
+EVENT_SHAPES = (
+    ("play_video", f"""json_object('event_type', 'play_video', 'name', 'play_video', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
+        'event', json_object('id', 'block-v1:' || cid[11:] || '+type@video+block@' || md5(cid)[:8], 'currentTime', k % 600, 'code', 'html5')::VARCHAR, {_BROWSER})"""),
+    ("pause_video", f"""json_object('event_type', 'pause_video', 'time', strftime(t, '%Y-%m-%dT%H:%M:%SZ'),
+        'event', json_object('id', md5(cid)[:8], 'currentTime', k % 600)::VARCHAR, {_BROWSER})"""),
+    ("problem_check", f"""json_object('event_type', 'problem_check', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
+        'event', json_object('problem_id', 'block-v1:x+type@problem+block@' || md5(k::VARCHAR)[:6], 'success', CASE WHEN k % 2 = 0 THEN 'correct' ELSE 'incorrect' END,
+                             'grade', k % 2, 'max_grade', 1, 'attempts', 1 + k % 3),
+        'context', json_object('user_id', u, 'org_id', 'IDBx', 'course_id', cid, 'path', '/courses/' || cid || '/xblock/x/handler/xmodule_handler/problem_check'), {_SERVER})"""),
+    ("problem_check_browser", f"""json_object('event_type', 'problem_check', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f-05:00'),
+        'event', 'input_' || md5(k::VARCHAR)[:6] || '_2_1=choice_1', {_BROWSER})"""),
+    ("seq_goto", f"""json_object('event_type', 'seq_goto', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
+        'event', json_object('old', 1, 'new', 2 + k % 5, 'id', 'block-v1:x+type@sequential+block@' || md5(cid)[:6])::VARCHAR, {_BROWSER})"""),
+    ("enrollment", f"""json_object('event_type', 'edx.course.enrollment.activated', 'name', 'edx.course.enrollment.activated', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
+        'event', json_object('course_id', cid, 'user_id', u, 'mode', 'audit'),
+        'context', json_object('course_id', cid, 'org_id', 'IDBx', 'path', '/change_enrollment'), {_SERVER})"""),
+    ("forum", f"""json_object('event_type', 'edx.forum.thread.created', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
+        'event', json_object('commentable_id', md5(k::VARCHAR)[:8], 'title', 'Pregunta ' || k, 'body', 'Hola, ¿alguien sabe…? "comillas" y \\ barra', 'category_name', 'General'),
+        'context', json_object('user_id', u, 'org_id', 'IDBx', 'course_id', cid, 'path', '/courses/' || cid || '/discussion/threads/create'), {_SERVER})"""),
+    ("implicit_page", f"""json_object('event_type', '/courses/' || cid || '/courseware/' || md5(k::VARCHAR)[:8] || '/', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
+        'event', '{{"POST": {{}}, "GET": {{}}}}',
+        'context', json_object('user_id', u::VARCHAR, 'org_id', '', 'course_id', '', 'path', '/courses/' || cid || '/courseware/'), {_SERVER})"""),
+    ("dashboard", f"""json_object('event_type', '/dashboard', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S+00:00'),
+        'event', '{{"POST": {{}}, "GET": {{}}}}', 'context', json_object('user_id', u, 'org_id', '', 'course_id', '', 'path', '/dashboard'), {_SERVER})"""),
+    ("mobile_video", f"""json_object('event_type', 'edx.video.played', 'name', 'edx.video.played', 'time', strftime(t - INTERVAL 3 HOUR, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
+        'event', json_object('id', md5(cid)[:8], 'currentTime', k % 300),
+        'context', json_object('user_id', u, 'course_id', cid, 'org_id', 'IDBx', 'path', '/event', 'received_at', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
+                               'application', json_object('name', 'edx.mobileapp.android', 'version', '2.4.0'), 'component', 'videoplayer'),
+        'username', 'learner' || u, 'session', '', 'ip', '181.' || (u % 250) || '.1.9', 'agent', 'Dalvik/2.1.0 (Linux; Android 6.0)', 'host', 'courses.edx.org',
+        'referer', '', 'accept_language', 'es', 'page', NULL, 'event_source', 'mobile')"""),
+)
+
+# Lines a real log holds now and then; each must land in the rejects with its reason.
+DIRTY_LINES = (
+    b'{"username": "learner1", "event_type": "play_video", "time": "2016-07-0',
+    b'{"username": "learner2", "event_type": "seq_next\x00", "time": "2016-07-01T10:00:00Z", "event": "{}"}',
+    b'{"username": "jos\xe9", "event_type": "page_close", "time": "2016-07-01T10:00:00Z", "event": ""}',
+    b'{"username": "learner3", "event_type": "page_close", "event": ""}',
+    b'{"username": "learner4", "event_type": "page_close", "time": "yesterday at noon", "event": ""}',
+)
+
+
+def _event_lines_sql(course_ids: list[str], learners: int, day: date, events: int) -> str:
+    courses = "[" + ", ".join(sql_string(c) for c in course_ids) + "]"
+    cases = "\n".join(f"WHEN {i} THEN {sql}" for i, (_, sql) in enumerate(EVENT_SHAPES))
+    return f"""
+        WITH ev AS (
+            SELECT k, 1 + hash(k, 'u', {sql_string(str(day))}) % {learners} AS u,
+                   {courses}[1 + hash(k, 'c') % {len(course_ids)}] AS cid,
+                   hash(k, 's') % {len(EVENT_SHAPES)} AS shape,
+                   TIMESTAMP '{day} 00:00:00' + INTERVAL (hash(k, 't') % 86399000000) MICROSECOND AS t
+            FROM range({events}) r(k))
+        SELECT (CASE shape {cases} END)::VARCHAR AS line FROM ev ORDER BY t"""
+
+
+def write_event_log(
+    key: SampleKey | None, out_dir: Path, course_ids: list[str], learners: int, day: date, events: int, dirty: bool = True
+) -> Path:
+    """One day's tracking log as edX delivers it (`{org}-edx-events-{day}.log.gz[.gpg]`).
+
+    With `dirty`, the day also holds the DIRTY_LINES, a duplicated line and one mobile event
+    delivered two days late.
+    """
+    plain = out_dir / events_file_name(SAMPLE_ORG, day, encrypted=False).removesuffix(".gz")
+    con = duckdb.connect()
+    select = _SIGNED_HASH.sub(r"CAST(hash(\1) % \2 AS BIGINT)", _event_lines_sql(course_ids, learners, day, events))
+    con.execute(f"COPY ({select}) TO {sql_string(str(plain))} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\\x1f')")
+    if dirty:
+        late = con.execute(
+            f"SELECT ({EVENT_SHAPES[-1][1]})::VARCHAR FROM (SELECT 7 AS k, 1 AS u, {sql_string(course_ids[0])} AS cid, "
+            f"TIMESTAMP '{day - timedelta(days=2)} 09:30:00' AS t)"
+        ).fetchall()[0][0]
+        with open(plain, "rb") as handle:
+            first = handle.readline()
+        with open(plain, "ab") as handle:
+            handle.write(b"\n".join(DIRTY_LINES) + b"\n" + first + late.encode() + b"\n")
+    compressed = plain.with_name(plain.name + ".gz")
+    with open(plain, "rb") as src, gzip.open(compressed, "wb", compresslevel=6) as dst:
+        shutil.copyfileobj(src, dst, 8 << 20)
+    plain.unlink()
+    if key is None:
+        return compressed
+    encrypted = compressed.with_name(compressed.name + ".gpg")
+    key.encrypt(compressed, encrypted)
+    compressed.unlink()
+    return encrypted

@@ -1,0 +1,200 @@
+"""The tracking-log parser on the corpus logs and on hand-written dirty lines."""
+import datetime as dt
+import gzip
+import io
+import json
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from idbx.parsers import tracking_log as tl
+
+CORPUS_EVENTS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "events"
+CORPUS = sorted(CORPUS_EVENTS.glob("*.log"))
+
+
+def parse(path):
+    con = duckdb.connect()
+    p = tl.TrackingLogParse(con, path)
+    rel = p.accepted
+    rows = rel.fetchall()
+    cols = rel.columns
+    out = sorted((dict(zip(cols, r)) for r in rows), key=lambda r: r["line_number"])
+    return out, p.rejects.to_pylist(), p.counts, con
+
+
+def write(tmp_path, lines, gz=True, name="t.log"):
+    data = b"\n".join(lines)
+    path = tmp_path / (name + (".gz" if gz else ""))
+    path.write_bytes(gzip.compress(data) if gz else data)
+    return str(path)
+
+
+def ev(**kw):
+    d = {"username": "u", "event_type": "x", "event_source": "server",
+         "time": "2014-04-18T17:09:59.941616+00:00", "context": {"user_id": 7}, "event": {}}
+    d.update(kw)
+    return json.dumps(d).encode()
+
+
+# ---------------------------------------------------------------- line reading
+
+def test_read_lines_exact_on_hostile_bytes(tmp_path):
+    lines = [b"a", b"", b"tab\there, comma \"q\" back\\slash", b"\xff\xfe", b"nul\x00x",
+             b"cr\rinside", b"x" * 3_000_000, b"last-without-newline"]
+    for gz in (True, False):
+        t = tl.read_lines(write(tmp_path, lines, gz=gz), chunk_bytes=4096).read_all()
+        assert t["line_number"].to_pylist() == list(range(1, len(lines) + 1))
+        assert t["raw"].to_pylist() == lines
+
+
+def test_read_lines_from_file_object_and_trailing_newline():
+    t = tl.read_lines(io.BytesIO(b"a\nb\n")).read_all()
+    assert t["raw"].to_pylist() == [b"a", b"b"]
+
+
+# ---------------------------------------------------------------- corpus
+
+@pytest.mark.skipif(not CORPUS, reason="../shared/corpus is not present")
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name)
+def test_corpus_counts_match_python(path):
+    raw = open(path, "rb").read().split(b"\n")
+    if raw and raw[-1] == b"":
+        raw.pop()
+    blank = sum(1 for l in raw if not l.strip())
+    comment = sum(1 for l in raw if l.lstrip().startswith(b"#"))
+    uniq_json = len({l for l in raw if l.strip() and not l.lstrip().startswith(b"#")})
+    rows, rejects, counts, _ = parse(path)
+    assert counts["lines"] == len(raw)
+    assert counts["blank"] == blank
+    assert [r["reason"] for r in rejects] == ["comment line"] * comment
+    assert counts["accepted"] == len(rows) == uniq_json
+    assert counts["lines"] == counts["accepted"] + counts["rejected"] + counts["blank"] + counts["duplicate"]
+    for r in rows:  # line numbers point at the right line
+        src = json.loads(raw[r["line_number"] - 1])
+        assert r["username"] == src["username"]
+        assert r["event_type"] == src.get("event_type")
+        assert r["time"] is not None
+
+
+def test_corpus_event_string_vs_object(corpus):
+    rows, _, _, _ = parse(corpus / "events" / "obfuscation_tracking.log")
+    by_line = {r["line_number"]: r for r in rows}
+    assert json.loads(by_line[1]["event"]) == {"POST": {}, "GET": {}}   # JSON in a string
+    assert json.loads(by_line[4]["event"]) == "input_f6aaf7381cd6e8e80804_2_1=choice_2"  # non-JSON string
+
+
+# ---------------------------------------------------------------- dirty lines
+
+def test_dirty_lines(tmp_path):
+    lines = [
+        ev(username="ok1"),                                            # 1
+        b'{"username": "trunc", "time": "2014-04-18T17:',               # 2 truncated
+        b'{"username": "n\x00ul", "time": "2014-04-18T17:09:59Z"}',    # 3 NUL
+        b'{"username": "bad\xff", "time": "2014-04-18T17:09:59Z"}',    # 4 invalid UTF-8
+        json.dumps({"username": "notime", "event": {}}).encode(),       # 5 missing time
+        ev(username="badtime", time="yesterday"),                       # 6 bad time
+        b"",                                                            # 7 blank
+        b"# comment",                                                   # 8 comment
+        ev(username="dup"),                                             # 9
+        ev(username="dup"),                                             # 10 exact duplicate
+        b"[1, 2]",                                                      # 11 not an object
+        ev(username="tab\t\"q\",\\"),                                    # 12 escaped specials
+        b'{"username": "rawtab\t", "time": "2014-04-18T17:09:59Z"}',   # 13 raw control char
+        ev(username="ok14"),                                            # 14
+    ]
+    rows, rejects, counts, _ = parse(write(tmp_path, lines))
+    assert {r["line_number"]: r["reason"] for r in rejects} == {
+        2: "malformed JSON", 3: "NUL byte", 4: "invalid UTF-8", 5: "missing time",
+        6: "unparseable time: yesterday", 8: "comment line", 11: "not a JSON object",
+        13: "malformed JSON"}
+    assert rejects[0]["raw"] == lines[1].decode()
+    assert [r["line_number"] for r in rows] == [1, 9, 12, 14]
+    assert rows[2]["username"] == 'tab\t"q",\\'
+    assert counts == {"lines": 14, "accepted": 4, "rejected": 8, "blank": 1, "duplicate": 1}
+
+
+def test_raw_clipped(tmp_path):
+    _, rejects, _, _ = parse(write(tmp_path, [b"{" + b"x" * 5000]))
+    assert len(rejects[0]["raw"]) == 2000
+
+
+def test_long_line_accepted(tmp_path):
+    rows, _, _, _ = parse(write(tmp_path, [ev(event={"big": "y" * 2_000_000}), ev()]))
+    assert len(rows) == 2 and len(rows[0]["event"]) > 2_000_000
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("2014-04-18T17:09:59.941616+00:00", dt.datetime(2014, 4, 18, 17, 9, 59, 941616)),
+    ("2014-04-18T17:09:59+00:00", dt.datetime(2014, 4, 18, 17, 9, 59)),
+    ("2014-04-18T17:09:59.941616Z", dt.datetime(2014, 4, 18, 17, 9, 59, 941616)),
+    ("2014-04-18T12:09:59.5-05:00", dt.datetime(2014, 4, 18, 17, 9, 59, 500000)),
+    ("2014-04-18T22:39:59+0530", dt.datetime(2014, 4, 18, 17, 9, 59)),
+    ("2014-04-18T17:09:59.941616", dt.datetime(2014, 4, 18, 17, 9, 59, 941616)),
+    ("2014-04-18 17:09:59", dt.datetime(2014, 4, 18, 17, 9, 59)),
+    ("2014-13-45T00:00:00Z", None), ("", None), ("yesterday", None),
+])
+def test_time_normalisation_independent_of_session_timezone(value, expected):
+    for tz in ("UTC", "America/Bogota", "Asia/Kolkata"):
+        con = duckdb.connect()
+        con.execute(f"SET TimeZone='{tz}'")
+        got = con.execute(f"SELECT {tl.time_utc_sql('v')} FROM (SELECT ?::VARCHAR AS v)", [value]).fetchall()[0][0]
+        assert got == expected, (tz, value)
+
+
+def test_user_id_fallbacks_and_fields(tmp_path):
+    lines = [
+        ev(context={"user_id": 5}),                                  # int
+        ev(context={"user_id": "6"}),                                # numeric string
+        ev(context={"user_id": ""}, event={"user_id": 8}),           # empty -> event body
+        ev(context={"user_id": None}, event=json.dumps({"user_id": 9})),  # null -> body in string event
+        ev(context={"user_id": "abc"}),                              # not numeric -> null
+        ev(context={}, event="plain text"),                          # none
+        ev(context={"user_id": 1, "org_id": "edX", "course_id": "", "received_at": "2014-04-18T17:10:00.5"},
+           event_source="mobile", page=None, ip="1.2.3.4", agent="UA", host="h", referer="r",
+           accept_language="es", session="s", name="n"),
+    ]
+    rows, _, _, _ = parse(write(tmp_path, lines))
+    assert [r["user_id"] for r in rows] == [5, 6, 8, 9, None, None, 1]
+    last = rows[-1]
+    assert last["received_at"] == dt.datetime(2014, 4, 18, 17, 10, 0, 500000)
+    assert last["course_id"] is None and last["org_id"] == "edX"
+    assert (last["ip"], last["agent"], last["host"], last["referer"], last["accept_language"],
+            last["session"], last["name"], last["event_source"]) == ("1.2.3.4", "UA", "h", "r", "es", "s", "n", "mobile")
+    assert json.loads(rows[5]["event"]) == "plain text"
+    assert json.loads(rows[3]["event"]) == {"user_id": 9}
+    assert json.loads(last["context"])["org_id"] == "edX"
+
+
+def test_output_types(tmp_path):
+    con = duckdb.connect()
+    p = tl.TrackingLogParse(con, write(tmp_path, [ev()]))
+    types = dict(zip(p.accepted.columns, map(str, p.accepted.types)))
+    assert types["time"] == "TIMESTAMP" and types["received_at"] == "TIMESTAMP"
+    assert types["user_id"] == "BIGINT" and types["line_number"] == "BIGINT"
+    assert types["context"] == "JSON" and types["event"] == "JSON"
+    assert list(types) == tl.ACCEPTED_COLUMNS
+
+
+@pytest.mark.parametrize("ctx_course,event,page,event_type,expected", [
+    ("course-v1:A+B+C", {}, None, "x", "course-v1:A+B+C"),
+    ("", {"course_id": "A/B/C"}, None, "x", "A/B/C"),
+    (None, {}, "https://h/courses/course-v1:edX+DemoX+Demo_Course/courseware/a/b/", "x",
+     "course-v1:edX+DemoX+Demo_Course"),
+    (None, {}, "https://h/courses/edX/DemoX/Demo_Course/courseware/a/", "x", "edX/DemoX/Demo_Course"),
+    (None, {}, "https://h/courses/course-v1:edX%2BDemoX%2BT1/info?x=1", "x", "course-v1:edX+DemoX+T1"),
+    (None, {}, None, "/courses/course-v1:edX+DemoX+Demo_Course/xblock/block-v1:edX+DemoX+Demo_Course+type@video+block@1/handler/x",
+     "course-v1:edX+DemoX+Demo_Course"),
+    (None, {}, None, "/courses/edX/DemoX/Demo_Course/info", "edX/DemoX/Demo_Course"),
+    (None, json.dumps({"course_id": "course-v1:X+Y+Z"}), None, "x", "course-v1:X+Y+Z"),
+    (None, {}, "https://h/dashboard", "/courses", None),
+])
+def test_course_id_resolution(tmp_path, ctx_course, event, page, event_type, expected):
+    ctx = {"user_id": 1} if ctx_course is None else {"user_id": 1, "course_id": ctx_course}
+    path = write(tmp_path, [ev(context=ctx, event=event, page=page, event_type=event_type)])
+    con = duckdb.connect()
+    p = tl.TrackingLogParse(con, path)
+    got = con.sql(f"SELECT {tl.course_id_sql()} FROM ({p.accepted_sql})").fetchall()
+    assert got == [(expected,)]
