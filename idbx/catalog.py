@@ -15,6 +15,7 @@ import duckdb
 
 from idbx.lake import PARTITION_FILE, REJECT_COLUMNS, Lake
 from idbx.parsers.tables import LINEAGE_COLUMNS, TABLES, quote_ident, sql_string
+from idbx.parsers.tracking_log import EVENT_COLUMNS
 
 _STORAGE_COMPAT = "v1.0.0"
 
@@ -57,6 +58,7 @@ def view_statements(lake: Lake) -> dict[str, str]:
         views["table_rejects"] = _empty_view(
             {"table_name": "VARCHAR", "snapshot_date": "DATE", "course_key": "VARCHAR"} | REJECT_COLUMNS
         )
+    views |= _event_views(lake)
     manifest = sorted(lake.state.glob("manifest/*.json"))
     views["ingest_manifest"] = (
         f"SELECT * FROM read_json({sql_string(lake.manifest_glob())}, format = 'auto', union_by_name = true)"
@@ -64,6 +66,27 @@ def view_statements(lake: Lake) -> dict[str, str]:
         else _empty_view({"key": "VARCHAR", "kind": "VARCHAR", "sha256": "VARCHAR", "status": "VARCHAR", "rows": "BIGINT"})
     )
     return views
+
+
+def _event_views(lake: Lake) -> dict[str, str]:
+    """`events` (every day, `log_date` from the partition path), `event_types`, `event_rejects`."""
+    days = lake.bronze / "events" / "log_date=*" / PARTITION_FILE
+    if any(lake.bronze.glob(f"events/log_date=*/{PARTITION_FILE}")):
+        events = f"SELECT CAST(log_date AS DATE) AS log_date, * EXCLUDE (log_date, filename) FROM {_parquet(days, hive=True)}"
+    else:
+        events = _empty_view({"log_date": "DATE"} | EVENT_COLUMNS)
+    rejects = lake.bronze / "rejects" / "events" / "log_date=*" / PARTITION_FILE
+    if any(lake.bronze.glob(f"rejects/events/log_date=*/{PARTITION_FILE}")):
+        event_rejects = (
+            f"SELECT CAST(log_date AS DATE) AS log_date, source_file, line_number, reason, raw FROM {_parquet(rejects, hive=True)}"
+        )
+    else:
+        event_rejects = _empty_view({"log_date": "DATE"} | REJECT_COLUMNS)
+    return {
+        "events": events,
+        "event_types": "SELECT log_date, event_type, event_source, count(*) AS events FROM events GROUP BY ALL",
+        "event_rejects": event_rejects,
+    }
 
 
 def refresh(lake: Lake, extra_views: dict[str, str] | None = None) -> Path:

@@ -23,6 +23,7 @@ from rich.table import Table
 from idbx import catalog
 from idbx.config import GPG_KEY_ENV, GpgSettings, lake_root
 from idbx.course_data import ingest_package
+from idbx.events import ingest_events
 from idbx.errors import IdbxError
 from idbx.lake import Lake
 from idbx.outcomes import FAILED, INGESTED, UNCHANGED, UNHANDLED, RunSummary
@@ -92,7 +93,7 @@ class _FileProgress:
 
 def print_summary(summary: RunSummary) -> None:
     table = Table(title=f"{summary.what}: {summary.seconds:.1f} s", title_justify="left")
-    for column in ("status", "files", "rows", "rejected rows"):
+    for column in ("status", "files", "rows", "rejected"):
         table.add_column(column, justify="right" if column != "status" else "left")
     for status in (INGESTED, UNCHANGED, FAILED, UNHANDLED):
         files = [f for f in summary.files if f.status == status]
@@ -103,14 +104,15 @@ def print_summary(summary: RunSummary) -> None:
         if outcome.status == FAILED:
             err.print(f"[red]failed[/] {outcome.error}", highlight=False)
         elif outcome.rejects or outcome.notes:
-            detail = "; ".join(([f"{outcome.rejects:,} rejected row(s)"] if outcome.rejects else []) + outcome.notes)
+            detail = "; ".join(([f"{outcome.rejects:,} rejected"] if outcome.rejects else []) + outcome.notes)
             err.print(f"[yellow]note[/] {outcome.name}: {detail}", highlight=False)
     unhandled = [Path(f.name).name for f in summary.files if f.status == UNHANDLED]
     if unhandled:
         shown = ", ".join(unhandled[:6]) + (f" and {len(unhandled) - 6} more" if len(unhandled) > 6 else "")
         err.print(f"[dim]not handled yet ({len(unhandled)}): {shown}[/]", highlight=False)
     if summary.rejects:
-        err.print("[dim]rejected rows: idbx query \"SELECT * FROM table_rejects\"[/]")
+        view = "event_rejects" if summary.what == "events" else "table_rejects"
+        err.print(f"[dim]rejected lines: idbx query \"SELECT * FROM {view}\"[/]")
 
 
 @ingest_app.command("package")
@@ -137,6 +139,26 @@ def ingest_package_command(
 def _gpg_settings(option: Optional[Path]) -> Optional[GpgSettings]:
     """Resolved when a key is given; encrypted input without one fails with a message naming the file."""
     return GpgSettings.resolve(option) if option or os.environ.get(GPG_KEY_ENV) else None
+
+
+@ingest_app.command("events")
+def ingest_events_command(
+    paths: Annotated[list[Path], typer.Argument(help="Tracking logs (.log, .log.gz, .log.gz.gpg) or folders of them.")],
+    lake: LakeOption = None,
+    gpg_key: KeyOption = None,
+    log_date: Annotated[Optional[str], typer.Option(help="Day of a single log whose name does not carry it.")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Files processed at once [default: one per core].")] = None,
+) -> None:
+    """Land daily tracking logs as bronze Parquet, one partition per day; exit 1 if a file could not be read."""
+    with _reported_errors():
+        with _FileProgress("tracking logs") as progress:
+            summary = ingest_events(
+                paths, Lake(lake_root(lake)), _gpg_settings(gpg_key), _date(log_date, "--log-date"), workers,
+                on_file=progress.on_file, on_plan=progress.on_plan,
+            )
+    print_summary(summary)
+    if summary.failed:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -217,11 +239,12 @@ def sample(
     learners: Annotated[int, typer.Option(min=1, help="Learners in the programme.")] = 300,
     snapshot_date: Annotated[str, typer.Option(help="Delivery date.")] = "2016-07-04",
     studentmodule_rows: Annotated[Optional[int], typer.Option(help="Exact courseware_studentmodule rows per course (benchmarks).")] = None,
+    days: Annotated[int, typer.Option(min=0, help="Daily tracking logs before the delivery date.")] = 3,
 ) -> None:
-    """Write a realistic encrypted sample delivery and the key that opens it (for demos and tests)."""
+    """Write a realistic encrypted sample delivery, tracking logs and the key that opens them."""
     from idbx.sample import write_sample
 
-    made = write_sample(out_dir, courses, learners, _date(snapshot_date, "--snapshot-date"), studentmodule_rows)
+    made = write_sample(out_dir, courses, learners, _date(snapshot_date, "--snapshot-date"), studentmodule_rows, days)
     err.print(f"package:    {made.package}\nkey:        {made.key_file}\npassphrase: export IDBX_GPG_PASSPHRASE={made.passphrase}")
     for log in made.event_logs:
         err.print(f"events:     {log}")

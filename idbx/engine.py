@@ -2,7 +2,8 @@
 
 Insertion order is not kept (bronze partitions are sets of rows; rejects carry their own line
 numbers), which lets DuckDB stream COPY without buffering, and memory is capped so that a large
-file spills to disk instead of growing the process.
+file spills to disk instead of growing the process. IDBX_DUCKDB_MEMORY_LIMIT (MB) sets the
+budget of a whole run; parallel work splits it.
 """
 
 from __future__ import annotations
@@ -12,16 +13,18 @@ import os
 import duckdb
 
 MEMORY_ENV = "IDBX_DUCKDB_MEMORY_LIMIT"
-THREADS_ENV = "IDBX_DUCKDB_THREADS"
-DEFAULT_MEMORY_LIMIT = "700MB"
+DEFAULT_MEMORY_MB = 700
 
 
-def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
+def memory_limit_mb() -> int:
+    return int(os.environ.get(MEMORY_ENV, DEFAULT_MEMORY_MB))
+
+
+def connect(threads: int | None = None, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     config: dict[str, object] = {
         "preserve_insertion_order": False,
-        "memory_limit": os.environ.get(MEMORY_ENV, DEFAULT_MEMORY_LIMIT),
+        "memory_limit": memory_limit or f"{memory_limit_mb()}MB",
     }
-    threads = threads or int(os.environ.get(THREADS_ENV, "0"))
     if threads:
         config["threads"] = threads
     return duckdb.connect(config=config)

@@ -169,8 +169,11 @@ def write_sample(
     learners: int = 200,
     snapshot: date = date(2016, 7, 4),
     studentmodule_rows: int | None = None,
+    days: int = 3,
+    events_per_day: int | None = None,
 ) -> Sample:
-    """Write `{org}-{date}.zip` of encrypted course tables (and the key to read it) under out_dir."""
+    """Write `{org}-{date}.zip` of encrypted course tables, `days` encrypted tracking logs (the days
+    before the delivery) and the key that opens them, under out_dir."""
     out_dir.mkdir(parents=True, exist_ok=True)
     key = SampleKey(out_dir)
     course_ids = sample_course_ids(courses)
@@ -189,10 +192,14 @@ def write_sample(
                     archive.write(encrypted, f"{package.stem}/{encrypted.name}")
                     encrypted.unlink()
         package.with_suffix(".zip.tmp").replace(package)
+        logs = [
+            write_event_log(key, out_dir, course_ids, learners, snapshot - timedelta(days=back), events_per_day or learners * 10)
+            for back in range(days, 0, -1)
+        ]
     finally:
         shutil.rmtree(work, ignore_errors=True)
         key.close()
-    return Sample(out_dir, key.key_file, SAMPLE_PASSPHRASE, package, course_ids)
+    return Sample(out_dir, key.key_file, SAMPLE_PASSPHRASE, package, course_ids, logs)
 
 
 # One JSON object per event shape: (name, event_source, SQL for the line). In these SQL snippets
@@ -253,9 +260,9 @@ def _event_lines_sql(course_ids: list[str], learners: int, day: date, events: in
     return f"""
         WITH ev AS (
             SELECT k, 1 + hash(k, 'u', {sql_string(str(day))}) % {learners} AS u,
-                   {courses}[1 + hash(k, 'c') % {len(course_ids)}] AS cid,
-                   hash(k, 's') % {len(EVENT_SHAPES)} AS shape,
-                   TIMESTAMP '{day} 00:00:00' + INTERVAL (hash(k, 't') % 86399000000) MICROSECOND AS t
+                   {courses}[1 + hash(k, 'c', {sql_string(str(day))}) % {len(course_ids)}] AS cid,
+                   hash(k, 's', {sql_string(str(day))}) % {len(EVENT_SHAPES)} AS shape,
+                   TIMESTAMP '{day} 00:00:00' + INTERVAL (hash(k, 't', {sql_string(str(day))}) % 86399000000) MICROSECOND AS t
             FROM range({events}) r(k))
         SELECT (CASE shape {cases} END)::VARCHAR AS line FROM ev ORDER BY t"""
 

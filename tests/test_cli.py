@@ -45,7 +45,7 @@ def test_rejected_rows_make_a_non_zero_exit(tmp_path):
     )
     done = run("ingest", "package", str(folder), "--lake", str(tmp_path / "lake"))
     assert done.returncode == 1
-    assert "1 rejected row" in done.stderr
+    assert "1 rejected" in done.stderr
 
 
 def test_bad_sql_is_reported(tmp_path, corpus):

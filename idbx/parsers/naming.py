@@ -62,6 +62,20 @@ def course_key_of(course_id: str) -> str | None:
     return short_course_key(match["course"], match["run"]) if match else None
 
 
+def course_key_sql(course_id: str) -> str:
+    """SQL twin of `course_key_of`, for course ids resolved inside DuckDB queries."""
+    forms = (
+        r"^course-v1:[^/+:\s]+\+([^/+:\s]+)\+([^/+:\s]+)$",
+        r"^[^/+:\s]+/([^/+:\s]+)/([^/+:\s]+)$",
+    )
+    whens = " ".join(
+        f"WHEN regexp_matches({course_id}, '{form}') "
+        f"THEN regexp_replace(lower(regexp_replace({course_id}, '{form}', '\\1-\\2')), '[-.]', '_', 'g')"
+        for form in forms
+    )
+    return f"(CASE {whens} END)"
+
+
 def parse_table_file(name: str) -> TableFile | None:
     """Recognise `{Org}-{Course}-{Run}-{table}-{suffix}.sql[.gpg]`; None for any other name.
 

@@ -50,6 +50,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from idbx.parsers.naming import course_key_sql
+
 LINES_SCHEMA = pa.schema([("line_number", pa.int64()), ("raw", pa.binary())])
 RAW_CLIP = 2000
 
@@ -236,6 +238,28 @@ SELECT
   CASE WHEN pre IS NOT NULL OR f[1] IS NULL OR time_utc IS NULL
        THEN left(coalesce(txt, decode(raw, 'replace')), {RAW_CLIP}) END AS raw_text
 FROM t"""
+
+# The bronze `events` columns, in order (the catalog's empty view uses the types).
+EVENT_COLUMNS = {
+    "time": "TIMESTAMP", "username": "VARCHAR", "user_id": "BIGINT", "event_type": "VARCHAR",
+    "event_source": "VARCHAR", "name": "VARCHAR", "ip": "VARCHAR", "agent": "VARCHAR", "host": "VARCHAR",
+    "referer": "VARCHAR", "accept_language": "VARCHAR", "page": "VARCHAR", "session": "VARCHAR",
+    "org_id": "VARCHAR", "course_id": "VARCHAR", "course_key": "VARCHAR", "received_at": "TIMESTAMP",
+    "context": "JSON", "event": "JSON", "source_file": "VARCHAR", "line_number": "BIGINT",
+}
+
+
+def events_select(accepted_sql: str, source: str) -> str:
+    """Bronze rows from accepted lines: envelope fields, the course resolved as edX's pipelines
+    resolve it, its short key, and lineage (file and line)."""
+    literal = "'" + source.replace("'", "''") + "'"
+    return f"""
+        SELECT time, username, user_id, event_type, event_source, name, ip, agent, host, referer,
+               accept_language, page, session, org_id, resolved AS course_id,
+               {course_key_sql('resolved')} AS course_key, received_at, context, event,
+               {literal} AS source_file, line_number
+        FROM (SELECT *, {course_id_sql()} AS resolved FROM ({accepted_sql}))"""
+
 
 # ----------------------------------------------------------------------------- the pass
 
