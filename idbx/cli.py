@@ -23,8 +23,8 @@ from rich.table import Table
 from idbx import catalog
 from idbx.config import GPG_KEY_ENV, GpgSettings, lake_root
 from idbx.course_data import ingest_package
-from idbx.events import ingest_events
 from idbx.errors import IdbxError
+from idbx.events import ingest_events
 from idbx.lake import Lake
 from idbx.outcomes import FAILED, INGESTED, UNCHANGED, UNHANDLED, RunSummary
 from idbx.registry import load_registry

@@ -13,14 +13,12 @@ from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 
-import duckdb
-
 from idbx import catalog, engine
 from idbx.config import GpgSettings
 from idbx.crypto import Decryptor
 from idbx.errors import ConfigError, IdbxError, SourceFormatError
 from idbx.lake import Lake, ManifestRecord
-from idbx.outcomes import FAILED, INGESTED, UNCHANGED, UNHANDLED, FileOutcome, ProgressCallback, RunSummary
+from idbx.outcomes import FILE_ERRORS, INGESTED, UNCHANGED, UNHANDLED, FileOutcome, ProgressCallback, RunSummary, failed_outcome
 from idbx.parsers import tables
 from idbx.parsers.naming import COURSE_TABLES, TableFile, parse_table_file
 from idbx.sources import SourceMember, open_package
@@ -196,10 +194,8 @@ def ingest_package(
         for member, parsed in handled:
             try:
                 outcome = run.ingest(member, parsed)
-            except IdbxError as exc:
-                outcome = FileOutcome(member.name, FAILED, parsed.table, size=member.size, error=str(exc))
-            except duckdb.Error as exc:
-                outcome = FileOutcome(member.name, FAILED, parsed.table, size=member.size, error=f"{member.name}: {exc}")
+            except FILE_ERRORS as exc:
+                outcome = failed_outcome(member.name, parsed.table, member.size, exc)
             summary.files.append(outcome)
             if on_file:
                 on_file(outcome)

@@ -17,7 +17,6 @@ from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 
 from idbx import catalog, engine
@@ -25,7 +24,7 @@ from idbx.config import GpgSettings
 from idbx.crypto import Decryptor
 from idbx.errors import ConfigError, IdbxError, SourceFormatError
 from idbx.lake import Lake, ManifestRecord, StagedFile
-from idbx.outcomes import FAILED, INGESTED, UNCHANGED, FileOutcome, ProgressCallback, RunSummary
+from idbx.outcomes import FILE_ERRORS, INGESTED, UNCHANGED, FileOutcome, ProgressCallback, RunSummary, failed_outcome
 from idbx.parsers.naming import events_log_date, is_encrypted, is_events_log
 from idbx.parsers.tables import sql_string
 from idbx.parsers.tracking_log import TrackingLogParse, events_select
@@ -178,10 +177,8 @@ def ingest_events(
         def one(member: SourceMember) -> FileOutcome:
             try:
                 outcome = run.ingest(member)
-            except IdbxError as exc:
-                outcome = FileOutcome(member.name, FAILED, DATASET, size=member.size, error=str(exc))
-            except (duckdb.Error, OSError, pa.ArrowException) as exc:
-                outcome = FileOutcome(member.name, FAILED, DATASET, size=member.size, error=f"{member.name}: {exc}")
+            except FILE_ERRORS as exc:
+                outcome = failed_outcome(member.name, DATASET, member.size, exc)
             if on_file:
                 on_file(outcome)
             return outcome

@@ -120,12 +120,6 @@ class Lake:
         for item in staged:
             item.tmp.unlink(missing_ok=True)
 
-    def write_partition_atomically(self, relation: duckdb.DuckDBPyRelation, partition: Path) -> int:
-        staged = self.stage_partition(relation, partition)
-        rows = self.staged_rows(staged)
-        self.publish([staged])
-        return rows
-
     # -- manifest ----------------------------------------------------------------------------
 
     def _manifest_path(self, key: str) -> Path:
@@ -152,9 +146,9 @@ class Lake:
 
     @contextmanager
     def scratch(self) -> Iterator[Path]:
-        """A private folder for decrypted files of one run, removed whatever happens."""
+        """A private folder (mode 700) for the decrypted files of one run, removed whatever happens."""
         path = self.root / "_scratch" / uuid.uuid4().hex
-        path.mkdir(parents=True)
+        path.mkdir(parents=True, mode=0o700)
         try:
             yield path
         finally:

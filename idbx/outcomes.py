@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+
+from idbx.errors import IdbxError
 
 INGESTED = "ingested"
 UNCHANGED = "unchanged"
@@ -54,3 +60,12 @@ class RunSummary:
 
 
 ProgressCallback = Callable[[FileOutcome], None]
+
+
+# What reading one source file can raise that fails that file alone (the run goes on).
+FILE_ERRORS = (IdbxError, duckdb.Error, pa.ArrowException, OSError, zipfile.BadZipFile)
+
+
+def failed_outcome(name: str, dataset: str, size: int, exc: BaseException) -> FileOutcome:
+    message = str(exc) if isinstance(exc, IdbxError) else f"{name}: {exc}"
+    return FileOutcome(name, FAILED, dataset, size=size, error=message)

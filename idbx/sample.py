@@ -209,7 +209,7 @@ _CONTEXT = "json_object('user_id', u, 'org_id', 'IDBx', 'course_id', cid, 'path'
 _BROWSER = f"""'username', 'learner' || u, 'session', md5('s' || u)[:32], 'ip', '190.' || (u % 250) || '.' || (k % 250) || '.7',
     'agent', 'Mozilla/5.0 (X11; Linux x86_64) Chrome/50.0', 'host', 'courses.edx.org', 'referer', {_PAGE},
     'accept_language', 'es-419,es;q=0.9', 'page', {_PAGE}, 'event_source', 'browser', 'context', {_CONTEXT}"""
-_SERVER = f"""'username', 'learner' || u, 'session', md5('s' || u)[:32], 'ip', '190.' || (u % 250) || '.' || (k % 250) || '.7',
+_SERVER = """'username', 'learner' || u, 'session', md5('s' || u)[:32], 'ip', '190.' || (u % 250) || '.' || (k % 250) || '.7',
     'agent', 'Mozilla/5.0 (X11; Linux x86_64) Chrome/50.0', 'host', 'courses.edx.org', 'referer', '',
     'accept_language', 'es-419', 'page', NULL, 'event_source', 'server'"""
 EVENT_SHAPES = (
@@ -236,7 +236,7 @@ EVENT_SHAPES = (
         'context', json_object('user_id', u::VARCHAR, 'org_id', '', 'course_id', '', 'path', '/courses/' || cid || '/courseware/'), {_SERVER})"""),
     ("dashboard", f"""json_object('event_type', '/dashboard', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S+00:00'),
         'event', '{{"POST": {{}}, "GET": {{}}}}', 'context', json_object('user_id', u, 'org_id', '', 'course_id', '', 'path', '/dashboard'), {_SERVER})"""),
-    ("mobile_video", f"""json_object('event_type', 'edx.video.played', 'name', 'edx.video.played', 'time', strftime(t - INTERVAL 3 HOUR, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
+    ("mobile_video", """json_object('event_type', 'edx.video.played', 'name', 'edx.video.played', 'time', strftime(t - INTERVAL 3 HOUR, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
         'event', json_object('id', md5(cid)[:8], 'currentTime', k % 300),
         'context', json_object('user_id', u, 'course_id', cid, 'org_id', 'IDBx', 'path', '/event', 'received_at', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
                                'application', json_object('name', 'edx.mobileapp.android', 'version', '2.4.0'), 'component', 'videoplayer'),

@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 IDBX = [str(Path(sys.executable).with_name("idbx"))]
 
 

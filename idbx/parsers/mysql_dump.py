@@ -17,6 +17,7 @@ from sqlglot.errors import ParseError
 
 from idbx.errors import SourceFormatError
 
+
 @dataclass
 class DumpTable:
     name: str

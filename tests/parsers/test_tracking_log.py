@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 import pytest
 
 from idbx.parsers import tracking_log as tl
