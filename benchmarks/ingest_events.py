@@ -1,6 +1,6 @@
 """Benchmark: `idbx ingest events` vs plain DuckDB read_json and a per-line Python loop, same day.
 
-Generates one day of EVENTS tracking-log events (default 1,000,000, ~0.9 GB of JSON before gzip,
+Generates one day of EVENTS tracking-log events (default 1,000,000, ~0.6 GB of JSON before gzip,
 with the sample's dirty lines) as `.log.gz`, and an encrypted copy `.log.gz.gpg` of the same
 bytes. Then, in the same run and each in its own process (so wall time and peak RSS are per
 process):
@@ -20,15 +20,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
-import subprocess
 import sys
 import time
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import duckdb
+from measure import machine, timed
 
 from idbx.sample import DIRTY_LINES, SAMPLE_PASSPHRASE, SampleKey, sample_course_ids, write_event_log
 
@@ -41,13 +40,6 @@ con = duckdb.connect()
 con.execute(f"COPY (SELECT * FROM read_json('{sys.argv[1]}', ignore_errors=true)) TO '{sys.argv[2]}' (FORMAT parquet, COMPRESSION zstd)")
 """
 
-RUN = """
-import resource, subprocess, sys, time
-start = time.perf_counter()
-subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
-print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-"""
-
 LOOP = """
 import gzip, itertools, json, sys
 bad = 0
@@ -58,18 +50,6 @@ with gzip.open(sys.argv[1], "rb") as f:
         except ValueError:
             bad += 1
 """
-
-
-def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of cmd, run under a fresh, small runner process (RUN).
-
-    On Linux a child's ru_maxrss starts at its parent's peak RSS (exec keeps the old image's
-    high-water mark), and getrusage(RUSAGE_CHILDREN) keeps the maximum over all children so far:
-    measured from this process, which generated the data, every peak would read the same.
-    """
-    out = subprocess.run([sys.executable, "-c", RUN, *cmd], env=env, check=True, stdout=subprocess.PIPE, text=True)
-    seconds, peak_kb = out.stdout.split()
-    return float(seconds), int(peak_kb) / 1024
 
 
 def make_day(key: SampleKey, out_dir: Path, events: int) -> tuple[Path, Path]:
@@ -115,8 +95,7 @@ def main() -> None:
         cmd = [idbx, "ingest", "events", str(encrypted), "--lake", str(lake), "--gpg-key", str(key.key_file)]
         results.append((f"idbx ingest events (gpg) {k}x", k * args.events, *timed(cmd, env)))
 
-    print(f"machine: {platform.platform()}, {platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, {datetime.now():%Y-%m-%d %H:%M}")
+    print(machine())
     for label, events, seconds, mb in results:
         print(f"{label:<29}: {seconds:7.2f} s for {events:>10,}  {events / seconds:>10,.0f} events/s  peak {mb:,.0f} MB")
     duckdb_rate = results[1][1] / results[1][2]

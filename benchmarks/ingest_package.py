@@ -5,7 +5,8 @@ Generates a delivery with one course whose courseware_studentmodule has ROWS row
   baseline  read_csv(decrypted .sql) -> COPY TO parquet (zstd), DuckDB defaults
   idbx      idbx ingest package on the encrypted zip holding only that file (decrypt, hash, parse,
             type, unescape, rejects, write, manifest, catalog)
-Prints rows/s for both, their ratio and peak RSS; append the result to benchmarks/RESULTS.md by hand.
+Prints rows/s for both, their ratio and peak RSS (see measure.py); record them in
+benchmarks/RESULTS.md.
 
     .venv/bin/python benchmarks/ingest_package.py [--rows N] [--work DIR]
 """
@@ -14,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import resource
 import shutil
-import subprocess
 import sys
 import time
 import zipfile
 from pathlib import Path
+
+from measure import machine, timed
 
 from idbx.config import GpgSettings
 from idbx.crypto import Decryptor
@@ -33,18 +33,6 @@ import duckdb, sys
 con = duckdb.connect()
 con.execute(f"COPY (SELECT * FROM read_csv('{sys.argv[1]}', delim='\\t', quote='', escape='', header=true, nullstr='NULL')) TO '{sys.argv[2]}' (FORMAT parquet, COMPRESSION zstd)")
 """
-
-
-def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of a child process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
-    seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if peak <= before:
-        print("  (peak RSS not above an earlier child's; run each measurement alone to be sure)")
-    return seconds, peak / 1024
 
 
 def main() -> None:
@@ -75,7 +63,7 @@ def main() -> None:
     ours_s, ours_mb = timed([idbx, "ingest", "package", str(delivery), "--lake", str(work / "lake"), "--gpg-key", str(sample.key_file)], env)
 
     rows = args.rows
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(machine())
     print(f"baseline read_csv->parquet : {base_s:6.2f} s  {rows / base_s:>10,.0f} rows/s  peak {base_mb:,.0f} MB")
     print(f"idbx ingest package (gpg)  : {ours_s:6.2f} s  {rows / ours_s:>10,.0f} rows/s  peak {ours_mb:,.0f} MB")
     print(f"ratio idbx/baseline        : {base_s / ours_s:.2f}x")

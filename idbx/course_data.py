@@ -116,18 +116,21 @@ class _PackageRun:
         try:
             data = self.lake.stage_partition(tables.table_relation(con, plain, schema, header, lineage), partition)
             staged.append(data)
-            repaired = tables.invalid_utf8_lines(con)
-            if repaired:
-                fixed = self.scratch / f"{plain.name}.utf8"
-                tables.repair_utf8(plain, fixed)
+            bad_utf8, too_long = tables.retry_reasons(con)
+            if bad_utf8 or too_long:
+                # Rare: read again, with the bad bytes replaced and/or room for very long rows.
+                if bad_utf8:
+                    fixed = self.scratch / f"{plain.name}.utf8"
+                    tables.repair_utf8(plain, fixed)
+                    plain = fixed
+                    outcome.repaired_rows = bad_utf8
+                    outcome.notes.append(f"{bad_utf8} row(s) had invalid UTF-8, kept with U+FFFD")
                 self.lake.discard(staged)
                 con.close()
                 con = engine.connect()
-                data = self.lake.stage_partition(tables.table_relation(con, fixed, schema, header, lineage), partition)
+                relation = tables.table_relation(con, plain, schema, header, lineage, long_lines=too_long)
+                data = self.lake.stage_partition(relation, partition)
                 staged = [data]
-                fixed.unlink()
-                outcome.repaired_rows = repaired
-                outcome.notes.append(f"{repaired} row(s) had invalid UTF-8, kept with U+FFFD")
             rejects = tables.rejects_relation(con, member.name)
             if dump is not None:
                 rejects = dump.rejects_in_dump_lines(con, rejects, member.name)
@@ -144,6 +147,8 @@ class _PackageRun:
             raise
         finally:
             con.close()
+            if plain.name.endswith(".utf8"):
+                plain.unlink(missing_ok=True)
         self.lake.publish(staged, remove=[] if outcome.rejects else [rejects_dir / "data.parquet"])
 
     def _dump_as_tsv(self, plain: Path, member: SourceMember, parsed: TableFile):

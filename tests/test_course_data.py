@@ -206,3 +206,21 @@ def test_rejected_rows_are_kept_beside_the_partition(lake, tmp_path):
     summary = ingest_package([folder], lake, None)
     assert summary.rejects == 0
     assert scalar(catalog(lake), "SELECT count(*) FROM table_rejects") == 0
+
+
+def test_invalid_utf8_and_very_long_rows_are_kept(lake, tmp_path):
+    folder = tmp_path / "idbx-2016-08-01"
+    folder.mkdir()
+    header = b"id\tmodule_type\tmodule_id\tstudent_id\tstate\tcreated\tmodified\tcourse_id\n"
+    rows = [
+        b"1\tproblem\tm1\t5\t" + b"y" * 3_000_000 + b"\t2016-01-01 00:00:00\t2016-01-01 00:00:00\tc\n",
+        b"2\tvideo\tm2\t6\t{\"n\": \"Jos\xe9\"}\t2016-01-01 00:00:00\t2016-01-01 00:00:00\tc\n",
+        b"3\tvideo\tm3\t7\t{}\t2016-01-01 00:00:00\t2016-01-01 00:00:00\tc\n",
+    ]
+    (folder / "IDBx-IDB1x-2T2014-courseware_studentmodule-prod-analytics.sql").write_bytes(header + b"".join(rows))
+    summary = ingest_package([folder], lake, None)
+    outcome = summary.files[0]
+    assert (outcome.rows, outcome.rejects, outcome.repaired_rows) == (3, 0, 1)
+    got = dict(catalog(lake).execute("SELECT id, state FROM courseware_studentmodule").fetchall())
+    assert len(got[1]) == 3_000_000 and got[2] == '{"n": "Jos\ufffd"}'
+    assert not list((lake.root / "_scratch").glob("*"))

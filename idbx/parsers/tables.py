@@ -237,13 +237,18 @@ def _reader_type(column: Column | None) -> str:
     return column.type
 
 
-def read_table_sql(path: Path, schema: TableSchema, header: list[str]) -> str:
+# DuckDB's default line limit (2 MB) reads fastest; a file with longer rows is read again with this.
+LONG_LINE_LIMIT = 256 << 20
+
+
+def read_table_sql(path: Path, schema: TableSchema, header: list[str], long_lines: bool = False) -> str:
     """The DuckDB read_csv call for one table dump; rows it cannot split or type go to its rejects."""
     types = ", ".join(f"{sql_string(name)}: {sql_string(_reader_type(schema.column(name)))}" for name in header)
+    limit = f", max_line_size = {LONG_LINE_LIMIT}" if long_lines else ""
     return (
         f"read_csv({sql_string(str(path))}, delim = '\\t', quote = '', escape = '', header = true, "
         f"auto_detect = false, nullstr = 'NULL', columns = {{{types}}}, strict_mode = true, "
-        "store_rejects = true, max_line_size = 67108864)"
+        f"store_rejects = true{limit})"
     )
 
 
@@ -271,13 +276,14 @@ def table_relation(
     schema: TableSchema,
     header: list[str],
     lineage: dict[str, object],
+    long_lines: bool = False,
 ) -> duckdb.DuckDBPyRelation:
     """Typed rows of one table dump, declared columns first, then extra columns, then lineage."""
     selected = _typed_select(schema, header)
     for name, value in lineage.items():
         type_ = LINEAGE_COLUMNS[name]
         selected.append(f"CAST({sql_string(str(value))} AS {type_}) AS {quote_ident(name)}")
-    return con.sql(f"SELECT {', '.join(selected)} FROM {read_table_sql(path, schema, header)}")
+    return con.sql(f"SELECT {', '.join(selected)} FROM {read_table_sql(path, schema, header, long_lines)}")
 
 
 def rejects_relation(con: duckdb.DuckDBPyConnection, source: str) -> duckdb.DuckDBPyRelation:
@@ -296,8 +302,13 @@ def rejects_relation(con: duckdb.DuckDBPyConnection, source: str) -> duckdb.Duck
     )
 
 
-def invalid_utf8_lines(con: duckdb.DuckDBPyConnection) -> int:
-    return con.execute("SELECT count(DISTINCT line) FROM reject_errors WHERE error_type = 'INVALID ENCODING'").fetchall()[0][0]
+def retry_reasons(con: duckdb.DuckDBPyConnection) -> tuple[int, bool]:
+    """After a read: lines with invalid UTF-8 (to repair), and whether any line was over the size limit."""
+    bad_utf8, too_long = con.execute(
+        "SELECT count(DISTINCT line) FILTER (error_type = 'INVALID ENCODING'), "
+        "count(*) FILTER (error_type = 'LINE SIZE OVER MAXIMUM') > 0 FROM reject_errors"
+    ).fetchall()[0]
+    return bad_utf8, too_long
 
 
 def repair_utf8(source: Path, destination: Path) -> None:

@@ -85,7 +85,7 @@ def test_invalid_utf8_is_reported_then_repaired(tmp_path):
     body = PROFILE_HEADER + b"1\t10\tJos\xe9\tm\t1980\tb\t\tMX\tNULL\n2\t11\tAna\tf\t1981\tb\t\tCO\tNULL\n"
     path = write(tmp_path, body)
     _, rejects, con = parse(path, PROFILE)
-    assert tables.invalid_utf8_lines(con) == 1
+    assert tables.retry_reasons(con) == (1, False)
     fixed = tmp_path / "fixed.sql"
     tables.repair_utf8(path, fixed)
     rows, rejects, _ = parse(fixed, PROFILE)
@@ -132,3 +132,17 @@ def test_corpus_tables_parse_without_rejects(corpus):
     assert all(con.execute("SELECT json_valid(?)", [s]).fetchall()[0][0] for s in states)
     answer = con.execute("SELECT json_extract_string(?, '$.student_answers.5b60fa3470a2440eafeee24d6806eb1a_2_1')", [states[0]]).fetchall()[0][0]
     assert answer.startswith('{"answer":"correct"')
+
+
+def test_rows_over_the_default_line_limit_are_read_on_request(tmp_path):
+    state = "x" * 3_000_000
+    body = ("id\tmodule_type\tmodule_id\tstudent_id\tstate\tcreated\tmodified\tcourse_id\n"
+            f"1\tproblem\tm\t5\t{state}\t2016-01-01 00:00:00\t2016-01-01 00:00:00\tc\n").encode()
+    path = write(tmp_path, body)
+    schema = tables.TABLES["courseware_studentmodule"]
+    rows, rejects, con = parse(path, schema)
+    assert rows == [] and tables.retry_reasons(con) == (0, True)
+    con = duckdb.connect()
+    header = tables.read_header(path, "t")
+    rel = tables.table_relation(con, path, schema, header, LINEAGE, long_lines=True)
+    assert len(dict(zip(rel.columns, rel.fetchall()[0]))["state"]) == 3_000_000
