@@ -7,7 +7,6 @@ one replaces exactly its partition.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import date
@@ -21,7 +20,7 @@ from idbx.lake import Lake, ManifestRecord
 from idbx.outcomes import FILE_ERRORS, INGESTED, UNCHANGED, UNHANDLED, FileOutcome, ProgressCallback, RunSummary, failed_outcome
 from idbx.parsers import tables
 from idbx.parsers.naming import COURSE_TABLES, TableFile, parse_table_file
-from idbx.sources import SourceMember, open_package
+from idbx.sources import SourceMember, open_package, plain_copy
 
 # Tables whose rows name their course come first, so the others can borrow the exact edX id.
 _ORDER = {name: i for i, name in enumerate(
@@ -55,19 +54,6 @@ class _PackageRun:
     def manifest_key(self, member: SourceMember) -> str:
         return f"course_data/{self.snapshot.isoformat()}/{member.base_name}"
 
-    def plain_file(self, member: SourceMember, parsed: TableFile) -> Path:
-        """A readable plain copy in scratch: decrypted if needed; plain files on disk are used in place."""
-        if not parsed.encrypted and Path(member.origin).is_file():
-            return Path(member.origin)
-        target = self.scratch / f"{parsed.course_key}.{parsed.table}.tsv"
-        with member.open() as stream:
-            if parsed.encrypted:
-                self.decryptor.decrypt(stream, target, member.name)
-            else:
-                with open(target, "wb") as out:
-                    shutil.copyfileobj(stream, out, 8 << 20)
-        return target
-
     def course_id_for(self, parsed: TableFile) -> str:
         return self.course_id_option or self.course_ids.get(parsed.course_key) or parsed.fallback_course_id
 
@@ -81,7 +67,7 @@ class _PackageRun:
             self.course_ids.setdefault(parsed.course_key, previous.details.get("course_id", ""))
             outcome.rows, outcome.rejects = previous.rows, previous.rejects
             return outcome
-        plain = self.plain_file(member, parsed)
+        plain = plain_copy(member, self.scratch, self.decryptor)
         try:
             self._land(plain, member, parsed, partition, outcome)
         finally:

@@ -28,7 +28,7 @@ from idbx.outcomes import FILE_ERRORS, INGESTED, UNCHANGED, FileOutcome, Progres
 from idbx.parsers.naming import events_log_date, is_encrypted, is_events_log
 from idbx.parsers.tables import sql_string
 from idbx.parsers.tracking_log import TrackingLogParse, events_select
-from idbx.sources import SourceMember, file_member
+from idbx.sources import SourceMember, file_member, plain_copy
 
 DATASET = "events"
 
@@ -65,7 +65,7 @@ class _EventsRun:
         if previous and previous.sha256 == sha and previous.status == INGESTED:
             outcome.rows, outcome.rejects, outcome.partition = previous.rows, previous.rejects, previous.partitions[0]
             return outcome
-        plain = self._plain(member)
+        plain = plain_copy(member, self.scratch, self.decryptor)
         try:
             details = self._land(plain, member, outcome)
         finally:
@@ -79,16 +79,6 @@ class _EventsRun:
         )
         outcome.status = INGESTED
         return outcome
-
-    def _plain(self, member: SourceMember) -> Path:
-        if not is_encrypted(member.name):
-            return Path(member.origin)
-        if self.decryptor is None:
-            raise ConfigError(f"{member.name}: encrypted; give the partner key with --gpg-key or IDBX_GPG_KEY")
-        target = self.scratch / member.base_name.removesuffix(".gpg")
-        with member.open() as stream:
-            self.decryptor.decrypt(stream, target, member.name)
-        return target
 
     def _land(self, plain: Path, member: SourceMember, outcome: FileOutcome) -> dict:
         day = self.log_date or events_log_date(member.name)

@@ -8,7 +8,9 @@ whole, before anything is read from it.
 from __future__ import annotations
 
 import hashlib
+import shutil
 import stat
+import uuid
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,8 +19,9 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from idbx.errors import SourceFormatError, UnsafeArchiveError
-from idbx.parsers.naming import package_date
+from idbx.crypto import Decryptor
+from idbx.errors import ConfigError, SourceFormatError, UnsafeArchiveError
+from idbx.parsers.naming import is_encrypted, package_date
 
 _HASH_CHUNK = 8 << 20
 
@@ -50,6 +53,24 @@ class PackageSource:
     label: str
     snapshot_date: date | None
     members: list[SourceMember]
+
+
+def plain_copy(member: SourceMember, scratch: Path, decryptor: Decryptor | None) -> Path:
+    """The member as a readable plain file: a plain file on disk is used in place; anything else
+    (encrypted, or inside a zip) is decrypted or copied into the run's scratch folder."""
+    encrypted = is_encrypted(member.name)
+    if not encrypted and Path(member.origin).is_file():
+        return Path(member.origin)
+    if encrypted and decryptor is None:
+        raise ConfigError(f"{member.name}: encrypted; give the partner key with --gpg-key or IDBX_GPG_KEY")
+    target = scratch / f"{uuid.uuid4().hex[:8]}-{member.base_name.removesuffix('.gpg')}"
+    with member.open() as stream:
+        if encrypted:
+            decryptor.decrypt(stream, target, member.name)
+        else:
+            with open(target, "wb") as out:
+                shutil.copyfileobj(stream, out, _HASH_CHUNK)
+    return target
 
 
 def _open_zip_member(path: Path, name: str) -> BinaryIO:

@@ -197,3 +197,30 @@ def test_course_id_resolution(tmp_path, ctx_course, event, page, event_type, exp
     p = tl.TrackingLogParse(con, path)
     got = con.sql(f"SELECT {tl.course_id_sql()} FROM ({p.accepted_sql})").fetchall()
     assert got == [(expected,)]
+
+
+def test_duplicates_across_many_batches(tmp_path):
+    lines = [ev(username=f"u{i}") for i in range(3000)]
+    lines += [lines[i] for i in range(0, 3000, 7)]  # repeats of much earlier lines
+    lines += [ev(username=f"v{i}") for i in range(500)]
+    con = duckdb.connect()
+    p = tl.TrackingLogParse(con, write(tmp_path, lines), chunk_bytes=4096)
+    kept = sorted(r[0] for r in p.accepted.fetchall())
+    assert p.counts["duplicate"] == len(range(0, 3000, 7))
+    assert p.counts["accepted"] == 3500 == len(kept)
+    assert kept == list(range(1, 3001)) + list(range(3001 + 429, 3001 + 429 + 500))
+
+
+def test_hash_set_keeps_few_sorted_runs():
+    import numpy as np
+
+    seen = tl._HashSet()
+    rng = np.random.default_rng(7)
+    values = np.unique(rng.integers(0, 2**63, 50_000, dtype=np.uint64))
+    rng.shuffle(values)
+    for chunk in np.array_split(values, 200):
+        fresh = np.unique(chunk)
+        assert not seen.contains(fresh).any()
+        seen.add(fresh)
+    assert seen.contains(np.sort(values)).all()
+    assert len(seen.runs) <= 10 and sum(len(r) for r in seen.runs) == len(values)
