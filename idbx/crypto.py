@@ -49,11 +49,15 @@ class Decryptor:
 
     def __enter__(self) -> Decryptor:
         self._home = tempfile.mkdtemp(prefix="idbx-gpg-")
-        Path(self._home, "gpg-agent.conf").write_text(_AGENT_CONF)
-        self._gpg = gnupg.GPG(gnupghome=self._home)
-        self._gpg.buffer_size = _BUFFER_SIZE
-        self._import_key()
-        self._check_passphrase()
+        try:
+            Path(self._home, "gpg-agent.conf").write_text(_AGENT_CONF)
+            self._gpg = gnupg.GPG(gnupghome=self._home)
+            self._gpg.buffer_size = _BUFFER_SIZE
+            self._import_key()
+            self._check_passphrase()
+        except BaseException:
+            self.__exit__()  # the keyring holds the private key: never leave it behind
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -2,6 +2,7 @@
 
 import io
 import os
+import tempfile
 from pathlib import Path
 
 import gnupg
@@ -43,10 +44,19 @@ def test_the_users_own_keyring_is_untouched(gpg, encrypted, tmp_path, monkeypatc
     assert list(home.iterdir()) == []
 
 
-def test_wrong_passphrase_fails_before_any_work(sample):
+def test_wrong_passphrase_fails_before_any_work(sample, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     with pytest.raises(ConfigError, match="wrong passphrase"):
         with Decryptor(GpgSettings(sample.key_file, "not-the-passphrase")):
             pass
+    assert list(tmp_path.iterdir()) == [], "the private keyring must be removed on failure too"
+
+
+def test_keyring_is_removed_after_use(gpg, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with Decryptor(gpg):
+        assert len(list(tmp_path.iterdir())) == 1
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_missing_passphrase_is_explained(sample):
