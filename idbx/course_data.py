@@ -97,7 +97,7 @@ class _PackageRun:
         if "course_id" not in header:
             lineage = {"course_id": self.course_id_for(parsed), **lineage}
         rejects_dir = self.lake.rejects_dir(parsed.table, snapshot_date=self.snapshot.isoformat(), course=parsed.course_key)
-        con = engine.connect()
+        con = engine.connect(self.scratch)
         staged = []
         try:
             data = self.lake.stage_partition(tables.table_relation(con, plain, schema, header, lineage), partition)
@@ -113,7 +113,7 @@ class _PackageRun:
                     outcome.notes.append(f"{bad_utf8} row(s) had invalid UTF-8, kept with U+FFFD")
                 self.lake.discard(staged)
                 con.close()
-                con = engine.connect()
+                con = engine.connect(self.scratch)
                 relation = tables.table_relation(con, plain, schema, header, lineage, long_lines=too_long)
                 data = self.lake.stage_partition(relation, partition)
                 staged = [data]

@@ -9,6 +9,7 @@ budget of a whole run; parallel work splits it.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import duckdb
 
@@ -20,10 +21,12 @@ def memory_limit_mb() -> int:
     return int(os.environ.get(MEMORY_ENV, DEFAULT_MEMORY_MB))
 
 
-def connect(threads: int | None = None, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+def connect(spill_to: Path, threads: int | None = None, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A connection that spills to `spill_to` (the run's scratch folder, inside the lake)."""
     config: dict[str, object] = {
         "preserve_insertion_order": False,
         "memory_limit": memory_limit or f"{memory_limit_mb()}MB",
+        "temp_directory": str(spill_to),
     }
     if threads:
         config["threads"] = threads

@@ -82,7 +82,7 @@ class _EventsRun:
 
     def _land(self, plain: Path, member: SourceMember, outcome: FileOutcome) -> dict:
         day = self.log_date or events_log_date(member.name)
-        con = engine.connect(threads=self.threads, memory_limit=self.memory)
+        con = engine.connect(self.scratch, threads=self.threads, memory_limit=self.memory)
         staged: list[StagedFile] = []
         try:
             parse = TrackingLogParse(con, plain)
@@ -91,8 +91,10 @@ class _EventsRun:
             parse.close()
             counts = parse.counts
             first, last = con.execute(f"SELECT min(time), max(time) FROM read_parquet({sql_string(str(data.tmp))})").fetchall()[0]
-            if counts["lines"] and not counts["accepted"] and not counts["rejected"]:
-                raise SourceFormatError(member.name, "holds no events (only blank lines)")
+            if counts["lines"] and not counts["accepted"]:
+                first_reject = parse.rejects.slice(0, 1).to_pylist()
+                why = f"; line {first_reject[0]['line_number']}: {first_reject[0]['reason']}" if first_reject else ""
+                raise SourceFormatError(member.name, f"none of its {counts['lines']:,} lines is a readable event{why}")
             if day is None:
                 if first is None:
                     raise SourceFormatError(member.name, "no event with a readable time to date the file by; pass --log-date")

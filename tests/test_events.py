@@ -181,3 +181,15 @@ def test_cli_exit_codes(sample, tmp_path, gpg_env):
     bad = subprocess.run([idbx, "ingest", "events", str(broken), "--lake", str(tmp_path / "lake")],
                          capture_output=True, text=True, env=gpg_env)
     assert bad.returncode == 1 and "not a GPG-encrypted file" in bad.stderr
+
+
+def test_a_file_with_no_readable_event_fails_and_keeps_its_day(tmp_path, lake):
+    good = write_event_log(None, tmp_path, sample_course_ids(1), 10, date(2016, 5, 1), 20, dirty=False)
+    ingest_events([good], lake)
+    garbage = tmp_path / "other" / good.name
+    garbage.parent.mkdir()
+    garbage.write_bytes(gzip.compress(b"\x00\x01 binary junk\n" * 50))
+    summary = ingest_events([garbage], lake)
+    assert len(summary.failed) == 1
+    assert "none of its 50 lines is a readable event; line 1: NUL byte" in summary.failed[0].error
+    assert rows(catalog(lake), "SELECT count(*) FROM events WHERE log_date = DATE '2016-05-01'") == [(20,)]
