@@ -39,7 +39,7 @@ app.add_typer(catalog_app, name="catalog")
 
 # Wide when piped or logged, so messages and tables are not folded at 80 columns.
 _WIDTH = None if sys.stderr.isatty() else 200
-err = Console(stderr=True, width=_WIDTH)
+err = Console(stderr=True, width=_WIDTH, soft_wrap=True)
 out = Console(width=None if sys.stdout.isatty() else 200)
 
 LakeOption = Annotated[Optional[Path], typer.Option("--lake", help="Lake folder [env IDBX_LAKE, default ./lake].")]
@@ -103,6 +103,9 @@ def print_summary(summary: RunSummary) -> None:
     for outcome in summary.files:
         if outcome.status == FAILED:
             err.print(f"[red]failed[/] {outcome.error}", highlight=False)
+        elif summary.what == "events":
+            detail = "; ".join([f"{outcome.rows:,} accepted", f"{outcome.rejects:,} rejected", *outcome.notes])
+            err.print(f"{outcome.status} {outcome.name} -> {outcome.partition}: {detail}", highlight=False)
         elif outcome.rejects or outcome.notes:
             detail = "; ".join(([f"{outcome.rejects:,} rejected"] if outcome.rejects else []) + outcome.notes)
             err.print(f"[yellow]note[/] {outcome.name}: {detail}", highlight=False)

@@ -146,6 +146,14 @@ def test_zip_slip_is_refused_before_anything_lands(sample, gpg, lake, tmp_path):
     assert not lake.bronze.exists()
 
 
+def test_absolute_entries_are_refused(sample, gpg, lake, tmp_path):
+    evil = tmp_path / "idbx-2016-07-04.zip"
+    with zipfile.ZipFile(evil, "w") as dst:
+        dst.writestr(zipfile.ZipInfo("/tmp/IDBx-IDB1x-2T2014-auth_user-prod-analytics.sql.gpg"), b"x")
+    with pytest.raises(UnsafeArchiveError, match="would escape the package folder: /tmp/IDBx"):
+        ingest_package([evil], lake, gpg)
+
+
 def test_symlink_entries_are_refused(sample, gpg, lake, tmp_path):
     evil = tmp_path / "idbx-2016-07-04.zip"
     with zipfile.ZipFile(evil, "w") as dst:

@@ -176,6 +176,7 @@ def test_cli_exit_codes(sample, tmp_path, gpg_env):
                         capture_output=True, text=True, env=gpg_env)
     assert ok.returncode == 0, ok.stderr  # rejected lines are reported, not fatal
     assert "event_rejects" in ok.stderr and "2 day(s) late" in ok.stderr
+    assert "idbx-edx-events-2016-07-02.log.gz.gpg -> bronze/events/log_date=2016-07-02: 601 accepted; 5 rejected" in ok.stderr
     broken = tmp_path / "idbx-edx-events-2016-07-09.log.gz.gpg"
     broken.write_bytes(b"not encrypted at all")
     bad = subprocess.run([idbx, "ingest", "events", str(broken), "--lake", str(tmp_path / "lake")],
