@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +29,8 @@ REJECT_COLUMNS = {
     "reason": "VARCHAR",
     "raw": "VARCHAR",
 }
-RAW_CLIP = 2000
+# A run older than this is not running any more: its leftovers may be swept.
+STALE_HOURS = 12
 
 
 @dataclass
@@ -144,9 +146,23 @@ class Lake:
 
     # -- scratch -----------------------------------------------------------------------------
 
+    def sweep(self, older_than_hours: float = STALE_HOURS) -> list[Path]:
+        """Remove what runs killed outright (no `finally` ran) left behind: scratch folders, which
+        may hold decrypted learner data, and staged partition files never renamed into place."""
+        cutoff = time.time() - older_than_hours * 3600
+        stale = [p for p in (self.root / "_scratch").glob("*") if p.stat().st_mtime < cutoff]
+        stale += [p for p in self.bronze.rglob(f"*{TMP_MARKER}*") if p.stat().st_mtime < cutoff]
+        for path in stale:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        return stale
+
     @contextmanager
     def scratch(self) -> Iterator[Path]:
         """A private folder (mode 700) for the decrypted files of one run, removed whatever happens."""
+        self.sweep()
         path = self.root / "_scratch" / uuid.uuid4().hex
         path.mkdir(parents=True, mode=0o700)
         try:

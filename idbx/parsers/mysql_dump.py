@@ -16,6 +16,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from idbx.errors import SourceFormatError
+from idbx.parsers import RAW_CLIP
 
 
 @dataclass
@@ -118,7 +119,7 @@ def _collect_insert(statement: exp.Insert, created: dict[str, list[str]], tables
         line = _line_of(row, 0)
         cells = [_value(node) for node in row.expressions]
         if len(cells) != len(columns):
-            raw = row.sql(dialect="mysql")[:2000]
+            raw = row.sql(dialect="mysql")[:RAW_CLIP]
             table.rejects.append((line, f"expected {len(columns)} values, found {len(cells)}", raw))
             continue
         aligned = dict(zip(columns, cells))

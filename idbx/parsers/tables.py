@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from idbx.errors import SourceFormatError
+from idbx.parsers import RAW_CLIP
 
 
 @dataclass(frozen=True)
@@ -294,7 +295,7 @@ def rejects_relation(con: duckdb.DuckDBPyConnection, source: str) -> duckdb.Duck
                CAST(line AS BIGINT) AS line_number,
                string_agg(error_type || coalesce(' (' || column_name || ')', '') || ': ' || error_message, '; '
                           ORDER BY column_idx) AS reason,
-               left(any_value(csv_line), 2000) AS raw
+               left(any_value(csv_line), {RAW_CLIP}) AS raw
         FROM reject_errors
         GROUP BY line
         ORDER BY line

@@ -51,10 +51,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from idbx.parsers import RAW_CLIP
 from idbx.parsers.naming import course_key_sql
 
 LINES_SCHEMA = pa.schema([("line_number", pa.int64()), ("raw", pa.binary())])
-RAW_CLIP = 2000
 
 # ----------------------------------------------------------------------------- reading lines
 
