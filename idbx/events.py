@@ -86,6 +86,7 @@ class _EventsRun:
         staged: list[StagedFile] = []
         try:
             parse = TrackingLogParse(con, plain)
+            # Staged beside the days, not in one: without a dated name, the data says which day it is.
             data = self.lake.stage_partition(con.sql(events_select(parse.accepted_sql, member.name)), self.lake.bronze / DATASET)
             staged.append(data)
             parse.close()

@@ -1,0 +1,105 @@
+"""`lake/catalog.duckdb`: views over the Parquet lake, so an analyst needs only `duckdb lake/catalog.duckdb`.
+
+The catalog holds views, no data. It is rebuilt aside and swapped in with a rename, so an analyst
+holding it open never blocks an ingestion and never sees a half-built catalog. Views use absolute
+paths: after moving the lake, run `idbx catalog refresh`.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import duckdb
+
+from idbx.lake import PARTITION_FILE, REJECT_COLUMNS, Lake
+from idbx.parsers.tables import LINEAGE_COLUMNS, TABLES, quote_ident, sql_string
+from idbx.parsers.tracking_log import EVENT_COLUMNS
+
+_STORAGE_COMPAT = "v1.0.0"
+
+
+def _empty_view(columns: dict[str, str]) -> str:
+    cast = ", ".join(f"CAST(NULL AS {type_}) AS {quote_ident(name)}" for name, type_ in columns.items())
+    return f"SELECT {cast} WHERE false"
+
+
+def _parquet(glob: Path, hive: bool = False) -> str:
+    return (
+        f"read_parquet({sql_string(str(glob))}, union_by_name = true, filename = true, "
+        f"hive_partitioning = {str(hive).lower()})"
+    )
+
+
+def view_statements(lake: Lake) -> dict[str, str]:
+    """View name -> SELECT, for every dataset the lake holds (empty, typed views for the others)."""
+    views: dict[str, str] = {}
+    for name, schema in TABLES.items():
+        columns = {c.name: c.type for c in schema.columns} | LINEAGE_COLUMNS
+        glob = lake.bronze / name / "snapshot_date=*" / "course=*" / PARTITION_FILE
+        if any(lake.bronze.glob(f"{name}/snapshot_date=*/course=*/{PARTITION_FILE}")):
+            history = f"SELECT * EXCLUDE (filename) FROM {_parquet(glob)}"
+        else:
+            history = _empty_view(columns)
+        views[f"{name}_history"] = history
+        views[name] = (
+            f"SELECT * FROM {quote_ident(name + '_history')} "
+            "QUALIFY snapshot_date = max(snapshot_date) OVER (PARTITION BY course_key)"
+        )
+    table_rejects = lake.bronze / "rejects" / "*" / "snapshot_date=*" / "course=*" / PARTITION_FILE
+    if any(lake.bronze.glob(f"rejects/*/snapshot_date=*/course=*/{PARTITION_FILE}")):
+        views["table_rejects"] = (
+            f"SELECT regexp_extract(filename, '/rejects/([^/]+)/', 1) AS table_name, "
+            f"CAST(snapshot_date AS DATE) AS snapshot_date, course AS course_key, source_file, line_number, reason, raw "
+            f"FROM {_parquet(table_rejects, hive=True)}"
+        )
+    else:
+        views["table_rejects"] = _empty_view(
+            {"table_name": "VARCHAR", "snapshot_date": "DATE", "course_key": "VARCHAR"} | REJECT_COLUMNS
+        )
+    views |= _event_views(lake)
+    manifest = sorted(lake.state.glob("manifest/*.json"))
+    views["ingest_manifest"] = (
+        f"SELECT * FROM read_json({sql_string(lake.manifest_glob())}, format = 'auto', union_by_name = true)"
+        if manifest
+        else _empty_view({"key": "VARCHAR", "kind": "VARCHAR", "sha256": "VARCHAR", "status": "VARCHAR", "rows": "BIGINT"})
+    )
+    return views
+
+
+def _event_views(lake: Lake) -> dict[str, str]:
+    """`events` (every day, `log_date` from the partition path), `event_types`, `event_rejects`."""
+    days = lake.bronze / "events" / "log_date=*" / PARTITION_FILE
+    if any(lake.bronze.glob(f"events/log_date=*/{PARTITION_FILE}")):
+        events = f"SELECT CAST(log_date AS DATE) AS log_date, * EXCLUDE (log_date, filename) FROM {_parquet(days, hive=True)}"
+    else:
+        events = _empty_view({"log_date": "DATE"} | EVENT_COLUMNS)
+    rejects = lake.bronze / "rejects" / "events" / "log_date=*" / PARTITION_FILE
+    if any(lake.bronze.glob(f"rejects/events/log_date=*/{PARTITION_FILE}")):
+        event_rejects = (
+            f"SELECT CAST(log_date AS DATE) AS log_date, source_file, line_number, reason, raw FROM {_parquet(rejects, hive=True)}"
+        )
+    else:
+        event_rejects = _empty_view({"log_date": "DATE"} | REJECT_COLUMNS)
+    return {
+        "events": events,
+        "event_types": "SELECT log_date, event_type, event_source, count(*) AS events FROM events GROUP BY ALL",
+        "event_rejects": event_rejects,
+    }
+
+
+def refresh(lake: Lake, extra_views: dict[str, str] | None = None) -> Path:
+    """Rebuild the catalog aside, then swap it in."""
+    lake.root.mkdir(parents=True, exist_ok=True)
+    tmp = lake.root / f".catalog.duckdb.tmp-{uuid.uuid4().hex}"
+    views = view_statements(lake) | (extra_views or {})
+    try:
+        with duckdb.connect(str(tmp), config={"storage_compatibility_version": _STORAGE_COMPAT}) as con:
+            for name, select in views.items():
+                con.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS {select}")
+        os.replace(tmp, lake.catalog_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+        Path(f"{tmp}.wal").unlink(missing_ok=True)
+    return lake.catalog_path

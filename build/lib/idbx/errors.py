@@ -1,0 +1,36 @@
+"""Errors the CLI and the flows report to people: each names the file (and line) at fault."""
+
+
+class IdbxError(Exception):
+    """Base of every error this package raises on purpose; its message is meant for the operator."""
+
+
+class ConfigError(IdbxError):
+    """A setting is missing or unusable (key file, passphrase, lake folder)."""
+
+
+class DecryptionError(IdbxError):
+    def __init__(self, source: str, reason: str):
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
+
+
+class UnsafeArchiveError(IdbxError):
+    """A zip entry would land outside the extraction folder (zip-slip) or is a link."""
+
+
+class SourceFormatError(IdbxError):
+    """A whole source file is unusable: missing columns, no header, not a dump, unreadable."""
+
+    def __init__(self, source: str, reason: str):
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
+
+
+class RegistryError(IdbxError):
+    def __init__(self, path: str, problems: list[str]):
+        super().__init__(f"{path}: {len(problems)} problem(s)\n" + "\n".join(f"  - {p}" for p in problems))
+        self.path = path
+        self.problems = problems

@@ -1,0 +1,171 @@
+"""The lake on disk: layout, the one partition writer, the manifest of ingested files, scratch space.
+
+Every partition is a single `data.parquet` file replaced with os.replace, so a reader or a crash
+sees either the old partition or the new one, never a half-written or emptied one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+
+PARTITION_FILE = "data.parquet"
+TMP_MARKER = ".tmp-"
+
+REJECT_COLUMNS = {
+    "source_file": "VARCHAR",
+    "line_number": "BIGINT",
+    "reason": "VARCHAR",
+    "raw": "VARCHAR",
+}
+# A run older than this is not running any more: its leftovers may be swept.
+STALE_HOURS = 12
+
+
+@dataclass
+class ManifestRecord:
+    """What the lake knows of one ingested source file."""
+
+    key: str
+    kind: str
+    source: str
+    size: int
+    sha256: str
+    status: str
+    rows: int = 0
+    rejects: int = 0
+    partitions: list[str] = field(default_factory=list)
+    details: dict = field(default_factory=dict)
+    ingested_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+
+@dataclass
+class StagedFile:
+    tmp: Path
+    final: Path
+
+
+class Lake:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    @property
+    def bronze(self) -> Path:
+        return self.root / "bronze"
+
+    @property
+    def marts(self) -> Path:
+        return self.root / "marts"
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def state(self) -> Path:
+        return self.root / "_state"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.root / "catalog.duckdb"
+
+    def partition_dir(self, dataset: str, **keys: object) -> Path:
+        """`bronze/<dataset>/k1=v1/k2=v2/` in the order the keys are given."""
+        path = self.bronze / dataset
+        for name, value in keys.items():
+            path = path / f"{name}={value}"
+        return path
+
+    def rejects_dir(self, dataset: str, **keys: object) -> Path:
+        return self.partition_dir(f"rejects/{dataset}", **keys)
+
+    def relative(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def stage_partition(self, relation: duckdb.DuckDBPyRelation, partition: Path) -> StagedFile:
+        """Write a relation beside its partition under a temporary name; `publish` makes it visible."""
+        partition.mkdir(parents=True, exist_ok=True)
+        tmp = partition / f".{PARTITION_FILE}{TMP_MARKER}{uuid.uuid4().hex}"
+        relation.to_parquet(str(tmp), compression="zstd")
+        return StagedFile(tmp=tmp, final=partition / PARTITION_FILE)
+
+    @staticmethod
+    def staged_rows(staged: StagedFile) -> int:
+        return pq.read_metadata(staged.tmp).num_rows
+
+    @staticmethod
+    def publish(staged: list[StagedFile], remove: list[Path] = ()) -> None:
+        """Make staged partitions visible (atomic rename each) and drop partitions no longer produced."""
+        for item in staged:
+            with open(item.tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(item.tmp, item.final)
+        for path in remove:
+            if path.exists():
+                path.unlink()
+
+    @staticmethod
+    def discard(staged: list[StagedFile]) -> None:
+        for item in staged:
+            item.tmp.unlink(missing_ok=True)
+
+    # -- manifest ----------------------------------------------------------------------------
+
+    def _manifest_path(self, key: str) -> Path:
+        safe = key.replace("/", "__")
+        return self.state / "manifest" / f"{safe}.json"
+
+    def manifest_get(self, key: str) -> ManifestRecord | None:
+        path = self._manifest_path(key)
+        if not path.exists():
+            return None
+        return ManifestRecord(**json.loads(path.read_text(encoding="utf-8")))
+
+    def manifest_put(self, record: ManifestRecord) -> None:
+        path = self._manifest_path(record.key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}{TMP_MARKER}{uuid.uuid4().hex}")
+        tmp.write_text(json.dumps(asdict(record), indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def manifest_glob(self) -> str:
+        return str(self.state / "manifest" / "*.json")
+
+    # -- scratch -----------------------------------------------------------------------------
+
+    def sweep(self, older_than_hours: float = STALE_HOURS) -> list[Path]:
+        """Remove what runs killed outright (no `finally` ran) left behind: scratch folders, which
+        may hold decrypted learner data, and staged partition files never renamed into place."""
+        cutoff = time.time() - older_than_hours * 3600
+        stale = [p for p in (self.root / "_scratch").glob("*") if p.stat().st_mtime < cutoff]
+        stale += [p for p in self.bronze.rglob(f"*{TMP_MARKER}*") if p.stat().st_mtime < cutoff]
+        for path in stale:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        return stale
+
+    @contextmanager
+    def scratch(self) -> Iterator[Path]:
+        """A private folder (mode 700) for the decrypted files of one run, removed whatever happens."""
+        self.sweep()
+        path = self.root / "_scratch" / uuid.uuid4().hex
+        path.mkdir(parents=True, mode=0o700)
+        try:
+            yield path
+        finally:
+            shutil.rmtree(path, ignore_errors=True)

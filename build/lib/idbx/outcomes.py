@@ -1,0 +1,71 @@
+"""What an ingestion run did, file by file: the CLI prints it, the flows log it, tests assert on it."""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+
+from idbx.errors import IdbxError
+
+INGESTED = "ingested"
+UNCHANGED = "unchanged"
+UNHANDLED = "unhandled"
+FAILED = "failed"
+
+
+@dataclass
+class FileOutcome:
+    name: str
+    status: str
+    dataset: str = ""
+    partition: str = ""
+    rows: int = 0
+    rejects: int = 0
+    repaired_rows: int = 0
+    size: int = 0
+    notes: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+@dataclass
+class RunSummary:
+    what: str
+    started: float = field(default_factory=time.monotonic)
+    seconds: float = 0.0
+    files: list[FileOutcome] = field(default_factory=list)
+
+    def finish(self) -> RunSummary:
+        self.seconds = time.monotonic() - self.started
+        return self
+
+    def count(self, status: str) -> int:
+        return sum(1 for outcome in self.files if outcome.status == status)
+
+    @property
+    def rows(self) -> int:
+        return sum(outcome.rows for outcome in self.files)
+
+    @property
+    def rejects(self) -> int:
+        return sum(outcome.rejects for outcome in self.files)
+
+    @property
+    def failed(self) -> list[FileOutcome]:
+        return [outcome for outcome in self.files if outcome.status == FAILED]
+
+
+ProgressCallback = Callable[[FileOutcome], None]
+
+
+# What reading one source file can raise that fails that file alone (the run goes on).
+FILE_ERRORS = (IdbxError, duckdb.Error, pa.ArrowException, OSError, zipfile.BadZipFile)
+
+
+def failed_outcome(name: str, dataset: str, size: int, exc: BaseException) -> FileOutcome:
+    message = str(exc) if isinstance(exc, IdbxError) else f"{name}: {exc}"
+    return FileOutcome(name, FAILED, dataset, size=size, error=message)

@@ -1,0 +1,141 @@
+"""Local inputs: a delivery zip, an unzipped folder, or single files, seen as named members.
+
+Members are streamed from where they are; nothing is extracted by its archive name, and an
+archive holding entries that would escape its folder (`../`, absolute paths, links) is refused
+whole, before anything is read from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import stat
+import uuid
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from functools import partial
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from idbx.crypto import Decryptor
+from idbx.errors import ConfigError, SourceFormatError, UnsafeArchiveError
+from idbx.parsers.naming import is_encrypted, package_date
+
+_HASH_CHUNK = 8 << 20
+
+
+@dataclass(frozen=True)
+class SourceMember:
+    name: str
+    size: int
+    opener: Callable[[], BinaryIO]
+    origin: str
+
+    @property
+    def base_name(self) -> str:
+        return PurePosixPath(self.name).name
+
+    def open(self) -> BinaryIO:
+        return self.opener()
+
+    def sha256(self) -> str:
+        digest = hashlib.sha256()
+        with self.open() as stream:
+            while chunk := stream.read(_HASH_CHUNK):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class PackageSource:
+    label: str
+    snapshot_date: date | None
+    members: list[SourceMember]
+
+
+def plain_copy(member: SourceMember, scratch: Path, decryptor: Decryptor | None) -> Path:
+    """The member as a readable plain file: a plain file on disk is used in place; anything else
+    (encrypted, or inside a zip) is decrypted or copied into the run's scratch folder."""
+    encrypted = is_encrypted(member.name)
+    if not encrypted and Path(member.origin).is_file():
+        return Path(member.origin)
+    if encrypted and decryptor is None:
+        raise ConfigError(f"{member.name}: encrypted; give the partner key with --gpg-key or IDBX_GPG_KEY")
+    target = scratch / f"{uuid.uuid4().hex[:8]}-{member.base_name.removesuffix('.gpg')}"
+    with member.open() as stream:
+        if encrypted:
+            decryptor.decrypt(stream, target, member.name)
+        else:
+            with open(target, "wb") as out:
+                shutil.copyfileobj(stream, out, _HASH_CHUNK)
+    return target
+
+
+def _open_zip_member(path: Path, name: str) -> BinaryIO:
+    return zipfile.ZipFile(path).open(name)
+
+
+def unsafe_zip_entries(archive: zipfile.ZipFile) -> list[str]:
+    """Entries that are links, absolute, or climb out of the extraction folder."""
+    bad = []
+    for info in archive.infolist():
+        name = info.filename.replace("\\", "/")
+        parts = PurePosixPath(name).parts
+        is_link = stat.S_ISLNK(info.external_attr >> 16)
+        if is_link or name.startswith("/") or ".." in parts or (parts and parts[0].endswith(":")):
+            bad.append(info.filename)
+    return bad
+
+
+def zip_members(path: Path) -> list[SourceMember]:
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise SourceFormatError(str(path), f"not a readable zip file ({exc})") from exc
+    with archive:
+        bad = unsafe_zip_entries(archive)
+        if bad:
+            raise UnsafeArchiveError(
+                f"{path}: refused, {len(bad)} entr{'y' if len(bad) == 1 else 'ies'} would escape the "
+                f"package folder: {', '.join(bad[:5])}"
+            )
+        return [
+            SourceMember(info.filename, info.file_size, partial(_open_zip_member, path, info.filename), f"{path}!{info.filename}")
+            for info in archive.infolist()
+            if not info.is_dir()
+        ]
+
+
+def folder_members(path: Path) -> list[SourceMember]:
+    return [
+        SourceMember(file.relative_to(path).as_posix(), file.stat().st_size, partial(open, file, "rb"), str(file))
+        for file in sorted(path.rglob("*"))
+        if file.is_file() and not any(part.startswith(".") for part in file.relative_to(path).parts)
+    ]
+
+
+def file_member(path: Path) -> SourceMember:
+    return SourceMember(path.name, path.stat().st_size, partial(open, path, "rb"), str(path))
+
+
+def open_package(paths: list[Path], snapshot_date: date | None = None) -> PackageSource:
+    """Members of one delivery given as a zip, a folder, or loose files.
+
+    The snapshot date is the option, else the date in the zip or folder name.
+    """
+    members: list[SourceMember] = []
+    found_date = None
+    for path in paths:
+        if not path.exists():
+            raise SourceFormatError(str(path), "no such file or folder")
+        found_date = found_date or package_date(path.name.removesuffix(".zip"))
+        if path.is_dir():
+            members += folder_members(path)
+        elif zipfile.is_zipfile(path):
+            members += zip_members(path)
+        else:
+            members.append(file_member(path))
+    label = paths[0].name if len(paths) == 1 else f"{paths[0].name} (+{len(paths) - 1})"
+    return PackageSource(label=label, snapshot_date=snapshot_date or found_date, members=members)
