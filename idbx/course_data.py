@@ -17,7 +17,17 @@ from idbx.config import GpgSettings
 from idbx.crypto import Decryptor
 from idbx.errors import ConfigError, IdbxError, SourceFormatError
 from idbx.lake import Lake, ManifestRecord
-from idbx.outcomes import FILE_ERRORS, INGESTED, UNCHANGED, UNHANDLED, FileOutcome, ProgressCallback, RunSummary, failed_outcome
+from idbx.outcomes import (
+    FILE_ERRORS,
+    INGESTED,
+    UNCHANGED,
+    UNHANDLED,
+    FileOutcome,
+    ProgressCallback,
+    RunSummary,
+    failed_outcome,
+    failure_message,
+)
 from idbx.parsers import tables
 from idbx.parsers.naming import COURSE_TABLES, TableFile, parse_table_file
 from idbx.sources import SourceMember, open_package, plain_copy
@@ -67,11 +77,15 @@ class _PackageRun:
             self.course_ids.setdefault(parsed.course_key, previous.details.get("course_id", ""))
             outcome.rows, outcome.rejects = previous.rows, previous.rejects
             return outcome
-        plain = plain_copy(member, self.scratch, self.decryptor)
+        plain = None
         try:
+            plain = plain_copy(member, self.scratch, self.decryptor)
             self._land(plain, member, parsed, partition, outcome)
+        except FILE_ERRORS as exc:
+            self.lake.manifest_failure(key, "course_table", member.origin, member.size, sha, failure_message(member.name, exc))
+            raise
         finally:
-            if plain.is_relative_to(self.scratch):
+            if plain is not None and plain.is_relative_to(self.scratch):
                 plain.unlink(missing_ok=True)
         self.lake.manifest_put(
             ManifestRecord(

@@ -24,7 +24,16 @@ from idbx.config import GpgSettings
 from idbx.crypto import Decryptor
 from idbx.errors import ConfigError, IdbxError, SourceFormatError
 from idbx.lake import Lake, ManifestRecord, StagedFile
-from idbx.outcomes import FILE_ERRORS, INGESTED, UNCHANGED, FileOutcome, ProgressCallback, RunSummary, failed_outcome
+from idbx.outcomes import (
+    FILE_ERRORS,
+    INGESTED,
+    UNCHANGED,
+    FileOutcome,
+    ProgressCallback,
+    RunSummary,
+    failed_outcome,
+    failure_message,
+)
 from idbx.parsers.naming import events_log_date, is_encrypted, is_events_log
 from idbx.parsers.tables import sql_string
 from idbx.parsers.tracking_log import TrackingLogParse, events_select
@@ -65,11 +74,15 @@ class _EventsRun:
         if previous and previous.sha256 == sha and previous.status == INGESTED:
             outcome.rows, outcome.rejects, outcome.partition = previous.rows, previous.rejects, previous.partitions[0]
             return outcome
-        plain = plain_copy(member, self.scratch, self.decryptor)
+        plain = None
         try:
+            plain = plain_copy(member, self.scratch, self.decryptor)
             details = self._land(plain, member, outcome)
+        except FILE_ERRORS as exc:
+            self.lake.manifest_failure(key, "events", member.origin, member.size, sha, failure_message(member.name, exc))
+            raise
         finally:
-            if plain.is_relative_to(self.scratch):
+            if plain is not None and plain.is_relative_to(self.scratch):
                 plain.unlink(missing_ok=True)
         self.lake.manifest_put(
             ManifestRecord(

@@ -141,6 +141,15 @@ class Lake:
         tmp.write_text(json.dumps(asdict(record), indent=1, sort_keys=True), encoding="utf-8")
         os.replace(tmp, path)
 
+    def manifest_failure(self, key: str, kind: str, source: str, size: int, sha256: str, error: str) -> None:
+        """Note a failed attempt. A file that never landed gets a `failed` record; one that landed
+        before keeps its record (its partition still holds that data) with the failure beside it.
+        Either way the next run tries the file again."""
+        failure = {"sha256": sha256, "error": error, "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        record = self.manifest_get(key) or ManifestRecord(key, kind, source, size, sha256, status="failed")
+        record.details = {**record.details, "last_failure": failure}
+        self.manifest_put(record)
+
     def manifest_glob(self) -> str:
         return str(self.state / "manifest" / "*.json")
 

@@ -66,6 +66,15 @@ ProgressCallback = Callable[[FileOutcome], None]
 FILE_ERRORS = (IdbxError, duckdb.Error, pa.ArrowException, OSError, zipfile.BadZipFile)
 
 
+def failure_message(name: str, exc: BaseException) -> str:
+    """One line naming the file. When DuckDB reports that our line reader failed, the reader's own
+    error (last line, e.g. `OSError: Truncated compressed stream`) is the useful part."""
+    if isinstance(exc, IdbxError):
+        return str(exc)
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
+    useful = lines[-1] if "reading the stream registered" in lines[0] else lines[0]
+    return f"{name}: {useful}"
+
+
 def failed_outcome(name: str, dataset: str, size: int, exc: BaseException) -> FileOutcome:
-    message = str(exc) if isinstance(exc, IdbxError) else f"{name}: {exc}"
-    return FileOutcome(name, FAILED, dataset, size=size, error=message)
+    return FileOutcome(name, FAILED, dataset, size=size, error=failure_message(name, exc))

@@ -133,6 +133,12 @@ def test_bad_member_fails_alone_and_keeps_the_earlier_partition(sample, gpg, lak
     assert name in summary.failed[0].error and "truncated or corrupt" in summary.failed[0].error
     assert scalar(catalog(lake), "SELECT count(*) FROM courseware_studentmodule WHERE course_key = 'idb1x_2t2014'") == rows_before
     assert not list(lake.bronze.rglob("*.tmp-*")), "no temporary partition files left behind"
+    record = lake.manifest_get(f"course_data/2016-07-04/{name}")
+    assert record.status == "ingested" and record.rows == rows_before  # the landed version still stands
+    assert "truncated or corrupt" in record.details["last_failure"]["error"]
+    assert record.details["last_failure"]["sha256"] != record.sha256
+    # the next run tries the damaged file again (and fails again): never mistaken for unchanged
+    assert [Path(f.name).name for f in ingest_package([delivery], lake, gpg).failed] == [name]
 
 
 def test_zip_slip_is_refused_before_anything_lands(sample, gpg, lake, tmp_path):

@@ -144,8 +144,11 @@ def test_gzip_truncated_after_decryption_is_a_failed_file(tmp_path, lake):
     gz = write_event_log(None, tmp_path, sample_course_ids(1), 10, date(2016, 5, 1), 2000, dirty=False)
     gz.write_bytes(gz.read_bytes()[: gz.stat().st_size // 2])
     summary = ingest_events([gz], lake)
-    assert len(summary.failed) == 1 and gz.name in summary.failed[0].error
+    assert summary.failed[0].error == f"{gz.name}: OSError: Truncated compressed stream"
     assert not (lake.bronze / "events").exists() or not list((lake.bronze / "events").rglob("data.parquet"))
+    record = lake.manifest_get(f"events/{gz.name}")
+    assert record.status == "failed" and gz.name in record.details["last_failure"]["error"]
+    assert catalog(lake).execute("SELECT status FROM ingest_manifest").fetchall() == [("failed",)]
 
 
 def test_encrypted_logs_without_key(sample, lake):
