@@ -17,6 +17,7 @@ from typing import Annotated, Iterator, Optional
 import duckdb
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -42,11 +43,11 @@ _WIDTH = None if sys.stderr.isatty() else 200
 err = Console(stderr=True, width=_WIDTH, soft_wrap=True)
 out = Console(width=None if sys.stdout.isatty() else 200)
 
-LakeOption = Annotated[Optional[Path], typer.Option("--lake", help="Lake folder [env IDBX_LAKE, default ./lake].")]
+LakeOption = Annotated[Optional[Path], typer.Option("--lake", help="Lake folder (env IDBX_LAKE; default ./lake).")]
 KeyOption = Annotated[
-    Optional[Path], typer.Option("--gpg-key", help="Partner's armored private key [env IDBX_GPG_KEY]; passphrase in IDBX_GPG_PASSPHRASE.")
+    Optional[Path], typer.Option("--gpg-key", help="Partner's armored private key (env IDBX_GPG_KEY); its passphrase comes from IDBX_GPG_PASSPHRASE.")
 ]
-RegistryOption = Annotated[Optional[Path], typer.Option("--registry", help="Registry CSV [default: the one shipped].")]
+RegistryOption = Annotated[Optional[Path], typer.Option("--registry", help="Registry CSV (default: the one shipped with idbx).")]
 
 
 def _date(value: Optional[str], option: str) -> Optional[date]:
@@ -63,7 +64,7 @@ def _reported_errors() -> Iterator[None]:
     try:
         yield
     except IdbxError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
 
 
@@ -102,17 +103,17 @@ def print_summary(summary: RunSummary) -> None:
     err.print(table)
     for outcome in summary.files:
         if outcome.status == FAILED:
-            err.print(f"[red]failed[/] {outcome.error}", highlight=False)
+            err.print(f"[red]failed[/] {escape(outcome.error)}", highlight=False)
         elif summary.what == "events":
             detail = "; ".join([f"{outcome.rows:,} accepted", f"{outcome.rejects:,} rejected", *outcome.notes])
-            err.print(f"{outcome.status} {outcome.name} -> {outcome.partition}: {detail}", highlight=False)
+            err.print(escape(f"{outcome.status} {outcome.name} -> {outcome.partition}: {detail}"), highlight=False)
         elif outcome.rejects or outcome.notes:
             detail = "; ".join(([f"{outcome.rejects:,} rejected"] if outcome.rejects else []) + outcome.notes)
-            err.print(f"[yellow]note[/] {outcome.name}: {detail}", highlight=False)
+            err.print(f"[yellow]note[/] {escape(outcome.name)}: {escape(detail)}", highlight=False)
     unhandled = [Path(f.name).name for f in summary.files if f.status == UNHANDLED]
     if unhandled:
         shown = ", ".join(unhandled[:6]) + (f" and {len(unhandled) - 6} more" if len(unhandled) > 6 else "")
-        err.print(f"[dim]not handled yet ({len(unhandled)}): {shown}[/]", highlight=False)
+        err.print(f"[dim]not handled yet ({len(unhandled)}): {escape(shown)}[/]", highlight=False)
     if summary.rejects:
         view = "event_rejects" if summary.what == "events" else "table_rejects"
         err.print(f"[dim]rejected lines: idbx query \"SELECT * FROM {view}\"[/]")
@@ -150,7 +151,7 @@ def ingest_events_command(
     lake: LakeOption = None,
     gpg_key: KeyOption = None,
     log_date: Annotated[Optional[str], typer.Option(help="Day of a single log whose name does not carry it.")] = None,
-    workers: Annotated[Optional[int], typer.Option(min=1, help="Files processed at once [default: one per core].")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Files processed at once (default: one per core).")] = None,
 ) -> None:
     """Land daily tracking logs as bronze Parquet, one partition per day; exit 1 if a file could not be read."""
     with _reported_errors():
@@ -174,13 +175,13 @@ def query(
     """Run SQL against lake/catalog.duckdb (read-only)."""
     path = Lake(lake_root(lake)).catalog_path
     if not path.exists():
-        err.print(f"[bold red]error:[/] no catalog at {path}: ingest something first, or run `idbx catalog refresh`")
+        err.print(f"[bold red]error:[/] no catalog at {escape(str(path))}: ingest something first, or run `idbx catalog refresh`")
         raise typer.Exit(1)
     with duckdb.connect(str(path), read_only=True) as con:
         try:
             cursor = con.execute(sql)
         except duckdb.Error as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             raise typer.Exit(1) from None
         names = [d[0] for d in cursor.description or []]
         if as_csv:
@@ -192,7 +193,7 @@ def query(
         rows = cursor.fetchmany(limit + 1)
         table = Table(*names)
         for row in rows[:limit]:
-            table.add_row(*("NULL" if v is None else str(v) for v in row))
+            table.add_row(*("NULL" if v is None else escape(str(v)) for v in row))
         out.print(table)
         if len(rows) > limit:
             err.print(f"[dim](first {limit} rows; use --limit N or --csv for more)[/]")
@@ -211,7 +212,7 @@ def courses_list(
         if course.excluded and not all_courses:
             continue
         table.add_row(
-            course.course_key, course.name, course.sme, str(course.start_date or ""), str(course.end_date or ""),
+            course.course_key, escape(course.name), escape(course.sme), str(course.start_date or ""), str(course.end_date or ""),
             f"{course.passing_grade:.2f}", "yes" if course.excluded else "",
         )
     out.print(table)
@@ -223,8 +224,8 @@ def courses_check(registry: RegistryOption = None) -> None:
     with _reported_errors():
         reg = load_registry(registry)
     for warning in reg.warnings:
-        err.print(f"[yellow]warning[/] {warning}", highlight=False)
-    err.print(f"{reg.path}: {len(reg.courses)} course runs ({len(reg.included())} included), no errors")
+        err.print(f"[yellow]warning[/] {escape(warning)}", highlight=False)
+    err.print(escape(f"{reg.path}: {len(reg.courses)} course runs ({len(reg.included())} included), no errors"))
 
 
 @catalog_app.command("refresh")
@@ -232,7 +233,7 @@ def catalog_refresh(lake: LakeOption = None) -> None:
     """Rebuild lake/catalog.duckdb's views (after moving the lake, say)."""
     with _reported_errors():
         path = catalog.refresh(Lake(lake_root(lake)))
-    err.print(f"catalog rebuilt: {path}")
+    err.print(escape(f"catalog rebuilt: {path}"))
 
 
 @app.command()
@@ -248,9 +249,9 @@ def sample(
     from idbx.sample import write_sample
 
     made = write_sample(out_dir, courses, learners, _date(snapshot_date, "--snapshot-date"), studentmodule_rows, days)
-    err.print(f"package:    {made.package}\nkey:        {made.key_file}\npassphrase: export IDBX_GPG_PASSPHRASE={made.passphrase}")
+    err.print(escape(f"package:    {made.package}\nkey:        {made.key_file}\npassphrase: export IDBX_GPG_PASSPHRASE={made.passphrase}"))
     for log in made.event_logs:
-        err.print(f"events:     {log}")
+        err.print(escape(f"events:     {log}"))
 
 
 def main() -> None:  # pragma: no cover - console script entry
