@@ -74,27 +74,40 @@ def _open(source) -> pa.NativeFile:
 
 def _prefetched(stream: pa.NativeFile, chunk_bytes: int, depth: int) -> Iterator[bytes]:
     """Read (and gunzip) in a background thread: pyarrow drops the GIL while inflating, so
-    decompression overlaps with splitting and with DuckDB's work on the previous chunk."""
+    decompression overlaps with splitting and with DuckDB's work on the previous chunk. If the
+    consumer stops early (a failed query), the reader notices and ends instead of waiting forever."""
     q: queue.Queue = queue.Queue(maxsize=depth)
+    stopped = threading.Event()
+
+    def hand_over(item) -> bool:
+        while not stopped.is_set():
+            try:
+                q.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def run():
         try:
-            while True:
-                b = stream.read(chunk_bytes)
-                q.put(b)
-                if not b:
-                    return
+            while hand_over(b := stream.read(chunk_bytes)) and b:
+                pass
         except BaseException as e:  # surfaced in the consumer
-            q.put(e)
+            hand_over(e)
+        finally:
+            stream.close()
 
     threading.Thread(target=run, daemon=True, name="tracking-log-inflate").start()
-    while True:
-        b = q.get()
-        if isinstance(b, BaseException):
-            raise b
-        if not b:
-            return
-        yield b
+    try:
+        while True:
+            b = q.get()
+            if isinstance(b, BaseException):
+                raise b
+            if not b:
+                return
+            yield b
+    finally:
+        stopped.set()
 
 
 def _split(data: bytes, end: int, first: int) -> pa.RecordBatch:

@@ -224,3 +224,17 @@ def test_hash_set_keeps_few_sorted_runs():
         seen.add(fresh)
     assert seen.contains(np.sort(values)).all()
     assert len(seen.runs) <= 10 and sum(len(r) for r in seen.runs) == len(values)
+
+
+def test_reader_thread_ends_when_the_consumer_stops_early(tmp_path):
+    import threading
+    import time
+
+    path = write(tmp_path, [ev(username=f"u{i}") for i in range(20000)])
+    batches = tl.iter_line_batches(path, chunk_bytes=4096, prefetch=2)
+    next(batches)
+    batches.close()  # as when DuckDB abandons a failed query
+    deadline = time.time() + 5
+    while any(t.name == "tracking-log-inflate" for t in threading.enumerate()) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not any(t.name == "tracking-log-inflate" for t in threading.enumerate())
