@@ -25,10 +25,13 @@ def _empty_view(columns: dict[str, str]) -> str:
     return f"SELECT {cast} WHERE false"
 
 
-def _parquet(glob: Path, hive: bool = False) -> str:
+def _scan(lake: Lake, pattern: str, hive: bool = False, filename: bool = False) -> str | None:
+    """read_parquet over the lake's files matching `pattern` (relative to bronze), None if there are none."""
+    if not any(lake.bronze.glob(pattern)):
+        return None
     return (
-        f"read_parquet({sql_string(str(glob))}, union_by_name = true, filename = true, "
-        f"hive_partitioning = {str(hive).lower()})"
+        f"read_parquet({sql_string(str(lake.bronze / pattern))}, union_by_name = true, "
+        f"hive_partitioning = {str(hive).lower()}, filename = {str(filename).lower()})"
     )
 
 
@@ -36,33 +39,24 @@ def view_statements(lake: Lake) -> dict[str, str]:
     """View name -> SELECT, for every dataset the lake holds (empty, typed views for the others)."""
     views: dict[str, str] = {}
     for name, schema in TABLES.items():
+        scan = _scan(lake, f"{name}/snapshot_date=*/course=*/{PARTITION_FILE}")
         columns = {c.name: c.type for c in schema.columns} | LINEAGE_COLUMNS
-        glob = lake.bronze / name / "snapshot_date=*" / "course=*" / PARTITION_FILE
-        if any(lake.bronze.glob(f"{name}/snapshot_date=*/course=*/{PARTITION_FILE}")):
-            history = f"SELECT * EXCLUDE (filename) FROM {_parquet(glob)}"
-        else:
-            history = _empty_view(columns)
-        views[f"{name}_history"] = history
+        views[f"{name}_history"] = f"SELECT * FROM {scan}" if scan else _empty_view(columns)
         views[name] = (
             f"SELECT * FROM {quote_ident(name + '_history')} "
             "QUALIFY snapshot_date = max(snapshot_date) OVER (PARTITION BY course_key)"
         )
-    table_rejects = lake.bronze / "rejects" / "*" / "snapshot_date=*" / "course=*" / PARTITION_FILE
-    if any(lake.bronze.glob(f"rejects/*/snapshot_date=*/course=*/{PARTITION_FILE}")):
-        views["table_rejects"] = (
-            f"SELECT regexp_extract(filename, '/rejects/([^/]+)/', 1) AS table_name, "
-            f"CAST(snapshot_date AS DATE) AS snapshot_date, course AS course_key, source_file, line_number, reason, raw "
-            f"FROM {_parquet(table_rejects, hive=True)}"
-        )
-    else:
-        views["table_rejects"] = _empty_view(
-            {"table_name": "VARCHAR", "snapshot_date": "DATE", "course_key": "VARCHAR"} | REJECT_COLUMNS
-        )
+    scan = _scan(lake, f"rejects/*/snapshot_date=*/course=*/{PARTITION_FILE}", hive=True, filename=True)
+    views["table_rejects"] = (
+        f"SELECT regexp_extract(filename, '/rejects/([^/]+)/', 1) AS table_name, CAST(snapshot_date AS DATE) AS snapshot_date, "
+        f"course AS course_key, source_file, line_number, reason, raw FROM {scan}"
+        if scan
+        else _empty_view({"table_name": "VARCHAR", "snapshot_date": "DATE", "course_key": "VARCHAR"} | REJECT_COLUMNS)
+    )
     views |= _event_views(lake)
-    manifest = sorted(lake.state.glob("manifest/*.json"))
     views["ingest_manifest"] = (
         f"SELECT * FROM read_json({sql_string(lake.manifest_glob())}, format = 'auto', union_by_name = true)"
-        if manifest
+        if any(lake.state.glob("manifest/*.json"))
         else _empty_view({"key": "VARCHAR", "kind": "VARCHAR", "sha256": "VARCHAR", "status": "VARCHAR", "rows": "BIGINT"})
     )
     return views
@@ -70,18 +64,18 @@ def view_statements(lake: Lake) -> dict[str, str]:
 
 def _event_views(lake: Lake) -> dict[str, str]:
     """`events` (every day, `log_date` from the partition path), `event_types`, `event_rejects`."""
-    days = lake.bronze / "events" / "log_date=*" / PARTITION_FILE
-    if any(lake.bronze.glob(f"events/log_date=*/{PARTITION_FILE}")):
-        events = f"SELECT CAST(log_date AS DATE) AS log_date, * EXCLUDE (log_date, filename) FROM {_parquet(days, hive=True)}"
-    else:
-        events = _empty_view({"log_date": "DATE"} | EVENT_COLUMNS)
-    rejects = lake.bronze / "rejects" / "events" / "log_date=*" / PARTITION_FILE
-    if any(lake.bronze.glob(f"rejects/events/log_date=*/{PARTITION_FILE}")):
-        event_rejects = (
-            f"SELECT CAST(log_date AS DATE) AS log_date, source_file, line_number, reason, raw FROM {_parquet(rejects, hive=True)}"
-        )
-    else:
-        event_rejects = _empty_view({"log_date": "DATE"} | REJECT_COLUMNS)
+    scan = _scan(lake, f"events/log_date=*/{PARTITION_FILE}", hive=True)
+    events = (
+        f"SELECT CAST(log_date AS DATE) AS log_date, * EXCLUDE (log_date) FROM {scan}"
+        if scan
+        else _empty_view({"log_date": "DATE"} | EVENT_COLUMNS)
+    )
+    scan = _scan(lake, f"rejects/events/log_date=*/{PARTITION_FILE}", hive=True)
+    event_rejects = (
+        f"SELECT CAST(log_date AS DATE) AS log_date, source_file, line_number, reason, raw FROM {scan}"
+        if scan
+        else _empty_view({"log_date": "DATE"} | REJECT_COLUMNS)
+    )
     return {
         "events": events,
         "event_types": "SELECT log_date, event_type, event_source, count(*) AS events FROM events GROUP BY ALL",
