@@ -16,21 +16,20 @@ from idbx import catalog, engine
 from idbx.config import GpgSettings
 from idbx.crypto import Decryptor
 from idbx.errors import ConfigError, IdbxError, SourceFormatError
-from idbx.lake import Lake, ManifestRecord
+from idbx.lake import Lake
 from idbx.outcomes import (
     FILE_ERRORS,
-    INGESTED,
     UNCHANGED,
     UNHANDLED,
     FileOutcome,
     ProgressCallback,
     RunSummary,
     failed_outcome,
-    failure_message,
 )
 from idbx.parsers import tables
 from idbx.parsers.naming import COURSE_TABLES, TableFile, parse_table_file
-from idbx.sources import SourceMember, open_package, plain_copy
+from idbx.pipeline import ingest_member
+from idbx.sources import SourceMember, open_package
 
 # Tables whose rows name their course come first, so the others can borrow the exact edX id.
 _ORDER = {name: i for i, name in enumerate(
@@ -68,34 +67,18 @@ class _PackageRun:
         return self.course_id_option or self.course_ids.get(parsed.course_key) or parsed.fallback_course_id
 
     def ingest(self, member: SourceMember, parsed: TableFile) -> FileOutcome:
-        key = self.manifest_key(member)
-        sha = member.sha256()
         partition = self.lake.partition_dir(parsed.table, snapshot_date=self.snapshot.isoformat(), course=parsed.course_key)
         outcome = FileOutcome(member.name, UNCHANGED, parsed.table, self.lake.relative(partition), size=member.size)
-        previous = self.lake.manifest_get(key)
-        if previous and previous.sha256 == sha and previous.status == INGESTED:
-            self.course_ids.setdefault(parsed.course_key, previous.details.get("course_id", ""))
-            outcome.rows, outcome.rejects = previous.rows, previous.rejects
-            return outcome
-        plain = None
-        try:
-            plain = plain_copy(member, self.scratch, self.decryptor)
+
+        def land(plain: Path) -> dict:
             self._land(plain, member, parsed, partition, outcome)
-        except FILE_ERRORS as exc:
-            self.lake.manifest_failure(key, "course_table", member.origin, member.size, sha, failure_message(member.name, exc))
-            raise
-        finally:
-            if plain is not None and plain.is_relative_to(self.scratch):
-                plain.unlink(missing_ok=True)
-        self.lake.manifest_put(
-            ManifestRecord(
-                key=key, kind="course_table", source=member.origin, size=member.size, sha256=sha, status=INGESTED,
-                rows=outcome.rows, rejects=outcome.rejects, partitions=[outcome.partition],
-                details={"course_id": self.course_ids.get(parsed.course_key, ""), "repaired_rows": outcome.repaired_rows,
-                         "notes": outcome.notes},
-            )
-        )
-        outcome.status = INGESTED
+            return {"course_id": self.course_ids.get(parsed.course_key, ""), "repaired_rows": outcome.repaired_rows,
+                    "notes": outcome.notes}
+
+        record = ingest_member(self.lake, self.manifest_key(member), "course_table", member, self.scratch, self.decryptor,
+                               outcome, land)
+        if outcome.status == UNCHANGED:
+            self.course_ids.setdefault(parsed.course_key, record.details.get("course_id", ""))
         return outcome
 
     def _land(self, plain: Path, member: SourceMember, parsed: TableFile, partition: Path, outcome: FileOutcome) -> None:

@@ -15,29 +15,27 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from datetime import date
+from functools import partial
 from pathlib import Path
-
-import pyarrow as pa
 
 from idbx import catalog, engine
 from idbx.config import GpgSettings
 from idbx.crypto import Decryptor
 from idbx.errors import ConfigError, IdbxError, SourceFormatError
-from idbx.lake import Lake, ManifestRecord, StagedFile
+from idbx.lake import Lake, StagedFile
 from idbx.outcomes import (
     FILE_ERRORS,
-    INGESTED,
     UNCHANGED,
     FileOutcome,
     ProgressCallback,
     RunSummary,
     failed_outcome,
-    failure_message,
 )
 from idbx.parsers.naming import events_log_date, is_encrypted, is_events_log
 from idbx.parsers.tables import sql_string
 from idbx.parsers.tracking_log import TrackingLogParse, events_select
-from idbx.sources import SourceMember, file_member, plain_copy
+from idbx.pipeline import ingest_member
+from idbx.sources import SourceMember, file_member
 
 DATASET = "events"
 
@@ -67,30 +65,9 @@ class _EventsRun:
         self.lock = threading.Lock()
 
     def ingest(self, member: SourceMember) -> FileOutcome:
-        key = f"{DATASET}/{member.base_name}"
-        sha = member.sha256()
         outcome = FileOutcome(member.name, UNCHANGED, DATASET, size=member.size)
-        previous = self.lake.manifest_get(key)
-        if previous and previous.sha256 == sha and previous.status == INGESTED:
-            outcome.rows, outcome.rejects, outcome.partition = previous.rows, previous.rejects, previous.partitions[0]
-            return outcome
-        plain = None
-        try:
-            plain = plain_copy(member, self.scratch, self.decryptor)
-            details = self._land(plain, member, outcome)
-        except FILE_ERRORS as exc:
-            self.lake.manifest_failure(key, "events", member.origin, member.size, sha, failure_message(member.name, exc))
-            raise
-        finally:
-            if plain is not None and plain.is_relative_to(self.scratch):
-                plain.unlink(missing_ok=True)
-        self.lake.manifest_put(
-            ManifestRecord(
-                key=key, kind="events", source=member.origin, size=member.size, sha256=sha, status=INGESTED,
-                rows=outcome.rows, rejects=outcome.rejects, partitions=[outcome.partition], details=details,
-            )
-        )
-        outcome.status = INGESTED
+        land = partial(self._land, member=member, outcome=outcome)
+        ingest_member(self.lake, f"{DATASET}/{member.base_name}", "events", member, self.scratch, self.decryptor, outcome, land)
         return outcome
 
     def _land(self, plain: Path, member: SourceMember, outcome: FileOutcome) -> dict:
@@ -119,8 +96,7 @@ class _EventsRun:
             data.final = partition / data.final.name
             rejects_dir = self.lake.rejects_dir(DATASET, log_date=day.isoformat())
             if counts["rejected"]:
-                rejects = parse.rejects.append_column("source_file", pa.array([member.name] * counts["rejected"]))
-                staged.append(self.lake.stage_partition(con.from_arrow(rejects).select("source_file, line_number, reason, raw"), rejects_dir))
+                staged.append(self.lake.stage_partition(parse.rejects_relation(member.name), rejects_dir))
             late = con.execute(
                 f"SELECT count(*), max(DATE '{day}' - CAST(time AS DATE)) FROM read_parquet({sql_string(str(data.tmp))}) "
                 f"WHERE time < DATE '{day}'"

@@ -48,9 +48,6 @@ class Registry:
     def included(self) -> list[Course]:
         return [course for course in self.courses.values() if not course.excluded]
 
-    def is_excluded(self, course_key: str) -> bool:
-        course = self.courses.get(course_key)
-        return bool(course and course.excluded)
 
 
 def default_path() -> Path:

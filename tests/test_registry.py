@@ -18,7 +18,7 @@ def test_shipped_registry_is_valid_and_complete():
     registry = load_registry()
     assert len(registry.courses) == 50
     assert len(registry.included()) == 32
-    assert registry.is_excluded("idb14x_3t2016") and registry.is_excluded("idb5x_1t2017")
+    assert registry.courses["idb14x_3t2016"].excluded and registry.courses["idb5x_1t2017"].excluded
     course = registry.courses["idb1x_2t2014"]
     assert course.name.startswith("Introducción a la Gestión") and course.sme == "IFD/ICS"
     assert course.passing_grade == DEFAULT_PASSING_GRADE
@@ -59,5 +59,5 @@ def test_unknown_and_missing_columns(tmp_path):
 
 def test_excluded_runs_need_only_a_key_and_grades_are_read(tmp_path):
     registry = load_registry(write(tmp_path, HEADER + "x_1,,,,,true,,\nb_2,B,S,2016-01-01,,false,0.7,\n"))
-    assert registry.is_excluded("x_1")
+    assert registry.courses["x_1"].excluded
     assert registry.courses["b_2"].passing_grade == 0.7 and registry.courses["b_2"].end_date is None

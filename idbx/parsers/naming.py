@@ -56,22 +56,14 @@ def short_course_key(course: str, run: str) -> str:
     return re.sub(r"[-.]", "_", f"{course}-{run}".lower())
 
 
-def course_key_of(course_id: str) -> str | None:
-    """Short key of an edX course id in either form (`Org/Course/Run` or `course-v1:Org+Course+Run`)."""
-    match = _NEW_COURSE_ID_RE.match(course_id) or _OLD_COURSE_ID_RE.match(course_id)
-    return short_course_key(match["course"], match["run"]) if match else None
-
-
 def course_key_sql(course_id: str) -> str:
-    """SQL twin of `course_key_of`, for course ids resolved inside DuckDB queries."""
-    forms = (
-        r"^course-v1:[^/+:\s]+\+([^/+:\s]+)\+([^/+:\s]+)$",
-        r"^[^/+:\s]+/([^/+:\s]+)/([^/+:\s]+)$",
-    )
+    """SQL for the short key of an edX course id in either form (`Org/Course/Run` or
+    `course-v1:Org+Course+Run`), for course ids resolved inside DuckDB queries; NULL otherwise.
+    Same patterns as in Python (DuckDB's RE2 reads them): group 2 is the course, 3 the run."""
     whens = " ".join(
-        f"WHEN regexp_matches({course_id}, '{form}') "
-        f"THEN regexp_replace(lower(regexp_replace({course_id}, '{form}', '\\1-\\2')), '[-.]', '_', 'g')"
-        for form in forms
+        f"WHEN regexp_matches({course_id}, '{form.pattern}') "
+        f"THEN regexp_replace(lower(regexp_replace({course_id}, '{form.pattern}', '\\2-\\3')), '[-.]', '_', 'g')"
+        for form in (_NEW_COURSE_ID_RE, _OLD_COURSE_ID_RE)
     )
     return f"(CASE {whens} END)"
 

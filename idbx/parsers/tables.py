@@ -197,7 +197,6 @@ def unescape_sql(expr: str) -> str:
 class HeaderCheck:
     columns: list[str]
     extra: list[str] = field(default_factory=list)
-    missing_optional: list[str] = field(default_factory=list)
 
 
 def is_mysql_dump(path: Path) -> bool:
@@ -228,7 +227,6 @@ def check_header(schema: TableSchema, header: list[str], source: str) -> HeaderC
     return HeaderCheck(
         columns=header,
         extra=[name for name in header if schema.column(name) is None],
-        missing_optional=[c.name for c in schema.columns if c.name not in header],
     )
 
 

@@ -379,8 +379,10 @@ class TrackingLogParse:
         self._check_done()
         return pa.concat_tables([_REJECTS_SCHEMA.empty_table(), *self._r.rejects]).sort_by("line_number")
 
-    def rejects_relation(self) -> duckdb.DuckDBPyRelation:
-        return self._con.from_arrow(self.rejects)
+    def rejects_relation(self, source: str) -> duckdb.DuckDBPyRelation:
+        """The rejects in the lake's shape: source_file, line_number, reason, raw."""
+        literal = "'" + source.replace("'", "''") + "'"
+        return self._con.from_arrow(self.rejects).select(f"{literal} AS source_file, line_number, reason, raw")
 
     @property
     def counts(self) -> dict:

@@ -1,9 +1,10 @@
 from datetime import date
 
+import duckdb
 import pytest
 
 from idbx.parsers.naming import (
-    course_key_of,
+    course_key_sql,
     events_log_date,
     package_date,
     parse_table_file,
@@ -43,9 +44,12 @@ def test_other_files_are_not_tables(name):
 
 def test_course_keys_follow_the_registry_convention():
     assert short_course_key("IDB1x", "2T2014") == "idb1x_2t2014"
-    assert course_key_of("IDBx/IDB1x/2T2014") == "idb1x_2t2014"
-    assert course_key_of("course-v1:IDBx+IDB4.1x+2015_T4") == "idb4_1x_2015_t4"
-    assert course_key_of("not a course") is None
+    con = duckdb.connect()
+    keys = con.execute(
+        f"SELECT {course_key_sql('id')} FROM (SELECT unnest(?) AS id, generate_subscripts(?, 1) AS i) ORDER BY i",
+        [["IDBx/IDB1x/2T2014", "course-v1:IDBx+IDB4.1x+2015_T4", "not a course", "a/b/c/d", ""]] * 2,
+    ).fetchall()
+    assert [k for (k,) in keys] == ["idb1x_2t2014", "idb4_1x_2015_t4", None, None, None]
 
 
 def test_dates_come_from_delivery_and_log_names():

@@ -1,0 +1,53 @@
+"""The life of one source file, shared by the course-data and tracking-log pipelines: skip it when
+the manifest already holds this exact file, else make it readable, land it, and record what
+happened (success or failure) in the manifest."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from idbx.crypto import Decryptor
+from idbx.lake import Lake, ManifestRecord
+from idbx.outcomes import FILE_ERRORS, INGESTED, FileOutcome, failure_message
+from idbx.sources import SourceMember, plain_copy
+
+
+def ingest_member(
+    lake: Lake,
+    key: str,
+    kind: str,
+    member: SourceMember,
+    scratch: Path,
+    decryptor: Decryptor | None,
+    outcome: FileOutcome,
+    land: Callable[[Path], dict],
+) -> ManifestRecord:
+    """Fill `outcome` and return the file's manifest record (the earlier one when unchanged).
+
+    `land` lands the plain file, fills the outcome's rows, rejects and partition, and returns the
+    details to keep in the manifest.
+    """
+    sha = member.sha256()
+    previous = lake.manifest_get(key)
+    if previous and previous.sha256 == sha and previous.status == INGESTED:
+        outcome.rows, outcome.rejects = previous.rows, previous.rejects
+        outcome.partition = outcome.partition or previous.partitions[0]
+        return previous
+    plain = None
+    try:
+        plain = plain_copy(member, scratch, decryptor)
+        details = land(plain)
+    except FILE_ERRORS as exc:
+        lake.manifest_failure(key, kind, member.origin, member.size, sha, failure_message(member.name, exc))
+        raise
+    finally:
+        if plain is not None and plain.is_relative_to(scratch):
+            plain.unlink(missing_ok=True)
+    record = ManifestRecord(
+        key=key, kind=kind, source=member.origin, size=member.size, sha256=sha, status=INGESTED,
+        rows=outcome.rows, rejects=outcome.rejects, partitions=[outcome.partition], details=details,
+    )
+    lake.manifest_put(record)
+    outcome.status = INGESTED
+    return record
