@@ -24,8 +24,8 @@ from pathlib import Path
 from measure import machine, timed
 
 from idbx.config import GpgSettings
-from idbx.crypto import Decryptor
-from idbx.parsers.naming import table_file_name
+from idbx.ingest.crypto import Decryptor
+from idbx.ingest.parsers.naming import table_file_name
 from idbx.sample import write_sample
 
 BASELINE = """

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import duckdb
 
+from idbx.ingest.parsers.tables import LINEAGE_COLUMNS, TABLES
+from idbx.ingest.parsers.tracking_log import EVENT_COLUMNS
 from idbx.lake import PARTITION_FILE, REJECT_COLUMNS, Lake
-from idbx.parsers.tables import LINEAGE_COLUMNS, TABLES, quote_ident, sql_string
-from idbx.parsers.tracking_log import EVENT_COLUMNS
+from idbx.quoting import quote_ident, sql_string
 
 _STORAGE_COMPAT = "v1.0.0"
 

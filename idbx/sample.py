@@ -19,8 +19,8 @@ from pathlib import Path
 import duckdb
 import gnupg
 
-from idbx.parsers.naming import events_file_name, package_file_name, table_file_name
-from idbx.parsers.tables import sql_string
+from idbx.ingest.parsers.naming import events_file_name, package_file_name, table_file_name
+from idbx.quoting import sql_string
 
 _SIGNED_HASH = re.compile(r"hash\(([^()]*)\) % (\d+)")
 SAMPLE_PASSPHRASE = "idbx-sample-passphrase"

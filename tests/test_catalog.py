@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 
 from idbx import catalog
-from idbx.course_data import ingest_package
-from idbx.events import ingest_events
-from idbx.parsers.naming import COURSE_TABLES
+from idbx.ingest.course_data import ingest_package
+from idbx.ingest.events import ingest_events
+from idbx.ingest.parsers.naming import COURSE_TABLES
 
 DUCKDB_CLI = shutil.which("duckdb", path=str(Path(sys.executable).parent))
 

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from idbx.errors import ConfigError
-from idbx.events import ingest_events
+from idbx.ingest.events import ingest_events
 from idbx.lake import Lake
 from idbx.sample import DIRTY_LINES, SampleKey, sample_course_ids, write_event_log
 
@@ -61,7 +61,7 @@ def test_dirty_lines_go_to_rejects_with_line_and_reason(sample, gpg, lake, tmp_p
 
 def _plain_copy(sample, encrypted: Path, folder: Path) -> Path:
     from idbx.config import GpgSettings
-    from idbx.crypto import Decryptor
+    from idbx.ingest.crypto import Decryptor
 
     target = folder / encrypted.name.removesuffix(".gpg")
     with Decryptor(GpgSettings(sample.key_file, sample.passphrase)) as decryptor, open(encrypted, "rb") as src:

@@ -2,7 +2,7 @@
 import pytest
 
 from idbx.errors import SourceFormatError
-from idbx.parsers import mysql_dump, tables
+from idbx.ingest.parsers import mysql_dump, tables
 
 
 def test_dumps_are_told_from_tsv_by_their_first_bytes(tmp_path, corpus):

@@ -14,10 +14,9 @@ from pathlib import Path
 
 from idbx import catalog, engine
 from idbx.config import GpgSettings
-from idbx.crypto import Decryptor
 from idbx.errors import ConfigError, IdbxError, SourceFormatError
-from idbx.lake import Lake
-from idbx.outcomes import (
+from idbx.ingest.crypto import Decryptor
+from idbx.ingest.outcomes import (
     FILE_ERRORS,
     UNCHANGED,
     UNHANDLED,
@@ -26,10 +25,11 @@ from idbx.outcomes import (
     RunSummary,
     failed_outcome,
 )
-from idbx.parsers import tables
-from idbx.parsers.naming import COURSE_TABLES, TableFile, parse_table_file
-from idbx.pipeline import ingest_member
-from idbx.sources import SourceMember, open_package
+from idbx.ingest.parsers import tables
+from idbx.ingest.parsers.naming import COURSE_TABLES, TableFile, parse_table_file
+from idbx.ingest.pipeline import ingest_member
+from idbx.ingest.sources import SourceMember, open_package
+from idbx.lake import Lake
 
 # Tables whose rows name their course come first, so the others can borrow the exact edX id.
 _ORDER = {name: i for i, name in enumerate(
@@ -136,7 +136,7 @@ class _PackageRun:
 
     def _dump_as_tsv(self, plain: Path, member: SourceMember, parsed: TableFile):
         """The dump's rows for this table re-written as TSV in scratch (see parsers.mysql_dump)."""
-        from idbx.parsers import mysql_dump  # sqlglot takes 0.3 s to import; only dumps need it
+        from idbx.ingest.parsers import mysql_dump  # sqlglot takes 0.3 s to import; only dumps need it
 
         dumped = mysql_dump.read_dump(plain, member.name)
         if parsed.table not in dumped:

@@ -9,8 +9,8 @@ import gnupg
 import pytest
 
 from idbx.config import GpgSettings
-from idbx.crypto import Decryptor
 from idbx.errors import ConfigError, DecryptionError
+from idbx.ingest.crypto import Decryptor
 from idbx.sample import SampleKey
 
 

@@ -3,7 +3,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from idbx.parsers.naming import (
+from idbx.ingest.parsers.naming import (
     course_key_sql,
     events_log_date,
     package_date,

@@ -18,7 +18,8 @@ from pathlib import Path
 import duckdb
 
 from idbx.errors import SourceFormatError
-from idbx.parsers import RAW_CLIP
+from idbx.ingest.parsers import RAW_CLIP
+from idbx.quoting import quote_ident, sql_string
 
 
 @dataclass(frozen=True)
@@ -174,14 +175,6 @@ LINEAGE_COLUMNS = {
 
 _SENTINEL = "chr(65535)"
 _DUMP_START = re.compile(rb"^\s*(--|/\*|CREATE\s|DROP\s|INSERT\s|SET\s|LOCK\s|USE\s)", re.IGNORECASE)
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def unescape_sql(expr: str) -> str:

@@ -3,15 +3,14 @@ import datetime as dt
 import gzip
 import io
 import json
-from pathlib import Path
 
 import duckdb
 import pytest
 
-from idbx.parsers import tracking_log as tl
+from idbx.ingest.parsers import tracking_log as tl
+from tests.conftest import CORPUS as CORPUS_ROOT
 
-CORPUS_EVENTS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "events"
-CORPUS = sorted(CORPUS_EVENTS.glob("*.log"))
+CORPUS = sorted((CORPUS_ROOT / "events").glob("*.log"))
 
 
 def parse(path):

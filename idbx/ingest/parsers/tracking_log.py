@@ -51,8 +51,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from idbx.parsers import RAW_CLIP
-from idbx.parsers.naming import course_key_sql
+from idbx.ingest.parsers import RAW_CLIP
+from idbx.ingest.parsers.naming import course_key_sql
+from idbx.quoting import sql_string
 
 LINES_SCHEMA = pa.schema([("line_number", pa.int64()), ("raw", pa.binary())])
 
@@ -266,7 +267,7 @@ EVENT_COLUMNS = {
 def events_select(accepted_sql: str, source: str) -> str:
     """Bronze rows from accepted lines: envelope fields, the course resolved as edX's pipelines
     resolve it, its short key, and lineage (file and line)."""
-    literal = "'" + source.replace("'", "''") + "'"
+    literal = sql_string(source)
     return f"""
         SELECT time, username, user_id, event_type, event_source, name, ip, agent, host, referer,
                accept_language, page, session, org_id, resolved AS course_id,
@@ -381,7 +382,7 @@ class TrackingLogParse:
 
     def rejects_relation(self, source: str) -> duckdb.DuckDBPyRelation:
         """The rejects in the lake's shape: source_file, line_number, reason, raw."""
-        literal = "'" + source.replace("'", "''") + "'"
+        literal = sql_string(source)
         return self._con.from_arrow(self.rejects).select(f"{literal} AS source_file, line_number, reason, raw")
 
     @property

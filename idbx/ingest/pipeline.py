@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from idbx.crypto import Decryptor
+from idbx.ingest.crypto import Decryptor
+from idbx.ingest.outcomes import FILE_ERRORS, INGESTED, FileOutcome, failure_message
+from idbx.ingest.sources import SourceMember, plain_copy
 from idbx.lake import Lake, ManifestRecord
-from idbx.outcomes import FILE_ERRORS, INGESTED, FileOutcome, failure_message
-from idbx.sources import SourceMember, plain_copy
 
 
 def ingest_member(

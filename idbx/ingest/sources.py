@@ -19,9 +19,9 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from idbx.crypto import Decryptor
 from idbx.errors import ConfigError, SourceFormatError, UnsafeArchiveError
-from idbx.parsers.naming import is_encrypted, package_date
+from idbx.ingest.crypto import Decryptor
+from idbx.ingest.parsers.naming import is_encrypted, package_date
 
 _HASH_CHUNK = 8 << 20
 

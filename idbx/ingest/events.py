@@ -20,10 +20,9 @@ from pathlib import Path
 
 from idbx import catalog, engine
 from idbx.config import GpgSettings
-from idbx.crypto import Decryptor
 from idbx.errors import ConfigError, IdbxError, SourceFormatError
-from idbx.lake import Lake, StagedFile
-from idbx.outcomes import (
+from idbx.ingest.crypto import Decryptor
+from idbx.ingest.outcomes import (
     FILE_ERRORS,
     UNCHANGED,
     FileOutcome,
@@ -31,11 +30,12 @@ from idbx.outcomes import (
     RunSummary,
     failed_outcome,
 )
-from idbx.parsers.naming import events_log_date, is_encrypted, is_events_log
-from idbx.parsers.tables import sql_string
-from idbx.parsers.tracking_log import TrackingLogParse, events_select
-from idbx.pipeline import ingest_member
-from idbx.sources import SourceMember, file_member
+from idbx.ingest.parsers.naming import events_log_date, is_encrypted, is_events_log
+from idbx.ingest.parsers.tracking_log import TrackingLogParse, events_select
+from idbx.ingest.pipeline import ingest_member
+from idbx.ingest.sources import SourceMember, file_member
+from idbx.lake import Lake, StagedFile
+from idbx.quoting import sql_string
 
 DATASET = "events"
 

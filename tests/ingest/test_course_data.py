@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from idbx.course_data import ingest_package
 from idbx.errors import ConfigError, UnsafeArchiveError
-from idbx.parsers.naming import COURSE_TABLES, table_file_name
+from idbx.ingest.course_data import ingest_package
+from idbx.ingest.parsers.naming import COURSE_TABLES, table_file_name
 from idbx.sample import SampleKey
 
 
@@ -50,7 +50,7 @@ def encrypt_bytes(sample, plain: bytes, tmp_path: Path) -> bytes:
 
 
 def plain_member(sample, gpg, name: str, tmp_path: Path) -> bytes:
-    from idbx.crypto import Decryptor
+    from idbx.ingest.crypto import Decryptor
 
     with zipfile.ZipFile(sample.package) as archive, Decryptor(gpg) as decryptor:
         member = next(n for n in archive.namelist() if n.endswith(name))

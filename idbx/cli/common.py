@@ -1,0 +1,47 @@
+"""What every `idbx` command shares: the app, the consoles, common options and error reporting.
+
+Progress and summaries go to stderr; query results go to stdout, so `idbx query ... --csv > f.csv`
+stays clean.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from idbx.errors import IdbxError
+
+app = typer.Typer(help="IDBx Data Engine: edX research data packages into a DuckDB/Parquet lake.", no_args_is_help=True)
+
+# Wide when piped or logged, so messages and tables are not folded at 80 columns.
+_WIDTH = None if sys.stderr.isatty() else 200
+err = Console(stderr=True, width=_WIDTH, soft_wrap=True)
+out = Console(width=None if sys.stdout.isatty() else 200)
+
+LakeOption = Annotated[Optional[Path], typer.Option("--lake", help="Lake folder (env IDBX_LAKE; default ./lake).")]
+RegistryOption = Annotated[Optional[Path], typer.Option("--registry", help="Registry CSV (default: the one shipped with idbx).")]
+
+
+def parse_date(value: Optional[str], option: str) -> Optional[date]:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option) from None
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    try:
+        yield
+    except IdbxError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None

@@ -1,0 +1,123 @@
+"""`idbx ingest package|events`: land deliveries and tracking logs, with progress and a summary."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from idbx.cli.common import LakeOption, app, err, parse_date, reported_errors
+from idbx.config import GPG_KEY_ENV, GpgSettings, lake_root
+from idbx.ingest.course_data import ingest_package
+from idbx.ingest.events import ingest_events
+from idbx.ingest.outcomes import FAILED, INGESTED, UNCHANGED, UNHANDLED, RunSummary
+from idbx.lake import Lake
+
+ingest_app = typer.Typer(help="Land edX deliveries in the lake.", no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+
+KeyOption = Annotated[
+    Optional[Path], typer.Option("--gpg-key", help="Partner's armored private key (env IDBX_GPG_KEY); its passphrase comes from IDBX_GPG_PASSPHRASE.")
+]
+
+
+class _FileProgress:
+    def __init__(self, label: str):
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[current]}"), console=err, transient=True,
+        )
+        self.label = label
+        self.task = None
+
+    def __enter__(self) -> _FileProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)
+
+    def on_plan(self, total: int) -> None:
+        self.task = self.progress.add_task(self.label, total=total, current="")
+
+    def on_file(self, outcome) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, advance=1, current=Path(outcome.name).name)
+
+
+def print_summary(summary: RunSummary) -> None:
+    table = Table(title=f"{summary.what}: {summary.seconds:.1f} s", title_justify="left")
+    for column in ("status", "files", "rows", "rejected"):
+        table.add_column(column, justify="right" if column != "status" else "left")
+    for status in (INGESTED, UNCHANGED, FAILED, UNHANDLED):
+        files = [f for f in summary.files if f.status == status]
+        if files:
+            table.add_row(status, str(len(files)), f"{sum(f.rows for f in files):,}", f"{sum(f.rejects for f in files):,}")
+    err.print(table)
+    for outcome in summary.files:
+        if outcome.status == FAILED:
+            err.print(f"[red]failed[/] {escape(outcome.error)}", highlight=False)
+        elif summary.what == "events":
+            detail = "; ".join([f"{outcome.rows:,} accepted", f"{outcome.rejects:,} rejected", *outcome.notes])
+            err.print(escape(f"{outcome.status} {outcome.name} -> {outcome.partition}: {detail}"), highlight=False)
+        elif outcome.rejects or outcome.notes:
+            detail = "; ".join(([f"{outcome.rejects:,} rejected"] if outcome.rejects else []) + outcome.notes)
+            err.print(f"[yellow]note[/] {escape(outcome.name)}: {escape(detail)}", highlight=False)
+    unhandled = [Path(f.name).name for f in summary.files if f.status == UNHANDLED]
+    if unhandled:
+        shown = ", ".join(unhandled[:6]) + (f" and {len(unhandled) - 6} more" if len(unhandled) > 6 else "")
+        err.print(f"[dim]not handled yet ({len(unhandled)}): {escape(shown)}[/]", highlight=False)
+    if summary.rejects:
+        view = "event_rejects" if summary.what == "events" else "table_rejects"
+        err.print(f"[dim]rejected lines: idbx query \"SELECT * FROM {view}\"[/]")
+
+
+@ingest_app.command("package")
+def ingest_package_command(
+    paths: Annotated[list[Path], typer.Argument(help="Delivery zip, unzipped folder, or table files (.sql, .sql.gpg).")],
+    lake: LakeOption = None,
+    gpg_key: KeyOption = None,
+    snapshot_date: Annotated[Optional[str], typer.Option(help="Delivery date when the name does not carry it.")] = None,
+    course_id: Annotated[Optional[str], typer.Option(help="edX course id for tables that do not name their course.")] = None,
+) -> None:
+    """Land a weekly course-data delivery as bronze Parquet; exit 1 if a file failed or rows were rejected."""
+    with reported_errors():
+        gpg = _gpg_settings(gpg_key)
+        with _FileProgress("course tables") as progress:
+            summary = ingest_package(
+                paths, Lake(lake_root(lake)), gpg, parse_date(snapshot_date, "--snapshot-date"), course_id,
+                on_file=progress.on_file, on_plan=progress.on_plan,
+            )
+    print_summary(summary)
+    if summary.failed or summary.rejects:
+        raise typer.Exit(1)
+
+
+def _gpg_settings(option: Optional[Path]) -> Optional[GpgSettings]:
+    """Resolved when a key is given; encrypted input without one fails with a message naming the file."""
+    return GpgSettings.resolve(option) if option or os.environ.get(GPG_KEY_ENV) else None
+
+
+@ingest_app.command("events")
+def ingest_events_command(
+    paths: Annotated[list[Path], typer.Argument(help="Tracking logs (.log, .log.gz, .log.gz.gpg) or folders of them.")],
+    lake: LakeOption = None,
+    gpg_key: KeyOption = None,
+    log_date: Annotated[Optional[str], typer.Option(help="Day of a single log whose name does not carry it.")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Files processed at once (default: one per core).")] = None,
+) -> None:
+    """Land daily tracking logs as bronze Parquet, one partition per day; exit 1 if a file could not be read."""
+    with reported_errors():
+        with _FileProgress("tracking logs") as progress:
+            summary = ingest_events(
+                paths, Lake(lake_root(lake)), _gpg_settings(gpg_key), parse_date(log_date, "--log-date"), workers,
+                on_file=progress.on_file, on_plan=progress.on_plan,
+            )
+    print_summary(summary)
+    if summary.failed:
+        raise typer.Exit(1)

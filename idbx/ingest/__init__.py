@@ -1,0 +1,1 @@
+"""Ingest: edX deliveries and tracking logs, decrypted and parsed, into bronze Parquet."""
