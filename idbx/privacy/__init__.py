@@ -1,0 +1,1 @@
+"""Learner privacy: pseudonymous ids, country by IP, removing PII from bronze (scrub)."""
