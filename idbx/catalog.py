@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from idbx.ingest.parsers.tables import LINEAGE_COLUMNS, TABLES
+from idbx.ingest.parsers.tables import LINEAGE_COLUMNS, RESERVED_NAMES, TABLES
 from idbx.ingest.parsers.tracking_log import EVENT_COLUMNS
 from idbx.lake import PARTITION_FILE, REJECT_COLUMNS, Lake
 from idbx.quoting import quote_ident, sql_string
@@ -39,10 +39,12 @@ def _scan(lake: Lake, pattern: str, hive: bool = False, filename: bool = False) 
 def view_statements(lake: Lake) -> dict[str, str]:
     """View name -> SELECT, for every dataset the lake holds (empty, typed views for the others)."""
     views: dict[str, str] = {}
-    for name, schema in TABLES.items():
+    for name in [*TABLES, *_untyped_tables(lake)]:
         scan = _scan(lake, f"{name}/snapshot_date=*/course=*/{PARTITION_FILE}")
-        columns = {c.name: c.type for c in schema.columns} | LINEAGE_COLUMNS
-        views[f"{name}_history"] = f"SELECT * FROM {scan}" if scan else _empty_view(columns)
+        if scan:
+            views[f"{name}_history"] = f"SELECT * FROM {scan}"
+        else:
+            views[f"{name}_history"] = _empty_view({c.name: c.type for c in TABLES[name].columns} | LINEAGE_COLUMNS)
         views[name] = (
             f"SELECT * FROM {quote_ident(name + '_history')} "
             "QUALIFY snapshot_date = max(snapshot_date) OVER (PARTITION BY course_key)"
@@ -61,6 +63,17 @@ def view_statements(lake: Lake) -> dict[str, str]:
         else _empty_view({"key": "VARCHAR", "kind": "VARCHAR", "sha256": "VARCHAR", "status": "VARCHAR", "rows": "BIGINT"})
     )
     return views
+
+
+def _untyped_tables(lake: Lake) -> list[str]:
+    """Tables in the lake that tables.py does not declare (landed with every column as text)."""
+    if not lake.bronze.is_dir():
+        return []
+    return sorted(
+        path.name for path in lake.bronze.iterdir()
+        if path.name not in TABLES and path.name not in RESERVED_NAMES and not path.name.endswith("_history")
+        and any(path.glob(f"snapshot_date=*/course=*/{PARTITION_FILE}"))
+    )
 
 
 def _event_views(lake: Lake) -> dict[str, str]:

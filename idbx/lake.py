@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 import pyarrow.parquet as pq
@@ -118,6 +119,20 @@ class Lake:
                 path.unlink()
 
     @staticmethod
+    def keep(stream: BinaryIO, target: Path) -> None:
+        """Copy a delivered file into `landing/` byte for byte, made visible by one atomic rename."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}{TMP_MARKER}{uuid.uuid4().hex}")
+        try:
+            with open(tmp, "wb") as out:
+                shutil.copyfileobj(stream, out, 8 << 20)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    @staticmethod
     def discard(staged: list[StagedFile]) -> None:
         for item in staged:
             item.tmp.unlink(missing_ok=True)
@@ -160,7 +175,7 @@ class Lake:
         may hold decrypted learner data, and staged partition files never renamed into place."""
         cutoff = time.time() - older_than_hours * 3600
         stale = [p for p in (self.root / "_scratch").glob("*") if p.stat().st_mtime < cutoff]
-        stale += [p for p in self.bronze.rglob(f"*{TMP_MARKER}*") if p.stat().st_mtime < cutoff]
+        stale += [p for area in (self.bronze, self.landing) for p in area.rglob(f"*{TMP_MARKER}*") if p.stat().st_mtime < cutoff]
         for path in stale:
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)

@@ -25,6 +25,10 @@ def test_empty_lake_has_every_view_typed(lake):
     columns = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE events)").fetchall())
     assert columns["time"] == "TIMESTAMP" and columns["event"] == "JSON" and columns["log_date"] == "DATE"
     assert con.execute("SELECT count(*) FROM auth_user").fetchall() == [(0,)]
+    blocks = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE course_blocks)").fetchall())
+    assert (blocks["position"], blocks["depth"], blocks["due"], blocks["snapshot_date"]) == ("INTEGER", "INTEGER", "TIMESTAMP", "DATE")
+    posts = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE forum_posts_history)").fetchall())
+    assert (posts["author_id"], posts["created_at"], posts["anonymous"]) == ("BIGINT", "TIMESTAMP", "BOOLEAN")
 
 
 def test_the_duckdb_cli_reads_the_catalog(sample, gpg, lake):

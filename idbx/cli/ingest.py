@@ -68,18 +68,25 @@ def print_summary(summary: RunSummary) -> None:
         elif outcome.rejects or outcome.notes:
             detail = "; ".join(([f"{outcome.rejects:,} rejected"] if outcome.rejects else []) + outcome.notes)
             err.print(f"[yellow]note[/] {escape(outcome.name)}: {escape(detail)}", highlight=False)
+    untyped = sorted({f.dataset for f in summary.files if f.untyped and f.status in (INGESTED, UNCHANGED)})
+    if untyped:
+        err.print(f"[yellow]landed untyped[/] ({len(untyped)}): {escape(_listed(untyped))} — every column kept as text; "
+                  "declare the table in idbx/ingest/parsers/tables.py to type it", highlight=False)
     unhandled = [Path(f.name).name for f in summary.files if f.status == UNHANDLED]
     if unhandled:
-        shown = ", ".join(unhandled[:6]) + (f" and {len(unhandled) - 6} more" if len(unhandled) > 6 else "")
-        err.print(f"[dim]not handled yet ({len(unhandled)}): {escape(shown)}[/]", highlight=False)
+        err.print(f"[dim]not handled ({len(unhandled)}): {escape(_listed(unhandled))}[/]", highlight=False)
     if summary.rejects:
         view = "event_rejects" if summary.what == "events" else "table_rejects"
         err.print(f"[dim]rejected lines: idbx query \"SELECT * FROM {view}\"[/]")
 
 
+def _listed(names: list[str], shown: int = 6) -> str:
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
 @ingest_app.command("package")
 def ingest_package_command(
-    paths: Annotated[list[Path], typer.Argument(help="Delivery zip, unzipped folder, or table files (.sql, .sql.gpg).")],
+    paths: Annotated[list[Path], typer.Argument(help="Delivery zip, unzipped folder, or single files of it (.sql, .json, .mongo, .xml.tar.gz; encrypted .gpg or not).")],
     lake: LakeOption = None,
     gpg_key: KeyOption = None,
     snapshot_date: Annotated[Optional[str], typer.Option(help="Delivery date when the name does not carry it.")] = None,

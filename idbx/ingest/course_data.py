@@ -1,16 +1,29 @@
-"""Ingest a course-data delivery: decrypt each table dump, parse it, land it as bronze partitions.
+"""Ingest a course-data delivery: every file of it lands.
 
-One source file makes one partition `bronze/<table>/snapshot_date=D/course=K/` (and its rejects);
-the manifest keys files by snapshot date and name, so an identical file is skipped and a changed
-one replaces exactly its partition.
+Per course run (`{Org}-{Course}-{Run}-…`, see parsers.naming): a table dump makes the partition
+`bronze/<table>/snapshot_date=D/course=K/` (typed when parsers.tables declares the table, else
+every column of its header as text, reported "landed untyped"); the course structure JSON makes
+`course_blocks`, the forum dump `forum_posts`; the course export tarball is kept in `landing/` as
+delivered, and its chapter list makes `course_blocks` only when the delivery has no structure JSON
+for that course. A MySQL dump not named after a course run holds whole tables of a self-hosted
+Open edX: its rows are split by course into the same per-course partitions.
+
+Each source file's partitions and rejects are staged, then published together. The manifest keys
+files by snapshot date and name, so an identical file is skipped and a changed one replaces
+exactly its partitions.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+
+import duckdb
+import pyarrow as pa
 
 from idbx import catalog, engine
 from idbx.config import GpgSettings
@@ -25,80 +38,189 @@ from idbx.ingest.outcomes import (
     RunSummary,
     failed_outcome,
 )
-from idbx.ingest.parsers import tables
-from idbx.ingest.parsers.naming import COURSE_TABLES, TableFile, parse_table_file
+from idbx.ingest.parsers import RAW_CLIP, course_export, course_structure, forum, tables
+from idbx.ingest.parsers.naming import (
+    COURSE_TABLES,
+    EXPORT,
+    FORUM,
+    STRUCTURE,
+    TABLE,
+    CourseFile,
+    delivery_folder,
+    is_encrypted,
+    is_many_course_dump,
+    parse_course_file,
+    parse_course_id,
+)
+from idbx.ingest.parsers.tracking_log import read_lines
 from idbx.ingest.pipeline import ingest_member
-from idbx.ingest.sources import SourceMember, open_package
-from idbx.lake import Lake
+from idbx.ingest.sources import SourceMember, file_member, open_package
+from idbx.lake import PARTITION_FILE, Lake, StagedFile
+from idbx.quoting import quote_ident, sql_string
 
-# Tables whose rows name their course come first, so the others can borrow the exact edX id.
-_ORDER = {name: i for i, name in enumerate(
-    ("student_courseenrollment", "courseware_studentmodule", "certificates_generatedcertificate",
-     "auth_user", "auth_userprofile", "user_id_map")
-)}
+# Tables whose rows name their course come first, so the others can borrow the exact edX id;
+# tables of the reports before the others, and a course's other files after its tables.
+_ORDER = {name: i for i, name in enumerate(dict.fromkeys(
+    ("student_courseenrollment", "courseware_studentmodule", "certificates_generatedcertificate", *COURSE_TABLES)
+))}
+_KIND_ORDER = {TABLE: 0, STRUCTURE: 1, EXPORT: 2, FORUM: 3}
+# Rejected rows of a many-course dump that belong to no course (unreadable, or no course id).
+UNASSIGNED = "_unassigned"
+# A user table of a many-course dump goes to the courses its learner is enrolled in; its user id column.
+_USER_KEYS = {"auth_user": "id", "user_id_map": "id"}
 
 
-def plan(members: list[SourceMember]) -> tuple[list[tuple[SourceMember, TableFile]], list[SourceMember]]:
-    """Split members into table dumps we handle (ordered) and files reported as not handled yet."""
+@dataclass(frozen=True)
+class PlannedFile:
+    member: SourceMember
+    parsed: CourseFile | None  # None: a many-course MySQL dump
+    chapters_from_export: bool = False  # an export standing in for a missing course structure
+
+    @property
+    def decrypt(self) -> bool:
+        """Whether landing it reads it (an export is only kept as delivered, unless it stands in)."""
+        return not (self.parsed and self.parsed.kind == EXPORT and not self.chapters_from_export)
+
+    @property
+    def encrypted(self) -> bool:
+        return is_encrypted(self.member.name)
+
+    def sort_key(self) -> tuple:
+        if self.parsed is None:
+            name = self.member.base_name
+            return (0, "", min((i for table, i in _ORDER.items() if table in name), default=len(_ORDER)), name)
+        parsed = self.parsed
+        return (1, parsed.course_key, _KIND_ORDER[parsed.kind], _ORDER.get(parsed.table, len(_ORDER)), parsed.name)
+
+
+def plan(members: list[SourceMember]) -> tuple[list[PlannedFile], list[SourceMember]]:
+    """Split members into the files we land (in landing order) and files we do not know."""
     handled, unhandled = [], []
     for member in members:
-        parsed = parse_table_file(member.base_name)
-        if parsed and parsed.table in COURSE_TABLES:
-            handled.append((member, parsed))
+        parsed = parse_course_file(member.base_name)
+        if parsed or is_many_course_dump(member.base_name):
+            handled.append(PlannedFile(member, parsed))
         else:
             unhandled.append(member)
-    handled.sort(key=lambda pair: (pair[1].course_key, _ORDER[pair[1].table]))
-    return handled, unhandled
+    structured = {p.parsed.course_key for p in handled if p.parsed and p.parsed.kind == STRUCTURE}
+    handled = [
+        PlannedFile(p.member, p.parsed, chapters_from_export=p.parsed.course_key not in structured)
+        if p.parsed and p.parsed.kind == EXPORT else p
+        for p in handled
+    ]
+    return sorted(handled, key=PlannedFile.sort_key), unhandled
+
+
+@dataclass
+class _Staging:
+    """What one source file has staged, published together once everything is ready."""
+
+    files: list[StagedFile] = field(default_factory=list)
+    # Rejects partitions (and, for a changed many-course dump, whole partitions) it no longer has.
+    remove: list[Path] = field(default_factory=list)
 
 
 class _PackageRun:
-    def __init__(self, lake: Lake, snapshot: date, decryptor: Decryptor | None, scratch: Path, course_id: str | None):
+    def __init__(self, lake: Lake, snapshot: date, decryptor: Decryptor | None, scratch: Path, course_id: str | None,
+                 package_name: str):
         self.lake = lake
         self.snapshot = snapshot
         self.decryptor = decryptor
         self.scratch = scratch
         self.course_id_option = course_id
+        self.package_name = package_name
         self.course_ids: dict[str, str] = {}
+        self.claimed: dict[Path, str] = {}
 
     def manifest_key(self, member: SourceMember) -> str:
         return f"course_data/{self.snapshot.isoformat()}/{member.base_name}"
 
-    def course_id_for(self, parsed: TableFile) -> str:
+    def course_id_for(self, parsed: CourseFile) -> str:
         return self.course_id_option or self.course_ids.get(parsed.course_key) or parsed.fallback_course_id
 
-    def ingest(self, member: SourceMember, parsed: TableFile) -> FileOutcome:
-        partition = self.lake.partition_dir(parsed.table, snapshot_date=self.snapshot.isoformat(), course=parsed.course_key)
-        outcome = FileOutcome(member.name, UNCHANGED, parsed.table, self.lake.relative(partition), size=member.size)
+    def partition(self, dataset: str, course_key: str, rejects: bool = False) -> Path:
+        place = self.lake.rejects_dir if rejects else self.lake.partition_dir
+        return place(dataset, snapshot_date=self.snapshot.isoformat(), course=course_key)
 
-        def land(plain: Path) -> dict:
-            self._land(plain, member, parsed, partition, outcome)
-            return {"course_id": self.course_ids.get(parsed.course_key, ""), "repaired_rows": outcome.repaired_rows,
-                    "notes": outcome.notes}
+    def lineage(self, parsed: CourseFile, source: str, course_id: bool = True) -> dict[str, str]:
+        values = {"course_key": parsed.course_key, "snapshot_date": self.snapshot.isoformat(), "source_file": source}
+        return {"course_id": self.course_id_for(parsed), **values} if course_id else values
 
-        record = ingest_member(self.lake, self.manifest_key(member), "course_table", member, self.scratch, self.decryptor,
-                               outcome, land)
+    def claim(self, partition: Path, source: str) -> None:
+        """One source file per partition in a run: a second would silently replace the first."""
+        other = self.claimed.setdefault(partition, source)
+        if other != source:
+            raise SourceFormatError(source, f"{other} already lands {self.lake.relative(partition)} in this run")
+
+    def ingest(self, planned: PlannedFile) -> FileOutcome:
+        member, parsed = planned.member, planned.parsed
+        if parsed is None:
+            outcome = FileOutcome(member.name, UNCHANGED, "many-course dump", size=member.size)
+            land = self._many_course_lander(member, outcome)
+        elif parsed.kind == EXPORT:
+            outcome = FileOutcome(member.name, UNCHANGED, "course_export", size=member.size)
+            land = self._export_lander(member, parsed, outcome, planned.chapters_from_export)
+        else:
+            problem = tables.reserved_name_problem(parsed.table) if parsed.kind == TABLE else None
+            if problem:
+                raise SourceFormatError(member.name, problem)
+            partition = self.partition(parsed.table, parsed.course_key)
+            outcome = FileOutcome(member.name, UNCHANGED, parsed.table, self.lake.relative(partition), size=member.size)
+            land = self._course_file_lander(member, parsed, partition, outcome)
+        kind = parsed.kind if parsed else "many_course_dump"
+        record = ingest_member(self.lake, self.manifest_key(member), kind, member, self.scratch, self.decryptor, outcome,
+                               land, decrypt=planned.decrypt)
         if outcome.status == UNCHANGED:
-            self.course_ids.setdefault(parsed.course_key, record.details.get("course_id", ""))
+            outcome.untyped = record.details.get("untyped", False)
+            outcome.partitions = record.partitions if len(record.partitions) > 1 else []
+            if parsed and record.details.get("course_id"):
+                self.course_ids.setdefault(parsed.course_key, record.details["course_id"])
+            elif not parsed:
+                outcome.dataset = record.details.get("tables", outcome.dataset)
+                self.course_ids.update({k: v for k, v in record.details.get("course_ids", {}).items() if k not in self.course_ids})
         return outcome
 
-    def _land(self, plain: Path, member: SourceMember, parsed: TableFile, partition: Path, outcome: FileOutcome) -> None:
-        schema = tables.TABLES[parsed.table]
-        dump = self._dump_as_tsv(plain, member, parsed) if tables.is_mysql_dump(plain) else None
-        if dump is not None:
+    # -- one course run's files -----------------------------------------------------------------
+
+    def _course_file_lander(self, member: SourceMember, parsed: CourseFile, partition: Path,
+                            outcome: FileOutcome) -> Callable[[Path], dict]:
+        stage = {TABLE: self._stage_table, STRUCTURE: self._stage_structure, FORUM: self._stage_forum}[parsed.kind]
+
+        def land(plain: Path) -> dict:
+            self.claim(partition, member.name)
+            staging = _Staging()
+            try:
+                stage(plain, member.name, parsed, outcome, staging)
+            except BaseException:
+                self.lake.discard(staging.files)
+                raise
+            self.lake.publish(staging.files, staging.remove)
+            return {"course_id": self.course_ids.get(parsed.course_key, ""), "repaired_rows": outcome.repaired_rows,
+                    "notes": outcome.notes, "untyped": outcome.untyped}
+
+        return land
+
+    def _stage_table(self, plain: Path, source: str, parsed: CourseFile, outcome: FileOutcome, staging: _Staging,
+                     dump=None) -> None:
+        """Stage one course's table (and its rejects) from a TSV dump; a MySQL dump is first re-written as TSV."""
+        if dump is None and tables.is_mysql_dump(plain):
+            dump = self._dump_as_tsv(plain, source, parsed)
             plain = dump.tsv
-        header = tables.read_header(plain, member.name)
-        check = tables.check_header(schema, header, member.name)
+        header = tables.read_header(plain, source)
+        schema = tables.TABLES.get(parsed.table)
+        if schema is None:
+            schema = tables.untyped_schema(parsed.table, header)
+            outcome.untyped = True
+        check = tables.check_header(schema, header, source)
         if check.extra:
             outcome.notes.append(f"extra columns kept as text: {', '.join(check.extra)}")
-        lineage = {"course_key": parsed.course_key, "snapshot_date": self.snapshot.isoformat(), "source_file": member.name}
-        if "course_id" not in header:
-            lineage = {"course_id": self.course_id_for(parsed), **lineage}
-        rejects_dir = self.lake.rejects_dir(parsed.table, snapshot_date=self.snapshot.isoformat(), course=parsed.course_key)
+        lineage = self.lineage(parsed, source, course_id="course_id" not in header)
+        partition = self.partition(parsed.table, parsed.course_key)
+        rejects_dir = self.partition(parsed.table, parsed.course_key, rejects=True)
         con = engine.connect(self.scratch)
-        staged = []
         try:
             data = self.lake.stage_partition(tables.table_relation(con, plain, schema, header, lineage), partition)
-            staged.append(data)
+            staging.files.append(data)
             bad_utf8, too_long = tables.retry_reasons(con)
             if bad_utf8 or too_long:
                 # Rare: read again, with the bad bytes replaced and/or room for very long rows.
@@ -106,45 +228,254 @@ class _PackageRun:
                     fixed = self.scratch / f"{plain.name}.utf8"
                     tables.repair_utf8(plain, fixed)
                     plain = fixed
-                    outcome.repaired_rows = bad_utf8
+                    outcome.repaired_rows += bad_utf8
                     outcome.notes.append(f"{bad_utf8} row(s) had invalid UTF-8, kept with U+FFFD")
-                self.lake.discard(staged)
+                self.lake.discard([data])
+                staging.files.remove(data)
                 con.close()
                 con = engine.connect(self.scratch)
                 relation = tables.table_relation(con, plain, schema, header, lineage, long_lines=too_long)
                 data = self.lake.stage_partition(relation, partition)
-                staged = [data]
-            rejects = tables.rejects_relation(con, member.name)
+                staging.files.append(data)
+            rejects = tables.rejects_relation(con, source)
             if dump is not None:
-                rejects = dump.rejects_in_dump_lines(con, rejects, member.name)
-            outcome.rejects = rejects.aggregate("count(*)").fetchall()[0][0]
-            if outcome.rejects:
-                staged.append(self.lake.stage_partition(rejects, rejects_dir))
-            outcome.rows = self.lake.staged_rows(data)
+                rejects = dump.rejects_in_dump_lines(con, rejects, source)
+            self._stage_rejects(con, rejects, rejects_dir, outcome, staging)
+            outcome.rows += self.lake.staged_rows(data)
             if "course_id" in header:
-                found = con.execute(f"SELECT any_value(course_id) FROM read_parquet('{data.tmp}')").fetchall()[0][0]
+                found = con.execute(f"SELECT any_value(course_id) FROM read_parquet({sql_string(str(data.tmp))})").fetchall()[0][0]
                 if found:
                     self.course_ids.setdefault(parsed.course_key, found)
-        except BaseException:
-            self.lake.discard(staged)
-            raise
         finally:
             con.close()
             if plain.name.endswith(".utf8"):
                 plain.unlink(missing_ok=True)
-        self.lake.publish(staged, remove=[] if outcome.rejects else [rejects_dir / "data.parquet"])
 
-    def _dump_as_tsv(self, plain: Path, member: SourceMember, parsed: TableFile):
+    def _stage_rejects(self, con: duckdb.DuckDBPyConnection, rejects: duckdb.DuckDBPyRelation, rejects_dir: Path,
+                       outcome: FileOutcome, staging: _Staging) -> None:
+        count = rejects.aggregate("count(*)").fetchall()[0][0]
+        if count:
+            staging.files.append(self.lake.stage_partition(rejects, rejects_dir))
+        else:
+            staging.remove.append(rejects_dir / PARTITION_FILE)
+        outcome.rejects += count
+
+    def _dump_as_tsv(self, plain: Path, source: str, parsed: CourseFile):
         """The dump's rows for this table re-written as TSV in scratch (see parsers.mysql_dump)."""
         from idbx.ingest.parsers import mysql_dump  # sqlglot takes 0.3 s to import; only dumps need it
 
-        dumped = mysql_dump.read_dump(plain, member.name)
+        dumped = mysql_dump.read_dump(plain, source)
         if parsed.table not in dumped:
             found = ", ".join(dumped) or "none"
-            raise SourceFormatError(member.name, f"MySQL dump holds no rows for {parsed.table} (tables found: {found})")
+            raise SourceFormatError(source, f"MySQL dump holds no rows for {parsed.table} (tables found: {found})")
         table = dumped[parsed.table]
         table.write_tsv(self.scratch / f"{parsed.course_key}.{parsed.table}.from-dump.tsv")
         return table
+
+    def _stage_structure(self, plain: Path, source: str, parsed: CourseFile, outcome: FileOutcome,
+                         staging: _Staging) -> None:
+        """course_blocks from a course structure JSON (or one made from the export's chapters)."""
+        con = engine.connect(self.scratch)
+        try:
+            course_structure.check_structure(con, plain, source)
+            counts = course_structure.structure_counts(con, plain)
+            relation = con.sql(f"SELECT *, {self._lineage_sql(parsed, source)} FROM ({course_structure.blocks_sql(plain)})")
+            staging.files.append(self.lake.stage_partition(relation, self.partition("course_blocks", parsed.course_key)))
+        finally:
+            con.close()
+        outcome.rows += counts.blocks
+        if counts.missing_children:
+            outcome.notes.append(f"{counts.missing_children} child block(s) listed but not in the structure, left out")
+        if counts.unplaced:
+            outcome.notes.append(f"{counts.unplaced} block(s) no root reaches (a cycle), kept without parent or depth")
+
+    def _stage_forum(self, plain: Path, source: str, parsed: CourseFile, outcome: FileOutcome, staging: _Staging) -> None:
+        """forum_posts from the forum's mongoexport; malformed lines and non-posts to its rejects."""
+        schema = tables.TABLES["forum_posts"]
+        columns = ", ".join(
+            f"coalesce(course_id, {sql_string(self.course_id_for(parsed))}) AS course_id" if name == "course_id"
+            else quote_ident(name) for name in schema.column_names
+        )
+        con = engine.connect(self.scratch)
+        try:
+            con.register("forum_lines", read_lines(plain, prefetch=0))
+            con.execute(f"CREATE TEMP TABLE forum AS {forum.posts_sql('forum_lines')}")
+            lines, accepted, blank = con.execute(
+                "SELECT count(*), count(*) FILTER (reject_reason IS NULL), count(*) FILTER (reject_reason = 'blank') FROM forum"
+            ).fetchall()[0]
+            if lines > blank and not accepted:
+                line, reason = con.execute(
+                    "SELECT line_number, reject_reason FROM forum WHERE reject_reason <> 'blank' ORDER BY line_number LIMIT 1"
+                ).fetchall()[0]
+                raise SourceFormatError(source, f"none of its {lines:,} lines is a forum post; line {line}: {reason}")
+            relation = con.sql(
+                f"SELECT {columns}, {self._lineage_sql(parsed, source, course_id=False)} FROM forum WHERE reject_reason IS NULL"
+            )
+            staging.files.append(self.lake.stage_partition(relation, self.partition("forum_posts", parsed.course_key)))
+            rejects = con.sql(
+                f"SELECT {sql_string(source)} AS source_file, line_number, reject_reason AS reason, raw_text AS raw "
+                "FROM forum WHERE reject_reason <> 'blank' ORDER BY line_number"
+            )
+            self._stage_rejects(con, rejects, self.partition("forum_posts", parsed.course_key, rejects=True), outcome, staging)
+        finally:
+            con.close()
+        outcome.rows += accepted
+        if blank:
+            outcome.notes.append(f"{blank:,} blank line(s)")
+
+    def _lineage_sql(self, parsed: CourseFile, source: str, course_id: bool = True) -> str:
+        return ", ".join(
+            f"CAST({sql_string(value)} AS {tables.LINEAGE_COLUMNS[name]}) AS {quote_ident(name)}"
+            for name, value in self.lineage(parsed, source, course_id).items()
+        )
+
+    def _export_lander(self, member: SourceMember, parsed: CourseFile, outcome: FileOutcome,
+                       chapters: bool) -> Callable[[Path | None], dict]:
+        """Keep the export in landing/ as delivered; with `chapters`, course_blocks from its chapter list."""
+        kept = self.lake.landing / delivery_folder(self.package_name, parsed.org, self.snapshot) / member.base_name
+        blocks = self.partition("course_blocks", parsed.course_key)
+        outcome.partition = self.lake.relative(kept)
+
+        def land(plain: Path | None) -> dict:
+            if kept.exists() and file_member(kept).sha256() != member.sha256():
+                raise SourceFormatError(
+                    member.name, f"{self.lake.relative(kept)} already holds another file of that name; kept files are never replaced"
+                )
+            staging = _Staging()
+            if chapters:
+                self.claim(blocks, member.name)
+                course_id = self.course_id_for(parsed)
+                if not parse_course_id(course_id):
+                    course_id = parsed.fallback_course_id
+                structure = self.scratch / f"{parsed.course_key}.structure-from-export.json"
+                structure.write_text(json.dumps(course_export.chapters_structure(plain, member.name, course_id)), encoding="utf-8")
+                try:
+                    self._stage_structure(structure, member.name, parsed, outcome, staging)
+                finally:
+                    structure.unlink()
+                outcome.notes.append("no course structure JSON in the delivery: course_blocks holds the export's chapters")
+                outcome.partitions = [outcome.partition, self.lake.relative(blocks)]
+            try:
+                if not kept.exists():
+                    with member.open() as stream:
+                        self.lake.keep(stream, kept)
+            except BaseException:
+                self.lake.discard(staging.files)
+                raise
+            self.lake.publish(staging.files)
+            return {"course_id": self.course_ids.get(parsed.course_key, ""), "notes": outcome.notes}
+
+        return land
+
+    # -- many-course dumps ---------------------------------------------------------------------
+
+    def _many_course_lander(self, member: SourceMember, outcome: FileOutcome) -> Callable[[Path], dict]:
+        def land(plain: Path) -> dict:
+            from idbx.ingest.parsers import mysql_dump  # sqlglot takes 0.3 s to import; only dumps need it
+
+            if not tables.is_mysql_dump(plain):
+                raise SourceFormatError(
+                    member.name, "not named like a course run's table ({Org}-{Course}-{Run}-{table}-….sql) and not a "
+                    "MySQL dump of whole tables: cannot tell which course it holds",
+                )
+            dumped = mysql_dump.read_dump(plain, member.name)
+            if not dumped:
+                raise SourceFormatError(member.name, "MySQL dump holds no table rows")
+            staging = _Staging()
+            courses: dict[str, str] = {}
+            try:
+                for name in sorted(dumped, key=lambda t: _ORDER.get(t, len(_ORDER))):
+                    courses |= self._stage_dump_table(dumped[name], dumped, member.name, outcome, staging)
+            except BaseException:
+                self.lake.discard(staging.files)
+                raise
+            produced = {self.lake.relative(item.final.parent) for item in staging.files}
+            outcome.partitions = sorted(p for p in produced if not p.startswith("bronze/rejects/"))
+            previous = self.lake.manifest_get(self.manifest_key(member))
+            for gone in set(previous.partitions if previous else ()) - set(outcome.partitions):
+                rejects = gone.replace("bronze/", "bronze/rejects/", 1)
+                staging.remove += [self.lake.root / gone / PARTITION_FILE, self.lake.root / rejects / PARTITION_FILE]
+            self.lake.publish(staging.files, staging.remove)
+            outcome.dataset = ", ".join(sorted(dumped))
+            outcome.partition = outcome.partitions[0] if outcome.partitions else ""
+            return {"tables": outcome.dataset, "course_ids": courses, "notes": outcome.notes, "untyped": outcome.untyped}
+
+        return land
+
+    def _stage_dump_table(self, table, dumped: dict, source: str, outcome: FileOutcome, staging: _Staging) -> dict[str, str]:
+        """Stage one table of a many-course dump: a partition per course, as if edX had delivered it."""
+        problem = tables.reserved_name_problem(table.name)
+        if problem:
+            raise SourceFormatError(source, problem)
+        if "course_id" in table.columns:
+            at = table.columns.index("course_id")
+            groups, keyless = table.split(lambda row: [row[at]] if row[at] and parse_course_id(row[at]) else [])
+            orphans = [(line, "course_id is not an edX course id", row) for line, row in keyless]
+        else:
+            key = _USER_KEYS.get(table.name, "user_id")
+            if key not in table.columns:
+                raise SourceFormatError(
+                    source, f"{table.name} has no course_id or user id column to split by course; deliver it per course run"
+                )
+            at = table.columns.index(key)
+            enrolled = self._enrolments(dumped, source, table.name)
+            groups, keyless = table.split(lambda row: enrolled.get(row[at], ()))
+            orphans = []
+            if keyless:
+                outcome.notes.append(f"{table.name}: {len(keyless):,} row(s) of learners enrolled in no course, left out")
+        courses = {}
+        for course_id, group in groups.items():
+            org, course, run = parse_course_id(course_id)
+            parsed = CourseFile(source, org, course, run, TABLE, table.name, encrypted=False)
+            self.claim(self.partition(table.name, parsed.course_key), source)
+            self.course_ids.setdefault(parsed.course_key, course_id)
+            courses[parsed.course_key] = course_id
+            group.write_tsv(self.scratch / f"{parsed.course_key}.{table.name}.from-dump.tsv")
+            self._stage_table(group.tsv, source, parsed, outcome, staging, dump=group)
+            group.tsv.unlink()
+        self._stage_unassigned(table, orphans, source, outcome, staging)
+        return courses
+
+    def _stage_unassigned(self, table, orphans: list, source: str, outcome: FileOutcome, staging: _Staging) -> None:
+        """Rows of a many-course dump that belong to no course: unreadable, or without a course id."""
+        from idbx.ingest.parsers.mysql_dump import tsv_line
+
+        rows = table.rejects + [(line, reason, tsv_line(row)[:RAW_CLIP]) for line, reason, row in orphans]
+        unassigned = pa.table({
+            "source_file": pa.array([source] * len(rows), pa.string()),
+            "line_number": pa.array([line for line, _, _ in rows], pa.int64()),
+            "reason": pa.array([reason for _, reason, _ in rows], pa.string()),
+            "raw": pa.array([raw for _, _, raw in rows], pa.string()),
+        })
+        con = engine.connect(self.scratch)
+        try:
+            rejects = con.from_arrow(unassigned).order("line_number")
+            self._stage_rejects(con, rejects, self.partition(table.name, UNASSIGNED, rejects=True), outcome, staging)
+        finally:
+            con.close()
+
+    def _enrolments(self, dumped: dict, source: str, table: str) -> dict[str, list[str]]:
+        """user id → course ids, from the dump's own student_courseenrollment, else from this
+        snapshot's enrolments already in the lake."""
+        enrolled: dict[str, list[str]] = {}
+        if "student_courseenrollment" in dumped:
+            enrolments = dumped["student_courseenrollment"]
+            user, course = enrolments.columns.index("user_id"), enrolments.columns.index("course_id")
+            pairs = [(row[user], row[course]) for row in enrolments.rows]
+        else:
+            found = sorted(self.lake.bronze.glob(f"student_courseenrollment/snapshot_date={self.snapshot}/course=*/{PARTITION_FILE}"))
+            if not found:
+                raise SourceFormatError(
+                    source, f"{table} has no course_id: its rows go to the courses their learners are enrolled in, and "
+                    f"no student_courseenrollment of {self.snapshot} is in the dump or the lake; land that first",
+                )
+            files = "[" + ", ".join(sql_string(str(path)) for path in found) + "]"
+            with engine.connect(self.scratch) as con:
+                pairs = con.execute(f"SELECT DISTINCT CAST(user_id AS VARCHAR), course_id FROM read_parquet({files})").fetchall()
+        for user_id, course_id in pairs:
+            if course_id and parse_course_id(course_id) and course_id not in enrolled.setdefault(user_id, []):
+                enrolled[user_id].append(course_id)
+        return enrolled
 
 
 def ingest_package(
@@ -172,18 +503,19 @@ def ingest_package(
     summary.files += [FileOutcome(member.name, UNHANDLED, size=member.size) for member in unhandled]
     if on_plan:
         on_plan(len(handled))
-    needs_key = any(parsed.encrypted for _, parsed in handled)
+    needs_key = any(p.encrypted and p.decrypt for p in handled)
     if needs_key and gpg is None:
         raise ConfigError(f"{package.label}: holds encrypted files; give the partner key with --gpg-key or IDBX_GPG_KEY")
     with ExitStack() as stack:
         decryptor = stack.enter_context(Decryptor(gpg)) if needs_key else None
         scratch = stack.enter_context(lake.scratch())
-        run = _PackageRun(lake, package.snapshot_date, decryptor, scratch, course_id)
-        for member, parsed in handled:
+        run = _PackageRun(lake, package.snapshot_date, decryptor, scratch, course_id, package.label)
+        for planned in handled:
             try:
-                outcome = run.ingest(member, parsed)
+                outcome = run.ingest(planned)
             except FILE_ERRORS as exc:
-                outcome = failed_outcome(member.name, parsed.table, member.size, exc)
+                dataset = planned.parsed.table if planned.parsed else "many-course dump"
+                outcome = failed_outcome(planned.member.name, dataset, planned.member.size, exc)
             summary.files.append(outcome)
             if on_file:
                 on_file(outcome)

@@ -24,12 +24,16 @@ class FileOutcome:
     status: str
     dataset: str = ""
     partition: str = ""
+    # Every partition (or kept file) the source made, when it made more than `partition`.
+    partitions: list[str] = field(default_factory=list)
     rows: int = 0
     rejects: int = 0
     repaired_rows: int = 0
     size: int = 0
     notes: list[str] = field(default_factory=list)
     error: str = ""
+    # A table we have no declaration for, landed with every column as text.
+    untyped: bool = False
 
 
 @dataclass

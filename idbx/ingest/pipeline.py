@@ -21,12 +21,13 @@ def ingest_member(
     scratch: Path,
     decryptor: Decryptor | None,
     outcome: FileOutcome,
-    land: Callable[[Path], dict],
+    land: Callable[[Path | None], dict],
+    decrypt: bool = True,
 ) -> ManifestRecord:
     """Fill `outcome` and return the file's manifest record (the earlier one when unchanged).
 
-    `land` lands the plain file, fills the outcome's rows, rejects and partition, and returns the
-    details to keep in the manifest.
+    `land` lands the plain file (None when `decrypt` is false: a file kept as delivered), fills the
+    outcome's rows, rejects and partition(s), and returns the details to keep in the manifest.
     """
     sha = member.sha256()
     previous = lake.manifest_get(key)
@@ -36,7 +37,7 @@ def ingest_member(
         return previous
     plain = None
     try:
-        plain = plain_copy(member, scratch, decryptor)
+        plain = plain_copy(member, scratch, decryptor) if decrypt else None
         details = land(plain)
     except FILE_ERRORS as exc:
         lake.manifest_failure(key, kind, member.origin, member.size, sha, failure_message(member.name, exc))
@@ -46,7 +47,7 @@ def ingest_member(
             plain.unlink(missing_ok=True)
     record = ManifestRecord(
         key=key, kind=kind, source=member.origin, size=member.size, sha256=sha, status=INGESTED,
-        rows=outcome.rows, rejects=outcome.rejects, partitions=[outcome.partition], details=details,
+        rows=outcome.rows, rejects=outcome.rejects, partitions=outcome.partitions or [outcome.partition], details=details,
     )
     lake.manifest_put(record)
     outcome.status = INGESTED

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import zipfile
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -58,13 +60,15 @@ def plain_member(sample, gpg, name: str, tmp_path: Path) -> bytes:
     return (tmp_path / "plain").read_bytes()
 
 
+# Per sample course: its tables, wiki_article, the course structure, the export and the forum dump.
+FILES_PER_COURSE = len(COURSE_TABLES) + 4
+
+
 def test_round_trip_every_table(sample, gpg, lake, tmp_path):
     summary = ingest_package([sample.package], lake, gpg)
-    assert not summary.failed
-    assert summary.count("ingested") == len(sample.course_ids) * len(COURSE_TABLES)
-    assert {Path(f.name).name for f in summary.files if f.status == "unhandled"} == {
-        table_file_name(c, "wiki_article") for c in sample.course_ids
-    }
+    assert not summary.failed and summary.rejects == 0
+    assert summary.count("ingested") == len(sample.course_ids) * FILES_PER_COURSE
+    assert summary.count("unhandled") == 0 and not any(f.untyped for f in summary.files)
     con = catalog(lake)
     for table in COURSE_TABLES:
         plain = plain_member(sample, gpg, table_file_name(sample.course_ids[1], table), tmp_path)
@@ -94,7 +98,7 @@ def test_rerun_is_a_noop(sample, gpg, lake):
     before = partition_files(lake)
     again = ingest_package([sample.package], lake, gpg)
     assert again.count("ingested") == 0
-    assert again.count("unchanged") == len(sample.course_ids) * len(COURSE_TABLES)
+    assert again.count("unchanged") == len(sample.course_ids) * FILES_PER_COURSE
     assert partition_files(lake) == before
 
 
@@ -175,13 +179,35 @@ def test_encrypted_input_without_a_key_is_a_config_error(sample, lake):
         ingest_package([sample.package], lake, None)
 
 
-def test_unzipped_folder_of_plain_files_with_explicit_date(corpus, lake):
-    summary = ingest_package([corpus / "package" / "edX-DemoX-Demo_Course"], lake, None, snapshot_date=date(2015, 11, 6))
-    assert summary.count("ingested") == 5 and not summary.failed and summary.rejects == 0
+def test_the_corpus_package_lands_whole(corpus, lake):
+    folder = corpus / "package" / "edX-DemoX-Demo_Course"
+    summary = ingest_package([folder], lake, None, snapshot_date=date(2015, 11, 6))
+    assert summary.count("ingested") == len(list(folder.iterdir())) and not summary.failed
+    assert summary.count("unhandled") == 0 and not any(f.untyped for f in summary.files)
     con = catalog(lake)
-    assert scalar(con, "SELECT count(*) FROM auth_user WHERE course_key = 'demox_demo_course'") == 4
+    # the two teams rows with impossible days (2015-09-31, 2015-11-31) are the only rejects
+    assert con.execute("SELECT table_name, line_number FROM table_rejects ORDER BY 2").fetchall() == [("teams", 3), ("teams", 4)]
+    for path in folder.glob("*.sql"):
+        table = path.name.split("-")[3]
+        landed = scalar(con, f"SELECT count(*) FROM {table} WHERE course_key = 'demox_demo_course'")
+        assert landed + (2 if table == "teams" else 0) == path.read_bytes().count(b"\n") - 1, table
     assert scalar(con, "SELECT count(*) FROM user_id_map") == 0  # a typed, empty view when nothing landed
     assert scalar(con, "SELECT DISTINCT course_id FROM auth_userprofile") == "course-v1:edX+DemoX+Demo_Course"
+    assert scalar(con, "SELECT typeof(last_activity_at) FROM teams LIMIT 1") == "TIMESTAMP"
+    # the structure's blocks and chapters, the forum's posts per author, as in the files
+    structure = json.loads(next(folder.glob("*course_structure*")).read_text())
+    blocks = dict(con.execute("SELECT block_id, block_type FROM course_blocks").fetchall())
+    assert blocks == {block: value["category"] for block, value in structure.items()}
+    assert scalar(con, "SELECT count(*) FROM course_blocks WHERE block_type = 'chapter'") == sum(
+        value["category"] == "chapter" for value in structure.values())
+    docs = [json.loads(line) for line in next(folder.glob("*.mongo")).read_text().splitlines()]
+    per_author = dict(con.execute("SELECT author_id, count(*) FROM forum_posts GROUP BY 1").fetchall())
+    assert per_author == Counter(int(doc["author_id"]) for doc in docs)
+    # the export is kept as delivered, listed in the manifest
+    export = next(folder.glob("*.xml.tar.gz"))
+    kept = lake.root / "landing" / "edx-2015-11-06" / export.name
+    assert kept.read_bytes() == export.read_bytes()
+    assert lake.manifest_get(f"course_data/2015-11-06/{export.name}").partitions == ["landing/edx-2015-11-06/" + export.name]
 
 
 def test_mysql_dump_lands_the_same_columns_as_tsv(corpus, lake, tmp_path):

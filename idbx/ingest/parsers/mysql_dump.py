@@ -6,6 +6,7 @@ input go through the one table parser and land exactly the same columns and type
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,8 +34,23 @@ class DumpTable:
         with open(destination, "w", encoding="utf-8", newline="\n") as out:
             out.write("\t".join(self.columns) + "\n")
             for row in self.rows:
-                out.write("\t".join(_escape(value) for value in row) + "\n")
+                out.write(tsv_line(row) + "\n")
         self.tsv = destination
+
+    def split(self, keys_of: Callable[[list[str | None]], Iterable[str]]) -> tuple[dict[str, DumpTable], list[tuple[int, list]]]:
+        """The rows grouped by the key(s) `keys_of` gives each (a row may go to several groups),
+        each group keeping the rows' dump lines; rows given no key come back apart, with their line."""
+        groups: dict[str, DumpTable] = {}
+        keyless: list[tuple[int, list]] = []
+        for row, line in zip(self.rows, self.lines):
+            keys = list(keys_of(row))
+            if not keys:
+                keyless.append((line, row))
+            for key in keys:
+                group = groups.setdefault(key, DumpTable(self.name, self.columns))
+                group.rows.append(row)
+                group.lines.append(line)
+        return groups, keyless
 
     def rejects_in_dump_lines(
         self, con: duckdb.DuckDBPyConnection, tsv_rejects: duckdb.DuckDBPyRelation, source: str
@@ -125,6 +141,11 @@ def _collect_insert(statement: exp.Insert, created: dict[str, list[str]], tables
         aligned = dict(zip(columns, cells))
         table.rows.append([aligned.get(column) for column in table.columns])
         table.lines.append(line)
+
+
+def tsv_line(row: list[str | None]) -> str:
+    """One row in the edX TSV dialect (no newline)."""
+    return "\t".join(_escape(value) for value in row)
 
 
 def _escape(value: str | None) -> str:

@@ -162,8 +162,207 @@ TABLES: dict[str, TableSchema] = {
                 _c("username", required=True, pii=True),
             ),
         ),
+        # The other tables of a research data package (columns as edX's exports and edx-platform's
+        # models have them). Learner-written free text is PII like a profile's goals and bio.
+        TableSchema(
+            "student_languageproficiency",
+            (_c("id", "BIGINT"), _c("user_profile_id", "BIGINT", **REQ), _c("code", **REQ)),
+        ),
+        TableSchema(
+            "student_anonymoususerid",
+            (_c("id", "BIGINT"), _c("user_id", "BIGINT", **REQ), _c("anonymous_user_id", **REQ), _c("course_id")),
+        ),
+        TableSchema(
+            "student_courseaccessrole",
+            (_c("id", "BIGINT"), _c("user_id", "BIGINT", **REQ), _c("org"), _c("course_id"), _c("role", **REQ)),
+        ),
+        TableSchema(
+            "user_api_usercoursetag",
+            (_c("id", "BIGINT"), _c("user_id", "BIGINT", **REQ), _c("key", **REQ), _c("course_id", **REQ), _c("value")),
+        ),
+        TableSchema(
+            "verify_student_verificationstatus",
+            (
+                _c("id", "BIGINT"),
+                _c("timestamp", "TIMESTAMP"),
+                _c("status", **REQ),
+                _c("course_id"),
+                _c("checkpoint_location"),
+                _c("user_id", "BIGINT", **REQ),
+            ),
+        ),
+        TableSchema(
+            "teams",
+            (
+                _c("id", "BIGINT", **REQ),
+                _c("team_id", **REQ),
+                _c("name"),
+                _c("course_id", **REQ),
+                _c("topic_id"),
+                _c("date_created", "TIMESTAMP"),
+                _c("description"),
+                _c("country"),
+                _c("language"),
+                _c("discussion_topic_id"),
+                _c("last_activity_at", "TIMESTAMP"),
+                _c("team_size", "INTEGER"),
+            ),
+        ),
+        TableSchema(
+            "teams_membership",
+            (
+                _c("id", "BIGINT"),
+                _c("user_id", "BIGINT", **REQ),
+                _c("team_id", "BIGINT", **REQ),
+                _c("date_joined", "TIMESTAMP"),
+                _c("last_activity_at", "TIMESTAMP"),
+            ),
+        ),
+        TableSchema(
+            "course_groups_courseusergroup",
+            (_c("id", "BIGINT", **REQ), _c("name", **REQ), _c("course_id", **REQ), _c("group_type")),
+        ),
+        TableSchema(
+            "course_groups_cohortmembership",
+            (_c("id", "BIGINT"), _c("course_user_group_id", "BIGINT", **REQ), _c("user_id", "BIGINT", **REQ), _c("course_id")),
+        ),
+        TableSchema(
+            "grades_persistentcoursegrade",
+            (
+                _c("id", "BIGINT"),
+                _c("user_id", "BIGINT", **REQ),
+                _c("course_id", **REQ),
+                _c("course_edited_timestamp", "TIMESTAMP"),
+                _c("course_version"),
+                _c("grading_policy_hash"),
+                _c("percent_grade", "DOUBLE", **REQ),
+                _c("letter_grade"),
+                _c("passed_timestamp", "TIMESTAMP"),
+                _c("created", "TIMESTAMP"),
+                _c("modified", "TIMESTAMP"),
+            ),
+        ),
+        TableSchema(
+            "grades_persistentsubsectiongrade",
+            (
+                _c("id", "BIGINT"),
+                _c("user_id", "BIGINT", **REQ),
+                _c("course_id", **REQ),
+                _c("usage_key", **REQ),
+                _c("subtree_edited_timestamp", "TIMESTAMP"),
+                _c("course_version"),
+                _c("earned_all", "DOUBLE"),
+                _c("possible_all", "DOUBLE"),
+                _c("earned_graded", "DOUBLE"),
+                _c("possible_graded", "DOUBLE"),
+                _c("visible_blocks_hash"),
+                _c("first_attempted", "TIMESTAMP"),
+                _c("created", "TIMESTAMP"),
+                _c("modified", "TIMESTAMP"),
+            ),
+        ),
+        TableSchema(
+            "wiki_article",
+            (
+                _c("id", "BIGINT", **REQ),
+                _c("current_revision_id", "BIGINT"),
+                _c("created", "TIMESTAMP"),
+                _c("modified", "TIMESTAMP"),
+                _c("owner_id", "BIGINT"),
+                _c("group_id", "BIGINT"),
+                _c("group_read", "BOOLEAN"),
+                _c("group_write", "BOOLEAN"),
+                _c("other_read", "BOOLEAN"),
+                _c("other_write", "BOOLEAN"),
+            ),
+        ),
+        TableSchema(
+            "wiki_articlerevision",
+            (
+                _c("id", "BIGINT", **REQ),
+                _c("revision_number", "INTEGER"),
+                _c("user_message", **PII),
+                _c("automatic_log"),
+                _c("ip_address", **PII),
+                _c("user_id", "BIGINT"),
+                _c("modified", "TIMESTAMP"),
+                _c("created", "TIMESTAMP"),
+                _c("previous_revision_id", "BIGINT"),
+                _c("deleted", "BOOLEAN"),
+                _c("locked", "BOOLEAN"),
+                _c("article_id", "BIGINT", **REQ),
+                _c("content", **PII),
+                _c("title"),
+            ),
+        ),
+        # Made from the course structure JSON (or, without it, the course export's chapter list):
+        # one row per block, see parsers/course_structure.py.
+        TableSchema(
+            "course_blocks",
+            (
+                _c("block_id", **REQ),
+                _c("block_type"),
+                _c("display_name"),
+                _c("parent_id"),
+                _c("position", "INTEGER"),
+                _c("depth", "INTEGER"),
+                _c("chapter_id"),
+                _c("sequential_id"),
+                _c("graded", "BOOLEAN"),
+                _c("format"),
+                _c("due", "TIMESTAMP"),
+                _c("start", "TIMESTAMP"),
+                _c("metadata", "JSON"),
+            ),
+        ),
+        # Made from the forum's MongoDB dump: one row per thread or comment, see parsers/forum.py.
+        TableSchema(
+            "forum_posts",
+            (
+                _c("post_id", **REQ),
+                _c("post_type"),
+                _c("thread_id"),
+                _c("parent_id"),
+                _c("author_id", "BIGINT"),
+                _c("author_username", **PII),
+                _c("course_id"),
+                _c("created_at", "TIMESTAMP"),
+                _c("updated_at", "TIMESTAMP"),
+                _c("title", **PII),
+                _c("body", **PII),
+                _c("votes_up", "INTEGER"),
+                _c("votes_down", "INTEGER"),
+                _c("comment_count", "INTEGER"),
+                _c("anonymous", "BOOLEAN"),
+                _c("anonymous_to_peers", "BOOLEAN"),
+                _c("commentable_id"),
+                _c("thread_type"),
+                _c("endorsed", "BOOLEAN"),
+                _c("closed", "BOOLEAN"),
+                _c("pinned", "BOOLEAN"),
+                _c("last_activity_at", "TIMESTAMP"),
+                _c("line_number", "BIGINT"),
+            ),
+        ),
     )
 }
+
+# Datasets made from other files than a table dump of that name.
+DERIVED_DATASETS = ("course_blocks", "forum_posts")
+# Names the lake and its catalog use for themselves: no table dump may land under them.
+RESERVED_NAMES = frozenset(DERIVED_DATASETS) | {"events", "rejects", "event_types", "event_rejects", "table_rejects", "ingest_manifest"}
+
+
+def reserved_name_problem(table: str) -> str | None:
+    """Why a table dump cannot land under this name, if it cannot."""
+    if table in RESERVED_NAMES or table.endswith("_history"):
+        return f"'{table}' is a name the lake keeps for its own datasets and views; a table dump cannot land under it"
+    return None
+
+
+def untyped_schema(table: str, header: list[str]) -> TableSchema:
+    """A table we have no declaration for: every column of its header, as text."""
+    return TableSchema(table, tuple(Column(name) for name in header))
 
 # Columns every bronze course-table row carries besides the source columns.
 LINEAGE_COLUMNS = {

@@ -208,6 +208,21 @@ ACCEPTED_COLUMNS = ["line_number", "time", "username", "user_id", "event_type", 
                     "org_id", "course_id", "received_at", "context", "event", "line_hash"]
 
 
+def line_problem_sql(txt: str) -> str:
+    """SQL saying what keeps a JSON-lines line (decoded text, NULL when not UTF-8) from being a
+    JSON object: a reject reason, 'blank' for a line to skip, NULL for a JSON object. Tracking logs
+    and forum dumps are cut and judged the same way."""
+    return f"""CASE
+      WHEN {txt} IS NULL THEN 'invalid UTF-8'
+      WHEN json_valid({txt}) THEN
+        CASE WHEN left(ltrim(left({txt}, 64), {_WS}), 1) <> '{{' THEN 'not a JSON object' END
+      WHEN contains({txt}, chr(0)) THEN 'NUL byte'
+      WHEN trim({txt}, {_WS}) = '' THEN 'blank'
+      WHEN starts_with(ltrim({txt}, {_WS}), '#') THEN 'comment line'
+      ELSE 'malformed JSON'
+    END"""
+
+
 def classified_sql(lines: str) -> str:
     """SELECT over a (line_number, raw BLOB) relation: every line with ``reject_reason``
     (NULL = accepted, 'blank' = skip) and the typed columns (NULL for rejects).
@@ -219,16 +234,7 @@ def classified_sql(lines: str) -> str:
     """
     return f"""
 WITH l AS (SELECT line_number, raw, try(decode(raw)) AS txt FROM {lines}),
-r AS (
-  SELECT *, CASE
-      WHEN txt IS NULL THEN 'invalid UTF-8'
-      WHEN json_valid(txt) THEN
-        CASE WHEN left(ltrim(left(txt, 64), {_WS}), 1) <> '{{' THEN 'not a JSON object' END
-      WHEN contains(txt, chr(0)) THEN 'NUL byte'
-      WHEN trim(txt, {_WS}) = '' THEN 'blank'
-      WHEN starts_with(ltrim(txt, {_WS}), '#') THEN 'comment line'
-      ELSE 'malformed JSON'
-    END AS pre FROM l),
+r AS (SELECT *, {line_problem_sql('txt')} AS pre FROM l),
 x AS (SELECT *, CASE WHEN pre IS NULL THEN json_extract_string(txt, {_PATHS_SQL}) END AS f FROM r),
 t AS (SELECT *, {time_utc_sql('f[1]')} AS time_utc FROM x)
 SELECT

@@ -4,10 +4,16 @@ import duckdb
 import pytest
 
 from idbx.ingest.parsers.naming import (
+    EXPORT,
+    FORUM,
+    STRUCTURE,
+    TABLE,
     course_key_sql,
+    delivery_folder,
     events_log_date,
+    is_many_course_dump,
     package_date,
-    parse_table_file,
+    parse_course_file,
     short_course_key,
     table_file_name,
 )
@@ -20,26 +26,45 @@ from idbx.ingest.parsers.naming import (
         ("IDBx-IDB4.1x-2015_T4-courseware_studentmodule-prod-analytics.sql", "courseware_studentmodule", "idb4_1x_2015_t4", False),
         ("edX-DemoX-Demo_Course-student_courseenrollment-acceptance.sql", "student_courseenrollment", "demox_demo_course", False),
         ("idbx-2016-05-02/IDBx-IDB6x-2016_T1-user_id_map-edge-analytics.sql.gpg", "user_id_map", "idb6x_2016_t1", True),
+        ("edX-DemoX-Demo_Course-teams-acceptance.sql", "teams", "demox_demo_course", False),
     ],
 )
 def test_table_files_are_recognised_by_name(name, table, key, encrypted):
-    parsed = parse_table_file(name)
+    parsed = parse_course_file(name)
     assert parsed is not None
-    assert (parsed.table, parsed.course_key, parsed.encrypted) == (table, key, encrypted)
+    assert (parsed.kind, parsed.table, parsed.course_key, parsed.encrypted) == (TABLE, table, key, encrypted)
 
 
 @pytest.mark.parametrize(
-    "name",
+    "name, kind, dataset",
     [
-        "edX-DemoX-Demo_Course-course_structure-acceptance.json",
-        "edX-DemoX-Demo_Course-acceptance.mongo",
-        "edX-DemoX-Demo_Course-course-acceptance.xml.tar.gz",
-        "README.txt",
-        "auth_user.sql",
+        ("edX-DemoX-Demo_Course-course_structure-acceptance.json", STRUCTURE, "course_blocks"),
+        ("IDBx-IDB1x-2T2014-course_structure-prod-analytics.json.gpg", STRUCTURE, "course_blocks"),
+        ("edX-DemoX-Demo_Course-acceptance.mongo", FORUM, "forum_posts"),
+        ("IDBx-IDB1x-2T2014-prod.mongo.gpg", FORUM, "forum_posts"),
+        ("edX-DemoX-Demo_Course-course-acceptance.xml.tar.gz", EXPORT, "course_blocks"),
+        ("IDBx-IDB1x-2T2014-course-prod-analytics.xml.tar.gz.gpg", EXPORT, "course_blocks"),
     ],
 )
-def test_other_files_are_not_tables(name):
-    assert parse_table_file(name) is None
+def test_a_course_runs_other_files_are_recognised_by_name(name, kind, dataset):
+    parsed = parse_course_file(name)
+    assert (parsed.kind, parsed.table, parsed.course_key) == (kind, dataset, short_course_key(*name.split("-")[1:3]))
+
+
+@pytest.mark.parametrize("name", ["README.txt", "auth_user.sql", "idbx-2016-05-02.zip", "x-y-z.json", "a-b-c-d-e.csv"])
+def test_other_files_are_not_course_files(name):
+    assert parse_course_file(name) is None
+
+
+def test_sql_files_not_named_after_a_course_are_many_course_dumps():
+    assert is_many_course_dump("auth_user.sql") and is_many_course_dump("edxapp-2016-07-04.sql.gpg")
+    assert not is_many_course_dump("IDBx-IDB1x-2T2014-auth_user-prod-analytics.sql")
+    assert not is_many_course_dump("notes.txt")
+
+
+def test_kept_files_go_to_the_delivery_folder():
+    assert delivery_folder("idbx-2016-07-04.zip", "IDBx", date(2016, 7, 4)) == "idbx-2016-07-04"
+    assert delivery_folder("some folder", "IDBx", date(2016, 7, 11)) == "idbx-2016-07-11"
 
 
 def test_course_keys_follow_the_registry_convention():
@@ -63,4 +88,4 @@ def test_dates_come_from_delivery_and_log_names():
 def test_file_names_round_trip_through_the_parser():
     name = table_file_name("course-v1:IDBx+IDB6x+2016_T1", "auth_userprofile")
     assert name == "IDBx-IDB6x-2016_T1-auth_userprofile-prod-analytics.sql.gpg"
-    assert parse_table_file(name).course_key == "idb6x_2016_t1"
+    assert parse_course_file(name).course_key == "idb6x_2016_t1"
