@@ -13,4 +13,7 @@ idbx ingest package sample/idbx-2016-07-04.zip --lake lake
 idbx ingest events sample --lake lake
 idbx query "SELECT course_key, count(*) AS enrollments FROM student_courseenrollment GROUP BY ALL ORDER BY 1" --lake lake
 idbx query "SELECT log_date, event_source, count(*) AS events FROM events GROUP BY ALL ORDER BY ALL" --lake lake
+idbx query "SELECT course_key, count(*) FILTER (block_type = 'chapter') AS chapters,
+  (SELECT count(*) FROM forum_posts f WHERE f.course_key = b.course_key) AS forum_posts
+  FROM course_blocks b GROUP BY ALL ORDER BY 1" --lake lake
 echo "Lake ready: duckdb lake/catalog.duckdb  (or: .venv/bin/idbx query \"SQL\" --lake lake)"
