@@ -62,6 +62,7 @@ def view_statements(lake: Lake) -> dict[str, str]:
         if any(lake.state.glob("manifest/*.json"))
         else _empty_view({"key": "VARCHAR", "kind": "VARCHAR", "sha256": "VARCHAR", "status": "VARCHAR", "rows": "BIGINT"})
     )
+    views["scrub_log"] = _scrub_log_view(lake)
     return views
 
 
@@ -73,6 +74,20 @@ def _untyped_tables(lake: Lake) -> list[str]:
         path.name for path in lake.bronze.iterdir()
         if path.name not in TABLES and path.name not in RESERVED_NAMES and not path.name.endswith("_history")
         and any(path.glob(f"snapshot_date=*/course=*/{PARTITION_FILE}"))
+    )
+
+
+def _scrub_log_view(lake: Lake) -> str:
+    """One row per partition file `idbx scrub` emptied of PII: when, which file, rows, columns."""
+    columns = {"scrubbed_at": "TIMESTAMP", "cutoff": "DATE", "path": "VARCHAR", "dataset": "VARCHAR", "day": "DATE",
+               "rows": "BIGINT", "columns": "VARCHAR[]"}
+    if not any(lake.state.glob("scrub/*.json")):
+        return _empty_view(columns)
+    logs = sql_string(str(lake.state / "scrub" / "*.json"))
+    return (
+        "SELECT CAST(scrubbed_at AS TIMESTAMP) AS scrubbed_at, CAST(cutoff AS DATE) AS cutoff, f.path, f.dataset, CAST(f.day AS DATE) AS day, "
+        "CAST(f.rows AS BIGINT) AS rows, CAST(f.columns AS VARCHAR[]) AS columns "
+        f"FROM (SELECT scrubbed_at, cutoff, unnest(files) AS f FROM read_json({logs}, format = 'auto', union_by_name = true))"
     )
 
 

@@ -30,6 +30,8 @@ REJECT_COLUMNS = {
     "reason": "VARCHAR",
     "raw": "VARCHAR",
 }
+# A rejected line or row as it was read: it may hold any of the source's PII.
+REJECT_PII_COLUMNS = ("raw",)
 # A run older than this is not running any more: its leftovers may be swept.
 STALE_HOURS = 12
 

@@ -43,6 +43,21 @@ SAMPLE_COURSE_IDS = (
 )
 
 
+# The invented learner PII the sample carries (usernames `learner<N>`, emails
+# `learner<N>@example.org`, names, IPs `190.x.y.7` and, for mobile events, `181.x.1.9`), and a
+# regular expression that finds any of it, so tests can search outputs and logs for it.
+FIRST_NAMES = ("Ana", "José", "María", "Luis", "Sofía", "Jean-Luc", "Zoë")
+LAST_NAMES = ("Pérez", "Gómez", "O'Neil", "da Silva", "Nuñez")
+PII_PATTERN = (
+    r"learner[0-9]+|Learner [0-9]+|@example\.org|\b190\.[0-9]+\.[0-9]+\.7\b|\b181\.[0-9]+\.1\.9\b|"
+    + r"\b(" + "|".join(FIRST_NAMES + LAST_NAMES) + r")\b"
+)
+
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    return "[" + ", ".join(sql_string(v) for v in values) + "]"
+
+
 def sample_course_ids(n: int) -> list[str]:
     extra = [f"course-v1:IDBx+IDB{100 + i}x+1T2017" for i in range(max(0, n - len(SAMPLE_COURSE_IDS)))]
     return (list(SAMPLE_COURSE_IDS) + extra)[:n]
@@ -127,8 +142,8 @@ def _course_tables(course_id: str, course_no: int, learners: int, studentmodule_
     return {
         "auth_user": f"""
             SELECT user_id AS id, 'learner' || user_id AS username,
-                   ['Ana','José','María','Luis','Sofía','Jean-Luc','Zoë'][1 + hash(user_id, 'f') % 7] AS first_name,
-                   ['Pérez','Gómez','O''Neil','da Silva','Nuñez'][1 + hash(user_id, 'l') % 5] AS last_name,
+                   {_sql_list(FIRST_NAMES)}[1 + hash(user_id, 'f') % {len(FIRST_NAMES)}] AS first_name,
+                   {_sql_list(LAST_NAMES)}[1 + hash(user_id, 'l') % {len(LAST_NAMES)}] AS last_name,
                    'learner' || user_id || '@example.org' AS email,
                    'pbkdf2_sha256$36000$' || md5(user_id::VARCHAR) AS password,
                    0 AS is_staff, 1 AS is_active, 0 AS is_superuser,
@@ -137,7 +152,7 @@ def _course_tables(course_id: str, course_no: int, learners: int, studentmodule_
             FROM {enrolled}""",
         "auth_userprofile": f"""
             SELECT user_id AS id, user_id,
-                   ['Ana','José','María','Luis','Sofía'][1 + hash(user_id, 'f') % 5] || ' ' || user_id AS name,
+                   {_sql_list(FIRST_NAMES[:5])}[1 + hash(user_id, 'f') % 5] || ' ' || user_id AS name,
                    'es' AS language, '' AS location, '' AS meta, 'course.xml' AS courseware,
                    ['m','f','o',NULL,'','m','f'][1 + hash(user_id, 'g') % 7] AS gender,
                    CASE WHEN user_id % 5 = 0 THEN 'Calle ' || user_id || '\\nPiso 2' END AS mailing_address,

@@ -10,11 +10,12 @@ import sys
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Iterator, Optional
+from typing import Annotated, Any, Callable, Iterator, Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from idbx.errors import IdbxError
 
@@ -45,3 +46,30 @@ def reported_errors() -> Iterator[None]:
     except IdbxError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
+
+
+class FileProgress:
+    """A progress bar on stderr over the files of a run, fed by the pipelines' on_plan/on_file callbacks."""
+
+    def __init__(self, label: str, describe: Callable[[Any], str] = lambda outcome: Path(outcome.name).name):
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[current]}"), console=err, transient=True,
+        )
+        self.label = label
+        self.describe = describe
+        self.task = None
+
+    def __enter__(self) -> FileProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)
+
+    def on_plan(self, total: int) -> None:
+        self.task = self.progress.add_task(self.label, total=total, current="")
+
+    def on_file(self, outcome: Any) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, advance=1, current=escape(self.describe(outcome)))

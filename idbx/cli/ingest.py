@@ -8,10 +8,9 @@ from typing import Annotated, Optional
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from idbx.cli.common import LakeOption, app, err, parse_date, reported_errors
+from idbx.cli.common import FileProgress, LakeOption, app, err, parse_date, reported_errors
 from idbx.config import GPG_KEY_ENV, GpgSettings, lake_root
 from idbx.ingest.course_data import ingest_package
 from idbx.ingest.events import ingest_events
@@ -24,30 +23,6 @@ app.add_typer(ingest_app, name="ingest")
 KeyOption = Annotated[
     Optional[Path], typer.Option("--gpg-key", help="Partner's armored private key (env IDBX_GPG_KEY); its passphrase comes from IDBX_GPG_PASSPHRASE.")
 ]
-
-
-class _FileProgress:
-    def __init__(self, label: str):
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.fields[current]}"), console=err, transient=True,
-        )
-        self.label = label
-        self.task = None
-
-    def __enter__(self) -> _FileProgress:
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.__exit__(*exc)
-
-    def on_plan(self, total: int) -> None:
-        self.task = self.progress.add_task(self.label, total=total, current="")
-
-    def on_file(self, outcome) -> None:
-        if self.task is not None:
-            self.progress.update(self.task, advance=1, current=Path(outcome.name).name)
 
 
 def print_summary(summary: RunSummary) -> None:
@@ -95,7 +70,7 @@ def ingest_package_command(
     """Land a weekly course-data delivery as bronze Parquet; exit 1 if a file failed or rows were rejected."""
     with reported_errors():
         gpg = _gpg_settings(gpg_key)
-        with _FileProgress("course tables") as progress:
+        with FileProgress("course tables") as progress:
             summary = ingest_package(
                 paths, Lake(lake_root(lake)), gpg, parse_date(snapshot_date, "--snapshot-date"), course_id,
                 on_file=progress.on_file, on_plan=progress.on_plan,
@@ -120,7 +95,7 @@ def ingest_events_command(
 ) -> None:
     """Land daily tracking logs as bronze Parquet, one partition per day; exit 1 if a file could not be read."""
     with reported_errors():
-        with _FileProgress("tracking logs") as progress:
+        with FileProgress("tracking logs") as progress:
             summary = ingest_events(
                 paths, Lake(lake_root(lake)), _gpg_settings(gpg_key), parse_date(log_date, "--log-date"), workers,
                 on_file=progress.on_file, on_plan=progress.on_plan,

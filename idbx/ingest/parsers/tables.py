@@ -350,7 +350,9 @@ TABLES: dict[str, TableSchema] = {
 # Datasets made from other files than a table dump of that name.
 DERIVED_DATASETS = ("course_blocks", "forum_posts")
 # Names the lake and its catalog use for themselves: no table dump may land under them.
-RESERVED_NAMES = frozenset(DERIVED_DATASETS) | {"events", "rejects", "event_types", "event_rejects", "table_rejects", "ingest_manifest"}
+RESERVED_NAMES = frozenset(DERIVED_DATASETS) | {
+    "events", "rejects", "event_types", "event_rejects", "table_rejects", "ingest_manifest", "scrub_log",
+}
 
 
 def reserved_name_problem(table: str) -> str | None:

@@ -268,6 +268,14 @@ EVENT_COLUMNS = {
     "org_id": "VARCHAR", "course_id": "VARCHAR", "course_key": "VARCHAR", "received_at": "TIMESTAMP",
     "context": "JSON", "event": "JSON", "source_file": "VARCHAR", "line_number": "BIGINT",
 }
+# Learner PII in events: these columns, and these keys of the `context` and `event` JSON objects
+# (who the learner is, where from, free text they wrote, form posts, the learner an instructor
+# acted on). `name` here is a key inside the JSON; the `name` column is the event's name.
+EVENT_PII_COLUMNS = ("username", "ip", "agent", "session")
+EVENT_PII_KEYS = {
+    "context": ("username", "ip", "agent", "session", "client_id"),
+    "event": ("username", "user", "student", "email", "name", "full_name", "ip", "title", "body", "POST"),
+}
 
 
 def events_select(accepted_sql: str, source: str) -> str:
