@@ -356,7 +356,10 @@ def write_sample(
 
 # One JSON object per event shape: (name, event_source, SQL for the line). In these SQL snippets
 # `u` is the learner id, `cid` the course id, `t` the event time, `k` a per-event number.
-_PAGE = "'https://courses.edx.org/courses/' || cid || '/courseware/' || md5(k::VARCHAR)[:8] || '/'"
+# Courseware pages as edX's URLs name them: /courseware/<chapter>/<sequential>/ (every sample course
+# has chapters ch01-ch04, each with a sequential chNNs1; see course_structure).
+_COURSEWARE = "'/courseware/ch0' || (1 + k % 4) || '/ch0' || (1 + k % 4) || 's1/'"
+_PAGE = f"'https://courses.edx.org/courses/' || cid || {_COURSEWARE}"
 _CONTEXT = "json_object('user_id', u, 'org_id', 'IDBx', 'course_id', cid, 'path', '/event')"
 _BROWSER = f"""'username', 'learner' || u, 'session', md5('s' || u)[:32], 'ip', '190.' || (u % 250) || '.' || (k % 250) || '.7',
     'agent', 'Mozilla/5.0 (X11; Linux x86_64) Chrome/50.0', 'host', 'courses.edx.org', 'referer', {_PAGE},
@@ -383,7 +386,7 @@ EVENT_SHAPES = (
     ("forum", f"""json_object('event_type', 'edx.forum.thread.created', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
         'event', json_object('commentable_id', md5(k::VARCHAR)[:8], 'title', 'Pregunta ' || k, 'body', 'Hola, ¿alguien sabe…? "comillas" y \\ barra', 'category_name', 'General'),
         'context', json_object('user_id', u, 'org_id', 'IDBx', 'course_id', cid, 'path', '/courses/' || cid || '/discussion/threads/create'), {_SERVER})"""),
-    ("implicit_page", f"""json_object('event_type', '/courses/' || cid || '/courseware/' || md5(k::VARCHAR)[:8] || '/', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
+    ("implicit_page", f"""json_object('event_type', '/courses/' || cid || {_COURSEWARE}, 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
         'event', '{{"POST": {{}}, "GET": {{}}}}',
         'context', json_object('user_id', u::VARCHAR, 'org_id', '', 'course_id', '', 'path', '/courses/' || cid || '/courseware/'), {_SERVER})"""),
     ("dashboard", f"""json_object('event_type', '/dashboard', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S+00:00'),

@@ -142,9 +142,10 @@ class _PackageRun:
         place = self.lake.rejects_dir if rejects else self.lake.partition_dir
         return place(dataset, snapshot_date=self.snapshot.isoformat(), course=course_key)
 
-    def lineage(self, parsed: CourseFile, source: str, course_id: bool = True) -> dict[str, str]:
+    def lineage(self, parsed: CourseFile, source: str, course_id: str | None) -> dict[str, str]:
+        """Lineage columns' values; `course_id` for rows that do not carry their own (None when they do)."""
         values = {"course_key": parsed.course_key, "snapshot_date": self.snapshot.isoformat(), "source_file": source}
-        return {"course_id": self.course_id_for(parsed), **values} if course_id else values
+        return {"course_id": course_id, **values} if course_id else values
 
     def claim(self, partition: Path, source: str) -> None:
         """One source file per partition in a run: a second would silently replace the first."""
@@ -201,8 +202,9 @@ class _PackageRun:
         return land
 
     def _stage_table(self, plain: Path, source: str, parsed: CourseFile, outcome: FileOutcome, staging: _Staging,
-                     dump=None) -> None:
-        """Stage one course's table (and its rejects) from a TSV dump; a MySQL dump is first re-written as TSV."""
+                     dump=None, course_id: str | None = None) -> None:
+        """Stage one course's table (and its rejects) from a TSV dump; a MySQL dump is first re-written as TSV.
+        `course_id`: the course of a many-course dump's part (else the course's id as the run knows it)."""
         if dump is None and tables.is_mysql_dump(plain):
             dump = self._dump_as_tsv(plain, source, parsed)
             plain = dump.tsv
@@ -214,7 +216,7 @@ class _PackageRun:
         check = tables.check_header(schema, header, source)
         if check.extra:
             outcome.notes.append(f"extra columns kept as text: {', '.join(check.extra)}")
-        lineage = self.lineage(parsed, source, course_id="course_id" not in header)
+        lineage = self.lineage(parsed, source, None if "course_id" in header else course_id or self.course_id_for(parsed))
         partition = self.partition(parsed.table, parsed.course_key)
         rejects_dir = self.partition(parsed.table, parsed.course_key, rejects=True)
         con = engine.connect(self.scratch)
@@ -279,7 +281,8 @@ class _PackageRun:
         try:
             course_structure.check_structure(con, plain, source)
             counts = course_structure.structure_counts(con, plain)
-            relation = con.sql(f"SELECT *, {self._lineage_sql(parsed, source)} FROM ({course_structure.blocks_sql(plain)})")
+            lineage = self._lineage_sql(parsed, source, self.course_id_for(parsed))
+            relation = con.sql(f"SELECT *, {lineage} FROM ({course_structure.blocks_sql(plain)})")
             staging.files.append(self.lake.stage_partition(relation, self.partition("course_blocks", parsed.course_key)))
         finally:
             con.close()
@@ -309,7 +312,7 @@ class _PackageRun:
                 ).fetchall()[0]
                 raise SourceFormatError(source, f"none of its {lines:,} lines is a forum post; line {line}: {reason}")
             relation = con.sql(
-                f"SELECT {columns}, {self._lineage_sql(parsed, source, course_id=False)} FROM forum WHERE reject_reason IS NULL"
+                f"SELECT {columns}, {self._lineage_sql(parsed, source, None)} FROM forum WHERE reject_reason IS NULL"
             )
             staging.files.append(self.lake.stage_partition(relation, self.partition("forum_posts", parsed.course_key)))
             rejects = con.sql(
@@ -323,7 +326,7 @@ class _PackageRun:
         if blank:
             outcome.notes.append(f"{blank:,} blank line(s)")
 
-    def _lineage_sql(self, parsed: CourseFile, source: str, course_id: bool = True) -> str:
+    def _lineage_sql(self, parsed: CourseFile, source: str, course_id: str | None) -> str:
         return ", ".join(
             f"CAST({sql_string(value)} AS {tables.LINEAGE_COLUMNS[name]}) AS {quote_ident(name)}"
             for name, value in self.lineage(parsed, source, course_id).items()
@@ -431,7 +434,7 @@ class _PackageRun:
             self.course_ids.setdefault(parsed.course_key, course_id)
             courses[parsed.course_key] = course_id
             group.write_tsv(self.scratch / f"{parsed.course_key}.{table.name}.from-dump.tsv")
-            self._stage_table(group.tsv, source, parsed, outcome, staging, dump=group)
+            self._stage_table(group.tsv, source, parsed, outcome, staging, dump=group, course_id=course_id)
             group.tsv.unlink()
         self._stage_unassigned(table, orphans, source, outcome, staging)
         return courses

@@ -74,7 +74,8 @@ INSERT INTO `auth_user` VALUES (1,'ana','ana@example.org','2015-01-01 00:00:00')
 
 def test_a_many_course_dump_lands_one_partition_per_course(lake, tmp_path):
     folder = delivery(tmp_path, {"edxapp.sql": DUMP})
-    summary = ingest_package([folder], lake, None)
+    # --course-id names the course of single-course files; a many-course dump names its own
+    summary = ingest_package([folder], lake, None, course_id="course-v1:IDBx+Other+1T2016")
     assert not summary.failed and summary.count("unhandled") == 0
     outcome = summary.files[0]
     assert outcome.dataset == "auth_user, student_courseenrollment"
