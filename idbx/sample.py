@@ -248,13 +248,13 @@ def course_export(structure: dict[str, dict]) -> bytes:
         meta = structure[block_id]["metadata"]
         files[f"course/chapter/{name}.xml"] = f'<chapter display_name="{meta["display_name"]}" start="&quot;{meta["start"]}&quot;"/>\n'
     out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w:gz", format=tarfile.PAX_FORMAT) as archive:
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as archive:
         for name, text in files.items():
             data = text.encode("utf-8")
             info = tarfile.TarInfo(name)
             info.size, info.mtime = len(data), 1467590400
             archive.addfile(info, io.BytesIO(data))
-    return out.getvalue()
+    return gzip.compress(out.getvalue(), mtime=0)
 
 
 def _forum_sql(course_id: str, course_no: int, learners: int) -> str:
@@ -269,26 +269,26 @@ def _forum_sql(course_id: str, course_no: int, learners: int) -> str:
             SELECT row_number() OVER (ORDER BY user_id) AS n, user_id, md5('t' || {course_no} || '-' || user_id)[:24] AS id,
                    TIMESTAMP '2016-03-02 00:00:00' + INTERVAL (hash(user_id, {course_no}, 'tt') % 5000000) SECOND AS posted
             FROM enrolled WHERE hash(user_id, {course_no}, 'th') % 5 = 0),
+        commenters AS (
+            SELECT user_id, 1 + hash(user_id, {course_no}, 'ct') % greatest(1, (SELECT count(*) FROM threads)) AS n
+            FROM enrolled WHERE hash(user_id, {course_no}, 'cm') % 3 = 0),
         comments AS (
             SELECT c.user_id, k, md5('c' || {course_no} || '-' || c.user_id || '-' || k)[:24] AS id,
                    CASE WHEN k = 1 THEN md5('c' || {course_no} || '-' || c.user_id || '-0')[:24] END AS parent,
                    t.id AS thread, t.posted + INTERVAL (3600 + hash(c.user_id, k) % 90000 + k * 600) SECOND AS posted
-            FROM enrolled c, range(1 + hash(c.user_id, {course_no}, 'nc') % 2) r(k),
-                 threads t
-            WHERE hash(c.user_id, {course_no}, 'cm') % 3 = 0
-              AND t.n = 1 + hash(c.user_id, {course_no}, 'ct') % greatest(1, (SELECT count(*) FROM threads))),
+            FROM commenters c JOIN threads t USING (n), range(1 + hash(c.user_id, {course_no}, 'nc') % 2) r(k)),
         lines AS (
             SELECT t.posted, json_object('_id', {oid.format('t.id')}, '_type', 'CommentThread', 'anonymous', false,
                        'anonymous_to_peers', false, 'author_id', t.user_id::VARCHAR, 'author_username', 'learner' || t.user_id,
                        'body', 'Hola, ¿alguien sabe…? "comillas" y \\ barra', 'closed', false,
-                       'comment_count', (SELECT count(*) FROM comments c WHERE c.thread = t.id),
+                       'comment_count', coalesce(replies.n, 0),
                        'commentable_id', ['general', 'ch01', 'ch02'][1 + hash(t.user_id, 'ci') % 3], 'course_id', {cid},
                        'created_at', {date.format('t.posted')}, 'updated_at', {date.format('t.posted')},
                        'last_activity_at', {date.format('t.posted')}, 'pinned', false,
                        'thread_type', ['discussion', 'question'][1 + hash(t.user_id, 'tp') % 2],
                        'title', 'Pregunta ' || t.n, 'visible', true,
                        'votes', json_object('count', t.n % 3, 'up_count', t.n % 3, 'down_count', 0, 'point', t.n % 3))::VARCHAR AS line
-            FROM threads t
+            FROM threads t LEFT JOIN (SELECT thread, count(*) AS n FROM comments GROUP BY thread) replies ON replies.thread = t.id
             UNION ALL
             SELECT c.posted, json_object('_id', {oid.format('c.id')}, '_type', 'Comment', 'anonymous', false,
                        'anonymous_to_peers', false, 'author_id', c.user_id::VARCHAR, 'author_username', 'learner' || c.user_id,
