@@ -38,7 +38,7 @@ from idbx.ingest.outcomes import (
     RunSummary,
     failed_outcome,
 )
-from idbx.ingest.parsers import RAW_CLIP, course_export, course_structure, forum, tables
+from idbx.ingest.parsers import RAW_CLIP, course_export, course_structure, forum, reason_kind, tables
 from idbx.ingest.parsers.naming import (
     COURSE_TABLES,
     EXPORT,
@@ -310,7 +310,7 @@ class _PackageRun:
                 line, reason = con.execute(
                     "SELECT line_number, reject_reason FROM forum WHERE reject_reason <> 'blank' ORDER BY line_number LIMIT 1"
                 ).fetchall()[0]
-                raise SourceFormatError(source, f"none of its {lines:,} lines is a forum post; line {line}: {reason}")
+                raise SourceFormatError(source, f"none of its {lines:,} lines is a forum post; line {line}: {reason_kind(reason)}")
             relation = con.sql(
                 f"SELECT {columns}, {self._lineage_sql(parsed, source, None)} FROM forum WHERE reject_reason IS NULL"
             )

@@ -30,6 +30,7 @@ from idbx.ingest.outcomes import (
     RunSummary,
     failed_outcome,
 )
+from idbx.ingest.parsers import reason_kind
 from idbx.ingest.parsers.naming import events_log_date, is_encrypted, is_events_log
 from idbx.ingest.parsers.tracking_log import TrackingLogParse, events_select
 from idbx.ingest.pipeline import ingest_member
@@ -84,7 +85,7 @@ class _EventsRun:
             first, last = con.execute(f"SELECT min(time), max(time) FROM read_parquet({sql_string(str(data.tmp))})").fetchall()[0]
             if counts["lines"] and not counts["accepted"]:
                 first_reject = parse.rejects.slice(0, 1).to_pylist()
-                why = f"; line {first_reject[0]['line_number']}: {first_reject[0]['reason']}" if first_reject else ""
+                why = f"; line {first_reject[0]['line_number']}: {reason_kind(first_reject[0]['reason'])}" if first_reject else ""
                 raise SourceFormatError(member.name, f"none of its {counts['lines']:,} lines is a readable event{why}")
             if day is None:
                 if first is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import zipfile
 from collections.abc import Callable
@@ -70,14 +71,19 @@ ProgressCallback = Callable[[FileOutcome], None]
 FILE_ERRORS = (IdbxError, duckdb.Error, pa.ArrowException, OSError, zipfile.BadZipFile)
 
 
+# A value an engine quotes from what it read ("Could not convert string 'x' to INT64").
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
 def failure_message(name: str, exc: BaseException) -> str:
     """One line naming the file. When DuckDB reports that our line reader failed, the reader's own
-    error (last line, e.g. `OSError: Truncated compressed stream`) is the useful part."""
+    error (last line, e.g. `OSError: Truncated compressed stream`) is the useful part. Values a
+    library quotes are left out (they may be a learner's data); our own errors quote none."""
     if isinstance(exc, IdbxError):
         return str(exc)
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
     useful = lines[-1] if "reading the stream registered" in lines[0] else lines[0]
-    return f"{name}: {useful}"
+    return f"{name}: {_QUOTED.sub('…', useful)}"
 
 
 def failed_outcome(name: str, dataset: str, size: int, exc: BaseException) -> FileOutcome:

@@ -2,3 +2,9 @@
 
 # How much of a rejected line's raw text is kept beside its reason.
 RAW_CLIP = 2000
+
+
+def reason_kind(reason: str) -> str:
+    """A reject reason without the excerpt of the line some reasons end with (`unparseable time:
+    <value>`): what messages print, since the value may be a learner's. The lake keeps it whole."""
+    return reason.split(": ", 1)[0]

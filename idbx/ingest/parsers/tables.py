@@ -408,15 +408,24 @@ def read_header(path: Path, source: str) -> list[str]:
     return line.decode("utf-8", errors="replace").rstrip("\r\n").split("\t")
 
 
+def _shown(names: list[str]) -> str:
+    """Header fields as a message may show them: names some table declares, the others only
+    counted, since a dump without its header row has a learner's row in their place."""
+    known = {column.name for table in TABLES.values() for column in table.columns} | set(LINEAGE_COLUMNS)
+    shown = [name for name in names if name in known]
+    others = len(names) - len(shown)
+    return ", ".join(shown + ([f"{others} other field(s)"] if others else [])) or "none"
+
+
 def check_header(schema: TableSchema, header: list[str], source: str) -> HeaderCheck:
     """Missing required columns are fatal; unknown columns are kept as text and reported."""
     duplicates = sorted({name for name in header if header.count(name) > 1})
     if duplicates:
-        raise SourceFormatError(source, f"duplicate columns in header: {', '.join(duplicates)}")
+        raise SourceFormatError(source, f"duplicate columns in header: {_shown(duplicates)}")
     missing = [c.name for c in schema.columns if c.required and c.name not in header]
     if missing:
         raise SourceFormatError(
-            source, f"missing required column(s) for {schema.name}: {', '.join(missing)} (header: {', '.join(header)})"
+            source, f"missing required column(s) for {schema.name}: {', '.join(missing)} (header: {_shown(header)})"
         )
     return HeaderCheck(
         columns=header,
