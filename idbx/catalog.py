@@ -2,7 +2,9 @@
 
 The catalog holds views, no data. It is rebuilt aside and swapped in with a rename, so an analyst
 holding it open never blocks an ingestion and never sees a half-built catalog. Views use absolute
-paths: after moving the lake, run `idbx catalog refresh`.
+paths: after moving the lake, run `idbx catalog refresh`. Besides bronze, it has a view for every
+model output the build wrote (`lake/seeds/`, `lake/silver/`, `lake/marts/`), so every refresh,
+whoever triggers it, keeps them.
 """
 
 from __future__ import annotations
@@ -26,18 +28,27 @@ def _empty_view(columns: dict[str, str]) -> str:
     return f"SELECT {cast} WHERE false"
 
 
-def _scan(lake: Lake, pattern: str, hive: bool = False, filename: bool = False) -> str | None:
-    """read_parquet over the lake's files matching `pattern` (relative to bronze), None if there are none."""
-    if not any(lake.bronze.glob(pattern)):
-        return None
+def _read_parquet(files: str, hive: bool = False, filename: bool = False) -> str:
     return (
-        f"read_parquet({sql_string(str(lake.bronze / pattern))}, union_by_name = true, "
+        f"read_parquet({files}, union_by_name = true, "
         f"hive_partitioning = {str(hive).lower()}, filename = {str(filename).lower()})"
     )
 
 
+def _scan(lake: Lake, pattern: str, hive: bool = False, filename: bool = False) -> str | None:
+    """read_parquet over the lake's files matching `pattern` (relative to bronze), None if there are none."""
+    if not any(lake.bronze.glob(pattern)):
+        return None
+    return _read_parquet(sql_string(str(lake.bronze / pattern)), hive, filename)
+
+
 def view_statements(lake: Lake) -> dict[str, str]:
-    """View name -> SELECT, for every dataset the lake holds (empty, typed views for the others)."""
+    """View name -> SELECT, for every dataset and model output the lake holds."""
+    return bronze_view_statements(lake) | model_view_statements(lake)
+
+
+def bronze_view_statements(lake: Lake) -> dict[str, str]:
+    """View name -> SELECT for what ingestion lands (empty, typed views for datasets not landed yet)."""
     views: dict[str, str] = {}
     for name in [*TABLES, *_untyped_tables(lake)]:
         scan = _scan(lake, f"{name}/snapshot_date=*/course=*/{PARTITION_FILE}")
@@ -60,7 +71,8 @@ def view_statements(lake: Lake) -> dict[str, str]:
     views["ingest_manifest"] = (
         f"SELECT * FROM read_json({sql_string(lake.manifest_glob())}, format = 'auto', union_by_name = true)"
         if any(lake.state.glob("manifest/*.json"))
-        else _empty_view({"key": "VARCHAR", "kind": "VARCHAR", "sha256": "VARCHAR", "status": "VARCHAR", "rows": "BIGINT"})
+        else _empty_view({"key": "VARCHAR", "kind": "VARCHAR", "sha256": "VARCHAR", "status": "VARCHAR", "rows": "BIGINT",
+                          "partitions": "VARCHAR[]"})
     )
     views["scrub_log"] = _scrub_log_view(lake)
     return views
@@ -93,12 +105,7 @@ def _scrub_log_view(lake: Lake) -> str:
 
 def _event_views(lake: Lake) -> dict[str, str]:
     """`events` (every day, `log_date` from the partition path), `event_types`, `event_rejects`."""
-    scan = _scan(lake, f"events/log_date=*/{PARTITION_FILE}", hive=True)
-    events = (
-        f"SELECT CAST(log_date AS DATE) AS log_date, * EXCLUDE (log_date) FROM {scan}"
-        if scan
-        else _empty_view({"log_date": "DATE"} | EVENT_COLUMNS)
-    )
+    events = events_select(_scan(lake, f"events/log_date=*/{PARTITION_FILE}", hive=True))
     scan = _scan(lake, f"rejects/events/log_date=*/{PARTITION_FILE}", hive=True)
     event_rejects = (
         f"SELECT CAST(log_date AS DATE) AS log_date, source_file, line_number, reason, raw FROM {scan}"
@@ -110,6 +117,41 @@ def _event_views(lake: Lake) -> dict[str, str]:
         "event_types": "SELECT log_date, event_type, event_source, count(*) AS events FROM events GROUP BY ALL",
         "event_rejects": event_rejects,
     }
+
+
+def events_select(scan: str | None) -> str:
+    """The `events` view's SELECT over a read_parquet of event partitions (typed and empty for None)."""
+    if scan is None:
+        return _empty_view({"log_date": "DATE"} | EVENT_COLUMNS)
+    return f"SELECT CAST(log_date AS DATE) AS log_date, * EXCLUDE (log_date) FROM {scan}"
+
+
+def events_scan(files: list[Path]) -> str | None:
+    """read_parquet over the given event partition files (the build reads only the days it needs)."""
+    if not files:
+        return None
+    return _read_parquet("[" + ", ".join(sql_string(str(path)) for path in files) + "]", hive=True)
+
+
+# A model output is `data.parquet`, or partitions `<column>=<value>/*.parquet` beside a zero-row
+# `_schema.parquet` that gives the view its columns while there is no partition.
+MODEL_SCHEMA_FILE = "_schema.parquet"
+
+
+def model_view_statements(lake: Lake) -> dict[str, str]:
+    """A view per model output folder under seeds/, silver/ and marts/."""
+    views: dict[str, str] = {}
+    for layer in (lake.seeds, lake.silver, lake.marts):
+        if not layer.is_dir():
+            continue
+        for folder in sorted(p for p in layer.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            if (folder / PARTITION_FILE).exists():
+                views[folder.name] = f"SELECT * FROM {_read_parquet(sql_string(str(folder / PARTITION_FILE)))}"
+            elif any(folder.glob("*=*/*.parquet")):
+                views[folder.name] = f"SELECT * FROM {_read_parquet(sql_string(str(folder / '*=*' / '*.parquet')))}"
+            elif (folder / MODEL_SCHEMA_FILE).exists():
+                views[folder.name] = f"SELECT * FROM {_read_parquet(sql_string(str(folder / MODEL_SCHEMA_FILE)))}"
+    return views
 
 
 def refresh(lake: Lake, extra_views: dict[str, str] | None = None) -> Path:

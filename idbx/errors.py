@@ -34,3 +34,12 @@ class RegistryError(IdbxError):
         super().__init__(f"{path}: {len(problems)} problem(s)\n" + "\n".join(f"  - {p}" for p in problems))
         self.path = path
         self.problems = problems
+
+
+class ModelError(IdbxError):
+    """A SQL model is broken (bad header, unknown table or column, cycle): names the file and the name at fault."""
+
+    def __init__(self, source: str, reason: str):
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason

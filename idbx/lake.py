@@ -72,6 +72,16 @@ class Lake:
         return self.root / "marts"
 
     @property
+    def silver(self) -> Path:
+        """Intermediate and staging model outputs (pseudonymised, not yet indicators)."""
+        return self.root / "silver"
+
+    @property
+    def seeds(self) -> Path:
+        """Tables kept in the repository (the course registry), as the models read them."""
+        return self.root / "seeds"
+
+    @property
     def landing(self) -> Path:
         return self.root / "landing"
 

@@ -1,0 +1,93 @@
+"""`idbx build`: the SQL models (idbx/sql/) into lake/silver/ and lake/marts/."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from idbx.cli.common import LakeOption, RegistryOption, app, err, out, reported_errors
+from idbx.config import lake_root
+from idbx.lake import Lake
+
+_STYLE = {"built": "green", "unchanged": "dim", "view": "dim", "failed": "bold red", "skipped": "yellow"}
+
+
+@app.command("build")
+def build_command(
+    lake: LakeOption = None,
+    select: Annotated[Optional[list[str]], typer.Option("--select", "-s", help="Build this model and what it reads (repeatable).")] = None,
+    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Recompute every model and every event day.")] = False,
+    registry: RegistryOption = None,
+    list_models: Annotated[bool, typer.Option("--list", help="List the models in build order and exit.")] = False,
+) -> None:
+    """Build the indicators: staging, intermediate and mart models, in dependency order.
+
+    Only what changed is recomputed: models whose inputs and SQL are unchanged are kept, and the
+    event aggregates are recomputed for the event days new log files hold. Learner ids are keyed
+    by IDBX_PSEUDONYM_KEY (required).
+
+    Exit codes: 0 every model built or up to date; 1 a model failed (the others were still built,
+    except those that read it) or the build could not start (no key, bad registry); 2 usage error.
+    """
+    from idbx.models.project import read_project  # imported here: other commands start faster without it
+    from idbx.models.runner import build
+
+    with reported_errors():
+        if list_models:
+            for model in read_project().models.values():
+                out.print(f"{model.layer:<13} {model.materialized:<12} {model.name}", highlight=False)
+            return
+        root = Lake(lake_root(lake))
+        with _ModelProgress() as progress:
+            summary = build(root, select=select, full_refresh=full_refresh, registry_path=registry,
+                            on_model=progress.on_model, on_plan=progress.on_plan)
+    table = Table("model", "status", "rows", "seconds", "notes", title=f"build of {escape(str(root.root))}")
+    for outcome in summary.models:
+        table.add_row(
+            outcome.name, f"[{_STYLE.get(outcome.status, '')}]{outcome.status}[/]",
+            "" if outcome.rows is None else f"{outcome.rows:,}", f"{outcome.seconds:.2f}",
+            escape("; ".join(outcome.notes)),
+        )
+    err.print(table)
+    if summary.absent_sources:
+        err.print(escape(f"not in the lake (read as empty): {', '.join(summary.absent_sources)}"), highlight=False)
+    for check, status, rows in summary.reconciliation:
+        err.print(escape(f"reconciliation: {rows} {check} check(s) {status} (see the reconciliation mart)"), highlight=False)
+    built = sum(1 for o in summary.models if o.status == "built")
+    err.print(escape(f"{len(summary.models)} models: {built} built, {len(summary.failed)} failed, in {summary.seconds:.1f} s"),
+              highlight=False)
+    for outcome in summary.failed:
+        err.print(f"[bold red]error:[/] {escape(outcome.error)}", highlight=False)
+    if summary.catalog_error:
+        err.print(f"[bold red]error:[/] {escape(summary.catalog_error)}", highlight=False)
+    if summary.failed or summary.catalog_error:
+        raise typer.Exit(1)
+
+
+class _ModelProgress:
+    """A progress bar over the models (transient: the summary table replaces it)."""
+
+    def __init__(self):
+        self.progress = Progress(
+            TextColumn("[bold]build"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[current]}"), console=err, transient=True,
+        )
+        self.task = None
+
+    def __enter__(self) -> _ModelProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)
+
+    def on_plan(self, total: int) -> None:
+        self.task = self.progress.add_task("build", total=total, current="")
+
+    def on_model(self, outcome) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, advance=1, current=f"{outcome.name} {outcome.status}")

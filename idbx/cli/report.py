@@ -1,0 +1,37 @@
+"""`idbx report NAME`: CSV exports of the marts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+
+from idbx.cli.common import LakeOption, app, err, reported_errors
+from idbx.config import lake_root
+from idbx.exports.reports import REPORTS
+from idbx.exports.writer import write_report
+from idbx.lake import Lake
+
+_NAMES = ", ".join(f"{name} ({report.description})" for name, report in REPORTS.items())
+
+
+@app.command("report")
+def report_command(
+    name: Annotated[str, typer.Argument(help=f"Which export: {_NAMES}.", metavar="NAME")],
+    lake: LakeOption = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="CSV file to write (default: standard output).")] = None,
+    excel: Annotated[bool, typer.Option("--excel", help="Start the file with a UTF-8 byte-order mark so that Excel shows accents.")] = False,
+    course: Annotated[Optional[list[str]], typer.Option("--course", help="Only this course run (its key; repeatable).")] = None,
+) -> None:
+    """Export a report as CSV (UTF-8, header row), learners by pseudonymous id.
+
+    Reads the marts of the last `idbx build`. Exit codes: 0 written; 1 no such mart yet or the
+    file could not be written; 2 usage error (unknown report name).
+    """
+    if name not in REPORTS:
+        raise typer.BadParameter(f"{name!r} is not a report; choose one of {', '.join(REPORTS)}", param_hint="NAME")
+    with reported_errors():
+        rows = write_report(Lake(lake_root(lake)), name, out, excel=excel, courses=course)
+    err.print(escape(f"{name}: {rows:,} rows" + (f" written to {out}" if out else "")), highlight=False)

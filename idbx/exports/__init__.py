@@ -1,0 +1,1 @@
+"""CSV exports of the marts for staff and BI tools (`idbx report ...`)."""

@@ -1,0 +1,189 @@
+"""The models of `idbx/sql/`: one SQL file per model, read, parsed and ordered.
+
+A model file is a YAML header in a leading block comment (description, grain, materialization,
+and every output column with its meaning) followed by one SELECT. Its name is the file's name;
+its dependencies are the tables the SELECT reads, found by parsing it with sqlglot (so adding a
+model is adding a file). Names in FROM/JOIN are either other models or lake sources (catalog
+views such as `student_courseenrollment` or `events`, and the `course_registry` seed).
+
+Parsing every model takes sqlglot about a second; the names found are kept by the SQL's hash
+(`parsed`), so a build re-parses only the models whose SQL changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from idbx.errors import ModelError
+from idbx.models import settings
+
+_HEADER_KEYS = {"description", "grain", "materialized", "columns"}
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    layer: str
+    path: Path
+    sql: str
+    description: str
+    grain: str | tuple[str, ...]
+    materialized: str
+    columns: dict[str, str]
+    refs: frozenset[str]
+    sql_hash: str
+
+    @property
+    def label(self) -> str:
+        """The file as people see it in messages: `idbx/sql/marts/course_report.sql`."""
+        return f"idbx/sql/{self.layer}/{self.path.name}"
+
+    @property
+    def is_mart(self) -> bool:
+        return self.layer == "marts"
+
+    @property
+    def output_folder(self) -> str:
+        return settings.LAYER_OUTPUT[self.layer]
+
+
+def parse_model(name: str, layer: str, path: Path, text: str, parsed: dict[str, list[str]] | None = None) -> Model:
+    """A model from its file's text; ModelError naming the file for a bad header or SQL.
+    `parsed` maps SQL hashes to the tables found in them (read, and completed, here)."""
+    label = f"idbx/sql/{layer}/{path.name}"
+    stripped = text.lstrip()
+    if not stripped.startswith("/*") or "*/" not in stripped:
+        raise ModelError(label, "must start with a /* ... */ header (description, grain, materialized, columns)")
+    header_text, body = stripped[2:].split("*/", 1)
+    try:
+        header = yaml.load(header_text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise ModelError(label, f"header is not valid YAML: {exc}") from None
+    if not isinstance(header, dict):
+        raise ModelError(label, "header must be a YAML mapping")
+    unknown = set(header) - _HEADER_KEYS
+    missing = _HEADER_KEYS - set(header)
+    if unknown or missing:
+        raise ModelError(label, f"header keys: unknown {sorted(unknown)}, missing {sorted(missing)}")
+    if header["materialized"] not in settings.MATERIALIZATIONS:
+        raise ModelError(label, f"materialized must be one of {', '.join(settings.MATERIALIZATIONS)}")
+    columns = header["columns"]
+    if not isinstance(columns, dict) or not columns or not all(isinstance(v, str) and v.strip() for v in columns.values()):
+        raise ModelError(label, "columns must map every output column to a description")
+    grain = header["grain"]
+    grain = tuple(grain) if isinstance(grain, list) else str(grain)
+    parsed = {} if parsed is None else parsed
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    if digest not in parsed:
+        parsed[digest] = sorted(_table_refs(label, body))
+    return Model(
+        name=name, layer=layer, path=path, sql=body.strip(), description=" ".join(str(header["description"]).split()),
+        grain=grain, materialized=header["materialized"], columns={str(k): v for k, v in columns.items()},
+        refs=frozenset(parsed[digest]), sql_hash=digest,
+    )
+
+
+def _table_refs(label: str, sql: str) -> set[str]:
+    import sqlglot  # 0.5 s to import: only when a model's SQL is new
+    from sqlglot import exp
+
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+    except sqlglot.errors.ParseError as exc:
+        raise ModelError(label, f"SQL does not parse: {str(exc).splitlines()[0]}") from None
+    if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+        raise ModelError(label, "must hold exactly one SELECT after its header")
+    tree = statements[0]
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    refs = set()
+    for table in tree.find_all(exp.Table):
+        if not isinstance(table.this, exp.Identifier):
+            continue  # a table function: unnest(...), generate_series(...)
+        if table.db or table.catalog:
+            raise ModelError(label, f"refers to {table.sql('duckdb')}: name lake tables and models without a schema")
+        if table.name not in ctes:
+            refs.add(table.name)
+    return refs
+
+
+@dataclass
+class Project:
+    """The models in dependency order (upstream first)."""
+
+    models: dict[str, Model]
+    _upstream: dict[str, set[str]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.models = {name: self.models[name] for name in _dependency_order(self.models)}
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.models
+
+    def upstream(self, name: str) -> set[str]:
+        """Every model `name` reads, directly or not."""
+        if name not in self._upstream:
+            direct = {ref for ref in self.models[name].refs if ref in self.models}
+            found = set(direct)
+            for ref in direct:
+                found |= self.upstream(ref)
+            self._upstream[name] = found
+        return self._upstream[name]
+
+    def sources(self, name: str) -> set[str]:
+        """Every lake source `name` reads, directly or through other models."""
+        names = {name} | self.upstream(name)
+        return {ref for model in names for ref in self.models[model].refs if ref not in self.models}
+
+    def selection(self, names: list[str] | None) -> list[Model]:
+        """The named models and everything they read, in build order (all models when none are named)."""
+        if not names:
+            return list(self.models.values())
+        unknown = [name for name in names if name not in self.models]
+        if unknown:
+            raise ModelError("--select", f"no model named {', '.join(unknown)} (see `idbx build --list`)")
+        wanted = set(names).union(*(self.upstream(name) for name in names))
+        return [model for name, model in self.models.items() if name in wanted]
+
+    def definitions_hash(self, name: str) -> str:
+        """Hash of this model's SQL and header and of every model it reads: changes when a definition does."""
+        digest = hashlib.sha256(settings.DEFINITIONS_VERSION.encode())
+        for model_name in sorted({name} | self.upstream(name)):
+            digest.update(self.models[model_name].path.read_bytes())
+        return digest.hexdigest()
+
+
+def _dependency_order(models: dict[str, Model]) -> list[str]:
+    layer_rank = {layer: i for i, layer in enumerate(settings.LAYERS)}
+    pending = {name: {ref for ref in model.refs if ref in models} for name, model in models.items()}
+    ordered: list[str] = []
+    while pending:
+        ready = sorted((name for name, deps in pending.items() if not deps), key=lambda n: (layer_rank[models[n].layer], n))
+        if not ready:
+            cycle = sorted(pending)
+            raise ModelError(models[cycle[0]].label, f"models read each other in a cycle: {', '.join(cycle)}")
+        for name in ready:
+            ordered.append(name)
+            del pending[name]
+        for deps in pending.values():
+            deps.difference_update(ready)
+    return ordered
+
+
+def read_project(root: Path | None = None, parsed: dict[str, list[str]] | None = None) -> Project:
+    """Every model under `root` (default: the package's idbx/sql/), one per file."""
+    root = root or settings.sql_root()
+    models: dict[str, Model] = {}
+    for layer in settings.LAYERS:
+        for path in sorted((root / layer).glob("*.sql")):
+            name = path.stem
+            if name in models:
+                raise ModelError(f"idbx/sql/{layer}/{path.name}", f"another model is named {name} ({models[name].label})")
+            models[name] = parse_model(name, layer, path, path.read_text(encoding="utf-8"), parsed)
+    if parsed is not None:
+        for stale in set(parsed) - {model.sql_hash for model in models.values()}:
+            del parsed[stale]
+    return Project(models)

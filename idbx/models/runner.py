@@ -1,0 +1,349 @@
+"""`idbx build`: the SQL models of `idbx/sql/` built in dependency order into the lake.
+
+One DuckDB connection per build holds the lake's sources as views (the catalog's, so the models
+read what analysts see), the pseudonym macro, and a view per model. Every model is first bound as
+a view (a missing table or column fails there, naming the file), then built in order:
+
+* a model whose inputs and definitions did not change since it was built is left as it is;
+* `table` models are written whole; `view` models exist only inside the build;
+* `incremental` models (the event aggregates) are recomputed only for the event days that new,
+  changed or removed log files hold; a changed definition, a new key or `--full-refresh`
+  recomputes every day.
+
+A model that fails is reported with its file and the message; the models that read it are
+skipped; the others are still built.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from idbx import catalog, engine
+from idbx.errors import IdbxError, ModelError
+from idbx.lake import TMP_MARKER, Lake
+from idbx.models import incremental, settings, sources, writer
+from idbx.models.project import Model, Project, read_project
+from idbx.models.state import BuildState, EventFile, ModelState, build_lock
+from idbx.privacy import pseudonym
+from idbx.quoting import quote_ident, sql_string
+from idbx.registry import DEFAULT_PASSING_GRADE, load_registry
+
+BUILT = "built"
+UNCHANGED = "unchanged"
+VIEW = "view"
+FAILED = "failed"
+SKIPPED = "skipped"
+
+
+@dataclass
+class ModelOutcome:
+    name: str
+    layer: str
+    materialized: str
+    status: str = SKIPPED
+    rows: int | None = None
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+@dataclass
+class BuildSummary:
+    models: list[ModelOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+    absent_sources: list[str] = field(default_factory=list)
+    reconciliation: list[tuple[str, str, int]] = field(default_factory=list)  # check, status, rows (not ok)
+    catalog_error: str = ""
+
+    @property
+    def failed(self) -> list[ModelOutcome]:
+        return [outcome for outcome in self.models if outcome.status == FAILED]
+
+    def outcome(self, name: str) -> ModelOutcome:
+        return next(outcome for outcome in self.models if outcome.name == name)
+
+
+ModelCallback = Callable[[ModelOutcome], None]
+
+
+def build(
+    lake: Lake,
+    select: list[str] | None = None,
+    full_refresh: bool = False,
+    registry_path: Path | None = None,
+    key: str | None = None,
+    on_model: ModelCallback | None = None,
+    on_plan: Callable[[int], None] | None = None,
+    project: Project | None = None,
+) -> BuildSummary:
+    """Build the models (all, or the selected ones and what they read) and refresh the catalog.
+
+    Refused before anything is written when the pseudonym key is missing, the registry is invalid,
+    a model file is malformed or a selected name is unknown.
+    """
+    started = time.monotonic()
+    key_bytes = pseudonym.resolve_key(key)
+    registry = load_registry(registry_path)
+    lake.root.mkdir(parents=True, exist_ok=True)
+    with build_lock(lake):
+        state = BuildState.load(lake)
+        project = project or read_project(parsed=state.parsed)
+        chosen = project.selection(select)
+        if on_plan:
+            on_plan(len(chosen))
+        with lake.scratch() as scratch:
+            _sweep_leftovers(lake)
+            sources.write_registry_seed(lake, registry)
+            con = engine.connect(scratch, memory_limit=settings.memory_limit())
+            try:
+                summary = _Build(lake, con, project, state, key_bytes, full_refresh).run(chosen, on_model)
+            finally:
+                con.close()
+    try:
+        catalog.refresh(lake)
+    except duckdb.Error as exc:
+        summary.catalog_error = f"the catalog could not be refreshed (it keeps its previous views): {_first_line(exc)}"
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _sweep_leftovers(lake: Lake) -> None:
+    """Outputs a killed build was still writing (the lock says no build is running now)."""
+    for layer in (lake.seeds, lake.silver, lake.marts):
+        for path in layer.glob(f"**/.*{TMP_MARKER}*") if layer.is_dir() else []:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+
+
+class _Build:
+    def __init__(self, lake: Lake, con: duckdb.DuckDBPyConnection, project: Project, state: BuildState, key: bytes,
+                 full_refresh: bool):
+        self.lake = lake
+        self.con = con
+        self.project = project
+        self.full_refresh = full_refresh
+        self.key_fingerprint = pseudonym.key_fingerprint(key)
+        self.computed_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+        self.state = state
+        self.source_views = sources.source_views(lake)
+        self.output_fingerprints: dict[str, str] = {}
+        self._source_stats: dict[str, dict] = {}
+        self._events_now: dict[str, EventFile] | None = None
+        pseudonym.install(con, key)
+        # The registry's default passing grade, for the runs it does not list (macros are the
+        # runner's constants as SQL; the fingerprints include them).
+        con.execute(f"CREATE OR REPLACE TEMP MACRO default_passing_grade() AS {DEFAULT_PASSING_GRADE}")
+        self.unreadable_sources: dict[str, str] = {}
+        for name, select in self.source_views.items():
+            try:
+                con.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS {select}")
+            except duckdb.Error as exc:  # a corrupt bronze file: the models that read it fail, not the build
+                self.unreadable_sources[name] = _first_line(exc)
+
+    # -- the build ---------------------------------------------------------------------------
+
+    def run(self, chosen: list[Model], on_model: ModelCallback | None) -> BuildSummary:
+        summary = BuildSummary()
+        broken: set[str] = set()
+        for model in chosen:
+            outcome = ModelOutcome(model.name, model.layer, model.materialized)
+            upstream_broken = sorted(self.project.upstream(model.name) & broken)
+            if upstream_broken:
+                outcome.notes.append(f"not built: {', '.join(upstream_broken)} failed")
+                broken.add(model.name)
+            else:
+                started = time.monotonic()
+                try:
+                    self._build_model(model, outcome)
+                except ModelError as exc:
+                    outcome.status, outcome.error = FAILED, str(exc)
+                except (duckdb.Error, IdbxError, OSError) as exc:
+                    outcome.status, outcome.error = FAILED, f"{model.label}: {_first_line(exc)}"
+                if outcome.status == FAILED:
+                    broken.add(model.name)
+                    self.state.models.pop(model.name, None)
+                outcome.seconds = time.monotonic() - started
+            summary.models.append(outcome)
+            if on_model:
+                on_model(outcome)
+        self.state.save(self.lake)
+        every_source = set().union(*(self.project.sources(m.name) for m in chosen)) if chosen else set()
+        summary.absent_sources = sorted(
+            name for name in every_source
+            if not name.endswith("_history") and name != settings.REGISTRY_SOURCE and not self._stats(name)
+        )
+        if any(o.name == "reconciliation" and o.status in (BUILT, UNCHANGED) for o in summary.models):
+            summary.reconciliation = self.con.execute(
+                "SELECT check_name, status, count(*) FROM reconciliation WHERE status <> 'ok' GROUP BY ALL ORDER BY ALL"
+            ).fetchall()
+        return summary
+
+    def _bind(self, model: Model) -> None:
+        """Define the model as a view of its SQL: DuckDB binds it, so an unknown table or column
+        fails here, before anything is written."""
+        for ref in sorted(model.refs):
+            if ref not in self.project and ref not in self.source_views:
+                raise ModelError(model.label, f"reads {ref}, which is neither a model nor a lake table")
+            if ref in self.unreadable_sources:
+                raise ModelError(model.label, f"cannot read {ref}: {self.unreadable_sources[ref]}")
+        try:
+            self.con.execute(f"CREATE OR REPLACE VIEW {quote_ident(model.name)} AS {self._select(model, None)}")
+        except duckdb.Error as exc:
+            raise ModelError(model.label, _first_line(exc)) from None
+
+    def _check_incremental_inputs(self, model: Model) -> None:
+        """An incremental model may read only the events (through views): its days must depend on
+        nothing but the events of those days."""
+        tables = [name for name in self.project.upstream(model.name) if self.project.models[name].materialized != settings.VIEW]
+        other_sources = self.project.sources(model.name) - {settings.EVENTS_SOURCE}
+        if tables or other_sources:
+            raise ModelError(model.label, f"an incremental model may read only the events through views, not {', '.join(sorted(tables + list(other_sources)))}")
+
+    def _select(self, model: Model, data_through: date | None) -> str:
+        if not model.is_mart:
+            return model.sql
+        through = f"DATE '{data_through}'" if data_through else "CAST(NULL AS DATE)"
+        version = f"{settings.DEFINITIONS_VERSION}.{self.project.definitions_hash(model.name)[:10]}"
+        return (
+            f"SELECT *, TIMESTAMP '{self.computed_at}' AS computed_at, {through} AS data_through, "
+            f"{sql_string(version)} AS definitions_version FROM ({model.sql}) AS model"
+        )
+
+    def _build_model(self, model: Model, outcome: ModelOutcome) -> None:
+        folder = self.lake.root / model.output_folder / model.name
+        if model.materialized == settings.VIEW:
+            self._bind(model)
+            self.output_fingerprints[model.name] = self._fingerprint(model)
+            outcome.status = VIEW
+            return
+        if model.materialized == settings.INCREMENTAL:
+            self._build_incremental(model, folder, outcome)
+        else:
+            fingerprint = self._fingerprint(model)
+            previous = self.state.models.get(model.name)
+            if self.full_refresh or not previous or previous.fingerprint != fingerprint or not writer.output_exists(folder, False):
+                self._bind(model)
+                select = self._select(model, self._data_through(model))
+                outcome.rows = writer.write_table(self.con, self.lake, select, folder)
+                outcome.status = BUILT
+            else:
+                outcome.status = UNCHANGED
+            self.state.models[model.name] = ModelState(fingerprint)
+            self.output_fingerprints[model.name] = fingerprint
+        self.con.execute(f"CREATE OR REPLACE VIEW {quote_ident(model.name)} AS "
+                         f"{writer.output_scan(folder, model.materialized == settings.INCREMENTAL)}")
+        if outcome.rows is None:
+            outcome.rows = writer.output_rows(self.con, folder, model.materialized == settings.INCREMENTAL)
+        if outcome.rows == 0:
+            absent = sorted(s for s in self.project.sources(model.name) if not s.endswith("_history") and not self._stats(s))
+            if absent:
+                outcome.notes.append(f"empty: the lake holds no {', '.join(absent)}")
+
+    def _build_incremental(self, model: Model, folder: Path, outcome: ModelOutcome) -> None:
+        self._check_incremental_inputs(model)
+        definition = self._fingerprint(model, events=False)
+        now = self._event_files_now()
+        previous = self.state.models.get(model.name)
+        full = self.full_refresh or not previous or previous.fingerprint != definition or not writer.output_exists(folder, True)
+        days = None if full else incremental.affected_dates(previous.event_files, now)
+        if days is None or days:
+            self._bind(model)
+            files = list(now) if days is None else incremental.files_holding(now, days)
+            scan = catalog.events_select(catalog.events_scan([self.lake.root / rel for rel in files]))
+            if days is not None:
+                listed = ", ".join(f"DATE '{day}'" for day in sorted(days))
+                scan = f"SELECT * FROM ({scan}) AS events WHERE CAST(time AS DATE) IN ({listed})"
+            self.con.execute(f"CREATE OR REPLACE VIEW {settings.EVENTS_SOURCE} AS {scan}")
+            try:
+                written, removed = writer.write_partitions(self.con, self._select(model, None), folder, days)
+            finally:
+                self.con.execute(f"CREATE OR REPLACE VIEW {settings.EVENTS_SOURCE} AS {self.source_views[settings.EVENTS_SOURCE]}")
+            outcome.status = BUILT
+            scope = "every event day" if days is None else f"{len(days)} event day(s)"
+            outcome.notes.append(f"recomputed {scope}: {written} partition(s) written, {removed} removed")
+        else:
+            outcome.status = UNCHANGED
+        self.state.models[model.name] = ModelState(definition, dict(now))
+        self.output_fingerprints[model.name] = _hash(definition, sources.stats_fingerprint(self._stats(settings.EVENTS_SOURCE)))
+
+    # -- what a model was built from ---------------------------------------------------------
+
+    def _fingerprint(self, model: Model, events: bool = True) -> str:
+        """Hash of everything a model's output depends on: definitions, key, inputs. Views are
+        transparent (their own inputs count); `events=False` leaves the event files out, for
+        incremental models, which track those file by file."""
+        parts = [self.project.definitions_hash(model.name), self.key_fingerprint, str(DEFAULT_PASSING_GRADE)]
+        for ref in sorted(model.refs):
+            if ref in self.project:
+                upstream = self.project.models[ref]
+                if upstream.materialized == settings.VIEW:
+                    parts.append(self._fingerprint(upstream, events))
+                else:
+                    parts.append(self.output_fingerprints.get(ref, "not built"))
+            elif events or ref != settings.EVENTS_SOURCE:
+                parts.append(sources.stats_fingerprint(self._stats(ref)))
+        return _hash(*parts)
+
+    def _stats(self, source: str) -> dict:
+        if source not in self._source_stats:
+            self._source_stats[source] = sources.file_stats(self.lake, sources.source_files(self.lake, source))
+        return self._source_stats[source]
+
+    def _event_files_now(self) -> dict[str, EventFile]:
+        """Every event file with the days it holds: read from the files new since the last build."""
+        if self._events_now is None:
+            stats = self._stats(settings.EVENTS_SOURCE)
+            known = self.state.known_event_dates()
+            unknown = [rel for rel, (size, mtime) in stats.items() if (rel, size, mtime) not in known]
+            scanned = sources.event_dates(self.con, self.lake, unknown)
+            self._events_now = {
+                rel: EventFile(size, mtime, scanned[rel] if rel in scanned else known[(rel, size, mtime)])
+                for rel, (size, mtime) in stats.items()
+            }
+        return self._events_now
+
+    def _data_through(self, model: Model) -> date | None:
+        read = self.project.sources(model.name)
+        candidates = [sources.latest_snapshot(self.lake, read)]
+        if settings.EVENTS_SOURCE in read:
+            days = [day for info in self._event_files_now().values() for day in info.dates]
+            candidates.append(date.fromisoformat(max(days)) if days else None)
+        found = [day for day in candidates if day]
+        return max(found) if found else None
+
+
+def _hash(*parts: str) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def describe(lake: Lake, key: str | None = None, project: Project | None = None) -> dict[str, list[tuple[str, str]]]:
+    """Every model bound against the lake as it is, without building anything: its output
+    columns and types in order (marts with the columns the build adds). Raises the first ModelError."""
+    project = project or read_project()
+    key_bytes = pseudonym.resolve_key(key)
+    with duckdb.connect() as con:
+        run = _Build(lake, con, project, BuildState(), key_bytes, full_refresh=False)
+        columns = {}
+        for model in project.models.values():
+            run._bind(model)
+            if model.is_mart:
+                con.execute(f"CREATE OR REPLACE VIEW {quote_ident(model.name)} AS {run._select(model, None)}")
+            columns[model.name] = [(row[0], row[1]) for row in con.execute(f"DESCRIBE {quote_ident(model.name)}").fetchall()]
+            # Models above read it as an empty relation of these columns: binding stays shallow.
+            empty = ", ".join(f"CAST(NULL AS {type_}) AS {quote_ident(name)}" for name, type_ in columns[model.name])
+            con.execute(f"CREATE OR REPLACE VIEW {quote_ident(model.name)} AS SELECT {empty} WHERE false")
+    return columns

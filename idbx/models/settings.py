@@ -1,0 +1,62 @@
+"""What the runner knows besides the SQL: layers, materializations, where outputs go, the columns
+every mart carries, the sources that may be absent, and the build's memory budget."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+# Bump when a definition changes in a way the SQL text alone does not show (it is also hashed).
+DEFINITIONS_VERSION = "1"
+
+LAYERS = ("staging", "intermediate", "marts")
+# Where each layer's materialized models are written, under the lake root.
+LAYER_OUTPUT = {"staging": "silver", "intermediate": "silver", "marts": "marts"}
+
+VIEW = "view"  # a view inside the build only (large inputs read once by the models above them)
+TABLE = "table"  # one Parquet file, replaced whole
+INCREMENTAL = "incremental"  # Parquet partitioned by event date, rebuilt for the dates new log files hold
+MATERIALIZATIONS = (VIEW, TABLE, INCREMENTAL)
+
+PARTITION_COLUMN = "event_date"
+# Incremental models read the events through this staging view and nothing else.
+EVENTS_SOURCE = "events"
+REGISTRY_SOURCE = "course_registry"
+
+# Added by the runner to every mart, after the model's own columns.
+MART_COLUMNS = {
+    "computed_at": ("TIMESTAMP", "When the build that wrote this row started (UTC)."),
+    "data_through": ("DATE", "The most recent data the mart read: latest table snapshot or event day, whichever is later."),
+    "definitions_version": ("VARCHAR", "Version of the definitions: the release number, then a hash of this model's SQL and of the SQL it reads."),
+}
+
+# Bronze datasets other ingestion work is adding; until they land (or when a delivery lacks them)
+# the build reads them as empty relations of these columns (the contract in TEAM.md).
+_LINEAGE = {"course_id": "VARCHAR", "course_key": "VARCHAR", "snapshot_date": "DATE", "source_file": "VARCHAR"}
+OPTIONAL_SOURCES: dict[str, dict[str, str]] = {
+    "course_blocks": {
+        "block_id": "VARCHAR", "block_type": "VARCHAR", "display_name": "VARCHAR", "parent_id": "VARCHAR",
+        "position": "INTEGER", "depth": "INTEGER", "chapter_id": "VARCHAR", "sequential_id": "VARCHAR",
+        "graded": "BOOLEAN", "format": "VARCHAR", "due": "TIMESTAMP", "start": "TIMESTAMP", **_LINEAGE,
+    },
+    "forum_posts": {
+        "post_id": "VARCHAR", "post_type": "VARCHAR", "thread_id": "VARCHAR", "parent_id": "VARCHAR",
+        "author_id": "BIGINT", "author_username": "VARCHAR", "created_at": "TIMESTAMP", "updated_at": "TIMESTAMP",
+        "title": "VARCHAR", "body": "VARCHAR", "votes_up": "INTEGER", "votes_down": "INTEGER",
+        "comment_count": "INTEGER", "anonymous": "BOOLEAN", "anonymous_to_peers": "BOOLEAN",
+        "commentable_id": "VARCHAR", "thread_type": "VARCHAR", **_LINEAGE,
+    },
+}
+
+MEMORY_ENV = "IDBX_BUILD_MEMORY_LIMIT"
+DEFAULT_MEMORY_MB = 3000
+
+
+def sql_root() -> Path:
+    return Path(str(resources.files("idbx") / "sql"))
+
+
+def memory_limit() -> str:
+    """The build's DuckDB memory budget (MB from IDBX_BUILD_MEMORY_LIMIT); larger data spills to scratch."""
+    return f"{int(os.environ.get(MEMORY_ENV, DEFAULT_MEMORY_MB))}MB"

@@ -1,0 +1,93 @@
+"""Writing model outputs (I/O), always aside then renamed into place: a reader or a crash sees the
+old output or the new one, never a half-written file.
+
+A table model is one `data.parquet`. An incremental model is one `event_date=D/data.parquet` per
+day, each replaced by its own rename, beside a zero-row `_schema.parquet` that keeps the model's
+columns visible while it has no partition."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import duckdb
+
+from idbx.catalog import MODEL_SCHEMA_FILE
+from idbx.lake import PARTITION_FILE, TMP_MARKER, Lake
+from idbx.models import settings
+from idbx.quoting import quote_ident, sql_string
+
+
+def write_table(con: duckdb.DuckDBPyConnection, lake: Lake, select: str, folder: Path) -> int:
+    staged = lake.stage_partition(con.sql(select), folder)
+    try:
+        rows = lake.staged_rows(staged)
+        lake.publish([staged])
+    except BaseException:
+        lake.discard([staged])
+        raise
+    return rows
+
+
+def _fsync_replace(source: Path, target: Path) -> None:
+    with open(source, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(source, target)
+
+
+def write_partitions(con: duckdb.DuckDBPyConnection, select: str, folder: Path, days: set[str] | None) -> tuple[int, int]:
+    """Replace the partitions of `days` (every partition when None) with what `select` gives for
+    them; days it gives nothing for lose their partition. Returns (partitions written, removed)."""
+    column = settings.PARTITION_COLUMN
+    folder.mkdir(parents=True, exist_ok=True)
+    work = folder.parent / f".{folder.name}{TMP_MARKER}{uuid.uuid4().hex}"
+    try:
+        con.execute(
+            f"COPY ({select}) TO {sql_string(str(work))} (FORMAT parquet, COMPRESSION zstd, "
+            f"PARTITION_BY ({quote_ident(column)}), WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN 'part_{{i}}')"
+        )
+        schema = folder / MODEL_SCHEMA_FILE
+        staged_schema = work / MODEL_SCHEMA_FILE
+        con.execute(f"COPY (SELECT * FROM ({select}) AS model LIMIT 0) TO {sql_string(str(staged_schema))} (FORMAT parquet)")
+        produced = {}
+        for partition in work.glob(f"{column}=*"):
+            produced[partition.name.split("=", 1)[1]] = sorted(partition.glob("*.parquet"))
+        if days is not None and not set(produced) <= days:
+            raise RuntimeError(f"{folder.name}: wrote days outside the ones asked for: {sorted(set(produced) - days)[:5]}")
+        for day, files in produced.items():
+            target = folder / f"{column}={day}"
+            target.mkdir(exist_ok=True)
+            if len(files) > 1:
+                merged = work / f"{column}={day}.merged.parquet"
+                listed = "[" + ", ".join(sql_string(str(f)) for f in files) + "]"
+                con.execute(f"COPY (SELECT * FROM read_parquet({listed})) TO {sql_string(str(merged))} (FORMAT parquet, COMPRESSION zstd)")
+                files = [merged]
+            _fsync_replace(files[0], target / PARTITION_FILE)
+        existing = {p.name.split("=", 1)[1]: p for p in folder.glob(f"{column}=*")}
+        stale = [path for day, path in existing.items() if day not in produced and (days is None or day in days)]
+        for path in stale:
+            shutil.rmtree(path)
+        _fsync_replace(staged_schema, schema)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return len(produced), len(stale)
+
+
+def output_scan(model_folder: Path, partitioned: bool) -> str:
+    """SELECT over a model's output as written."""
+    if not partitioned:
+        return f"SELECT * FROM read_parquet({sql_string(str(model_folder / PARTITION_FILE))})"
+    if any(model_folder.glob(f"{settings.PARTITION_COLUMN}=*/{PARTITION_FILE}")):
+        pattern = model_folder / f"{settings.PARTITION_COLUMN}=*" / PARTITION_FILE
+        return f"SELECT * FROM read_parquet({sql_string(str(pattern))}, hive_partitioning = false)"
+    return f"SELECT * FROM read_parquet({sql_string(str(model_folder / MODEL_SCHEMA_FILE))})"
+
+
+def output_exists(model_folder: Path, partitioned: bool) -> bool:
+    return (model_folder / (MODEL_SCHEMA_FILE if partitioned else PARTITION_FILE)).exists()
+
+
+def output_rows(con: duckdb.DuckDBPyConnection, model_folder: Path, partitioned: bool) -> int:
+    return con.execute(f"SELECT count(*) FROM ({output_scan(model_folder, partitioned)})").fetchall()[0][0]

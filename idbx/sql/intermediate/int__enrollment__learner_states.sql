@@ -1,0 +1,46 @@
+/*
+description: >
+  The enrollment state machine: each learner's enrollment events in order, with the state after
+  each one. activated enrolls, deactivated unenrolls, mode_changed changes the mode (and, for a
+  learner whose activation predates the logs, shows them enrolled). Events at the same instant
+  apply in the order activated, mode_changed, deactivated.
+grain: [course_key, learner_id, change_number]
+materialized: table
+columns:
+  course_key: Short key of the course run.
+  course_id: The edX course id as the events give it.
+  learner_id: Pseudonymous learner id.
+  change_number: Position of the event among the learner's enrollment events in the course (1 = first).
+  event_date: UTC date of the event.
+  time: Event time (UTC).
+  action: activated, deactivated or mode_changed.
+  enrolled: Whether the learner is enrolled after this event.
+  mode: The learner's mode after this event (unknown when no event named one).
+*/
+WITH ordered AS (
+    SELECT
+        *,
+        row_number() OVER (
+            PARTITION BY course_key, learner_id
+            ORDER BY time, CASE action WHEN 'activated' THEN 1 WHEN 'mode_changed' THEN 2 ELSE 3 END, mode
+        ) AS change_number
+    FROM int__events__enrollment_changes
+)
+
+SELECT
+    course_key,
+    course_id,
+    learner_id,
+    change_number,
+    event_date,
+    time,
+    action,
+    coalesce(
+        last_value(CASE action WHEN 'activated' THEN true WHEN 'deactivated' THEN false END IGNORE NULLS) OVER learner_history,
+        true
+    ) AS enrolled,
+    coalesce(last_value(mode IGNORE NULLS) OVER learner_history, 'unknown') AS mode
+FROM ordered
+WINDOW learner_history AS (
+    PARTITION BY course_key, learner_id ORDER BY change_number ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+)

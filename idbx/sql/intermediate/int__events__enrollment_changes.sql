@@ -1,0 +1,53 @@
+/*
+description: >
+  Every enrollment event (activated, deactivated, mode_changed) of every learner, stored by
+  event date. The input of the enrollment state machine.
+grain: one row per enrollment event
+materialized: incremental
+columns:
+  course_key: Short key of the course run.
+  course_id: The edX course id as the event gives it.
+  learner_id: Pseudonymous id of the learner enrolled or unenrolled.
+  event_date: UTC date of the event.
+  time: Event time (UTC).
+  action: activated, deactivated or mode_changed.
+  mode: The mode the event names (for mode_changed, the new mode).
+*/
+WITH changes AS (
+    SELECT
+        course_key,
+        course_id,
+        user_id,
+        event_date,
+        time,
+        CASE event_type
+            WHEN 'edx.course.enrollment.activated' THEN 'activated'
+            WHEN 'edx.course.enrollment.deactivated' THEN 'deactivated'
+            ELSE 'mode_changed'
+        END AS action,
+        enrollment_mode AS mode
+    FROM stg__edx__events
+    WHERE
+        user_id IS NOT NULL
+        AND event_type IN (
+            'edx.course.enrollment.activated',
+            'edx.course.enrollment.deactivated',
+            'edx.course.enrollment.mode_changed'
+        )
+),
+
+pseudonyms AS (
+    SELECT user_id, learner_pseudonym(user_id) AS learner_id
+    FROM (SELECT DISTINCT user_id FROM changes) AS user_ids
+)
+
+SELECT
+    changes.course_key,
+    changes.course_id,
+    pseudonyms.learner_id,
+    changes.event_date,
+    changes.time,
+    changes.action,
+    changes.mode
+FROM changes
+JOIN pseudonyms ON pseudonyms.user_id = changes.user_id

@@ -1,0 +1,42 @@
+/*
+description: >
+  Rows in bronze per course-table source file (the six tables the reports use), to reconcile with
+  the rows the ingestion counted in each file (the manifest).
+grain: [lake_partition, source_file]
+materialized: table
+columns:
+  table_name: The edX table.
+  course_key: Short key of the course run.
+  snapshot_date: Delivery date.
+  lake_partition: The bronze partition (as the manifest names it).
+  source_file: The file the rows came from.
+  bronze_rows: Rows in bronze from that file.
+*/
+WITH file_rows AS (
+    SELECT 'auth_user' AS table_name, course_key, snapshot_date, source_file, count(*) AS bronze_rows
+    FROM auth_user_history GROUP BY course_key, snapshot_date, source_file
+    UNION ALL
+    SELECT 'auth_userprofile', course_key, snapshot_date, source_file, count(*)
+    FROM auth_userprofile_history GROUP BY course_key, snapshot_date, source_file
+    UNION ALL
+    SELECT 'certificates_generatedcertificate', course_key, snapshot_date, source_file, count(*)
+    FROM certificates_generatedcertificate_history GROUP BY course_key, snapshot_date, source_file
+    UNION ALL
+    SELECT 'courseware_studentmodule', course_key, snapshot_date, source_file, count(*)
+    FROM courseware_studentmodule_history GROUP BY course_key, snapshot_date, source_file
+    UNION ALL
+    SELECT 'student_courseenrollment', course_key, snapshot_date, source_file, count(*)
+    FROM student_courseenrollment_history GROUP BY course_key, snapshot_date, source_file
+    UNION ALL
+    SELECT 'user_id_map', course_key, snapshot_date, source_file, count(*)
+    FROM user_id_map_history GROUP BY course_key, snapshot_date, source_file
+)
+
+SELECT
+    table_name,
+    course_key,
+    snapshot_date,
+    'bronze/' || table_name || '/snapshot_date=' || CAST(snapshot_date AS VARCHAR) || '/course=' || course_key AS lake_partition,
+    source_file,
+    bronze_rows
+FROM file_rows

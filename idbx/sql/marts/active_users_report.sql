@@ -1,0 +1,26 @@
+/*
+description: >
+  The predecessor's active-users list (its Active users notebooks): every learner with at least
+  one courseware row in a course the registry does not exclude, with the number of rows
+  ("Repetitions") and the certificate status.
+grain: [course_key, learner_id]
+materialized: table
+columns:
+  course_key: Short key of the course run (the predecessor's course_id).
+  course_id: The edX course id.
+  course_name: Course name (registry).
+  learner_id: Pseudonymous learner id.
+  repetitions: Courseware rows of the learner in the course.
+  certificate_status: Certificate status, NULL without a certificate row.
+*/
+SELECT
+    courseware.course_key,
+    runs.course_id,
+    runs.name AS course_name,
+    courseware.learner_id,
+    courseware.courseware_rows AS repetitions,
+    certificate.status AS certificate_status
+FROM int__courseware__learner_course AS courseware
+JOIN int__courses__course_runs AS runs ON runs.course_key = courseware.course_key AND NOT runs.excluded
+LEFT JOIN stg__edx__certificates_generatedcertificate AS certificate
+    ON certificate.course_key = courseware.course_key AND certificate.learner_id = courseware.learner_id

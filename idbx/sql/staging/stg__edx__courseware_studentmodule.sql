@@ -1,0 +1,27 @@
+/*
+description: >
+  Courseware state rows of the latest snapshot of each course (one row per learner and module
+  the learner opened), without the state JSON. A view: only its aggregates are stored.
+grain: [course_key, learner_id, module_id]
+materialized: view
+columns:
+  course_key: Short key of the course run.
+  learner_id: Pseudonymous learner id.
+  module_type: Block type of the module (chapter, sequential, problem, video, ...).
+  module_id: The module's usage key.
+  grade: Points scored on the module (problems), NULL otherwise.
+  max_grade: Points possible on the module (problems), NULL otherwise.
+  created_at: When the learner first opened the module (UTC).
+  modified_at: When the row last changed (UTC).
+*/
+SELECT
+    module.course_key,
+    pseudonym.learner_id,
+    module.module_type,
+    module.module_id,
+    module.grade,
+    module.max_grade,
+    module.created AS created_at,
+    module.modified AS modified_at
+FROM courseware_studentmodule AS module
+JOIN stg__edx__user_pseudonyms AS pseudonym ON pseudonym.user_id = module.student_id

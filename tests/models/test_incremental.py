@@ -1,0 +1,111 @@
+"""Incremental builds: only the event days new log files hold are recomputed, late events land on
+their own day, and the result is the full refresh's."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from idbx.lake import Lake
+from idbx.models.runner import BUILT, UNCHANGED, build
+from tests.models import scenario, tiny_lake
+from tests.models.scenario import ev, t
+
+DAILY = "int__events__learner_course_day"
+
+
+def partition_times(lake: Lake) -> dict[str, int]:
+    folder = lake.silver / DAILY
+    return {p.parent.name: p.stat().st_mtime_ns for p in folder.glob("event_date=*/data.parquet")}
+
+
+def snapshot(lake: Lake) -> dict[str, list[tuple]]:
+    """Every silver and mart table, rows sorted, without the build time."""
+    tables = {}
+    with duckdb.connect(str(lake.catalog_path), read_only=True) as con:
+        for (name,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall():
+            if (lake.silver / name).is_dir() or (lake.marts / name).is_dir():
+                columns = [c for (c,) in con.execute(f'SELECT column_name FROM (DESCRIBE "{name}")').fetchall() if c != "computed_at"]
+                select = ", ".join(f'CAST("{c}" AS VARCHAR)' for c in columns)
+                tables[name] = sorted(con.execute(f'SELECT {select} FROM "{name}"').fetchall(), key=repr)
+    return tables
+
+
+@pytest.fixture
+def scenario_lake(tmp_path: Path) -> tuple[Lake, Path]:
+    lake = Lake(tmp_path / "lake")
+    registry = scenario.write(lake, tmp_path)
+    assert not build(lake, registry_path=registry).failed
+    return lake, registry
+
+
+def full_refresh_copy(lake: Lake, registry: Path, where: Path) -> Lake:
+    shutil.copytree(lake.root, where)
+    copy = Lake(where)
+    assert not build(copy, registry_path=registry, full_refresh=True).failed
+    return copy
+
+
+def test_a_late_event_updates_its_own_day_and_nothing_else(scenario_lake, tmp_path):
+    lake, registry = scenario_lake
+    before = partition_times(lake)
+    # The log of the 7th holds an event of the 7th and a late one of the 2nd (a mobile client).
+    tiny_lake.events(lake, date(2016, 7, 7), [
+        ev(4, "play_video", t(7, 8, 0)),
+        ev(4, "problem_check", t(2, 20, 0), source="server"),
+    ])
+    summary = build(lake, registry_path=registry)
+    daily = summary.outcome(DAILY)
+    assert daily.status == BUILT and daily.notes == ["recomputed 2 event day(s): 2 partition(s) written, 0 removed"]
+    after = partition_times(lake)
+    assert {day for day in after if after[day] != before.get(day)} == {"event_date=2016-07-02", "event_date=2016-07-07"}
+    got = tiny_lake.rows(lake, f"SELECT event_date, nproblem_check FROM {DAILY} WHERE learner_id = '{tiny_lake.pseudonym(4)}' "
+                               "AND course_key = 'ra_2016_t1' ORDER BY 1")
+    assert got == [(date(2016, 7, 2), 1), (date(2016, 7, 3), 0), (date(2016, 7, 7), 0)]
+    assert tiny_lake.rows(lake, "SELECT max(date) FROM activity_daily") == [(date(2016, 7, 7),)]
+    # Incremental = full refresh, table by table.
+    assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full"))
+
+
+def test_replaced_and_removed_log_files(scenario_lake, tmp_path):
+    lake, registry = scenario_lake
+    # The 2nd is delivered again with one event fewer; the 6th disappears.
+    tiny_lake.events(lake, date(2016, 7, 2), scenario.DAY_2[:1])
+    shutil.rmtree(lake.partition_dir("events", log_date="2016-07-06"))
+    summary = build(lake, registry_path=registry)
+    assert summary.outcome(DAILY).notes == ["recomputed 2 event day(s): 1 partition(s) written, 1 removed"]
+    assert not (lake.silver / DAILY / "event_date=2016-07-06").exists()
+    assert tiny_lake.rows(lake, "SELECT max(date) FROM activity_daily") == [(date(2016, 7, 3),)]
+    assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full"))
+
+
+def test_nothing_new_recomputes_nothing(scenario_lake):
+    lake, registry = scenario_lake
+    before = partition_times(lake)
+    summary = build(lake, registry_path=registry)
+    assert summary.outcome(DAILY).status == UNCHANGED
+    assert partition_times(lake) == before
+
+
+def test_another_key_recomputes_every_day(scenario_lake, monkeypatch):
+    lake, registry = scenario_lake
+    monkeypatch.setenv("IDBX_PSEUDONYM_KEY", "another-key-of-enough-length")
+    summary = build(lake, registry_path=registry)
+    assert summary.outcome(DAILY).notes[0].startswith("recomputed every event day")
+    ids = {row[0] for row in tiny_lake.rows(lake, "SELECT learner_id FROM person_course")}
+    assert tiny_lake.pseudonym(1, "another-key-of-enough-length") in ids and tiny_lake.pseudonym(1) not in ids
+
+
+def test_a_day_of_events_from_a_log_file_named_otherwise(scenario_lake, tmp_path):
+    """Event files are read as `log_date=D/*.parquet`: one file per source file works too."""
+    lake, registry = scenario_lake
+    tiny_lake.events(lake, date(2016, 7, 3), [ev(2, "play_video", datetime(2016, 7, 3, 20, 0))], file_name="second-source.parquet")
+    summary = build(lake, registry_path=registry)
+    assert summary.outcome(DAILY).notes == ["recomputed 1 event day(s): 1 partition(s) written, 0 removed"]
+    assert tiny_lake.rows(lake, f"SELECT nplay_video FROM {DAILY} WHERE learner_id = '{tiny_lake.pseudonym(2)}' "
+                               "AND event_date = DATE '2016-07-03'") == [(1,)]
+    assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full"))

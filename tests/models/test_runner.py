@@ -1,0 +1,141 @@
+"""`build`: what it does with whatever the lake holds, and how it fails."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from idbx.errors import ConfigError, RegistryError
+from idbx.lake import Lake
+from idbx.models import settings
+from idbx.models.project import read_project
+from idbx.models.runner import BUILT, FAILED, SKIPPED, UNCHANGED, VIEW, build
+from idbx.models.state import build_lock
+from tests.models import scenario, tiny_lake
+
+A = scenario.A
+
+
+def marts_in_catalog(lake: Lake) -> set[str]:
+    return {row[0] for row in tiny_lake.rows(lake, "SELECT view_name FROM duckdb_views() WHERE NOT internal")}
+
+
+def test_an_empty_lake_gives_empty_marts_with_their_columns(tmp_path):
+    lake = Lake(tmp_path / "lake")
+    summary = build(lake)
+    assert not summary.failed
+    assert {"course_blocks", "courseware_studentmodule", "events", "forum_posts", "student_courseenrollment"} <= set(summary.absent_sources)
+    person_course = summary.outcome("person_course")
+    assert person_course.rows == 0 and "empty: the lake holds no" in person_course.notes[0] and "events" in person_course.notes[0]
+    views = marts_in_catalog(lake)
+    assert {"course_report", "person_course", "weekly_active", "enrollment_daily", "int__events__learner_course_day"} <= views
+    assert tiny_lake.rows(lake, "SELECT count(*) FROM weekly_active") == [(0,)]
+    # The registry's runs are reported even with no data (the predecessor's report listed them all).
+    assert tiny_lake.rows(lake, "SELECT count(*), sum(users_total) FROM course_report") == [(32, 0)]
+
+
+def test_tables_only_and_events_only(tmp_path):
+    tables = Lake(tmp_path / "tables")
+    tiny_lake.table(tables, "student_courseenrollment", A, [{"id": 1, "user_id": 1, "created": datetime(2016, 6, 1), "is_active": True, "mode": "audit"}])
+    assert not build(tables).failed
+    assert tiny_lake.rows(tables, "SELECT count(*) FROM person_course") == [(1,)]
+    assert tiny_lake.rows(tables, "SELECT count(*) FROM activity_daily") == [(0,)]
+
+    events = Lake(tmp_path / "events")
+    tiny_lake.events(events, date(2016, 7, 1), scenario.DAY_1)
+    assert not build(events).failed
+    assert tiny_lake.rows(events, "SELECT count(*) FROM person_course WHERE course_key = 'ra_2016_t1'") == [(4,)]  # learners 1, 2, 3, 5
+    assert tiny_lake.rows(events, "SELECT users_total FROM course_report WHERE course_key = 'ra_2016_t1'") == []  # not in the registry shipped
+
+
+def broken_project(tmp_path: Path, sql: str) -> Path:
+    root = tmp_path / "sql"
+    shutil.copytree(settings.sql_root(), root)
+    (root / "marts" / "zz_broken.sql").write_text(
+        "/*\ndescription: broken\ngrain: [k]\nmaterialized: table\ncolumns:\n  k: k\n*/\n" + sql, encoding="utf-8")
+    (root / "marts" / "zz_above.sql").write_text(
+        "/*\ndescription: reads the broken one\ngrain: [k]\nmaterialized: table\ncolumns:\n  k: k\n*/\nSELECT k FROM zz_broken",
+        encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize("sql, name", [
+    ("SELECT course_key AS k FROM no_such_table", "no_such_table"),
+    ("SELECT no_such_column AS k FROM person_course", "no_such_column"),
+])
+def test_a_model_reading_a_missing_table_or_column_fails_naming_both(tmp_path, sql, name):
+    lake = Lake(tmp_path / "lake")
+    summary = build(lake, project=read_project(broken_project(tmp_path, sql)))
+    broken = summary.outcome("zz_broken")
+    assert broken.status == FAILED
+    assert broken.error.startswith("idbx/sql/marts/zz_broken.sql: ") and name in broken.error
+    above = summary.outcome("zz_above")
+    assert above.status == SKIPPED and above.notes == ["not built: zz_broken failed"]
+    assert summary.outcome("person_course").status == BUILT  # the others are still built
+    assert not (lake.marts / "zz_broken").exists()
+
+
+def test_a_second_build_keeps_what_did_not_change_and_select_builds_what_is_asked(tmp_path):
+    lake = Lake(tmp_path / "lake")
+    registry = scenario.write(lake, tmp_path)
+    build(lake, registry_path=registry)
+    again = build(lake, registry_path=registry)
+    assert {o.status for o in again.models} == {UNCHANGED, VIEW}
+    assert again.outcome("person_course").rows == 7
+    # A new snapshot of one table rebuilds what reads it, and only that.
+    tiny_lake.table(lake, "user_id_map", A, [{"hash_id": "anon1", "id": 1, "username": "learner1"}], snapshot=date(2016, 7, 11))
+    changed = build(lake, registry_path=registry)
+    built = {o.name for o in changed.models if o.status == BUILT}
+    assert {"stg__edx__user_id_map", "stg__edx__user_pseudonyms", "course_report", "person_course"} <= built
+    assert "int__events__learner_course_day" not in built
+    assert tiny_lake.rows(lake, "SELECT learner_id, anonymous_user_id FROM stg__edx__user_id_map") == [(tiny_lake.pseudonym(1), "anon1")]
+    # --select: the model and what it reads, nothing else.
+    selected = build(lake, registry_path=registry, select=["general_report"], full_refresh=True)
+    assert "general_report" in {o.name for o in selected.models}
+    assert "person_course" not in {o.name for o in selected.models}
+    assert selected.outcome("course_report").status == BUILT
+
+
+def test_refused_before_anything_is_written(tmp_path, monkeypatch):
+    lake = Lake(tmp_path / "lake")
+    monkeypatch.delenv("IDBX_PSEUDONYM_KEY")
+    with pytest.raises(ConfigError, match="IDBX_PSEUDONYM_KEY"):
+        build(lake)
+    with pytest.raises(ConfigError, match="too short"):
+        build(lake, key="short")
+    bad = tiny_lake.registry(tmp_path / "bad.csv", ["x_1,Name,,2016-02-01,2016-01-01,false,,"])
+    with pytest.raises(RegistryError, match="end_date 2016-01-01 is before start_date"):
+        build(lake, registry_path=bad, key=tiny_lake.KEY)
+    assert not lake.root.exists()
+
+
+def test_one_build_at_a_time(tmp_path):
+    lake = Lake(tmp_path / "lake")
+    lake.root.mkdir()
+    with build_lock(lake):
+        with pytest.raises(ConfigError, match="another `idbx build` is running"):
+            build(lake)
+
+
+def test_a_corrupt_input_fails_its_models_and_leaves_their_outputs(tmp_path):
+    lake = Lake(tmp_path / "lake")
+    registry = scenario.write(lake, tmp_path)
+    build(lake, registry_path=registry)
+    before = (lake.marts / "course_report" / "data.parquet").read_bytes()
+    # A later snapshot whose user ids are not numbers (a file written by something else than idbx).
+    partition = lake.partition_dir("student_courseenrollment", snapshot_date="2016-07-11", course="ra_2016_t1")
+    partition.mkdir(parents=True)
+    duckdb.execute(f"COPY (SELECT 'x1' AS user_id, 'ra_2016_t1' AS course_key, DATE '2016-07-11' AS snapshot_date) "
+                   f"TO '{partition / 'data.parquet'}' (FORMAT parquet)")
+    summary = build(lake, registry_path=registry)
+    assert summary.outcome("stg__edx__user_pseudonyms").status == FAILED
+    assert summary.outcome("stg__edx__user_pseudonyms").error.startswith("idbx/sql/staging/stg__edx__user_pseudonyms.sql: ")
+    assert "x1" in summary.outcome("stg__edx__user_pseudonyms").error
+    assert summary.outcome("course_report").status == SKIPPED
+    assert summary.outcome("int__events__learner_course_day").status == UNCHANGED
+    assert (lake.marts / "course_report" / "data.parquet").read_bytes() == before
+    assert not list(lake.root.glob("**/*.tmp-*"))
