@@ -31,24 +31,6 @@ MART_COLUMNS = {
     "definitions_version": ("VARCHAR", "Version of the definitions: the release number, then a hash of this model's SQL and of the SQL it reads."),
 }
 
-# Bronze datasets other ingestion work is adding; until they land (or when a delivery lacks them)
-# the build reads them as empty relations of these columns (the contract in TEAM.md).
-_LINEAGE = {"course_id": "VARCHAR", "course_key": "VARCHAR", "snapshot_date": "DATE", "source_file": "VARCHAR"}
-OPTIONAL_SOURCES: dict[str, dict[str, str]] = {
-    "course_blocks": {
-        "block_id": "VARCHAR", "block_type": "VARCHAR", "display_name": "VARCHAR", "parent_id": "VARCHAR",
-        "position": "INTEGER", "depth": "INTEGER", "chapter_id": "VARCHAR", "sequential_id": "VARCHAR",
-        "graded": "BOOLEAN", "format": "VARCHAR", "due": "TIMESTAMP", "start": "TIMESTAMP", **_LINEAGE,
-    },
-    "forum_posts": {
-        "post_id": "VARCHAR", "post_type": "VARCHAR", "thread_id": "VARCHAR", "parent_id": "VARCHAR",
-        "author_id": "BIGINT", "author_username": "VARCHAR", "created_at": "TIMESTAMP", "updated_at": "TIMESTAMP",
-        "title": "VARCHAR", "body": "VARCHAR", "votes_up": "INTEGER", "votes_down": "INTEGER",
-        "comment_count": "INTEGER", "anonymous": "BOOLEAN", "anonymous_to_peers": "BOOLEAN",
-        "commentable_id": "VARCHAR", "thread_type": "VARCHAR", **_LINEAGE,
-    },
-}
-
 MEMORY_ENV = "IDBX_BUILD_MEMORY_LIMIT"
 DEFAULT_MEMORY_MB = 3000
 

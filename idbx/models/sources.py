@@ -25,13 +25,10 @@ FileStat = tuple[int, int]  # size, mtime in ns
 
 
 def source_views(lake: Lake) -> dict[str, str]:
-    """Source name -> SELECT: the catalog's bronze views, empty typed relations for the optional
-    datasets the lake does not hold yet, and the registry seed."""
+    """Source name -> SELECT: the catalog's bronze views (empty and typed for datasets the lake
+    does not hold, such as course_blocks before a delivery has a course structure) and the
+    registry seed."""
     views = catalog.bronze_view_statements(lake)
-    for name, columns in settings.OPTIONAL_SOURCES.items():
-        if name not in views:
-            views[f"{name}_history"] = _empty(columns)
-            views[name] = f"SELECT * FROM {quote_ident(name + '_history')}"
     seed = registry_seed_path(lake)
     views[settings.REGISTRY_SOURCE] = (
         f"SELECT * FROM read_parquet({sql_string(str(seed))})" if seed.exists() else _empty(_REGISTRY_COLUMNS)
@@ -86,7 +83,7 @@ def latest_snapshot(lake: Lake, sources: set[str]) -> date | None:
     latest = None
     for name in sources:
         folder = lake.bronze / name.removesuffix("_history")
-        if name.removesuffix("_history") not in TABLES and name.removesuffix("_history") not in settings.OPTIONAL_SOURCES:
+        if name.removesuffix("_history") not in TABLES:
             continue
         for partition in folder.glob("snapshot_date=*"):
             try:

@@ -1,11 +1,12 @@
 /*
 description: >
-  Rows in bronze per course-table source file (the six tables the reports use), to reconcile with
-  the rows the ingestion counted in each file (the manifest).
+  Rows in bronze per source file of the course datasets the marts read (the six report tables,
+  the course structure and the forum dump), to reconcile with the rows the ingestion counted in
+  each file (the manifest).
 grain: [lake_partition, source_file]
 materialized: table
 columns:
-  table_name: The edX table.
+  table_name: The bronze dataset (edX table, course_blocks or forum_posts).
   course_key: Short key of the course run.
   snapshot_date: Delivery date.
   lake_partition: The bronze partition (as the manifest names it).
@@ -30,6 +31,12 @@ WITH file_rows AS (
     UNION ALL
     SELECT 'user_id_map', course_key, snapshot_date, source_file, count(*)
     FROM user_id_map_history GROUP BY course_key, snapshot_date, source_file
+    UNION ALL
+    SELECT 'course_blocks', course_key, snapshot_date, source_file, count(*)
+    FROM course_blocks_history GROUP BY course_key, snapshot_date, source_file
+    UNION ALL
+    SELECT 'forum_posts', course_key, snapshot_date, source_file, count(*)
+    FROM forum_posts_history GROUP BY course_key, snapshot_date, source_file
 )
 
 SELECT

@@ -5,7 +5,8 @@ description: >
   enrollment events leave enrolled at the end of the snapshot date; enrollments_total: enrollment
   rows vs learners the events ever enrolled by then (events only cover the days the lake holds
   logs for, so a course older than its logs differs). file_rows: rows the ingestion counted in
-  each landed source file (the manifest) vs rows bronze holds from it.
+  each landed source file (the manifest) vs rows bronze holds from it, for the datasets the marts
+  read (the six report tables, course_blocks, forum_posts and the tracking logs).
 grain: [check_name, course_key, item]
 materialized: table
 columns:
@@ -77,7 +78,12 @@ manifest_files AS (
         regexp_extract(key, '[^/]+$') AS file_name,
         rows AS manifest_rows
     FROM ingest_manifest
-    WHERE status = 'ingested' AND kind IN ('course_table', 'events')
+    WHERE
+        status = 'ingested'
+        AND regexp_extract(partitions[1], '^bronze/([^/]+)/', 1) IN (
+            'auth_user', 'auth_userprofile', 'certificates_generatedcertificate', 'courseware_studentmodule',
+            'student_courseenrollment', 'user_id_map', 'course_blocks', 'forum_posts', 'events'
+        )
 ),
 
 bronze_files AS (
