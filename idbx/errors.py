@@ -43,3 +43,17 @@ class ModelError(IdbxError):
         super().__init__(f"{source}: {reason}")
         self.source = source
         self.reason = reason
+
+
+class S3Error(IdbxError):
+    """An S3 request failed for good: no such bucket, access denied, an object gone since listed."""
+
+    def __init__(self, source: str, reason: str):
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
+
+
+class TransientS3Error(S3Error):
+    """S3 throttled, failed (5xx) or could not be reached, even after the client's own retries:
+    worth trying again later (the flows' tasks retry these with back-off)."""

@@ -180,6 +180,11 @@ class Lake:
     def manifest_glob(self) -> str:
         return str(self.state / "manifest" / "*.json")
 
+    def manifest_records(self) -> Iterator[ManifestRecord]:
+        """Every record, for readers that ask what the lake holds (sync, catch-up)."""
+        for path in sorted((self.state / "manifest").glob("*.json")):
+            yield ManifestRecord(**json.loads(path.read_text(encoding="utf-8")))
+
     # -- scratch -----------------------------------------------------------------------------
 
     def sweep(self, older_than_hours: float = STALE_HOURS) -> list[Path]:

@@ -1,18 +1,99 @@
-"""Shared fixtures: a real gpg key and encrypted sample delivery (made once per run), fresh lakes."""
+"""Shared fixtures: a real gpg key and encrypted sample delivery (made once per run), fresh lakes,
+a local S3 server (moto) and a local Prefect server, each started by the tests and stopped by pid."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+import uuid
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from idbx.config import GpgSettings
-from idbx.lake import Lake
-from idbx.sample import Sample, write_sample
+# Prefect in this process keeps to a throw-away home, stays offline, and never starts a server of
+# its own: a test that runs a flow asks for `prefect_api`. Set before anything imports prefect.
+_PREFECT_HOME = Path(tempfile.mkdtemp(prefix="idbx-tests-prefect-"))
+os.environ.update(PREFECT_HOME=str(_PREFECT_HOME), PREFECT_SERVER_ANALYTICS_ENABLED="false",
+                  PREFECT_SERVER_ALLOW_EPHEMERAL_MODE="false")
+os.environ.pop("PREFECT_API_URL", None)
+
+from idbx.config import GpgSettings  # noqa: E402
+from idbx.lake import Lake  # noqa: E402
+from idbx.sample import Sample, write_sample  # noqa: E402
+from idbx.services import LocalService, local_prefect_server, local_s3_server  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+_SERVICES: dict[str, LocalService] = {}
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The Prefect server takes tens of seconds to start: start it as soon as a test is known to
+    need it, and run those tests last, so that it starts while the others run."""
+    needs_prefect = [item for item in items if "prefect_api" in getattr(item, "fixturenames", ())]
+    if needs_prefect:
+        items[:] = [item for item in items if item not in needs_prefect] + needs_prefect
+        server = local_prefect_server(_PREFECT_HOME / "server", _PREFECT_HOME / "server.log")
+        server.start()
+        _SERVICES["prefect"] = server
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    for service in _SERVICES.values():
+        service.stop()
+    shutil.rmtree(_PREFECT_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> LocalService:
+    server = _SERVICES.get("prefect")
+    if server is None:  # collected by a hook-less run (e.g. a plugin reordering): start it now
+        server = _SERVICES["prefect"] = local_prefect_server(_PREFECT_HOME / "server", _PREFECT_HOME / "server.log")
+        server.start()
+    server.wait_ready()
+    return server
+
+
+@pytest.fixture
+def prefect_api(prefect_server: LocalService):
+    """Flows run in this test report to the local Prefect server; their logs and events are sent
+    before the test ends."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    api = f"{prefect_server.url}/api"
+    with temporary_settings({PREFECT_API_URL: api}):
+        yield api
+        APILogWorker.drain_all(timeout=5)
+        EventsWorker.drain_all(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory):
+    with local_s3_server(tmp_path_factory.mktemp("moto") / "moto.log") as server:
+        yield server
+
+
+@pytest.fixture
+def s3(s3_server: LocalService, monkeypatch: pytest.MonkeyPatch):
+    """Settings for buckets of this test's own on the local S3 server; the environment says the
+    same, for code (flows, the CLI, Dask workers) that resolves settings itself."""
+    from idbx.sync.settings import SyncSettings
+
+    suffix = uuid.uuid4().hex[:8]
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL_S3": s3_server.url, "IDBX_S3_EVENTS_BUCKET": f"events-{suffix}",
+        "IDBX_S3_COURSE_DATA_BUCKET": f"course-data-{suffix}",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "IDBX_AWS_CREDENTIALS_BLOCK", "IDBX_ORG",
+                 "IDBX_S3_EVENTS_PREFIX", "IDBX_S3_COURSE_DATA_PREFIX"):
+        monkeypatch.delenv(name, raising=False)
+    return SyncSettings.resolve()
 
 
 @pytest.fixture(scope="session")

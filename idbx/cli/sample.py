@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from idbx.cli.common import app, err, parse_date
+from idbx.cli.common import app, err, parse_date, reported_errors
 
 
 @app.command()
@@ -19,6 +19,7 @@ def sample(
     snapshot_date: Annotated[str, typer.Option(help="Delivery date.")] = "2016-07-04",
     studentmodule_rows: Annotated[Optional[int], typer.Option(help="Exact courseware_studentmodule rows per course (benchmarks).")] = None,
     days: Annotated[int, typer.Option(min=0, help="Daily tracking logs before the delivery date.")] = 3,
+    upload: Annotated[bool, typer.Option("--upload", help="Also put the files in the S3 buckets `idbx sync` reads, under edX's keys.")] = False,
 ) -> None:
     """Write a realistic encrypted sample delivery, tracking logs and the key that opens them."""
     from idbx.sample import write_sample
@@ -27,3 +28,10 @@ def sample(
     err.print(escape(f"package:    {made.package}\nkey:        {made.key_file}\npassphrase: export IDBX_GPG_PASSPHRASE={made.passphrase}"))
     for log in made.event_logs:
         err.print(escape(f"events:     {log}"))
+    if upload:
+        from idbx.sync.settings import SyncSettings
+        from idbx.sync.upload import upload_as_delivered
+
+        with reported_errors():
+            for where in upload_as_delivered(SyncSettings.resolve(), [made.package, *made.event_logs]):
+                err.print(escape(f"uploaded:   {where}"))
