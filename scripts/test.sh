@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-.venv/bin/ruff check idbx tests benchmarks
+.venv/bin/ruff check idbx flows tests benchmarks
 exec .venv/bin/python -m pytest "$@"

@@ -16,7 +16,7 @@ exactly its partitions.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date
@@ -489,11 +489,14 @@ def ingest_package(
     course_id: str | None = None,
     on_file: ProgressCallback | None = None,
     on_plan: Callable[[int], None] | None = None,
+    courses: Collection[str] | None = None,
 ) -> RunSummary:
     """Land one delivery (zip, folder or loose files) in the lake and refresh the catalog.
 
     A file that cannot be decrypted or read is reported as failed and leaves its partition as it
-    was; the other files still land.
+    was; the other files still land. With `courses` (short keys), only the files named after those
+    courses are landed (no many-course dump) and the files not handled are left out of the
+    summary: the flows fan a delivery out per course and report those once, from `plan`.
     """
     summary = RunSummary(what="course data")
     package = open_package(paths, snapshot_date)
@@ -503,6 +506,9 @@ def ingest_package(
             "pass --snapshot-date YYYY-MM-DD"
         )
     handled, unhandled = plan(package.members)
+    if courses is not None:
+        handled = [p for p in handled if p.parsed and p.parsed.course_key in courses]
+        unhandled = []
     summary.files += [FileOutcome(member.name, UNHANDLED, size=member.size) for member in unhandled]
     if on_plan:
         on_plan(len(handled))

@@ -109,7 +109,7 @@ class _EventsRun:
             con.close()
         self.lake.publish(staged, remove=[] if counts["rejected"] else [rejects_dir / "data.parquet"])
         outcome.partition = self.lake.relative(partition)
-        outcome.rows, outcome.rejects = counts["accepted"], counts["rejected"]
+        outcome.rows, outcome.rejects, outcome.late_events = counts["accepted"], counts["rejected"], late[0]
         if counts["duplicate"]:
             outcome.notes.append(f"{counts['duplicate']:,} duplicate line(s) kept once")
         if counts["blank"]:

@@ -30,6 +30,7 @@ class FileOutcome:
     rows: int = 0
     rejects: int = 0
     repaired_rows: int = 0
+    late_events: int = 0  # tracking logs: events from before the file's day
     size: int = 0
     notes: list[str] = field(default_factory=list)
     error: str = ""

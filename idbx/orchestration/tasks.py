@@ -1,0 +1,82 @@
+"""The flows' tasks: each a thin call of an idbx function, small results, secrets resolved where
+the task runs. Fetching retries with back-off when S3 failed transiently; landing does not retry
+(a file that cannot be read fails the same way twice)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.tasks import exponential_backoff
+
+from idbx.errors import TransientS3Error
+from idbx.ingest.course_data import ingest_package, plan
+from idbx.ingest.events import ingest_events
+from idbx.ingest.outcomes import RunSummary
+from idbx.ingest.sources import open_package
+from idbx.lake import Lake
+from idbx.orchestration.secrets import partner_key
+from idbx.sync import course_data, events
+from idbx.sync.outcomes import SyncReport
+from idbx.sync.settings import SyncSettings
+
+FETCH_RETRIES = 3
+FETCH_BACKOFF_SECONDS = 30
+
+
+def _transient(task, task_run, state) -> bool:
+    return isinstance(state.result(raise_on_failure=False), TransientS3Error)
+
+
+def _raise_transient(report: SyncReport) -> SyncReport:
+    """A fetch that failed transiently fails the task, so that Prefect tries it again later."""
+    for item in report.transient_failures:
+        raise TransientS3Error(item.url, item.message)
+    return report
+
+
+_FETCH = {"retries": FETCH_RETRIES, "retry_delay_seconds": exponential_backoff(backoff_factor=FETCH_BACKOFF_SECONDS),
+          "retry_jitter_factor": 0.5, "retry_condition_fn": _transient, "cache_policy": NO_CACHE}
+# Side effects on the lake: never served from a cache.
+_LAND = {"cache_policy": NO_CACHE}
+
+
+@task(name="fetch-event-day", task_run_name="fetch {day}", **_FETCH)
+def fetch_event_day(day: date, lake_dir: str, settings: SyncSettings) -> SyncReport:
+    return _raise_transient(events.sync_events(Lake(Path(lake_dir)), settings, [day]))
+
+
+@task(name="land-event-logs", task_run_name="land {day}", **_LAND)
+def land_event_logs(day: date, report: SyncReport, lake_dir: str) -> RunSummary | None:
+    """Land the day's synced log; None when nothing was synced (missing, or already in the lake)."""
+    paths = report.landed()
+    if not paths:
+        return None
+    with partner_key() as gpg:
+        return ingest_events(paths, Lake(Path(lake_dir)), gpg)
+
+
+@task(name="fetch-delivery", **_FETCH)
+def fetch_delivery(delivery: date | None, lake_dir: str, settings: SyncSettings) -> SyncReport:
+    return _raise_transient(course_data.sync_course_data(Lake(Path(lake_dir)), settings, delivery))
+
+
+@task(name="plan-delivery", **_LAND)
+def plan_delivery(package: Path) -> tuple[list[str | None], list[str]]:
+    """The delivery's course keys (one landing task each) and the files not handled yet. A
+    delivery holding a many-course dump lands as one unit (`[None]`): the dump and the courses'
+    own files may fill the same partitions, which only a single run can arbitrate."""
+    handled, unhandled = plan(open_package([package]).members)
+    not_handled = [Path(member.name).name for member in unhandled]
+    if any(planned.parsed is None for planned in handled):
+        return [None], not_handled
+    return sorted({planned.parsed.course_key for planned in handled}), not_handled
+
+
+@task(name="land-course", task_run_name="land {course_key}", **_LAND)
+def land_course(package: Path, course_key: str | None, lake_dir: str) -> RunSummary:
+    """One course run's files of the delivery; the whole delivery when `course_key` is None."""
+    with partner_key() as gpg:
+        return ingest_package([package], Lake(Path(lake_dir)), gpg, courses={course_key} if course_key else None)
