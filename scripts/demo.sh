@@ -1,16 +1,12 @@
 #!/usr/bin/env bash
-# Installs everything, writes an encrypted sample delivery and three days of tracking logs, lands
-# them in ./lake, runs two queries over the catalog, builds the indicators and prints a report.
+# Installs everything, then runs the job as the deployments do, on a generated sample: an encrypted
+# delivery and a week of tracking logs served by a local S3 server, fetched and landed in ./lake by
+# the Prefect flows (ephemeral API); then queries over the catalog, the indicators and a report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
 export PATH="$PWD/.venv/bin:$PATH"
-idbx sample sample --courses 4 --learners 300 --days 3
-export IDBX_GPG_KEY="$PWD/sample/partner-key.asc"
-export IDBX_GPG_PASSPHRASE="idbx-sample-passphrase"
-idbx ingest package sample/idbx-2016-07-04.zip --lake lake
-# The sample logs hold a few dirty lines on purpose: they are reported and kept in event_rejects.
-idbx ingest events sample --lake lake
+python -m flows.quickstart --courses 4 --learners 300 --days 7
 idbx query "SELECT course_key, count(*) AS enrollments FROM student_courseenrollment GROUP BY ALL ORDER BY 1" --lake lake
 idbx query "SELECT log_date, event_source, count(*) AS events FROM events GROUP BY ALL ORDER BY ALL" --lake lake
 idbx query "SELECT course_key, count(*) FILTER (block_type = 'chapter') AS chapters,
