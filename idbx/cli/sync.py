@@ -9,8 +9,8 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from idbx.cli.common import LakeOption, app, err, parse_date, reported_errors
-from idbx.cli.ingest import KeyOption, _FileProgress, _gpg_settings, print_summary
+from idbx.cli.common import FileProgress, LakeOption, app, err, parse_date, reported_errors
+from idbx.cli.ingest import KeyOption, _gpg_settings, print_summary
 from idbx.config import lake_root
 from idbx.errors import ConfigError
 from idbx.lake import Lake
@@ -70,7 +70,7 @@ def sync_events_command(
         _print_report(report)
         summary = None
         if ingest and report.landed():
-            with _FileProgress("tracking logs") as progress:
+            with FileProgress("tracking logs") as progress:
                 summary = ingest_events(report.landed(), target, _gpg_settings(gpg_key), on_file=progress.on_file,
                                         on_plan=progress.on_plan)
     if summary:
@@ -103,7 +103,7 @@ def sync_course_data_command(
         _print_report(report)
         summary = None
         if ingest and report.landed():
-            with _FileProgress("course tables") as progress:
+            with FileProgress("course tables") as progress:
                 summary = ingest_package(report.landed(), target, _gpg_settings(gpg_key), on_file=progress.on_file,
                                          on_plan=progress.on_plan)
     if summary:
