@@ -74,7 +74,7 @@ class LocalService:
 
     def wait_ready(self) -> None:
         deadline = self.started + self.timeout
-        while time.monotonic() < deadline:
+        while True:
             if self.process.poll() is not None:
                 raise ConfigError(f"{self.name} exited with code {self.process.returncode} before it was ready; see {self.log}")
             try:
@@ -83,6 +83,8 @@ class LocalService:
                         return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
+            if time.monotonic() > deadline:
+                break
             time.sleep(0.2)
         raise ConfigError(f"{self.name} was not ready within {self.timeout:.0f} s of its start at {self.ready_url}; see {self.log}")
 

@@ -14,7 +14,7 @@ import pytest
 from flows.sync_course_data import sync_course_data
 from flows.sync_events import sync_events
 from idbx.lake import Lake
-from idbx.orchestration.runners import DASK_ADDRESS_ENV, DASK_WORKERS_ENV, task_runner
+from idbx.orchestration.runners import DASK_ADDRESS_ENV, task_runner
 from idbx.sync.upload import upload_as_delivered
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
@@ -68,18 +68,6 @@ def test_events_on_a_local_dask_cluster_give_the_same_lake_as_the_default_runner
     for state in (default, on_dask):
         markdown = artifact(state)
         assert "| 3 | 0 | 0 | 1,803 | 15 | 25 |" in markdown and "no tracking log for 2016-06-30" in markdown
-
-
-def test_dask_local_cluster_from_the_environment(monkeypatch):
-    from prefect.task_runners import ThreadPoolTaskRunner
-    from prefect_dask import DaskTaskRunner
-
-    monkeypatch.delenv(DASK_ADDRESS_ENV, raising=False)
-    monkeypatch.delenv(DASK_WORKERS_ENV, raising=False)
-    assert isinstance(task_runner(), ThreadPoolTaskRunner)
-    monkeypatch.setenv(DASK_WORKERS_ENV, "3")
-    runner = task_runner()
-    assert isinstance(runner, DaskTaskRunner) and runner.cluster_kwargs["n_workers"] == 3
 
 
 def test_an_unreadable_log_fails_the_run_and_names_the_file(s3, sample, gpg_env, tmp_path):
