@@ -1,17 +1,21 @@
 """Country by IP address, offline: which database answers, and the vectorised lookup.
 
-Two kinds of database, one result (`ip`, `country`: ISO 3166-1 alpha-2, NULL when unknown):
+`install_country_lookup(con)` defines the SQL macro `ip_country(ip)` on a connection: ISO 3166-1
+alpha-2, NULL when unknown. Only public addresses are looked up (`ip_address.ip_number_is_public`):
+private, loopback, link-local, reserved, multicast and malformed ones are unknown, and so are the
+codes that name no single country. Two kinds of database answer it:
 
 * the package (default): `iptocc`, the five regional internet registries' delegations compiled
   into the wheel (pinned in pyproject.toml; refreshing the data is upgrading the pin). Its data
-  is not exposed as ranges, only through its batch call, so it is registered as a DuckDB
-  vectorised (Arrow) function: one call per vector of ~2,000 addresses, never one per address.
+  is not exposed as ranges, only through its batch call, which a DuckDB vectorised (Arrow)
+  function makes once per vector of ~2,000 addresses.
 * a file the operator supplies in IDBX_GEOIP_DB (MaxMind GeoLite2/GeoIP2 Country or City, DB-IP
-  lite, as `.mmdb`; or a `first,last,country` range CSV such as DB-IP's, optionally gzipped). It
-  is loaded as a table of 128-bit ranges and resolved with a DuckDB ASOF join.
+  lite, as `.mmdb`; or a `first,last,country` range CSV such as DB-IP's, optionally gzipped),
+  loaded as 128-bit ranges sorted by their first address; each vector of addresses is resolved
+  by a binary search over them (numpy).
 
-Either way only public addresses are looked up (`ip_address.ip_number_is_public`): private,
-loopback, link-local, reserved, multicast and malformed ones are unknown.
+Never a Python call per address. SQL models call `ip_country(ip)` where the IP is, so that
+addresses are never stored beside their country.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from importlib.metadata import version
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from idbx.errors import ConfigError
 from idbx.privacy.ip_address import IPV4_MAPPED, install_ip_macros
@@ -34,21 +40,43 @@ _LOW_64 = (1 << 64) - 1
 NOT_A_COUNTRY = ("EU", "AP", "ZZ", "A1", "A2", "O1", "XX")
 
 
+def _country_codes(codes: pa.Array) -> pa.Array:
+    """Upper-case alpha-2 codes; anything else NULL."""
+    upper = pc.utf8_upper(codes.cast(pa.string()))
+    valid = pc.and_(pc.match_substring_regex(upper, "^[A-Z]{2}$"), pc.invert(pc.is_in(upper, pa.array(NOT_A_COUNTRY))))
+    return pc.if_else(pc.fill_null(valid, False), upper, pa.scalar(None, pa.string()))
+
+
+def _register(con: duckdb.DuckDBPyConnection, name: str, function, parameters: list[str]) -> None:
+    """(Re)define a vectorised Python function on the connection."""
+    if con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = ?", [name]).fetchall()[0][0]:
+        con.remove_function(name)
+    con.create_function(name, function, parameters, "VARCHAR", type="arrow", null_handling="special")
+
+
 class PackageCountries:
     """The registries' delegations shipped by the pinned `iptocc` package."""
 
     def __init__(self) -> None:
         self.description = f"iptocc {version('iptocc')} (regional internet registries' delegations)"
 
-    def lookup_sql(self, con: duckdb.DuckDBPyConnection, numbers: str) -> str:
+    def install(self, con: duckdb.DuckDBPyConnection) -> str:
+        """Register the batch call; return the SQL of the country of a public ip_number `n`."""
         from iptocc import country_code
 
         def batch(addresses: pa.Array) -> pa.Array:
-            return pa.array(country_code(addresses.to_pylist()), pa.string())
+            return _country_codes(pa.array(country_code(addresses.to_pylist()), pa.string()))
 
-        if not con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = 'ip_country_iptocc'").fetchall()[0][0]:
-            con.create_function("ip_country_iptocc", batch, ["VARCHAR"], "VARCHAR", type="arrow", null_handling="special")
-        return f"SELECT ip, CASE WHEN public THEN ip_country_iptocc(ip_text(n)) END AS country FROM {numbers}"
+        _register(con, "ip_country_iptocc", batch, ["VARCHAR"])
+        return "ip_country_iptocc(ip_text(n))"
+
+
+def _keys(high: pa.Array, low: pa.Array) -> np.ndarray:
+    """128-bit numbers as 16 big-endian bytes, which numpy orders (and compares) as the numbers."""
+    keys = np.empty(len(high), dtype=[("high", ">u8"), ("low", ">u8")])
+    keys["high"] = high.to_numpy(zero_copy_only=False)
+    keys["low"] = low.to_numpy(zero_copy_only=False)
+    return keys.view("S16")
 
 
 class RangeCountries:
@@ -58,24 +86,60 @@ class RangeCountries:
     def __init__(self, path: Path, description: str, ranges: pa.Table):
         self.path = path
         self.description = description
-        self.ranges = ranges
+        first_high, first_low = ranges["first_high"].combine_chunks(), ranges["first_low"].combine_chunks()
+        first = _keys(first_high, first_low)
+        order = np.argsort(first, kind="stable") if len(first) > 1 and not np.all(first[1:] >= first[:-1]) else np.arange(len(first))
+        self.first = first[order]
+        self.last = _keys(ranges["last_high"].combine_chunks(), ranges["last_low"].combine_chunks())[order]
+        self.countries = _country_codes(ranges["country"].combine_chunks()).take(pa.array(order))
+        # IPv4 (and the rest below 2^64) is searched by its low half alone, much faster than 16 bytes.
+        below = first_high.to_numpy(zero_copy_only=False)[order] == 0
+        self.first_low_below = first_low.to_numpy(zero_copy_only=False)[order][below]
 
-    def lookup_sql(self, con: duckdb.DuckDBPyConnection, numbers: str) -> str:
-        con.register("ip_country_ranges_arrow", self.ranges)
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE ip_country_ranges AS "
-            "SELECT (first_high::UHUGEINT << 64::UHUGEINT) | first_low AS range_first, "
-            "(last_high::UHUGEINT << 64::UHUGEINT) | last_low AS range_last, country "
-            "FROM ip_country_ranges_arrow ORDER BY range_first"
-        )
-        con.unregister("ip_country_ranges_arrow")
-        return (
-            f"SELECT ip, CASE WHEN public AND n <= r.range_last THEN r.country END AS country "
-            f"FROM {numbers} ASOF LEFT JOIN ip_country_ranges r ON n >= r.range_first"
-        )
+    def install(self, con: duckdb.DuckDBPyConnection) -> str:
+        """Register a function finding, for a vector of addresses (as 64-bit halves), the range that
+        starts at or before each (a binary search in the sorted starts) and whether it reaches it."""
+
+        def batch(high: pa.Array, low: pa.Array) -> pa.Array:
+            asked = _keys(high, low)
+            small = high.to_numpy(zero_copy_only=False) == 0
+            at = np.empty(len(asked), dtype=np.int64)
+            at[small] = np.searchsorted(self.first_low_below, low.to_numpy(zero_copy_only=False)[small], side="right") - 1
+            at[~small] = np.searchsorted(self.first, asked[~small], side="right") - 1
+            at = np.maximum(at, 0)
+            inside = (self.first[at] <= asked) & (asked <= self.last[at])
+            return pc.if_else(pa.array(inside), self.countries.take(pa.array(at)), pa.scalar(None, pa.string()))
+
+        _register(con, "ip_country_ranges", batch, ["UBIGINT", "UBIGINT"])
+        return f"ip_country_ranges((n >> 64::UHUGEINT)::UBIGINT, (n & {_LOW_64}::UHUGEINT)::UBIGINT)"
 
 
 CountryDatabase = PackageCountries | RangeCountries
+
+
+def _install(con: duckdb.DuckDBPyConnection, database: CountryDatabase | None) -> tuple[CountryDatabase, str]:
+    """The ip_* macros, the database's function and `ip_country(ip)`; returns the database and the
+    SQL of the country of an ip_number `n`."""
+    database = database or open_country_database()
+    install_ip_macros(con)
+    of_number = f"CASE WHEN ip_number_is_public(n) THEN {database.install(con)} END"
+    con.execute(f"CREATE OR REPLACE TEMP MACRO ip_country(ip) AS list_transform([ip_number(ip)], lambda n: {of_number})[1]")
+    return database, of_number
+
+
+def install_country_lookup(con: duckdb.DuckDBPyConnection, database: CountryDatabase | None = None) -> CountryDatabase:
+    """Define `ip_country(ip)` (and the ip_* macros) on this connection, answered by `database`
+    (default: IDBX_GEOIP_DB, else the package). Returns the database, for its description."""
+    return _install(con, database)[0]
+
+
+def country_by_ip(con: duckdb.DuckDBPyConnection, ips: str, database: CountryDatabase | None = None) -> duckdb.DuckDBPyRelation:
+    """(`ip`, `country`) for every distinct non-NULL `ip` of the query `ips`, lazy: the caller
+    materialises it. The same lookup as `ip_country`, which the connection keeps, with each
+    address parsed once."""
+    _, of_number = _install(con, database)
+    distinct = f"SELECT DISTINCT ip FROM ({ips}) WHERE ip IS NOT NULL"
+    return con.sql(f"SELECT ip, {of_number} AS country FROM (SELECT ip, ip_number(ip) AS n FROM ({distinct}))")
 
 
 def open_country_database(path: str | Path | None = None) -> CountryDatabase:
@@ -167,23 +231,3 @@ def _range_csv(path: Path) -> RangeCountries:
     finally:
         con.close()
     return RangeCountries(path, f"{path.name} (ranges CSV, {ranges.num_rows:,} ranges)", ranges)
-
-
-def country_by_ip(con: duckdb.DuckDBPyConnection, ips: str, database: CountryDatabase | None = None) -> duckdb.DuckDBPyRelation:
-    """(`ip`, `country`) for every distinct non-NULL `ip` of the query `ips`; country NULL when unknown.
-
-    Lazy: the caller materialises it (CREATE TABLE AS, COPY, join). The connection keeps the
-    ip_* macros and the database's lookup for later queries.
-    """
-    database = database or open_country_database()
-    install_ip_macros(con)
-    numbers = (
-        "(SELECT ip, n, ip_number_is_public(n) AS public FROM "
-        f"(SELECT ip, ip_number(ip) AS n FROM (SELECT DISTINCT ip FROM ({ips}) WHERE ip IS NOT NULL)))"
-    )
-    lookup = database.lookup_sql(con, numbers)
-    not_a_country = ", ".join(sql_string(code) for code in NOT_A_COUNTRY)
-    return con.sql(
-        f"SELECT ip, CASE WHEN regexp_full_match(upper(country), '[A-Z]{{2}}') AND upper(country) NOT IN ({not_a_country}) "
-        f"THEN upper(country) END AS country FROM ({lookup})"
-    )

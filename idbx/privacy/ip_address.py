@@ -73,7 +73,9 @@ _V6_GROUPS = ", ".join(f"((n >> {bits}::UHUGEINT) & 65535::UHUGEINT)::INTEGER" f
 
 def _macros() -> list[str]:
     """Macros are expanded inline, so an argument used n times is computed n times: a value used
-    more than once is bound once with `list_transform([value], lambda v: ...)[1]`."""
+    more than once is bound once with `list_transform([value], lambda v: ...)[1]`. A lambda body
+    uses only its own parameters (DuckDB 2.0.1 fails on a lambda that captures a macro argument
+    when that argument is an aggregate with a FILTER)."""
     not_public = " OR ".join(f"(n BETWEEN {first}::UHUGEINT AND {last}::UHUGEINT)" for first, last, _ in special_ranges())
     return [
         # A dotted quad as a 32-bit number, NULL if it is not one.
@@ -81,8 +83,9 @@ def _macros() -> list[str]:
               lambda o: try_cast(o.a AS UBIGINT) * 16777216 + try_cast(o.b AS UBIGINT) * 65536
                         + try_cast(o.c AS UBIGINT) * 256 + try_cast(o.d AS UBIGINT))[1]""",
         # An IPv6 text ending in a dotted quad, with the quad written as two hex groups instead.
-        """ip_v6_plain(s) AS CASE WHEN NOT contains(s, '.') THEN s ELSE list_transform([ip_v4_number(regexp_extract(s, '([^:]*)$', 1))],
-              lambda v: regexp_extract(s, '^(.*:)', 1) || printf('%x:%x', v // 65536, v % 65536))[1] END""",
+        """ip_v6_plain(s) AS CASE WHEN NOT contains(s, '.') THEN s ELSE list_transform(
+              [{'head': regexp_extract(s, '^(.*:)', 1), 'v4': ip_v4_number(regexp_extract(s, '([^:]*)$', 1))}],
+              lambda x: x.head || printf('%x:%x', x.v4 // 65536, x.v4 % 65536))[1] END""",
         # Eight colon-separated groups (`::` expanded), or NULL if `::` is misused.
         """ip_v6_full(s) AS list_transform([ip_v6_plain(s)], lambda p: CASE
               WHEN NOT contains(p, '::') THEN p

@@ -8,7 +8,15 @@ from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
 from idbx.errors import ConfigError
-from idbx.privacy.geoip import GEOIP_DB_ENV, PackageCountries, RangeCountries, country_by_ip, open_country_database
+from idbx.privacy.geoip import (
+    GEOIP_DB_ENV,
+    PackageCountries,
+    RangeCountries,
+    country_by_ip,
+    install_country_lookup,
+    open_country_database,
+)
+from idbx.privacy.ip_address import install_ip_macros
 
 # Addresses of the registries' own infrastructure and of long-standing holders: one or more per
 # regional registry, in both families.
@@ -118,3 +126,49 @@ def test_missing_file_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv(GEOIP_DB_ENV, str(tmp_path / "nope.mmdb"))
     with pytest.raises(ConfigError, match="no such file"):
         open_country_database()
+
+
+@pytest.mark.parametrize("kind", ["package", "csv"])
+def test_ip_country_in_sql_the_last_public_address_of_each_learner(kind, tmp_path):
+    """How a SQL model locates learners: the country of the latest event with a public address."""
+    path = tmp_path / "ranges.csv"
+    path.write_text("200.160.0.0,200.160.15.255,BR\n193.0.0.0,193.0.7.255,NL\n")
+    con = duckdb.connect()
+    install_country_lookup(con, open_country_database(path) if kind == "csv" else PackageCountries())
+    con.execute("""CREATE TABLE events AS SELECT * FROM (VALUES
+        (1, 1, '200.160.2.3'), (1, 2, '193.0.6.139'), (1, 3, '10.0.0.1'), (1, 4, 'unknown'),
+        (2, 1, '192.168.0.1'), (3, 1, NULL)) t(learner, seen, ip)""")
+    got = con.execute("""
+        SELECT learner, ip_country(arg_max(ip, seen) FILTER (WHERE ip_is_public(ip))) AS country_by_ip
+        FROM events GROUP BY learner ORDER BY learner""").fetchall()
+    assert got == [(1, "NL"), (2, None), (3, None)]
+
+
+def test_range_lookup_agrees_with_a_plain_binary_search(tmp_path):
+    """Random disjoint ranges in both families, random addresses in and around them."""
+    import bisect
+    import ipaddress
+    import random
+
+    rng = random.Random(7)
+    mapped = 0xFFFF << 32
+    starts = sorted({rng.randrange(mapped + (1 << 24), mapped + (224 << 24)) for _ in range(1500)}) + sorted(
+        {rng.randrange(0x2001_0400 << 96, 0x2C10 << 112) for _ in range(1500)}
+    )
+    ranges = [(a, min(a + rng.randrange(1, 1 << 20), b - 1), rng.choice(["MX", "CO", "BR", "AR"])) for a, b in zip(starts, starts[1:] + [1 << 128])]
+    text = lambda n: str(ipaddress.IPv4Address(n - mapped)) if n >> 32 == 0xFFFF else str(ipaddress.IPv6Address(n))  # noqa: E731
+    path = tmp_path / "ranges.csv"
+    path.write_text("".join(f"{text(a)},{text(b)},{c}\n" for a, b, c in ranges))
+    asked = [a + rng.randrange(-2, (b - a) + 3) for a, b, _ in rng.sample(ranges, 2000)] + [b + 1 for _, b, _ in ranges[::10]]
+    con = duckdb.connect()
+    install_ip_macros(con)
+    public = dict(con.execute("SELECT ip, ip_is_public(ip) FROM unnest(?) t(ip)", [[text(n) for n in asked]]).fetchall())
+    asked = [n for n in asked if public[text(n)]]
+
+    def expected(n):
+        at = bisect.bisect_right(starts, n) - 1
+        return ranges[at][2] if at >= 0 and n <= ranges[at][1] else None
+
+    got = _lookup([text(n) for n in asked], open_country_database(path))
+    assert got == {text(n): expected(n) for n in asked}
+    assert {None, "MX"} <= set(got.values())
