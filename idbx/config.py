@@ -12,6 +12,15 @@ LAKE_ENV = "IDBX_LAKE"
 GPG_KEY_ENV = "IDBX_GPG_KEY"
 GPG_PASSPHRASE_ENV = "IDBX_GPG_PASSPHRASE"
 DEFAULT_LAKE = Path("lake")
+MAX_INFLATE_ENV = "IDBX_MAX_INFLATE_MB"
+MAX_LINE_ENV = "IDBX_MAX_LINE_MB"
+# A delivered file, once unzipped, decrypted or gunzipped, may grow to this much: generous for
+# real deliveries (a day of events is ~1 GB; a large courseware_studentmodule a few GB), small
+# against a bomb that inflates a few MB into terabytes.
+DEFAULT_MAX_INFLATE_MB = 64 << 10
+# Longest tracking-log line parsed: edX itself drops events over 50 kB; parsing a line takes
+# ~20 times its size in memory, so 8 MB stays well inside one worker's DuckDB budget.
+DEFAULT_MAX_LINE_MB = 8
 
 
 def lake_root(option: str | Path | None = None) -> Path:
@@ -39,3 +48,27 @@ class GpgSettings:
         if passphrase is None:
             passphrase = os.environ.get(GPG_PASSPHRASE_ENV)
         return cls(key_file=key_file, passphrase=passphrase)
+
+
+def _megabytes(env: str, default: float) -> int:
+    """A size setting in MB (fractions allowed) as bytes."""
+    raw = os.environ.get(env)
+    if raw is None or raw == "":
+        return int(default * (1 << 20))
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{env}={raw!r} is not a number of megabytes") from None
+    if value <= 0:
+        raise ConfigError(f"{env}={raw!r} must be more than 0")
+    return int(value * (1 << 20))
+
+
+def max_inflate_bytes() -> int:
+    """How large one delivered file may grow when unzipped, decrypted or gunzipped."""
+    return _megabytes(MAX_INFLATE_ENV, DEFAULT_MAX_INFLATE_MB)
+
+
+def max_line_bytes() -> int:
+    """The longest tracking-log line parsed; longer lines are rejected as too long."""
+    return _megabytes(MAX_LINE_ENV, DEFAULT_MAX_LINE_MB)

@@ -29,6 +29,11 @@ class SourceFormatError(IdbxError):
         self.reason = reason
 
 
+class StreamError(IdbxError):
+    """A whole input cannot be read (a bomb, line endings other than `\\n`), found inside a stream
+    that DuckDB reads: DuckDB reports it as text, and `failure_message` takes it back out."""
+
+
 class RegistryError(IdbxError):
     def __init__(self, path: str, problems: list[str]):
         super().__init__(f"{path}: {len(problems)} problem(s)\n" + "\n".join(f"  - {p}" for p in problems))

@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 import gnupg
 
-from idbx.config import GpgSettings
+from idbx.config import GPG_PASSPHRASE_ENV, GpgSettings, max_inflate_bytes
 from idbx.errors import ConfigError, DecryptionError
 
 _BUFFER_SIZE = 1 << 20
@@ -25,8 +25,13 @@ _BUFFER_SIZE = 1 << 20
 _AGENT_CONF = "default-cache-ttl 86400\nmax-cache-ttl 86400\ns2k-count 65536\nallow-loopback-pinentry\n"
 
 
-def _explain_failure(result: gnupg.Crypt) -> str:
+def _explain_failure(result: gnupg.Crypt, destination: Path | None = None) -> str:
     stderr = result.stderr or ""
+    if "exceeded --max-output" in stderr:
+        return (f"decrypts to more than {max_inflate_bytes() / (1 << 20):,.0f} MB (the limit, IDBX_MAX_INFLATE_MB); "
+                "refused as a possible bomb")
+    if "No space left on device" in stderr and destination is not None:
+        return f"disk full while decrypting into {destination.parent}"
     if "Bad passphrase" in stderr or "BAD_PASSPHRASE" in stderr:
         return "wrong passphrase for the partner key (check IDBX_GPG_PASSPHRASE)"
     if "NO_SECKEY" in stderr:
@@ -73,7 +78,7 @@ class Decryptor:
 
     def _import_key(self) -> None:
         key_file = self.settings.key_file
-        result = self._gpg.import_keys(key_file.read_text(encoding="utf-8", errors="replace"))
+        result = self._gpg.import_keys(key_file.read_bytes())  # bytes: armored or binary exports alike
         if not result.sec_imported:
             raise ConfigError(f"{key_file}: holds no private key (an armored secret key export is needed)")
         self._fingerprint = result.fingerprints[0]
@@ -82,11 +87,19 @@ class Decryptor:
         probe = self._gpg.encrypt(b"idbx", [self._fingerprint], always_trust=True, armor=False)
         result = self._gpg.decrypt(probe.data, passphrase=self.settings.passphrase)
         if not result.ok:
+            if self.settings.passphrase == "":
+                raise ConfigError(f"{GPG_PASSPHRASE_ENV} is empty but {self.settings.key_file} needs a passphrase")
             raise ConfigError(f"{self.settings.key_file}: {_explain_failure(result)}")
 
     def decrypt(self, source: BinaryIO, destination: Path, name: str) -> None:
-        """Stream-decrypt into `destination`; on failure remove what gpg wrote and raise naming `name`."""
-        result = self._gpg.decrypt_file(source, passphrase=self.settings.passphrase, output=str(destination))
-        if not result.ok:
+        """Stream-decrypt into `destination`; on failure remove what gpg wrote and raise naming `name`.
+
+        gpg inflates what it compressed: --max-output bounds that. gpg may report DECRYPTION_OKAY
+        and still fail to write (limit reached, disk full), so its exit code counts too."""
+        result = self._gpg.decrypt_file(
+            source, passphrase=self.settings.passphrase, output=str(destination),
+            extra_args=["--max-output", str(max_inflate_bytes())],
+        )
+        if not result.ok or result.returncode != 0:
             destination.unlink(missing_ok=True)
-            raise DecryptionError(name, _explain_failure(result))
+            raise DecryptionError(name, _explain_failure(result, destination))

@@ -19,7 +19,7 @@ from functools import partial
 from pathlib import Path
 
 from idbx import catalog, engine
-from idbx.config import GpgSettings
+from idbx.config import GpgSettings, max_inflate_bytes, max_line_bytes
 from idbx.errors import ConfigError, IdbxError, SourceFormatError
 from idbx.ingest.crypto import Decryptor
 from idbx.ingest.outcomes import (
@@ -76,7 +76,7 @@ class _EventsRun:
         con = engine.connect(self.scratch, threads=self.threads, memory_limit=self.memory)
         staged: list[StagedFile] = []
         try:
-            parse = TrackingLogParse(con, plain)
+            parse = TrackingLogParse(con, plain, max_line=max_line_bytes(), max_bytes=max_inflate_bytes())
             # Staged beside the days, not in one: without a dated name, the data says which day it is.
             data = self.lake.stage_partition(con.sql(events_select(parse.accepted_sql, member.name)), self.lake.bronze / DATASET)
             staged.append(data)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
-from idbx.errors import IdbxError
+from idbx.errors import IdbxError, StreamError
 
 INGESTED = "ingested"
 UNCHANGED = "unchanged"
@@ -74,6 +74,7 @@ FILE_ERRORS = (IdbxError, duckdb.Error, pa.ArrowException, OSError, zipfile.BadZ
 
 # A value an engine quotes from what it read ("Could not convert string 'x' to INT64").
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_STREAM_ERROR = re.compile(rf"^(?:[\w.]+\.)?{StreamError.__name__}: ")
 
 
 def failure_message(name: str, exc: BaseException) -> str:
@@ -84,7 +85,7 @@ def failure_message(name: str, exc: BaseException) -> str:
         return str(exc)
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
     useful = lines[-1] if "reading the stream registered" in lines[0] else lines[0]
-    return f"{name}: {_QUOTED.sub('…', useful)}"
+    return f"{name}: {_QUOTED.sub('…', _STREAM_ERROR.sub('', useful))}"
 
 
 def failed_outcome(name: str, dataset: str, size: int, exc: BaseException) -> FileOutcome:

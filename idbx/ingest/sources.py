@@ -19,6 +19,7 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from idbx.config import MAX_INFLATE_ENV, max_inflate_bytes
 from idbx.errors import ConfigError, SourceFormatError, UnsafeArchiveError
 from idbx.ingest.crypto import Decryptor
 from idbx.ingest.parsers.naming import is_encrypted, package_date
@@ -73,8 +74,49 @@ def plain_copy(member: SourceMember, scratch: Path, decryptor: Decryptor | None)
     return target
 
 
+def inflate_limit_error(name: str, limit: int) -> SourceFormatError:
+    return SourceFormatError(
+        name, f"inflates to more than {limit / (1 << 20):,.0f} MB (the limit, {MAX_INFLATE_ENV}); refused as a possible bomb"
+    )
+
+
+class _BoundedStream:
+    """A zip member's stream that fails once more than `limit` bytes came out of it, so a bomb
+    is stopped while streaming whatever its header claims."""
+
+    def __init__(self, stream: BinaryIO, limit: int, name: str):
+        self._stream, self._left, self._limit, self._name = stream, limit, limit, name
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size if size is not None and size >= 0 else self._left + 1)
+        self._left -= len(data)
+        if self._left < 0:
+            raise inflate_limit_error(self._name, self._limit)
+        return data
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __enter__(self) -> _BoundedStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# Python inflates deflate in bounded steps; bzip2 and lzma members may inflate a whole read at once.
+_STREAMED_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+
+
 def _open_zip_member(path: Path, name: str) -> BinaryIO:
-    return zipfile.ZipFile(path).open(name)
+    archive = zipfile.ZipFile(path)
+    info = archive.getinfo(name)
+    limit = max_inflate_bytes()
+    if info.compress_type not in _STREAMED_METHODS:
+        raise SourceFormatError(name, f"zip compression method {info.compress_type} is not supported (deflate or stored)")
+    if info.file_size > limit:
+        raise inflate_limit_error(name, limit)
+    return _BoundedStream(archive.open(info), limit, name)
 
 
 def unsafe_zip_entries(archive: zipfile.ZipFile) -> list[str]:

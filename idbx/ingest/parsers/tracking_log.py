@@ -51,11 +51,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from idbx.config import DEFAULT_MAX_LINE_MB
+from idbx.errors import StreamError
 from idbx.ingest.parsers import RAW_CLIP
 from idbx.ingest.parsers.naming import course_key_sql
 from idbx.quoting import sql_string
 
-LINES_SCHEMA = pa.schema([("line_number", pa.int64()), ("raw", pa.binary())])
+LINES_SCHEMA = pa.schema([("line_number", pa.int64()), ("raw", pa.binary()), ("overlong", pa.int64())])
 
 # ----------------------------------------------------------------------------- reading lines
 
@@ -111,47 +113,134 @@ def _prefetched(stream: pa.NativeFile, chunk_bytes: int, depth: int) -> Iterator
         stopped.set()
 
 
-def _split(data: bytes, end: int, first: int) -> pa.RecordBatch:
-    """Split data[:end] on b'\\n' in C (one zero-copy binary value -> split_pattern)."""
-    offsets = pa.array([0, end], pa.int32()).buffers()[1]
-    whole = pa.Array.from_buffers(pa.binary(), 1, [None, offsets, pa.py_buffer(data)])
-    lines = pc.split_pattern(whole, pattern=b"\n").flatten()
-    numbers = pa.array(range(first, first + len(lines)), pa.int64())
-    return pa.RecordBatch.from_arrays([numbers, lines], schema=LINES_SCHEMA)
+_BOM = b"\xef\xbb\xbf"
+# Of a line over the limit, this much is kept for its reject's raw text (RAW_CLIP characters of UTF-8).
+_HEAD_BYTES = 4 * RAW_CLIP
 
 
-def iter_line_batches(source, chunk_bytes: int = 1 << 20, prefetch: int = 4,
-                      counter: dict | None = None) -> Iterator[pa.RecordBatch]:
-    """Yield (line_number, raw) batches; line i is the i-th b'\\n'-separated piece (1-based).
+def _split(data: bytes, end: int, first: int, max_line: int, counter: dict) -> tuple[pa.RecordBatch, int]:
+    """Split data[:end] on b'\\n' in C (one zero-copy binary value -> split_pattern); lines over
+    `max_line` keep only their head and their length; empty lines are counted, not passed on."""
+    offsets = pa.array([0, end], pa.int32() if end < 2**31 else pa.int64()).buffers()[1]
+    kind = pa.binary() if end < 2**31 else pa.large_binary()
+    whole = pa.Array.from_buffers(kind, 1, [None, offsets, pa.py_buffer(data)])
+    lines = pc.split_pattern(whole, pattern=b"\n").flatten().cast(pa.binary())
+    lengths = pc.binary_length(lines).to_numpy()
+    split = len(lengths)
+    present = np.flatnonzero(lengths)
+    if len(present) < split:
+        counter["empty"] = counter.get("empty", 0) + split - len(present)
+        lines, lengths = lines.take(present), lengths[present]
+    overlong = pa.nulls(len(lines), pa.int64())
+    too_long = lengths > max_line
+    if too_long.any():
+        mask = pa.array(too_long)
+        lines = pc.if_else(mask, pc.binary_slice(lines, 0, _HEAD_BYTES), lines)
+        overlong = pc.if_else(mask, pa.array(lengths, pa.int64()), overlong)
+    numbers = pa.array(present + first, pa.int64())
+    return pa.RecordBatch.from_arrays([numbers, lines, overlong], schema=LINES_SCHEMA), split
 
-    Exact for any bytes: NUL, invalid UTF-8, lone CR, tabs, quotes, lines of many MB.
-    A final line without a trailing newline is kept; an empty tail after the last newline is
-    not a line. ~1 MB chunks measured best: smaller batches let DuckDB's threads share work.
+
+def _overlong_line(number: int, head: bytes, length: int) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays(
+        [pa.array([number], pa.int64()), pa.array([head], pa.binary()), pa.array([length], pa.int64())],
+        schema=LINES_SCHEMA)
+
+
+class _PendingLine:
+    """The unfinished line carried from chunk to chunk: pieces joined once when it ends (linear
+    whatever its length), or, past the limit, only its head and its length."""
+
+    def __init__(self, max_line: int):
+        self.max_line = max_line
+        self.pieces: list[bytes] = []
+        self.length = 0
+        self.head: bytes | None = None  # set once the line is over the limit
+
+    def add(self, piece: bytes) -> None:
+        self.length += len(piece)
+        if self.head is not None:
+            self.head += piece[:_HEAD_BYTES - len(self.head)]
+        elif self.length > self.max_line:
+            self.head = b"".join([*self.pieces, piece[:_HEAD_BYTES]])[:_HEAD_BYTES]
+            self.pieces = []
+        elif piece:
+            self.pieces.append(piece)
+
+    def finish(self, last: bytes) -> tuple[bytes | None, int, bytes]:
+        """End the line with `last`: (its head if over the limit, its length, what was carried
+        before `last`), and start afresh."""
+        carried, length, head = b"".join(self.pieces), self.length + len(last), self.head
+        if head is not None or length > self.max_line:
+            head = ((head or carried) + last[:_HEAD_BYTES])[:_HEAD_BYTES]
+        self.pieces, self.length, self.head = [], 0, None
+        return head, length, carried
+
+
+def _check_start(first: bytes) -> bytes:
+    """The first chunk without a UTF-8 BOM; a file whose lines end in a lone CR is refused plainly."""
+    if first.startswith(_BOM):
+        first = first[len(_BOM):]
+    if b"\n" not in first and b"\r" in first:
+        raise StreamError("lines end with CR (\\r) only, not \\n (old Mac line endings): convert the file first")
+    return first
+
+
+def iter_line_batches(source, chunk_bytes: int = 1 << 20, prefetch: int = 4, counter: dict | None = None,
+                      max_line: int = DEFAULT_MAX_LINE_MB << 20, max_bytes: int | None = None) -> Iterator[pa.RecordBatch]:
+    """Yield (line_number, raw, overlong) batches; line i is the i-th b'\\n'-separated piece (1-based).
+
+    Exact for any bytes: NUL, invalid UTF-8, lone CR, tabs, quotes, lines of many MB. A line over
+    `max_line` bytes comes with only its head and `overlong` = its length, in time linear in
+    its size; empty lines are only counted (`counter["empty"]`). A final line without a trailing
+    newline is kept; an empty tail after the last newline is not a line. A UTF-8 BOM is dropped.
+    More than `max_bytes` read (after gunzip) fails the stream. ~1 MB chunks measured best:
+    smaller batches let DuckDB's threads share work.
     """
+    counter = {} if counter is None else counter
     stream = _open(source)
-    next_line, carry = 1, b""
+    next_line, pending, seen = 1, _PendingLine(max_line), 0
     chunks = _prefetched(stream, chunk_bytes, prefetch) if prefetch else iter(
         lambda: stream.read(chunk_bytes), b"")
     for buf in chunks:
-        data = carry + buf if carry else buf
-        cut = data.rfind(b"\n")
-        if cut < 0:  # a line longer than the chunk: keep accumulating
-            carry = data
+        if not seen:
+            buf = _check_start(buf)
+        seen += len(buf)
+        if max_bytes is not None and seen > max_bytes:
+            raise StreamError(f"inflates to more than {max_bytes / (1 << 20):,.0f} MB (the limit, "
+                              "IDBX_MAX_INFLATE_MB); refused as a possible bomb")
+        nl = buf.find(b"\n")
+        if nl < 0:  # the carried line goes on
+            pending.add(buf)
             continue
-        carry = data[cut + 1:]
-        batch = _split(data, cut, next_line)
-        next_line += batch.num_rows
-        yield batch
-    if carry:
-        batch = _split(carry, len(carry), next_line)
-        next_line += batch.num_rows
-        yield batch
-    if counter is not None:
-        counter["lines"] = next_line - 1
+        head, length, carried = pending.finish(buf[:nl])
+        if head is not None:
+            yield _overlong_line(next_line, head, length)
+            next_line += 1
+            data, start = buf, nl + 1
+        else:
+            data, start = (carried + buf if carried else buf), 0
+        cut = data.rfind(b"\n")
+        if cut >= start:
+            batch, count = _split(data[start:cut + 1] if start else data, cut - start, next_line, max_line, counter)
+            next_line += count
+            if batch.num_rows:
+                yield batch
+        pending.add(data[max(cut, start - 1) + 1:])
+    head, length, whole = pending.finish(b"")
+    if head is not None:
+        yield _overlong_line(next_line, head, length)
+        next_line += 1
+    elif whole:
+        batch, count = _split(whole, len(whole), next_line, max_line, counter)
+        next_line += count
+        if batch.num_rows:
+            yield batch
+    counter["lines"] = next_line - 1
 
 
 def read_lines(source, **kw) -> pa.RecordBatchReader:
-    """Arrow stream of (line_number BIGINT, raw BLOB) for a path or binary file object."""
+    """Arrow stream of (line_number BIGINT, raw BLOB, overlong BIGINT) for a path or binary file object."""
     return pa.RecordBatchReader.from_batches(LINES_SCHEMA, iter_line_batches(source, **kw))
 
 # ----------------------------------------------------------------------------- SQL pieces
@@ -208,11 +297,13 @@ ACCEPTED_COLUMNS = ["line_number", "time", "username", "user_id", "event_type", 
                     "org_id", "course_id", "received_at", "context", "event", "line_hash"]
 
 
-def line_problem_sql(txt: str) -> str:
-    """SQL saying what keeps a JSON-lines line (decoded text, NULL when not UTF-8) from being a
-    JSON object: a reject reason, 'blank' for a line to skip, NULL for a JSON object. Tracking logs
-    and forum dumps are cut and judged the same way."""
+def line_problem_sql(txt: str, overlong: str = "overlong") -> str:
+    """SQL saying what keeps a JSON-lines line (decoded text, NULL when not UTF-8; `overlong`: the
+    length of a line over the limit, see `read_lines`) from being a JSON object: a reject reason,
+    'blank' for a line to skip, NULL for a JSON object. Tracking logs and forum dumps are cut and
+    judged the same way."""
     return f"""CASE
+      WHEN {overlong} IS NOT NULL THEN 'line too long: ' || format('{{:,}}', {overlong}) || ' bytes'
       WHEN {txt} IS NULL THEN 'invalid UTF-8'
       WHEN json_valid({txt}) THEN
         CASE WHEN left(ltrim(left({txt}, 64), {_WS}), 1) <> '{{' THEN 'not a JSON object' END
@@ -233,7 +324,8 @@ def classified_sql(lines: str) -> str:
     ~ n^2/2^65, about 3e-8 for a 10^6-line day.
     """
     return f"""
-WITH l AS (SELECT line_number, raw, try(decode(raw)) AS txt FROM {lines}),
+WITH l AS (SELECT line_number, raw, overlong, CASE WHEN overlong IS NULL THEN try(decode(raw)) END AS txt
+           FROM {lines}),
 r AS (SELECT *, {line_problem_sql('txt')} AS pre FROM l),
 x AS (SELECT *, CASE WHEN pre IS NULL THEN json_extract_string(txt, {_PATHS_SQL}) END AS f FROM r),
 t AS (SELECT *, {time_utc_sql('f[1]')} AS time_utc FROM x)
@@ -367,14 +459,16 @@ class TrackingLogParse:
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, source: str | os.PathLike | BinaryIO,
-                 chunk_bytes: int = 1 << 20, prefetch: int = 4):
+                 chunk_bytes: int = 1 << 20, prefetch: int = 4, max_line: int = DEFAULT_MAX_LINE_MB << 20,
+                 max_bytes: int | None = None):
         self._con = con
         self._feed: dict = {}
         self._r = _Router()
         tag = f"{os.getpid()}_{next(_ids)}"
         lines_view = f"__tracking_lines_{tag}"
         route = f"__tracking_route_{tag}"
-        con.register(lines_view, read_lines(source, chunk_bytes=chunk_bytes, prefetch=prefetch, counter=self._feed))
+        con.register(lines_view, read_lines(source, chunk_bytes=chunk_bytes, prefetch=prefetch, counter=self._feed,
+                                            max_line=max_line, max_bytes=max_bytes))
         con.create_function(route, self._r.keep_mask, ["BIGINT", "VARCHAR", "UBIGINT", "VARCHAR"], "BOOLEAN",
                             type="arrow", side_effects=True, null_handling="special")
         self._cleanup = [lambda: con.unregister(lines_view), lambda: con.remove_function(route)]
@@ -404,7 +498,7 @@ class TrackingLogParse:
         self._check_done()
         r = self._r
         return {"lines": self._feed["lines"], "accepted": r.kept,
-                "rejected": sum(t.num_rows for t in r.rejects), "blank": r.blank,
+                "rejected": sum(t.num_rows for t in r.rejects), "blank": r.blank + self._feed.get("empty", 0),
                 "duplicate": r.dup}
 
     def close(self) -> None:

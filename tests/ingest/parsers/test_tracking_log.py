@@ -7,6 +7,7 @@ import json
 import duckdb
 import pytest
 
+from idbx.errors import StreamError
 from idbx.ingest.parsers import tracking_log as tl
 from tests.conftest import CORPUS as CORPUS_ROOT
 
@@ -43,9 +44,27 @@ def test_read_lines_exact_on_hostile_bytes(tmp_path):
     lines = [b"a", b"", b"tab\there, comma \"q\" back\\slash", b"\xff\xfe", b"nul\x00x",
              b"cr\rinside", b"x" * 3_000_000, b"last-without-newline"]
     for gz in (True, False):
-        t = tl.read_lines(write(tmp_path, lines, gz=gz), chunk_bytes=4096).read_all()
-        assert t["line_number"].to_pylist() == list(range(1, len(lines) + 1))
-        assert t["raw"].to_pylist() == lines
+        counter = {}
+        t = tl.read_lines(write(tmp_path, lines, gz=gz), chunk_bytes=4096, counter=counter).read_all()
+        assert t["line_number"].to_pylist() == [n for n in range(1, len(lines) + 1) if n != 2]  # empty: counted only
+        assert t["raw"].to_pylist() == [line for line in lines if line]
+        assert counter == {"empty": 1, "lines": len(lines)}
+
+
+def test_lines_over_the_limit_keep_their_head_and_length(tmp_path):
+    lines = [b"a", b"y" * 10_000, b"b", b"z" * 50_000, b"x" * 100, b"w" * 9_000]  # long ones within and across chunks
+    for gz in (True, False):
+        t = tl.read_lines(write(tmp_path, lines, gz=gz), chunk_bytes=4096, max_line=5_000).read_all().to_pylist()
+        assert [r["line_number"] for r in t] == [1, 2, 3, 4, 5, 6]
+        assert [r["overlong"] for r in t] == [None, 10_000, None, 50_000, None, 9_000]
+        assert [len(r["raw"]) for r in t] == [1, tl._HEAD_BYTES, 1, tl._HEAD_BYTES, 100, tl._HEAD_BYTES]
+
+
+def test_bom_is_dropped_and_lone_cr_line_endings_are_refused(tmp_path):
+    t = tl.read_lines(io.BytesIO(b"\xef\xbb\xbfa\nb")).read_all()
+    assert t["raw"].to_pylist() == [b"a", b"b"]
+    with pytest.raises(StreamError, match="CR"):
+        tl.read_lines(io.BytesIO(b"a\rb\rc\r")).read_all()
 
 
 def test_read_lines_from_file_object_and_trailing_newline():

@@ -1,0 +1,166 @@
+"""Hostile and odd inputs through `idbx` as an operator runs it: each gets a one-line error naming
+the file (and line), a non-zero exit where a file failed, bounded memory, and the rest of its file
+or delivery lands.
+
+Inputs are generated small: bombs inflate to a few hundred MB with the limits set low through
+the environment, so the bound shows without the suite paying for gigabytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import zipfile
+import zlib
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from benchmarks.measure import Measured, measured
+from idbx.sample import SampleKey
+
+IDBX = str(Path(sys.executable).with_name("idbx"))
+MB = 1 << 20
+DAY = "2016-07-01"
+# An `idbx ingest` run of small files peaks around 150 MB (interpreter, DuckDB, pyarrow); the
+# bombs below would take several times that if anything held them whole.
+PEAK_MB = 300
+
+ENROLLMENT = "IDBx-IDB1x-2T2014-student_courseenrollment-prod-analytics.sql"
+USERS = "IDBx-IDB1x-2T2014-auth_user-prod-analytics.sql"
+ENROLLMENT_ROWS = (
+    "id\tuser_id\tcourse_id\tcreated\tis_active\tmode\n"
+    "1\t10\tIDBx/IDB1x/2T2014\t2016-01-01 00:00:00\t1\thonor\n"
+    "2\t11\tIDBx/IDB1x/2T2014\t2016-01-02 00:00:00\t1\taudit\n"
+)
+
+
+def idbx(*args: object, env: dict | None = None) -> Measured:
+    return measured([IDBX, *map(str, args)], env={**os.environ, **(env or {})})
+
+
+def event(i: int, **fields: object) -> bytes:
+    body = {"time": f"{DAY}T10:00:00Z", "username": f"u{i}", "event_type": "x", "event_source": "server",
+            "context": {"user_id": i}, "event": {"i": i}} | fields
+    return json.dumps(body).encode()
+
+
+def gzip_log(path: Path, parts: Iterable[bytes]) -> Path:
+    """A gzip file streamed from parts, so a bomb never sits whole in the test's memory."""
+    deflate = zlib.compressobj(1, zlib.DEFLATED, 31)
+    with open(path, "wb") as out:
+        for part in parts:
+            out.write(deflate.compress(part))
+        out.write(deflate.flush())
+    return path
+
+
+def repeated(block: bytes, total: int) -> Iterable[bytes]:
+    for _ in range(total // len(block)):
+        yield block
+
+
+def good_lines(first: int, n: int = 100) -> bytes:
+    return b"\n".join(event(i) for i in range(first, first + n)) + b"\n"
+
+
+def lake_rows(lake: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(lake / "catalog.duckdb"), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def scratch_is_empty(lake: Path) -> bool:
+    return not any((lake / "_scratch").glob("*"))
+
+
+# ------------------------------------------------------------------------- resource exhaustion
+
+def test_zip_bomb_fails_its_file_in_bounded_memory_and_the_rest_lands(tmp_path):
+    delivery = tmp_path / "idbx-2016-07-04.zip"
+    with zipfile.ZipFile(delivery, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        archive.writestr(ENROLLMENT, ENROLLMENT_ROWS)
+        with archive.open(USERS, "w", force_zip64=True) as bomb:
+            for block in repeated(b"\0" * MB, 300 * MB):
+                bomb.write(block)
+    assert delivery.stat().st_size < 2 * MB
+    lake = tmp_path / "lake"
+    run = idbx("ingest", "package", delivery, "--lake", lake, env={"IDBX_MAX_INFLATE_MB": "50"})
+    assert run.returncode == 1
+    assert f"failed {USERS}: inflates to more than 50 MB (the limit, IDBX_MAX_INFLATE_MB)" in run.stderr
+    assert run.peak_mb < PEAK_MB
+    assert lake_rows(lake, "SELECT count(*) FROM student_courseenrollment") == [(2,)]
+    assert scratch_is_empty(lake)
+
+
+def test_gpg_compressed_bomb_is_stopped_while_decrypting(sample, gpg_env, tmp_path):
+    plain = tmp_path / USERS
+    with open(plain, "wb") as out:
+        for block in repeated(b"\0" * MB, 200 * MB):
+            out.write(block)
+    folder = tmp_path / "idbx-2016-07-04"
+    folder.mkdir()
+    key = SampleKey(sample.root)
+    try:
+        key.encrypt(plain, folder / f"{USERS}.gpg")
+    finally:
+        key.close()
+    plain.unlink()
+    (folder / ENROLLMENT).write_text(ENROLLMENT_ROWS)
+    lake = tmp_path / "lake"
+    run = idbx("ingest", "package", folder, "--lake", lake, env={**gpg_env, "IDBX_MAX_INFLATE_MB": "20"})
+    assert run.returncode == 1
+    assert f"failed {USERS}.gpg: decrypts to more than 20 MB (the limit, IDBX_MAX_INFLATE_MB)" in run.stderr
+    assert lake_rows(lake, "SELECT count(*) FROM student_courseenrollment") == [(2,)]
+    assert scratch_is_empty(lake)
+
+
+def test_giant_line_is_rejected_in_linear_time_and_the_rest_of_the_day_lands(tmp_path):
+    log = gzip_log(tmp_path / f"idbx-edx-events-{DAY}.log.gz",
+                   [good_lines(1), *repeated(b"0" * MB, 300 * MB), b"\n", good_lines(101)])
+    lake = tmp_path / "lake"
+    run = idbx("ingest", "events", log, "--lake", lake, env={"IDBX_MAX_LINE_MB": "1"})
+    assert run.returncode == 0, run.stderr
+    assert "200 accepted; 1 rejected" in run.stderr
+    assert run.peak_mb < PEAK_MB
+    assert lake_rows(lake, "SELECT line_number, reason, length(raw) FROM event_rejects") == [
+        (101, f"line too long: {300 * MB:,} bytes", 2000)]
+    assert lake_rows(lake, "SELECT count(*), min(line_number), max(line_number) FROM events") == [(200, 1, 201)]
+
+
+def test_newline_bomb_is_counted_as_blank_lines(tmp_path):
+    log = gzip_log(tmp_path / f"idbx-edx-events-{DAY}.log.gz",
+                   [good_lines(1), *repeated(b"\n" * MB, 32 * MB), good_lines(101)])
+    lake = tmp_path / "lake"
+    run = idbx("ingest", "events", log, "--lake", lake)
+    assert run.returncode == 0, run.stderr
+    assert f"200 accepted; 0 rejected; {32 * MB:,} blank line(s)" in run.stderr
+    assert run.peak_mb < PEAK_MB
+    assert lake_rows(lake, "SELECT max(line_number) FROM events") == [(100 + 32 * MB + 100,)]
+
+
+def test_a_log_inflating_past_the_limit_fails_and_leaves_its_day(tmp_path):
+    log = gzip_log(tmp_path / f"idbx-edx-events-{DAY}.log.gz", [good_lines(1), *repeated(good_lines(1000, 1000), 40 * MB)])
+    lake = tmp_path / "lake"
+    run = idbx("ingest", "events", log, "--lake", lake, env={"IDBX_MAX_INFLATE_MB": "20"})
+    assert run.returncode == 1
+    assert f"failed {log.name}: inflates to more than 20 MB (the limit, IDBX_MAX_INFLATE_MB)" in run.stderr
+    assert not (lake / "bronze" / "events").exists() or not any((lake / "bronze" / "events").rglob("*.parquet"))
+
+
+def test_large_events_land_or_are_rejected_on_their_own_with_two_files_at_once(tmp_path):
+    big_but_allowed = event(0, event={"state": "s" * (7 * MB)})
+    too_big = event(0, event={"state": "s" * (12 * MB)})
+    logs = [gzip_log(tmp_path / f"idbx-edx-events-2016-07-0{day}.log.gz",
+                     [good_lines(1), big + b"\n", good_lines(101)])
+            for day, big in ((1, big_but_allowed), (2, big_but_allowed), (3, too_big), (4, too_big))]
+    lake = tmp_path / "lake"
+    run = idbx("ingest", "events", *logs, "--lake", lake, "--workers", 2)
+    assert run.returncode == 0, run.stderr
+    assert lake_rows(lake, "SELECT log_date, count(*) FROM events GROUP BY 1 ORDER BY 1") == [
+        (date(2016, 7, 1), 201), (date(2016, 7, 2), 201), (date(2016, 7, 3), 200), (date(2016, 7, 4), 200)]
+    assert lake_rows(lake, "SELECT DISTINCT line_number, reason FROM event_rejects") == [
+        (101, f"line too long: {len(too_big):,} bytes")]
+    assert lake_rows(lake, "SELECT max(length(event->>'$.state')) FROM events") == [(7 * MB,)]
