@@ -76,7 +76,9 @@ class _EventsRun:
         con = engine.connect(self.scratch, threads=self.threads, memory_limit=self.memory)
         staged: list[StagedFile] = []
         try:
-            parse = TrackingLogParse(con, plain, max_line=max_line_bytes(), max_bytes=max_inflate_bytes())
+            # Only edX's own file name says for sure which day a log holds: it alone bounds its times.
+            parse = TrackingLogParse(con, plain, max_line=max_line_bytes(), max_bytes=max_inflate_bytes(),
+                                     day=events_log_date(member.name))
             # Staged beside the days, not in one: without a dated name, the data says which day it is.
             data = self.lake.stage_partition(con.sql(events_select(parse.accepted_sql, member.name)), self.lake.bronze / DATASET)
             staged.append(data)

@@ -14,7 +14,7 @@ import sys
 import zipfile
 import zlib
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -164,3 +164,28 @@ def test_large_events_land_or_are_rejected_on_their_own_with_two_files_at_once(t
     assert lake_rows(lake, "SELECT DISTINCT line_number, reason FROM event_rejects") == [
         (101, f"line too long: {len(too_big):,} bytes")]
     assert lake_rows(lake, "SELECT max(length(event->>'$.state')) FROM events") == [(7 * MB,)]
+
+
+# ------------------------------------------------------------------------- values that mislead
+
+def test_implausible_times_and_offsets_are_rejected_per_line_with_their_reason(tmp_path):
+    odd_times = ["10000-01-01T00:00:00+00:00", "1000-01-01 (BC)", "2016-07-01T10:00:00+99:99",
+                 "2011-12-31T23:59:59Z", "2016-07-20T00:00:00Z"]
+    log = gzip_log(tmp_path / f"idbx-edx-events-{DAY}.log.gz",
+                   [good_lines(1, 10), *(event(100 + i, time=t) + b"\n" for i, t in enumerate(odd_times)), good_lines(11, 10)])
+    lake = tmp_path / "lake"
+    for _ in range(2):  # a re-run sees the same file as landed
+        run = idbx("ingest", "events", log, "--lake", lake)
+        assert run.returncode == 0, run.stderr
+        assert "Traceback" not in run.stderr
+    assert lake_rows(lake, "SELECT line_number, reason FROM event_rejects ORDER BY 1") == [
+        (11, "time over 7 days after the file's day (2016-07-01): 10000-01-01T00:00:00+00:00"),
+        (12, "time before edX existed: 1000-01-01 (BC)"),
+        (13, "invalid UTC offset: 2016-07-01T10:00:00+99:99"),
+        (14, "time before edX existed: 2011-12-31T23:59:59Z"),
+        (15, "time over 7 days after the file's day (2016-07-01): 2016-07-20T00:00:00Z"),
+    ]
+    assert lake_rows(lake, "SELECT count(*), min(time), max(time) FROM events") == [
+        (20, datetime(2016, 7, 1, 10), datetime(2016, 7, 1, 10))]
+    manifest = json.loads(next((lake / "_state" / "manifest").glob("*.json")).read_text())
+    assert manifest["status"] == "ingested" and manifest["details"]["max_days_late"] == 0

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from datetime import date, datetime, time, timedelta, timezone
 import queue
 import threading
 from collections.abc import Iterator
@@ -245,19 +246,40 @@ def read_lines(source, **kw) -> pa.RecordBatchReader:
 
 # ----------------------------------------------------------------------------- SQL pieces
 
+# A valid UTC offset is at most 14 hours (Pacific/Kiritimati) and 59 minutes.
+_VALID_OFFSET = "([zZ]|[+-](0[0-9]|1[0-4]):?[0-5][0-9])$"
+_ANY_OFFSET = "[+-][0-9][0-9]:?[0-9][0-9]$"
+# edX began logging in 2012: an earlier time is a client's broken clock or a forged line.
+EDX_EPOCH = datetime(2012, 1, 1)
+# A file's events may run past its day (rotation, clients' clocks a little ahead); a week later is
+# a broken clock or a forged line.
+DAYS_AFTER_FILE = 7
+
+
 def time_utc_sql(x: str) -> str:
-    """SQL turning an edX time string into a UTC ``TIMESTAMP`` (NULL if unparseable).
+    """SQL turning an edX time string into a UTC ``TIMESTAMP`` (NULL if unparseable or its
+    offset is not a real one, such as +99:99).
 
     TIMESTAMP, not TIMESTAMPTZ: portable to Parquet readers/Spark/Trino without a session time
     zone, and all values are UTC by construction. Pitfalls this avoids: ``CAST(.. AS
     TIMESTAMP)`` silently *drops* an offset ('12:00-05:00' -> 12:00), and ``CAST(.. AS
-    TIMESTAMPTZ)`` reads a string *without* offset in the session TimeZone. So strings with an
-    offset/Z go through TIMESTAMPTZ and back to UTC; strings without one are taken as UTC.
-    Accepts 'T' or space, 0-9 fraction digits, 'Z', '+hh:mm', '+hhmm', date only.
+    TIMESTAMPTZ)`` reads a string *without* offset in the session TimeZone and accepts offsets
+    of any size. So strings with a valid offset/Z go through TIMESTAMPTZ and back to UTC;
+    strings without one are taken as UTC. Accepts 'T' or space, 0-9 fraction digits, 'Z',
+    '+hh:mm', '+hhmm', date only.
     """
-    return (f"(CASE WHEN regexp_matches({x}, '([zZ]|[+-][0-9][0-9]:?[0-9][0-9])$') "
+    return (f"(CASE WHEN regexp_matches({x}, '{_VALID_OFFSET}') "
             f"THEN timezone('UTC', try_cast({x} AS TIMESTAMPTZ)) "
-            f"ELSE try_cast({x} AS TIMESTAMP) END)")
+            f"WHEN NOT regexp_matches({x}, '{_ANY_OFFSET}') THEN try_cast({x} AS TIMESTAMP) END)")
+
+
+def time_window(day: date | None, now: datetime | None = None) -> tuple[datetime, datetime, str]:
+    """Plausible event times for a log: from edX's beginning to a week after the file's day (or,
+    for a file of unknown day, to tomorrow), with the reason given past the end."""
+    if day is None:
+        latest = (now or datetime.now(timezone.utc).replace(tzinfo=None)) + timedelta(days=1)
+        return EDX_EPOCH, latest, "time in the future"
+    return EDX_EPOCH, datetime.combine(day + timedelta(days=DAYS_AFTER_FILE), time.min), f"time over {DAYS_AFTER_FILE} days after the file's day ({day})"
 
 
 def course_from_url_sql(x: str) -> str:
@@ -314,15 +336,17 @@ def line_problem_sql(txt: str, overlong: str = "overlong") -> str:
     END"""
 
 
-def classified_sql(lines: str) -> str:
+def classified_sql(lines: str, window: tuple[datetime, datetime, str] | None = None) -> str:
     """SELECT over a (line_number, raw BLOB) relation: every line with ``reject_reason``
     (NULL = accepted, 'blank' = skip) and the typed columns (NULL for rejects).
 
     ``event``: a string holding JSON becomes that JSON, any other string stays a JSON string,
     an object stays the object. ``user_id``: context.user_id if numeric, else the event body's.
     ``line_hash``: 64-bit ``hash(raw)`` (md5_number cost 4x more CPU here); P(false duplicate)
-    ~ n^2/2^65, about 3e-8 for a 10^6-line day.
+    ~ n^2/2^65, about 3e-8 for a 10^6-line day. ``window`` (see ``time_window``): times outside
+    it are rejected with their reason.
     """
+    earliest, latest, too_late = window or time_window(None)
     return f"""
 WITH l AS (SELECT line_number, raw, overlong, CASE WHEN overlong IS NULL THEN try(decode(raw)) END AS txt
            FROM {lines}),
@@ -332,7 +356,12 @@ t AS (SELECT *, {time_utc_sql('f[1]')} AS time_utc FROM x)
 SELECT
   line_number,
   coalesce(pre, CASE WHEN f[1] IS NULL THEN 'missing time'
-                     WHEN time_utc IS NULL THEN 'unparseable time: ' || left(f[1], 200) END)
+                     WHEN time_utc IS NULL AND regexp_matches(f[1], '{_ANY_OFFSET}')
+                       THEN 'invalid UTC offset: ' || left(f[1], 200)
+                     WHEN time_utc IS NULL THEN 'unparseable time: ' || left(f[1], 200)
+                     WHEN time_utc < TIMESTAMP '{earliest}' THEN 'time before edX existed: ' || left(f[1], 200)
+                     WHEN time_utc >= TIMESTAMP '{latest}' THEN {sql_string(too_late + ": ")} || left(f[1], 200)
+                END)
     AS reject_reason,
   time_utc AS time,
   f[2] AS username,
@@ -349,6 +378,7 @@ SELECT
   {_as_json('f[14]')} AS event,
   hash(raw) AS line_hash,
   CASE WHEN pre IS NOT NULL OR f[1] IS NULL OR time_utc IS NULL
+            OR time_utc < TIMESTAMP '{earliest}' OR time_utc >= TIMESTAMP '{latest}'
        THEN left(coalesce(txt, decode(raw, 'replace')), {RAW_CLIP}) END AS raw_text
 FROM t"""
 
@@ -460,7 +490,7 @@ class TrackingLogParse:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, source: str | os.PathLike | BinaryIO,
                  chunk_bytes: int = 1 << 20, prefetch: int = 4, max_line: int = DEFAULT_MAX_LINE_MB << 20,
-                 max_bytes: int | None = None):
+                 max_bytes: int | None = None, day: date | None = None):
         self._con = con
         self._feed: dict = {}
         self._r = _Router()
@@ -472,7 +502,7 @@ class TrackingLogParse:
         con.create_function(route, self._r.keep_mask, ["BIGINT", "VARCHAR", "UBIGINT", "VARCHAR"], "BOOLEAN",
                             type="arrow", side_effects=True, null_handling="special")
         self._cleanup = [lambda: con.unregister(lines_view), lambda: con.remove_function(route)]
-        self.accepted_sql = (f"SELECT {', '.join(ACCEPTED_COLUMNS)} FROM ({classified_sql(lines_view)}) "
+        self.accepted_sql = (f"SELECT {', '.join(ACCEPTED_COLUMNS)} FROM ({classified_sql(lines_view, time_window(day))}) "
                              f"WHERE {route}(line_number, reject_reason, line_hash, raw_text)")
 
     @property

@@ -152,6 +152,7 @@ def test_long_line_accepted(tmp_path):
     ("2014-04-18T17:09:59.941616", dt.datetime(2014, 4, 18, 17, 9, 59, 941616)),
     ("2014-04-18 17:09:59", dt.datetime(2014, 4, 18, 17, 9, 59)),
     ("2014-13-45T00:00:00Z", None), ("", None), ("yesterday", None),
+    ("2014-04-18T17:09:59+99:99", None), ("2014-04-18T17:09:59-0575", None),
 ])
 def test_time_normalisation_independent_of_session_timezone(value, expected):
     for tz in ("UTC", "America/Bogota", "Asia/Kolkata"):
