@@ -101,8 +101,8 @@ class _EventsRun:
             if counts["rejected"]:
                 staged.append(self.lake.stage_partition(parse.rejects_relation(member.name), rejects_dir))
             late = con.execute(
-                f"SELECT count(*), max(DATE '{day}' - CAST(time AS DATE)) FROM read_parquet({sql_string(str(data.tmp))}) "
-                f"WHERE time < DATE '{day}'"
+                f"SELECT count(*), max($day - CAST(time AS DATE)) FROM read_parquet({sql_string(str(data.tmp))}) "
+                "WHERE time < $day", {"day": day}
             ).fetchall()[0]
         except BaseException:
             self.lake.discard(staged)

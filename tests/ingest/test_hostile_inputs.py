@@ -189,3 +189,21 @@ def test_implausible_times_and_offsets_are_rejected_per_line_with_their_reason(t
         (20, datetime(2016, 7, 1, 10), datetime(2016, 7, 1, 10))]
     manifest = json.loads(next((lake / "_state" / "manifest").glob("*.json")).read_text())
     assert manifest["status"] == "ingested" and manifest["details"]["max_days_late"] == 0
+
+
+def test_quotes_in_the_lake_path_and_in_a_course_name_are_data_not_sql(tmp_path):
+    folder = tmp_path / "idbx-2016-07-04"
+    folder.mkdir()
+    (folder / "IDBx-O'Brien1x-2T2014-student_courseenrollment-prod-analytics.sql").write_text(
+        ENROLLMENT_ROWS.replace("IDBx/IDB1x/2T2014", "IDBx/O'Brien1x/2T2014"))
+    (folder / "IDBx-O'Brien1x-2T2014-auth_user-prod-analytics.sql").write_text(
+        "id\tusername\temail\tdate_joined\n10\tana\tana@example.org\t2016-01-01 00:00:00\n")
+    log = gzip_log(tmp_path / f"idbx-edx-events-{DAY}.log.gz", [good_lines(1, 10)])
+    lake = tmp_path / "o'brien lake"
+    assert idbx("ingest", "package", folder, "--lake", lake).returncode == 0
+    assert idbx("ingest", "events", log, "--lake", lake).returncode == 0
+    assert lake_rows(lake, "SELECT course_id, course_key FROM auth_user") == [("IDBx/O'Brien1x/2T2014", "o'brien1x_2t2014")]
+    assert lake_rows(lake, "SELECT count(*) FROM student_courseenrollment WHERE course_key = 'o''brien1x_2t2014'") == [(2,)]
+    assert lake_rows(lake, "SELECT count(*) FROM events") == [(10,)]
+    run = idbx("query", "SELECT count(*) AS n FROM auth_user", "--lake", lake, "--csv")
+    assert run.returncode == 0 and run.stdout == "n\n1\n"
