@@ -18,6 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from benchmarks.measure import Measured, measured
 from idbx.sample import SampleKey
@@ -207,3 +208,35 @@ def test_quotes_in_the_lake_path_and_in_a_course_name_are_data_not_sql(tmp_path)
     assert lake_rows(lake, "SELECT count(*) FROM events") == [(10,)]
     run = idbx("query", "SELECT count(*) AS n FROM auth_user", "--lake", lake, "--csv")
     assert run.returncode == 0 and run.stdout == "n\n1\n"
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"])
+def test_a_bom_is_dropped_from_tables_and_logs(tmp_path, line_end):
+    folder = tmp_path / "idbx-2016-07-04"
+    folder.mkdir()
+    (folder / ENROLLMENT).write_bytes(b"\xef\xbb\xbf" + ENROLLMENT_ROWS.replace("\n", line_end).encode())
+    log = tmp_path / f"idbx-edx-events-{DAY}.log"
+    log.write_bytes(b"\xef\xbb\xbf" + good_lines(1, 10).replace(b"\n", line_end.encode()))
+    lake = tmp_path / "lake"
+    assert idbx("ingest", "package", folder, "--lake", lake).returncode == 0
+    assert idbx("ingest", "events", log, "--lake", lake).returncode == 0
+    assert lake_rows(lake, "SELECT id, mode FROM student_courseenrollment ORDER BY id") == [(1, "honor"), (2, "audit")]
+    assert lake_rows(lake, "SELECT count(*), min(line_number) FROM events") == [(10, 1)]
+    assert lake_rows(lake, "SELECT count(*) FROM event_rejects") == [(0,)]
+
+
+def test_lone_cr_line_endings_are_named_plainly(tmp_path):
+    folder = tmp_path / "idbx-2016-07-04"
+    folder.mkdir()
+    (folder / ENROLLMENT).write_text(ENROLLMENT_ROWS.replace("\n", "\r"))
+    (folder / USERS).write_text("id\tusername\temail\tdate_joined\n10\tana\tana@example.org\t2016-01-01 00:00:00\n")
+    log = tmp_path / f"idbx-edx-events-{DAY}.log"
+    log.write_bytes(good_lines(1, 10).replace(b"\n", b"\r"))
+    lake = tmp_path / "lake"
+    run = idbx("ingest", "package", folder, "--lake", lake)
+    assert run.returncode == 1
+    assert f"failed {ENROLLMENT}: lines end with CR (\\r) only, not \\n (old Mac line endings)" in run.stderr
+    assert lake_rows(lake, "SELECT count(*) FROM auth_user") == [(1,)]
+    run = idbx("ingest", "events", log, "--lake", lake)
+    assert run.returncode == 1
+    assert f"failed {log.name}: lines end with CR (\\r) only, not \\n (old Mac line endings)" in run.stderr

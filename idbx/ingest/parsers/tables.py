@@ -400,11 +400,22 @@ def is_mysql_dump(path: Path) -> bool:
     return bool(_DUMP_START.match(head))
 
 
+# A header row is a few hundred bytes; reading one is bounded whatever the file holds.
+_HEADER_LIMIT = 1 << 20
+_BOM = b"\xef\xbb\xbf"
+
+
 def read_header(path: Path, source: str) -> list[str]:
+    """The header row's column names (a UTF-8 BOM dropped); a file whose lines end in a lone CR
+    is refused plainly (DuckDB would see one giant line)."""
     with open(path, "rb") as handle:
-        line = handle.readline()
+        line = handle.readline(_HEADER_LIMIT).removeprefix(_BOM)
     if not line.strip():
         raise SourceFormatError(source, "empty file: no header row")
+    if b"\r" in line.rstrip(b"\r\n"):
+        raise SourceFormatError(source, "lines end with CR (\\r) only, not \\n (old Mac line endings): convert the file first")
+    if not line.endswith(b"\n") and len(line) == _HEADER_LIMIT:
+        raise SourceFormatError(source, f"no header row: the first line is longer than {_HEADER_LIMIT >> 20} MB")
     return line.decode("utf-8", errors="replace").rstrip("\r\n").split("\t")
 
 
