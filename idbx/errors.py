@@ -1,4 +1,24 @@
-"""Errors the CLI and the flows report to people: each names the file (and line) at fault."""
+"""Errors the CLI and the flows report to people: each names the file (and line) at fault.
+
+Names and text from outside (file names, a binary file's first line) can hold control characters
+that would move a terminal's cursor or forge a line of a log: messages carry them escaped.
+"""
+
+import unicodedata
+
+
+def has_control_characters(text: str) -> bool:
+    return any(unicodedata.category(char) in ("Cc", "Cf") for char in text)
+
+
+def printable(text: str) -> str:
+    """`text` with control and format characters escaped (`\\n`, `\\x1b`, `\\u202e`)."""
+    if not has_control_characters(text):
+        return text
+    return "".join(
+        char.encode("unicode_escape").decode("ascii") if unicodedata.category(char) in ("Cc", "Cf") else char
+        for char in text
+    )
 
 
 class IdbxError(Exception):
@@ -11,7 +31,7 @@ class ConfigError(IdbxError):
 
 class DecryptionError(IdbxError):
     def __init__(self, source: str, reason: str):
-        super().__init__(f"{source}: {reason}")
+        super().__init__(f"{printable(source)}: {printable(reason)}")
         self.source = source
         self.reason = reason
 

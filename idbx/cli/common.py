@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from idbx.errors import IdbxError
+from idbx.errors import IdbxError, printable
 
 app = typer.Typer(help="IDBx Data Engine: edX research data packages into a DuckDB/Parquet lake.", no_args_is_help=True)
 
@@ -28,6 +28,11 @@ out = Console(width=None if sys.stdout.isatty() else 200)
 
 LakeOption = Annotated[Optional[Path], typer.Option("--lake", help="Lake folder (env IDBX_LAKE; default ./lake).")]
 RegistryOption = Annotated[Optional[Path], typer.Option("--registry", help="Registry CSV (default: the one shipped with idbx).")]
+
+
+def shown(text: object) -> str:
+    """Text from outside as the terminal should show it: control characters escaped, no markup."""
+    return escape(printable(str(text)))
 
 
 def parse_date(value: Optional[str], option: str) -> Optional[date]:
@@ -44,7 +49,7 @@ def reported_errors() -> Iterator[None]:
     try:
         yield
     except IdbxError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        err.print(f"[bold red]error:[/] {shown(exc)}", highlight=False)
         raise typer.Exit(1) from None
 
 
@@ -72,4 +77,4 @@ class FileProgress:
 
     def on_file(self, outcome: Any) -> None:
         if self.task is not None:
-            self.progress.update(self.task, advance=1, current=escape(self.describe(outcome)))
+            self.progress.update(self.task, advance=1, current=shown(self.describe(outcome)))

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from idbx.cli.common import FileProgress, LakeOption, app, err, parse_date, reported_errors
+from idbx.cli.common import FileProgress, LakeOption, app, err, parse_date, reported_errors, shown
 from idbx.config import GPG_KEY_ENV, GpgSettings, lake_root
 from idbx.ingest.course_data import ingest_package
 from idbx.ingest.events import ingest_events
@@ -36,20 +35,20 @@ def print_summary(summary: RunSummary) -> None:
     err.print(table)
     for outcome in summary.files:
         if outcome.status == FAILED:
-            err.print(f"[red]failed[/] {escape(outcome.error)}", highlight=False)
+            err.print(f"[red]failed[/] {shown(outcome.error)}", highlight=False)
         elif summary.what == "events":
             detail = "; ".join([f"{outcome.rows:,} accepted", f"{outcome.rejects:,} rejected", *outcome.notes])
-            err.print(escape(f"{outcome.status} {outcome.name} -> {outcome.partition}: {detail}"), highlight=False)
+            err.print(shown(f"{outcome.status} {outcome.name} -> {outcome.partition}: {detail}"), highlight=False)
         elif outcome.rejects or outcome.notes:
             detail = "; ".join(([f"{outcome.rejects:,} rejected"] if outcome.rejects else []) + outcome.notes)
-            err.print(f"[yellow]note[/] {escape(outcome.name)}: {escape(detail)}", highlight=False)
+            err.print(f"[yellow]note[/] {shown(outcome.name)}: {shown(detail)}", highlight=False)
     untyped = sorted({f.dataset for f in summary.files if f.untyped and f.status in (INGESTED, UNCHANGED)})
     if untyped:
-        err.print(f"[yellow]landed untyped[/] ({len(untyped)}): {escape(_listed(untyped))} — every column kept as text; "
+        err.print(f"[yellow]landed untyped[/] ({len(untyped)}): {shown(_listed(untyped))} — every column kept as text; "
                   "declare the table in idbx/ingest/parsers/tables.py to type it", highlight=False)
     unhandled = [Path(f.name).name for f in summary.files if f.status == UNHANDLED]
     if unhandled:
-        err.print(f"[dim]not handled ({len(unhandled)}): {escape(_listed(unhandled))}[/]", highlight=False)
+        err.print(f"[dim]not handled ({len(unhandled)}): {shown(_listed(unhandled))}[/]", highlight=False)
     if summary.rejects:
         view = "event_rejects" if summary.what == "events" else "table_rejects"
         err.print(f"[dim]rejected lines: idbx query \"SELECT * FROM {view}\"[/]")

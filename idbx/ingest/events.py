@@ -34,7 +34,7 @@ from idbx.ingest.parsers import reason_kind
 from idbx.ingest.parsers.naming import events_log_date, is_encrypted, is_events_log
 from idbx.ingest.parsers.tracking_log import TrackingLogParse, events_select
 from idbx.ingest.pipeline import ingest_member
-from idbx.ingest.sources import SourceMember, file_member
+from idbx.ingest.sources import SourceMember, file_member, folder_files
 from idbx.lake import Lake, StagedFile
 from idbx.quoting import sql_string
 
@@ -46,7 +46,7 @@ def find_logs(paths: list[Path]) -> list[SourceMember]:
     found = []
     for path in paths:
         if path.is_dir():
-            found += [file_member(p) for p in sorted(path.rglob("*")) if p.is_file() and is_events_log(p.name)]
+            found += [file_member(p) for p in folder_files(path) if is_events_log(p.name)]
         elif path.is_file():
             found.append(file_member(path))
         else:

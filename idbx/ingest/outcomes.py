@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
-from idbx.errors import IdbxError, StreamError
+from idbx.errors import IdbxError, StreamError, printable
 
 INGESTED = "ingested"
 UNCHANGED = "unchanged"
@@ -85,7 +85,7 @@ def failure_message(name: str, exc: BaseException) -> str:
         return str(exc)
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
     useful = lines[-1] if "reading the stream registered" in lines[0] else lines[0]
-    return f"{name}: {_QUOTED.sub('…', _STREAM_ERROR.sub('', useful))}"
+    return printable(f"{name}: {_QUOTED.sub('…', _STREAM_ERROR.sub('', useful))}")
 
 
 def failed_outcome(name: str, dataset: str, size: int, exc: BaseException) -> FileOutcome:

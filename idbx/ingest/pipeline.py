@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from idbx.errors import SourceFormatError, has_control_characters
 from idbx.ingest.crypto import Decryptor
 from idbx.ingest.outcomes import FILE_ERRORS, INGESTED, FileOutcome, failure_message
 from idbx.ingest.sources import SourceMember, plain_copy
@@ -29,6 +30,8 @@ def ingest_member(
     `land` lands the plain file (None when `decrypt` is false: a file kept as delivered), fills the
     outcome's rows, rejects and partition(s), and returns the details to keep in the manifest.
     """
+    if has_control_characters(member.name):
+        raise SourceFormatError(member.name, "refused: the file name holds control characters")
     sha = member.sha256()
     previous = lake.manifest_get(key)
     if previous and previous.sha256 == sha and previous.status == INGESTED:

@@ -8,6 +8,7 @@ whole, before anything is read from it.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import stat
 import uuid
@@ -20,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from idbx.config import MAX_INFLATE_ENV, max_inflate_bytes
-from idbx.errors import ConfigError, SourceFormatError, UnsafeArchiveError
+from idbx.errors import ConfigError, SourceFormatError, UnsafeArchiveError, printable
 from idbx.ingest.crypto import Decryptor
 from idbx.ingest.parsers.naming import is_encrypted, package_date
 
@@ -150,11 +151,37 @@ def zip_members(path: Path) -> list[SourceMember]:
         ]
 
 
+def folder_files(root: Path) -> list[Path]:
+    """The files of an input folder, hidden ones left out. One rule for links, as for zips: a link
+    leading out of the folder refuses the whole folder; links that stay inside are read as their
+    target (a linked folder is not walked twice: its target is inside)."""
+    real_root = root.resolve()
+    files, escaping = [], []
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = [name for name in dirs if not name.startswith(".")]
+        for name in [*dirs, *names]:
+            path = Path(folder, name)
+            if name.startswith("."):
+                continue
+            if path.is_symlink():
+                target = path.resolve()
+                if not target.is_relative_to(real_root):
+                    escaping.append(f"{path.relative_to(root)} -> {target}")
+                elif name in names and target.is_file():
+                    files.append(path)
+            elif name in names:
+                files.append(path)
+    if escaping:
+        raise UnsafeArchiveError(printable(
+            f"{root}: refused, {len(escaping)} link(s) lead out of the folder: {', '.join(escaping[:5])}"
+        ))
+    return sorted(files)
+
+
 def folder_members(path: Path) -> list[SourceMember]:
     return [
         SourceMember(file.relative_to(path).as_posix(), file.stat().st_size, partial(open, file, "rb"), str(file))
-        for file in sorted(path.rglob("*"))
-        if file.is_file() and not any(part.startswith(".") for part in file.relative_to(path).parts)
+        for file in folder_files(path)
     ]
 
 

@@ -240,3 +240,57 @@ def test_lone_cr_line_endings_are_named_plainly(tmp_path):
     run = idbx("ingest", "events", log, "--lake", lake)
     assert run.returncode == 1
     assert f"failed {log.name}: lines end with CR (\\r) only, not \\n (old Mac line endings)" in run.stderr
+
+
+# ------------------------------------------------------------------------- names and links
+
+def test_names_with_control_characters_are_refused_and_shown_escaped(tmp_path):
+    folder = tmp_path / "idbx-2016-07-04"
+    folder.mkdir()
+    (folder / "IDBx-IDB\n1x-2T2014-auth_user-prod-analytics.sql").write_text("x")
+    (folder / "IDBx-IDB\r1x-2T2014-auth_user-prod-analytics.sql").write_text("id\tusername\temail\tdate_joined\n10\tana\tana@example.org\t2016-01-01 00:00:00\n")
+    (folder / "IDBx-IDB\x1b[31m2x-2T2014-auth_user-prod-analytics.sql").write_text("x")
+    (folder / ENROLLMENT).write_text(ENROLLMENT_ROWS)
+    junk = "IDBx-IDB3x-2T2014-auth_user-prod-analytics.sql"
+    (folder / junk).write_bytes(bytes(range(256)) * 4)
+    lake = tmp_path / "lake"
+    run = idbx("ingest", "package", folder, "--lake", lake)
+    assert run.returncode == 1
+    assert "failed IDBx-IDB\\r1x-2T2014-auth_user-prod-analytics.sql: refused: the file name holds control characters" in run.stderr
+    assert "not handled yet (1): IDBx-IDB\\n1x-2T2014-auth_user-prod-analytics.sql" in run.stderr
+    assert "failed IDBx-IDB\\x1b[31m2x-2T2014-auth_user-prod-analytics.sql: refused" in run.stderr
+    assert f"failed {junk}: missing required column(s) for auth_user" in run.stderr
+    assert not any(char in run.stderr for char in "\x1b\x00\x07\r")
+    assert all(len(line) < 1000 for line in run.stderr.splitlines())
+    assert lake_rows(lake, "SELECT count(*) FROM student_courseenrollment") == [(2,)]
+    manifest = "".join(path.read_text() for path in (lake / "_state" / "manifest").glob("*.json"))
+    assert "IDB\\r1x" not in manifest and "IDB\\n1x" not in manifest and "\\u001b" not in manifest
+
+
+def test_links_leaving_the_input_folder_are_refused_for_packages_and_logs(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (outside / "logs").mkdir()
+    folder = tmp_path / "idbx-2016-07-04"
+    folder.mkdir()
+    (folder / ENROLLMENT).write_text(ENROLLMENT_ROWS)
+    (folder / "inside").mkdir()
+    (folder / "inside" / USERS).symlink_to(folder / ENROLLMENT)
+    lake = tmp_path / "lake"
+    run = idbx("ingest", "package", folder, "--lake", lake)  # links that stay inside are read
+    assert run.returncode == 1 and f"failed inside/{USERS}: missing required column(s) for auth_user" in run.stderr
+    (folder / "IDBx-IDB1x-2T2014-user_id_map-prod-analytics.sql").symlink_to(outside / "passwd")
+    (folder / "more").symlink_to(outside / "logs")
+    run = idbx("ingest", "package", folder, "--lake", lake)
+    assert run.returncode == 1
+    assert f"error: {folder}: refused, 2 link(s) lead out of the folder: " in run.stderr
+    assert "root:x" not in run.stderr
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    gzip_log(logs / f"idbx-edx-events-{DAY}.log.gz", [good_lines(1, 10)])
+    (logs / "idbx-edx-events-2016-07-02.log").symlink_to(outside / "passwd")
+    run = idbx("ingest", "events", logs, "--lake", lake)
+    assert run.returncode == 1 and f"error: {logs}: refused, 1 link(s) lead out of the folder" in run.stderr
+    manifest = "".join(path.read_text() for path in (lake / "_state" / "manifest").glob("*.json"))
+    assert "passwd" not in manifest and "root:x" not in manifest

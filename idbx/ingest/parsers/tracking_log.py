@@ -41,10 +41,10 @@ from __future__ import annotations
 
 import itertools
 import os
-from datetime import date, datetime, time, timedelta, timezone
 import queue
 import threading
 from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta, timezone
 from typing import BinaryIO
 
 import duckdb
