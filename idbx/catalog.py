@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from idbx.errors import CatalogError
 from idbx.ingest.parsers.tables import LINEAGE_COLUMNS, RESERVED_NAMES, TABLES
 from idbx.ingest.parsers.tracking_log import EVENT_COLUMNS
 from idbx.lake import PARTITION_FILE, REJECT_COLUMNS, Lake
@@ -155,15 +156,18 @@ def model_view_statements(lake: Lake) -> dict[str, str]:
 
 
 def refresh(lake: Lake, extra_views: dict[str, str] | None = None) -> Path:
-    """Rebuild the catalog aside, then swap it in."""
-    lake.root.mkdir(parents=True, exist_ok=True)
+    """Rebuild the catalog aside, then swap it in; a lake that cannot take it says why."""
     tmp = lake.root / f".catalog.duckdb.tmp-{uuid.uuid4().hex}"
-    views = view_statements(lake) | (extra_views or {})
     try:
+        lake.root.mkdir(parents=True, exist_ok=True)
+        views = view_statements(lake) | (extra_views or {})
         with duckdb.connect(str(tmp), config={"storage_compatibility_version": _STORAGE_COMPAT}) as con:
             for name, select in views.items():
                 con.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS {select}")
         os.replace(tmp, lake.catalog_path)
+    except (OSError, duckdb.Error) as exc:
+        cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]
+        raise CatalogError(f"{lake.catalog_path}: not rebuilt: {cause}") from None
     finally:
         tmp.unlink(missing_ok=True)
         Path(f"{tmp}.wal").unlink(missing_ok=True)

@@ -36,6 +36,10 @@ class DecryptionError(IdbxError):
         self.reason = reason
 
 
+class CatalogError(IdbxError):
+    """lake/catalog.duckdb cannot be opened or rebuilt (locked, read-only lake)."""
+
+
 class UnsafeArchiveError(IdbxError):
     """A zip entry would land outside the extraction folder (zip-slip) or is a link."""
 

@@ -12,7 +12,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,6 +20,8 @@ from typing import BinaryIO
 
 import duckdb
 import pyarrow.parquet as pq
+
+from idbx.errors import ConfigError
 
 PARTITION_FILE = "data.parquet"
 TMP_MARKER = ".tmp-"
@@ -57,6 +59,15 @@ class ManifestRecord:
 class StagedFile:
     tmp: Path
     final: Path
+
+
+@dataclass
+class Landing:
+    """What landing one source file made, staged but not visible yet: `publish` swaps it in."""
+
+    staged: list[StagedFile]
+    remove: list[Path]
+    details: dict
 
 
 class Lake:
@@ -119,16 +130,24 @@ class Lake:
     def staged_rows(staged: StagedFile) -> int:
         return pq.read_metadata(staged.tmp).num_rows
 
-    @staticmethod
-    def publish(staged: list[StagedFile], remove: list[Path] = ()) -> None:
-        """Make staged partitions visible (atomic rename each) and drop partitions no longer produced."""
-        for item in staged:
-            with open(item.tmp, "rb") as handle:
-                os.fsync(handle.fileno())
-            os.replace(item.tmp, item.final)
-        for path in remove:
-            if path.exists():
-                path.unlink()
+    def publish(self, staged: list[StagedFile], remove: list[Path] = (), record: ManifestRecord | None = None) -> None:
+        """Make staged partitions visible (atomic rename each), drop partitions no longer produced,
+        and put the source file's manifest record beside them. The record is written aside first:
+        when the manifest cannot be written (disk full, no permission) nothing is published."""
+        pending = self._manifest_stage(record) if record else None
+        try:
+            for item in staged:
+                with open(item.tmp, "rb") as handle:
+                    os.fsync(handle.fileno())
+                os.replace(item.tmp, item.final)
+            for path in remove:
+                if path.exists():
+                    path.unlink()
+            if pending:
+                os.replace(pending, self._manifest_path(record.key))
+        finally:
+            if pending:
+                pending.unlink(missing_ok=True)
 
     @staticmethod
     def keep(stream: BinaryIO, target: Path) -> None:
@@ -161,12 +180,22 @@ class Lake:
             return None
         return ManifestRecord(**json.loads(path.read_text(encoding="utf-8")))
 
-    def manifest_put(self, record: ManifestRecord) -> None:
+    def _manifest_stage(self, record: ManifestRecord) -> Path:
         path = self._manifest_path(record.key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}{TMP_MARKER}{uuid.uuid4().hex}")
-        tmp.write_text(json.dumps(asdict(record), indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, path)
+        try:
+            with open(tmp, "w", encoding="utf-8") as out:
+                out.write(json.dumps(asdict(record), indent=1, sort_keys=True))
+                out.flush()
+                os.fsync(out.fileno())
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return tmp
+
+    def manifest_put(self, record: ManifestRecord) -> None:
+        os.replace(self._manifest_stage(record), self._manifest_path(record.key))
 
     def manifest_failure(self, key: str, kind: str, source: str, size: int, sha256: str, error: str) -> None:
         """Note a failed attempt. A file that never landed gets a `failed` record; one that landed
@@ -176,6 +205,23 @@ class Lake:
         record = self.manifest_get(key) or ManifestRecord(key, kind, source, size, sha256, status="failed")
         record.details = {**record.details, "last_failure": failure}
         self.manifest_put(record)
+
+    def check_writable(self) -> None:
+        """Fail before any work when the lake cannot take a run's writes: not a folder, read-only
+        (mount, permissions, an immutable flag) or out of room for even a probe file."""
+        if self.root.exists() and not self.root.is_dir():
+            raise ConfigError(f"lake {self.root} is a file, not a folder: give --lake (or IDBX_LAKE) a folder")
+        written = [self.root, self.root / "_scratch", *(p for p in (self.state / "manifest", self.bronze) if p.exists())]
+        for folder in written:
+            probe = folder / f".probe{TMP_MARKER}{uuid.uuid4().hex}"
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                probe.write_bytes(b"idbx")
+                probe.unlink()
+            except OSError as exc:
+                with suppress(OSError):
+                    probe.unlink(missing_ok=True)
+                raise ConfigError(f"lake {self.root} cannot be written ({folder}: {exc.strerror or exc})") from None
 
     def manifest_glob(self) -> str:
         return str(self.state / "manifest" / "*.json")

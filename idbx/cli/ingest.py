@@ -52,6 +52,9 @@ def print_summary(summary: RunSummary) -> None:
     if summary.rejects:
         view = "event_rejects" if summary.what == "events" else "table_rejects"
         err.print(f"[dim]rejected lines: idbx query \"SELECT * FROM {view}\"[/]")
+    if summary.catalog_error:
+        err.print(f"[bold red]error:[/] {shown(summary.catalog_error)}; the files above are in the lake and its "
+                  "manifest: run `idbx catalog refresh` once the cause is fixed", highlight=False)
 
 
 def _listed(names: list[str], shown: int = 6) -> str:
@@ -75,7 +78,7 @@ def ingest_package_command(
                 on_file=progress.on_file, on_plan=progress.on_plan,
             )
     print_summary(summary)
-    if summary.failed or summary.rejects:
+    if summary.failed or summary.rejects or summary.catalog_error:
         raise typer.Exit(1)
 
 
@@ -100,5 +103,5 @@ def ingest_events_command(
                 on_file=progress.on_file, on_plan=progress.on_plan,
             )
     print_summary(summary)
-    if summary.failed:
+    if summary.failed or summary.catalog_error:
         raise typer.Exit(1)

@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from idbx import catalog, engine
+from idbx import engine
 from idbx.config import GpgSettings
 from idbx.errors import ConfigError, IdbxError, SourceFormatError
 from idbx.ingest.crypto import Decryptor
@@ -37,6 +37,7 @@ from idbx.ingest.outcomes import (
     ProgressCallback,
     RunSummary,
     failed_outcome,
+    refresh_catalog,
 )
 from idbx.ingest.parsers import RAW_CLIP, course_export, course_structure, forum, reason_kind, tables
 from idbx.ingest.parsers.naming import (
@@ -55,7 +56,7 @@ from idbx.ingest.parsers.naming import (
 from idbx.ingest.parsers.tracking_log import read_lines
 from idbx.ingest.pipeline import ingest_member
 from idbx.ingest.sources import SourceMember, file_member, open_package
-from idbx.lake import PARTITION_FILE, Lake, StagedFile
+from idbx.lake import PARTITION_FILE, Lake, Landing, StagedFile
 from idbx.quoting import quote_ident, sql_string
 
 # Tables whose rows name their course come first, so the others can borrow the exact edX id;
@@ -184,10 +185,10 @@ class _PackageRun:
     # -- one course run's files -----------------------------------------------------------------
 
     def _course_file_lander(self, member: SourceMember, parsed: CourseFile, partition: Path,
-                            outcome: FileOutcome) -> Callable[[Path], dict]:
+                            outcome: FileOutcome) -> Callable[[Path], Landing]:
         stage = {TABLE: self._stage_table, STRUCTURE: self._stage_structure, FORUM: self._stage_forum}[parsed.kind]
 
-        def land(plain: Path) -> dict:
+        def land(plain: Path) -> Landing:
             self.claim(partition, member.name)
             staging = _Staging()
             try:
@@ -195,9 +196,9 @@ class _PackageRun:
             except BaseException:
                 self.lake.discard(staging.files)
                 raise
-            self.lake.publish(staging.files, staging.remove)
-            return {"course_id": self.course_ids.get(parsed.course_key, ""), "repaired_rows": outcome.repaired_rows,
-                    "notes": outcome.notes, "untyped": outcome.untyped}
+            return Landing(staging.files, staging.remove, {
+                "course_id": self.course_ids.get(parsed.course_key, ""), "repaired_rows": outcome.repaired_rows,
+                "notes": outcome.notes, "untyped": outcome.untyped})
 
         return land
 
@@ -333,13 +334,13 @@ class _PackageRun:
         )
 
     def _export_lander(self, member: SourceMember, parsed: CourseFile, outcome: FileOutcome,
-                       chapters: bool) -> Callable[[Path | None], dict]:
+                       chapters: bool) -> Callable[[Path | None], Landing]:
         """Keep the export in landing/ as delivered; with `chapters`, course_blocks from its chapter list."""
         kept = self.lake.landing / delivery_folder(self.package_name, parsed.org, self.snapshot) / member.base_name
         blocks = self.partition("course_blocks", parsed.course_key)
         outcome.partition = self.lake.relative(kept)
 
-        def land(plain: Path | None) -> dict:
+        def land(plain: Path | None) -> Landing:
             if kept.exists() and file_member(kept).sha256() != member.sha256():
                 raise SourceFormatError(
                     member.name, f"{self.lake.relative(kept)} already holds another file of that name; kept files are never replaced"
@@ -365,15 +366,14 @@ class _PackageRun:
             except BaseException:
                 self.lake.discard(staging.files)
                 raise
-            self.lake.publish(staging.files)
-            return {"course_id": self.course_ids.get(parsed.course_key, ""), "notes": outcome.notes}
+            return Landing(staging.files, [], {"course_id": self.course_ids.get(parsed.course_key, ""), "notes": outcome.notes})
 
         return land
 
     # -- many-course dumps ---------------------------------------------------------------------
 
-    def _many_course_lander(self, member: SourceMember, outcome: FileOutcome) -> Callable[[Path], dict]:
-        def land(plain: Path) -> dict:
+    def _many_course_lander(self, member: SourceMember, outcome: FileOutcome) -> Callable[[Path], Landing]:
+        def land(plain: Path) -> Landing:
             from idbx.ingest.parsers import mysql_dump  # sqlglot takes 0.3 s to import; only dumps need it
 
             if not tables.is_mysql_dump(plain):
@@ -398,10 +398,10 @@ class _PackageRun:
             for gone in set(previous.partitions if previous else ()) - set(outcome.partitions):
                 rejects = gone.replace("bronze/", "bronze/rejects/", 1)
                 staging.remove += [self.lake.root / gone / PARTITION_FILE, self.lake.root / rejects / PARTITION_FILE]
-            self.lake.publish(staging.files, staging.remove)
             outcome.dataset = ", ".join(sorted(dumped))
             outcome.partition = outcome.partitions[0] if outcome.partitions else ""
-            return {"tables": outcome.dataset, "course_ids": courses, "notes": outcome.notes, "untyped": outcome.untyped}
+            return Landing(staging.files, staging.remove, {
+                "tables": outcome.dataset, "course_ids": courses, "notes": outcome.notes, "untyped": outcome.untyped})
 
         return land
 
@@ -499,6 +499,7 @@ def ingest_package(
     summary: the flows fan a delivery out per course and report those once, from `plan`.
     """
     summary = RunSummary(what="course data")
+    lake.check_writable()
     package = open_package(paths, snapshot_date)
     if package.snapshot_date is None:
         raise IdbxError(
@@ -528,5 +529,5 @@ def ingest_package(
             summary.files.append(outcome)
             if on_file:
                 on_file(outcome)
-    catalog.refresh(lake)
+    refresh_catalog(lake, summary)
     return summary.finish()

@@ -18,7 +18,7 @@ from datetime import date
 from functools import partial
 from pathlib import Path
 
-from idbx import catalog, engine
+from idbx import engine
 from idbx.config import GpgSettings, max_inflate_bytes, max_line_bytes
 from idbx.errors import ConfigError, IdbxError, SourceFormatError
 from idbx.ingest.crypto import Decryptor
@@ -29,13 +29,14 @@ from idbx.ingest.outcomes import (
     ProgressCallback,
     RunSummary,
     failed_outcome,
+    refresh_catalog,
 )
 from idbx.ingest.parsers import reason_kind
 from idbx.ingest.parsers.naming import events_log_date, is_encrypted, is_events_log
 from idbx.ingest.parsers.tracking_log import TrackingLogParse, events_select
 from idbx.ingest.pipeline import ingest_member
 from idbx.ingest.sources import SourceMember, file_member, folder_files
-from idbx.lake import Lake, StagedFile
+from idbx.lake import Lake, Landing, StagedFile
 from idbx.quoting import sql_string
 
 DATASET = "events"
@@ -71,7 +72,7 @@ class _EventsRun:
         ingest_member(self.lake, f"{DATASET}/{member.base_name}", "events", member, self.scratch, self.decryptor, outcome, land)
         return outcome
 
-    def _land(self, plain: Path, member: SourceMember, outcome: FileOutcome) -> dict:
+    def _land(self, plain: Path, member: SourceMember, outcome: FileOutcome) -> Landing:
         day = self.log_date or events_log_date(member.name)
         con = engine.connect(self.scratch, threads=self.threads, memory_limit=self.memory)
         staged: list[StagedFile] = []
@@ -109,7 +110,6 @@ class _EventsRun:
             raise
         finally:
             con.close()
-        self.lake.publish(staged, remove=[] if counts["rejected"] else [rejects_dir / "data.parquet"])
         outcome.partition = self.lake.relative(partition)
         outcome.rows, outcome.rejects, outcome.late_events = counts["accepted"], counts["rejected"], late[0]
         if counts["duplicate"]:
@@ -118,10 +118,10 @@ class _EventsRun:
             outcome.notes.append(f"{counts['blank']:,} blank line(s)")
         if late[0]:
             outcome.notes.append(f"{late[0]:,} event(s) from before {day}, the latest {late[1]} day(s) late")
-        return {
+        return Landing(staged, [] if counts["rejected"] else [rejects_dir / "data.parquet"], {
             "log_date": day.isoformat(), **counts, "late_events": late[0], "max_days_late": late[1] or 0,
             "first_event": first.isoformat() if first else None, "last_event": last.isoformat() if last else None,
-        }
+        })
 
     def _claim(self, day: date, name: str) -> None:
         with self.lock:
@@ -145,6 +145,7 @@ def ingest_events(
     malformed lines are rejects, not failures.
     """
     summary = RunSummary(what="events")
+    lake.check_writable()
     logs = find_logs(paths)
     if log_date and len(logs) > 1:
         raise IdbxError("--log-date dates a single file; several files were given")
@@ -170,5 +171,5 @@ def ingest_events(
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
             summary.files += list(pool.map(one, logs))
-    catalog.refresh(lake)
+    refresh_catalog(lake, summary)
     return summary.finish()

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
-from idbx.errors import IdbxError, StreamError, printable
+from idbx import catalog
+from idbx.errors import CatalogError, IdbxError, StreamError, printable
+from idbx.lake import Lake
 
 INGESTED = "ingested"
 UNCHANGED = "unchanged"
@@ -44,6 +46,8 @@ class RunSummary:
     started: float = field(default_factory=time.monotonic)
     seconds: float = 0.0
     files: list[FileOutcome] = field(default_factory=list)
+    # Why the catalog was not refreshed after the files landed ("" when it was).
+    catalog_error: str = ""
 
     def finish(self) -> RunSummary:
         self.seconds = time.monotonic() - self.started
@@ -66,6 +70,15 @@ class RunSummary:
 
 
 ProgressCallback = Callable[[FileOutcome], None]
+
+
+def refresh_catalog(lake: Lake, summary: RunSummary) -> None:
+    """After a run: the lake and its manifest hold what landed whatever happens here, so a catalog
+    that cannot be rebuilt is reported beside the files, not instead of them."""
+    try:
+        catalog.refresh(lake)
+    except CatalogError as exc:
+        summary.catalog_error = str(exc)
 
 
 # What reading one source file can raise that fails that file alone (the run goes on).

@@ -5,13 +5,14 @@ happened (success or failure) in the manifest."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 
 from idbx.errors import SourceFormatError, has_control_characters
 from idbx.ingest.crypto import Decryptor
 from idbx.ingest.outcomes import FILE_ERRORS, INGESTED, FileOutcome, failure_message
 from idbx.ingest.sources import SourceMember, plain_copy
-from idbx.lake import Lake, ManifestRecord
+from idbx.lake import Lake, Landing, ManifestRecord
 
 
 def ingest_member(
@@ -22,13 +23,15 @@ def ingest_member(
     scratch: Path,
     decryptor: Decryptor | None,
     outcome: FileOutcome,
-    land: Callable[[Path | None], dict],
+    land: Callable[[Path | None], Landing],
     decrypt: bool = True,
 ) -> ManifestRecord:
     """Fill `outcome` and return the file's manifest record (the earlier one when unchanged).
 
-    `land` lands the plain file (None when `decrypt` is false: a file kept as delivered), fills the
-    outcome's rows, rejects and partition(s), and returns the details to keep in the manifest.
+    `land` stages the plain file's partitions (it gets None when `decrypt` is false: a file kept
+    as delivered), fills the outcome's rows, rejects and partition(s), and returns them with the
+    details to keep in the manifest; they are published together with the manifest record, or not
+    at all.
     """
     if has_control_characters(member.name):
         raise SourceFormatError(member.name, "refused: the file name holds control characters")
@@ -38,20 +41,24 @@ def ingest_member(
         outcome.rows, outcome.rejects = previous.rows, previous.rejects
         outcome.partition = outcome.partition or previous.partitions[0]
         return previous
-    plain = None
+    plain = landing = None
     try:
         plain = plain_copy(member, scratch, decryptor) if decrypt else None
-        details = land(plain)
+        landing = land(plain)
+        record = ManifestRecord(
+            key=key, kind=kind, source=member.origin, size=member.size, sha256=sha, status=INGESTED,
+            rows=outcome.rows, rejects=outcome.rejects, partitions=outcome.partitions or [outcome.partition],
+            details=landing.details,
+        )
+        lake.publish(landing.staged, landing.remove, record)
     except FILE_ERRORS as exc:
-        lake.manifest_failure(key, kind, member.origin, member.size, sha, failure_message(member.name, exc))
+        if landing is not None:
+            lake.discard(landing.staged)
+        with suppress(OSError):  # a manifest that cannot be written must not hide why the file failed
+            lake.manifest_failure(key, kind, member.origin, member.size, sha, failure_message(member.name, exc))
         raise
     finally:
         if plain is not None and plain.is_relative_to(scratch):
             plain.unlink(missing_ok=True)
-    record = ManifestRecord(
-        key=key, kind=kind, source=member.origin, size=member.size, sha256=sha, status=INGESTED,
-        rows=outcome.rows, rejects=outcome.rejects, partitions=outcome.partitions or [outcome.partition], details=details,
-    )
-    lake.manifest_put(record)
     outcome.status = INGESTED
     return record
