@@ -17,9 +17,20 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from idbx.errors import IdbxError, printable
+from idbx.errors import ConfigError, IdbxError, printable
 
-app = typer.Typer(help="IDBx Data Engine: edX research data packages into a DuckDB/Parquet lake.", no_args_is_help=True)
+EXIT_FAILED = 1  # something failed while running: a file, a query, the catalog, the disk
+EXIT_USAGE = 2  # the command cannot start: a bad option or argument, a missing key, an unusable lake folder
+
+app = typer.Typer(
+    help="IDBx Data Engine: edX research data packages into a DuckDB/Parquet lake.",
+    epilog=(
+        "Exit codes: 0 done; 1 something failed while running (a file could not be read, rows were rejected "
+        "by `ingest package`, a query or the catalog failed, the disk filled up); 2 usage or configuration error "
+        "(bad option, missing or unusable key or passphrase, a lake folder that cannot be written)."
+    ),
+    no_args_is_help=True,
+)
 
 # Wide when piped or logged, so messages and tables are not folded at 80 columns.
 _WIDTH = None if sys.stderr.isatty() else 200
@@ -46,11 +57,20 @@ def parse_date(value: Optional[str], option: str) -> Optional[date]:
 
 @contextmanager
 def reported_errors() -> Iterator[None]:
+    """One line for what a user can cause, never a traceback: configuration errors exit 2, the
+    rest (including the system's own, such as a full disk) exit 1."""
     try:
         yield
+    except ConfigError as exc:
+        err.print(f"[bold red]error:[/] {shown(exc)}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
     except IdbxError as exc:
         err.print(f"[bold red]error:[/] {shown(exc)}", highlight=False)
-        raise typer.Exit(1) from None
+        raise typer.Exit(EXIT_FAILED) from None
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        err.print(f"[bold red]error:[/] {shown(where + (exc.strerror or str(exc)))}", highlight=False)
+        raise typer.Exit(EXIT_FAILED) from None
 
 
 class FileProgress:

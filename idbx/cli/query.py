@@ -3,17 +3,38 @@
 from __future__ import annotations
 
 import csv
+import re
 import sys
 from typing import Annotated
 
 import duckdb
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from idbx.cli.common import LakeOption, app, err, out
+from idbx.cli.common import EXIT_USAGE, LakeOption, app, err, out, reported_errors, shown
 from idbx.config import lake_root
+from idbx.errors import CatalogError
 from idbx.lake import Lake
+
+_LOCK_HOLDER = re.compile(r"held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+
+
+def open_catalog(lake: Lake) -> duckdb.DuckDBPyConnection:
+    """The catalog, read-only: analysts' read-only sessions never block it; a session that opened
+    it for writing does, and the error says which process and what to do."""
+    path = lake.catalog_path
+    if not path.exists():
+        raise CatalogError(f"no catalog at {path}: ingest something first, or run `idbx catalog refresh`")
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:
+        holder = _LOCK_HOLDER.search(str(exc))
+        if not holder:
+            raise CatalogError(f"{path}: {str(exc).splitlines()[0]}") from None
+        raise CatalogError(
+            f"{path} is open for writing by PID {holder['pid']} ({holder['program'].rsplit('/', 1)[-1]}): close that "
+            f"session, or open the catalog there read-only (`duckdb -readonly {path}`), and run the query again"
+        ) from None
 
 
 @app.command()
@@ -21,30 +42,33 @@ def query(
     sql: Annotated[str, typer.Argument(help="SQL over the catalog views (auth_user, events, ...).")],
     lake: LakeOption = None,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV with a header instead of a table.")] = False,
-    limit: Annotated[int, typer.Option(help="Rows shown in table mode (CSV prints all).")] = 50,
+    limit: Annotated[int, typer.Option(min=0, help="Rows shown in table mode (CSV prints all).")] = 50,
 ) -> None:
-    """Run SQL against lake/catalog.duckdb (read-only)."""
-    path = Lake(lake_root(lake)).catalog_path
-    if not path.exists():
-        err.print(f"[bold red]error:[/] no catalog at {escape(str(path))}: ingest something first, or run `idbx catalog refresh`")
-        raise typer.Exit(1)
-    with duckdb.connect(str(path), read_only=True) as con:
+    """Run SQL against lake/catalog.duckdb (read-only). Values print as DuckDB prints them (ISO
+    times, JSON text, NULL as NULL in tables and empty in CSV)."""
+    if not sql.strip():
+        err.print("[bold red]error:[/] no SQL given: idbx query \"SELECT ...\"", highlight=False)
+        raise typer.Exit(EXIT_USAGE)
+    with reported_errors(), open_catalog(Lake(lake_root(lake))) as con:
         try:
-            cursor = con.execute(sql)
+            result = con.sql(sql)
+            if result is None:
+                return
+            names = result.columns
+            as_text = result.select("CAST(COLUMNS(*) AS VARCHAR)")
+            if as_csv:
+                writer = csv.writer(sys.stdout, lineterminator="\n")
+                writer.writerow(names)
+                for batch in as_text.to_arrow_reader(10_000):
+                    writer.writerows(zip(*(column.to_pylist() for column in batch.columns)))
+                return
+            rows = as_text.limit(limit + 1).fetchall()
         except duckdb.Error as exc:
-            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+            err.print(f"[bold red]error:[/] {shown(exc)}", highlight=False)
             raise typer.Exit(1) from None
-        names = [d[0] for d in cursor.description or []]
-        if as_csv:
-            writer = csv.writer(sys.stdout, lineterminator="\n")
-            writer.writerow(names)
-            while batch := cursor.fetchmany(10_000):
-                writer.writerows(batch)
-            return
-        rows = cursor.fetchmany(limit + 1)
-        table = Table(*names)
-        for row in rows[:limit]:
-            table.add_row(*("NULL" if v is None else escape(str(v)) for v in row))
-        out.print(table)
-        if len(rows) > limit:
-            err.print(f"[dim](first {limit} rows; use --limit N or --csv for more)[/]")
+    table = Table(*(shown(name) for name in names))
+    for row in rows[:limit]:
+        table.add_row(*("NULL" if value is None else shown(value) for value in row))
+    out.print(table)
+    if len(rows) > limit:
+        err.print(f"[dim](first {limit} rows; use --limit N or --csv for more)[/]")

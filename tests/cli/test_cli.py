@@ -30,7 +30,7 @@ def test_ingest_then_query_csv(sample, tmp_path, gpg_env):
 def test_wrong_passphrase_exits_non_zero_with_a_clear_message(sample, tmp_path, gpg_env):
     env = {**gpg_env, "IDBX_GPG_PASSPHRASE": "nope"}
     done = run("ingest", "package", str(sample.package), "--lake", str(tmp_path / "lake"), env=env)
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert "wrong passphrase" in done.stderr and str(sample.key_file) in done.stderr
     assert not (tmp_path / "lake" / "bronze").exists()
 

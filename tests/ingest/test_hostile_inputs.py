@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import subprocess
 import sys
 import zipfile
 import zlib
@@ -294,3 +296,190 @@ def test_links_leaving_the_input_folder_are_refused_for_packages_and_logs(tmp_pa
     assert run.returncode == 1 and f"error: {logs}: refused, 1 link(s) lead out of the folder" in run.stderr
     manifest = "".join(path.read_text() for path in (lake / "_state" / "manifest").glob("*.json"))
     assert "passwd" not in manifest and "root:x" not in manifest
+
+
+# ------------------------------------------------------------------------- the environment
+# Tests run as root in CI, where permission bits stop nothing: faults come from what stops root
+# too, a tmpfs (small, or remounted read-only) and the immutable flag.
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """Mount a tmpfs of the given size (MB) under tmp_path; unmounted (flags cleared) afterwards."""
+    mounted = []
+
+    def mount(size_mb: int) -> Path:
+        if os.geteuid() != 0:
+            pytest.skip("needs root to mount a tmpfs")
+        point = tmp_path / f"fs{len(mounted)}"
+        point.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(point)], capture_output=True)
+        if done.returncode:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in mounted:
+        subprocess.run(["chattr", "-R", "-i", str(point)], capture_output=True)
+        subprocess.run(["umount", str(point)], check=True)
+
+
+def immutable(path: Path, on: bool = True) -> None:
+    done = subprocess.run(["chattr", "+i" if on else "-i", str(path)], capture_output=True, text=True)
+    if done.returncode:
+        pytest.skip(f"the immutable flag is not available here: {done.stderr.strip()}")
+
+
+def delivery_with(tmp_path: Path, files: dict[str, str]) -> Path:
+    folder = tmp_path / "idbx-2016-07-04"
+    folder.mkdir(exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+def manifest_snapshot(lake: Path) -> dict[str, str]:
+    return {p.name: p.read_text() for p in (lake / "_state" / "manifest").glob("*.json")}
+
+
+def test_read_only_lake_says_so_before_any_work_and_stays_queryable(tmp_path, small_fs):
+    lake = small_fs(32) / "lake"
+    assert idbx("ingest", "package", delivery_with(tmp_path, {ENROLLMENT: ENROLLMENT_ROWS}), "--lake", lake).returncode == 0
+    before = manifest_snapshot(lake)
+    subprocess.run(["mount", "-o", "remount,ro", str(lake.parent)], check=True)
+    log = gzip_log(tmp_path / f"idbx-edx-events-{DAY}.log.gz", [good_lines(1, 10)])
+    for command in (["ingest", "events", log], ["ingest", "package", tmp_path / "idbx-2016-07-04"], ["catalog", "refresh"]):
+        run = idbx(*command, "--lake", lake)
+        assert run.returncode == 2, run.stderr
+        assert run.stderr.strip() == f"error: lake {lake} cannot be written ({lake}: Read-only file system)"
+    run = idbx("query", "SELECT count(*) AS n FROM student_courseenrollment", "--lake", lake, "--csv")
+    assert run.returncode == 0 and run.stdout == "n\n2\n"
+    assert manifest_snapshot(lake) == before
+
+
+def test_immutable_lake_root_or_manifest_folder_stops_the_run_before_any_work(tmp_path, small_fs):
+    lake = small_fs(32) / "lake"
+    folder = delivery_with(tmp_path, {ENROLLMENT: ENROLLMENT_ROWS})
+    assert idbx("ingest", "package", folder, "--lake", lake).returncode == 0
+    (folder / ENROLLMENT).write_text(ENROLLMENT_ROWS + "3\t12\tIDBx/IDB1x/2T2014\t2016-01-03 00:00:00\t1\thonor\n")
+    before = manifest_snapshot(lake)
+    for locked in (lake, lake / "_state" / "manifest"):
+        immutable(locked)
+        run = idbx("ingest", "package", folder, "--lake", lake)
+        immutable(locked, on=False)
+        assert run.returncode == 2, run.stderr
+        assert f"error: lake {lake} cannot be written ({locked}: Operation not permitted)" in run.stderr
+        assert manifest_snapshot(lake) == before
+        assert lake_rows(lake, "SELECT count(*) FROM student_courseenrollment") == [(2,)]
+
+
+def test_manifest_that_cannot_be_written_publishes_nothing(tmp_path):
+    from idbx.lake import Lake, ManifestRecord
+
+    lake = Lake(tmp_path / "lake")
+    lake.manifest_put(ManifestRecord("k", "course_table", "src", 1, "old", "ingested"))
+    partition = lake.partition_dir("auth_user", snapshot_date="2016-07-04", course="c")
+    staged = lake.stage_partition(duckdb.sql("SELECT 1 AS id"), partition)
+    immutable(lake.state / "manifest")
+    try:
+        with pytest.raises(PermissionError):
+            lake.publish([staged], [], ManifestRecord("k", "course_table", "src", 1, "new", "ingested"))
+    finally:
+        immutable(lake.state / "manifest", on=False)
+    assert not staged.final.exists() and staged.tmp.exists()  # the caller discards what it staged
+    assert lake.manifest_get("k").sha256 == "old"
+
+
+def test_full_disk_while_decrypting_names_the_cause_and_the_rest_lands(sample, gpg_env, tmp_path, small_fs):
+    lake = small_fs(12) / "lake"
+    plain = tmp_path / "plain" / USERS
+    plain.parent.mkdir()
+    plain.write_text("id\tusername\temail\tdate_joined\n" + "10\tana\tana@example.org\t2016-01-01 00:00:00\n" * 400_000)
+    folder = delivery_with(tmp_path, {ENROLLMENT: ENROLLMENT_ROWS})
+    key = SampleKey(sample.root)
+    try:
+        key.encrypt(plain, folder / f"{USERS}.gpg")
+    finally:
+        key.close()
+    run = idbx("ingest", "package", folder, "--lake", lake, env=gpg_env)
+    assert run.returncode == 1, run.stderr
+    assert f"failed {USERS}.gpg: disk full while decrypting into {lake}/_scratch/" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert lake_rows(lake, "SELECT count(*) FROM student_courseenrollment") == [(2,)]
+    records = {r["key"].rsplit("/", 1)[-1]: r for r in map(json.loads, manifest_snapshot(lake).values())}
+    assert records[f"{USERS}.gpg"]["status"] == "failed" and not (lake / "bronze" / "auth_user").exists()
+    assert scratch_is_empty(lake)
+
+
+def test_lake_option_pointing_at_a_file(tmp_path):
+    not_a_folder = tmp_path / "lake.txt"
+    not_a_folder.write_text("")
+    run = idbx("ingest", "package", delivery_with(tmp_path, {ENROLLMENT: ENROLLMENT_ROWS}), "--lake", not_a_folder)
+    assert run.returncode == 2
+    assert run.stderr.strip() == f"error: lake {not_a_folder} is a file, not a folder: give --lake (or IDBX_LAKE) a folder"
+
+
+@pytest.mark.parametrize("key_bytes", [bytes(range(256)) * 8, "clé privée ✓ — ключ".encode("utf-16")])
+def test_binary_or_non_latin1_key_file(sample, gpg_env, tmp_path, key_bytes):
+    key = tmp_path / "key.gpg"
+    key.write_bytes(key_bytes)
+    folder = tmp_path / "idbx-2016-07-04"
+    folder.mkdir()
+    (folder / f"{ENROLLMENT}.gpg").write_bytes(b"x")
+    run = idbx("ingest", "package", folder, "--lake", tmp_path / "lake", "--gpg-key", key, env=gpg_env)
+    assert run.returncode == 2
+    assert run.stderr.strip() == f"error: {key}: holds no private key (an armored secret key export is needed)"
+
+
+def test_empty_passphrase_is_named(sample, gpg_env, tmp_path):
+    run = idbx("ingest", "package", sample.package, "--lake", tmp_path / "lake", env={**gpg_env, "IDBX_GPG_PASSPHRASE": ""})
+    assert run.returncode == 2
+    assert run.stderr.strip() == f"error: IDBX_GPG_PASSPHRASE is empty but {sample.key_file} needs a passphrase"
+
+
+# ------------------------------------------------------------------------- querying the catalog
+
+def test_empty_query_is_a_usage_error(tmp_path):
+    run = idbx("query", "  ", "--lake", tmp_path)
+    assert run.returncode == 2 and run.stderr.strip() == 'error: no SQL given: idbx query "SELECT ..."'
+
+
+def test_query_prints_values_as_duckdb_does(tmp_path):
+    idbx("catalog", "refresh", "--lake", tmp_path / "lake")
+    sql = ("SELECT TIMESTAMP '2016-07-01 10:00:00.5' AS t, '{\"a\": [1, null]}'::JSON AS j, {'k': DATE '2016-07-01'} AS s, "
+           "[1, NULL] AS l, NULL AS n, 1.5::DECIMAL(7,4) AS d")
+    run = idbx("query", sql, "--lake", tmp_path / "lake", "--csv")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == 't,j,s,l,n,d\n2016-07-01 10:00:00.5,"{""a"": [1, null]}",{\'k\': 2016-07-01},"[1, NULL]",,1.5000\n'
+    run = idbx("query", sql, "--lake", tmp_path / "lake")
+    assert run.returncode == 0
+    for shown in ("2016-07-01 10:00:00.5", '{"a": [1, null]}', "{'k': 2016-07-01}", "[1, NULL]", "NULL", "1.5000"):
+        assert shown in run.stdout
+    assert "datetime" not in run.stdout and "None" not in run.stdout
+
+
+def test_catalog_shared_with_an_analyst(tmp_path):
+    lake = tmp_path / "lake"
+    assert idbx("ingest", "package", delivery_with(tmp_path, {ENROLLMENT: ENROLLMENT_ROWS}), "--lake", lake).returncode == 0
+    duckdb_cli = str(Path(sys.executable).with_name("duckdb"))
+    for flags, blocks in (([], True), (["-readonly"], False)):
+        analyst = subprocess.Popen([duckdb_cli, *flags, str(lake / "catalog.duckdb")], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            analyst.stdin.write(b"SELECT 4242 AS ready;\n")
+            analyst.stdin.flush()
+            while b"4242" not in analyst.stdout.readline():  # answered: it holds the catalog
+                pass
+            run = idbx("query", "SELECT count(*) AS n FROM student_courseenrollment", "--lake", lake, "--csv")
+            if blocks:
+                assert run.returncode == 1
+                holder = re.search(r"is open for writing by PID (\d+) \(duckdb\): close that session, or open the "
+                                   r"catalog there read-only \(`duckdb -readonly (.+)`\)", run.stderr)
+                assert holder and holder[2] == str(lake / "catalog.duckdb"), run.stderr
+                assert "duckdb" in Path(f"/proc/{holder[1]}/cmdline").read_text()
+            else:
+                assert run.returncode == 0 and run.stdout == "n\n2\n", run.stderr
+            assert idbx("catalog", "refresh", "--lake", lake).returncode == 0  # a new file renamed into place
+        finally:
+            analyst.stdin.close()
+            analyst.wait(timeout=10)
