@@ -302,11 +302,13 @@ class _PackageRun:
         )
         con = engine.connect(self.scratch)
         try:
-            con.register("forum_lines", read_lines(plain, prefetch=0))
+            cut: dict = {}
+            con.register("forum_lines", read_lines(plain, prefetch=0, counter=cut))
             con.execute(f"CREATE TEMP TABLE forum AS {forum.posts_sql('forum_lines')}")
             lines, accepted, blank = con.execute(
                 "SELECT count(*), count(*) FILTER (reject_reason IS NULL), count(*) FILTER (reject_reason = 'blank') FROM forum"
             ).fetchall()[0]
+            lines, blank = lines + cut.get("empty", 0), blank + cut.get("empty", 0)  # empty lines are only counted
             if lines > blank and not accepted:
                 line, reason = con.execute(
                     "SELECT line_number, reject_reason FROM forum WHERE reject_reason <> 'blank' ORDER BY line_number LIMIT 1"

@@ -28,7 +28,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from idbx import catalog, engine
-from idbx.errors import ConfigError
+from idbx.errors import CatalogError, ConfigError
 from idbx.lake import TMP_MARKER, Lake
 from idbx.privacy.pii import PiiSpec, pii_spec, scrubbed_select
 from idbx.quoting import sql_string
@@ -167,8 +167,8 @@ def scrub(
         _record(lake, older_than_days, summary)
         try:
             catalog.refresh(lake)  # for the scrub_log view; the other views read the same files as before
-        except duckdb.Error as exc:
-            summary.notes.append(f"catalog not refreshed ({str(exc).splitlines()[0]}): run `idbx catalog refresh` once the lake reads")
+        except CatalogError as exc:
+            summary.notes.append(f"{exc}: run `idbx catalog refresh` once the lake reads")
     return summary
 
 

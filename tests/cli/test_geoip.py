@@ -17,5 +17,5 @@ def test_geoip_refuses_an_unusable_file(tmp_path, monkeypatch):
     path.write_bytes(b"\0" * 100)
     monkeypatch.setenv("IDBX_GEOIP_DB", str(path))
     done = run("geoip")
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert done.stderr.startswith("error:") and str(path) in done.stderr and "Traceback" not in done.stderr

@@ -186,4 +186,4 @@ def test_cli(lake, tmp_path):
     again = run("scrub", "--lake", str(lake.root), "--older-than", "0")
     assert again.returncode == 0 and "already scrubbed" in again.stderr
     missing = run("scrub", "--lake", str(tmp_path / "nowhere"))
-    assert missing.returncode == 1 and "no lake at" in missing.stderr and not (tmp_path / "nowhere").exists()
+    assert missing.returncode == 2 and "no lake at" in missing.stderr and not (tmp_path / "nowhere").exists()

@@ -46,10 +46,11 @@ def _date(name: str) -> str:
 
 
 def _classified_sql(lines: str) -> str:
-    """SELECT over a (line_number, raw BLOB) relation: every line with `reject_reason` (NULL =
-    accepted, 'blank' = skip) and the forum_posts columns."""
+    """SELECT over a (line_number, raw BLOB, overlong BIGINT) relation (tracking_log.read_lines):
+    every line with `reject_reason` (NULL = accepted, 'blank' = skip) and the forum_posts columns."""
     return f"""
-WITH l AS (SELECT line_number, raw, try(decode(raw)) AS txt FROM {lines}),
+WITH l AS (SELECT line_number, raw, overlong, CASE WHEN overlong IS NULL THEN try(decode(raw)) END AS txt
+           FROM {lines}),
 j AS (SELECT *, {line_problem_sql('txt')} AS problem FROM l),
 p AS (
   SELECT *, {_oid('id')} AS post_id, {f('type')} AS post_type, {_oid('thread')} AS thread
@@ -91,8 +92,9 @@ FROM p"""
 
 
 def posts_sql(lines: str) -> str:
-    """SELECT over a (line_number, raw BLOB) relation: every line with `reject_reason` (NULL =
-    accepted, 'blank' = skip), the forum_posts columns, and `raw_text` (clipped) for rejects."""
+    """SELECT over a (line_number, raw BLOB, overlong BIGINT) relation (tracking_log.read_lines):
+    every line with `reject_reason` (NULL = accepted, 'blank' = skip), the forum_posts columns, and
+    `raw_text` (clipped) for rejects."""
     return f"""
 SELECT * EXCLUDE (txt, raw),
        CASE WHEN reject_reason IS NOT NULL THEN left(coalesce(txt, decode(raw, 'replace')), {RAW_CLIP}) END AS raw_text
