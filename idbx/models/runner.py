@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 
 from idbx import catalog, engine
-from idbx.errors import IdbxError, ModelError
+from idbx.errors import CatalogError, IdbxError, ModelError
 from idbx.lake import TMP_MARKER, Lake
 from idbx.models import incremental, settings, sources, writer
 from idbx.models.project import Model, Project, read_project
@@ -109,8 +109,8 @@ def build(
                 con.close()
     try:
         catalog.refresh(lake)
-    except duckdb.Error as exc:
-        summary.catalog_error = f"the catalog could not be refreshed (it keeps its previous views): {_first_line(exc)}"
+    except CatalogError as exc:
+        summary.catalog_error = f"the catalog could not be refreshed (it keeps its previous views): {exc}"
     summary.seconds = time.monotonic() - started
     return summary
 

@@ -53,7 +53,7 @@ def test_build_without_a_key_is_refused(tmp_path):
     env = env_with()
     del env["IDBX_PSEUDONYM_KEY"]
     done = run("build", "--lake", str(tmp_path / "lake"), env=env)
-    assert done.returncode == 1 and "IDBX_PSEUDONYM_KEY" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 2 and "IDBX_PSEUDONYM_KEY" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_a_failing_model_makes_a_non_zero_exit(tmp_path):
