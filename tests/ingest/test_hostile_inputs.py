@@ -258,8 +258,8 @@ def test_names_with_control_characters_are_refused_and_shown_escaped(tmp_path):
     lake = tmp_path / "lake"
     run = idbx("ingest", "package", folder, "--lake", lake)
     assert run.returncode == 1
-    assert "failed IDBx-IDB\\r1x-2T2014-auth_user-prod-analytics.sql: refused: the file name holds control characters" in run.stderr
-    assert "not handled (1): IDBx-IDB\\n1x-2T2014-auth_user-prod-analytics.sql" in run.stderr
+    for shown in ("\\r", "\\n"):
+        assert f"failed IDBx-IDB{shown}1x-2T2014-auth_user-prod-analytics.sql: refused: the file name holds control characters" in run.stderr
     assert "failed IDBx-IDB\\x1b[31m2x-2T2014-auth_user-prod-analytics.sql: refused" in run.stderr
     assert f"failed {junk}: missing required column(s) for auth_user" in run.stderr
     assert not any(char in run.stderr for char in "\x1b\x00\x07\r")
