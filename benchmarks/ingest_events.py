@@ -13,7 +13,7 @@ process):
 With --scale K > 1, idbx is also run on a day of K x EVENTS, to show whether its memory grows
 with the file. Prints events/s, the idbx/duckdb ratio and peak RSS; append to RESULTS.md by hand.
 
-    .venv/bin/python benchmarks/ingest_events.py [--events N] [--scale K] [--work DIR]
+    .venv/bin/python benchmarks/ingest_events.py [--events N] [--scale K] [--work DIR] [--compare CHECKOUT]
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--scale", type=int, default=1, help="also run idbx on K x EVENTS")
     parser.add_argument("--work", type=Path, default=Path("benchmarks/work/events"))
+    parser.add_argument("--compare", type=Path, help="another checkout of idbx (before a change, say) to run side by side")
     args = parser.parse_args()
     work = args.work.resolve()
     shutil.rmtree(work, ignore_errors=True)
@@ -94,6 +95,10 @@ def main() -> None:
         lake = work / f"lake-x{k}"
         cmd = [idbx, "ingest", "events", str(encrypted), "--lake", str(lake), "--gpg-key", str(key.key_file)]
         results.append((f"idbx ingest events (gpg) {k}x", k * args.events, *timed(cmd, env)))
+        if args.compare:
+            cmd[cmd.index(str(lake))] = str(lake) + "-compare"
+            results.append((f"  same, {args.compare.name} {k}x", k * args.events,
+                            *timed(cmd, {**env, "PYTHONPATH": str(args.compare.resolve())})))
 
     print(machine())
     for label, events, seconds, mb in results:

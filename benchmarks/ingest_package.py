@@ -39,6 +39,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--work", type=Path, default=Path("benchmarks/work"))
+    parser.add_argument("--compare", type=Path, help="another checkout of idbx (before a change, say) to run side by side")
     args = parser.parse_args()
     work = args.work.resolve()
     shutil.rmtree(work, ignore_errors=True)
@@ -61,12 +62,17 @@ def main() -> None:
     env = {**os.environ, "IDBX_GPG_PASSPHRASE": sample.passphrase}
     idbx = str(Path(sys.executable).with_name("idbx"))
     ours_s, ours_mb = timed([idbx, "ingest", "package", str(delivery), "--lake", str(work / "lake"), "--gpg-key", str(sample.key_file)], env)
+    if args.compare:
+        other_s, other_mb = timed([idbx, "ingest", "package", str(delivery), "--lake", str(work / "lake-compare"),
+                                   "--gpg-key", str(sample.key_file)], {**env, "PYTHONPATH": str(args.compare.resolve())})
 
     rows = args.rows
     print(machine())
     print(f"baseline read_csv->parquet : {base_s:6.2f} s  {rows / base_s:>10,.0f} rows/s  peak {base_mb:,.0f} MB")
     print(f"idbx ingest package (gpg)  : {ours_s:6.2f} s  {rows / ours_s:>10,.0f} rows/s  peak {ours_mb:,.0f} MB")
     print(f"ratio idbx/baseline        : {base_s / ours_s:.2f}x")
+    if args.compare:
+        print(f"same, {args.compare.name:<21}: {other_s:6.2f} s  {rows / other_s:>10,.0f} rows/s  peak {other_mb:,.0f} MB")
 
 
 if __name__ == "__main__":
