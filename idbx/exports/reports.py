@@ -1,6 +1,7 @@
 """Which mart each export reads and its columns, in the predecessor's order where it had one
 (its general and enrollments reports, its Active users and MASTERFILE notebooks); columns the
-predecessor did not have come after its own. Learners appear by pseudonymous id only."""
+predecessor did not have come after its own. Learners appear by pseudonymous id only, unless
+staff ask for names and emails in the two exports that may carry them (--include-pii)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,12 @@ class Report:
     order_by: str
     course_column: str  # the mart column holding the course key, for --course
     description: str
+    pii_allowed: bool = False  # staff may ask for learners' names and emails (--include-pii)
 
+
+# What --include-pii adds, after the report's own columns: from the latest snapshot's auth_user
+# (and the profile's full name), matched to learner_id by the pseudonym key.
+PII_COLUMNS = ("username", "email", "full_name")
 
 REPORTS: dict[str, Report] = {
     "general": Report(
@@ -40,6 +46,7 @@ REPORTS: dict[str, Report] = {
          ("status", "certificate_status"), ("course_name", "course_name")),
         "course_key, learner_id", "course_key",
         "learners with at least one courseware row, their number of rows and certificate status",
+        pii_allowed=True,
     ),
     "masterfile": Report(
         "masterfile",
@@ -50,6 +57,7 @@ REPORTS: dict[str, Report] = {
          ("course_name", "course_name"), ("sme", "sme"), ("start_date", "start_date"), ("end_date", "end_date")),
         "course_key, learner_id", "course_key",
         "every enrolled learner of every course run: demographics, progress, certificate, course",
+        pii_allowed=True,
     ),
     "person-course": Report(
         "person_course",

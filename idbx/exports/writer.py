@@ -14,15 +14,28 @@ from pathlib import Path
 import duckdb
 
 from idbx.errors import IdbxError
-from idbx.exports.reports import REPORTS
+from idbx.exports.reports import PII_COLUMNS, REPORTS
 from idbx.lake import Lake
+from idbx.privacy import pseudonym
 from idbx.quoting import quote_ident, sql_string
 
 MART_METADATA = ("computed_at", "data_through", "definitions_version")
 _BOM = "\ufeff".encode()
 
 
-def export_select(con: duckdb.DuckDBPyConnection, report_name: str, courses: list[str] | None = None) -> str:
+def _people_sql() -> str:
+    """Each learner's username, email and full name (the profile's, else first and last name) from
+    the latest snapshot that holds them, keyed by learner_id; the pseudonym macro must be installed."""
+    return (
+        "SELECT learner_pseudonym(account.id) AS learner_id, account.username, account.email, "
+        "coalesce(nullif(trim(profile.name), ''), nullif(trim(concat_ws(' ', account.first_name, account.last_name)), '')) AS full_name "
+        "FROM (SELECT * FROM auth_user QUALIFY row_number() OVER (PARTITION BY id ORDER BY snapshot_date DESC) = 1) AS account "
+        "LEFT JOIN (SELECT * FROM auth_userprofile QUALIFY row_number() OVER (PARTITION BY user_id ORDER BY snapshot_date DESC) = 1) "
+        "AS profile ON profile.user_id = account.id"
+    )
+
+
+def export_select(con: duckdb.DuckDBPyConnection, report_name: str, courses: list[str] | None = None, include_pii: bool = False) -> str:
     report = REPORTS[report_name]
     known = {row[0] for row in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
     if report.mart not in known:
@@ -35,15 +48,36 @@ def export_select(con: duckdb.DuckDBPyConnection, report_name: str, courses: lis
     where = ""
     if courses:
         where = f" WHERE {report.course_column} IN ({', '.join(sql_string(c) for c in courses)})"
-    return f"SELECT {columns} FROM {quote_ident(report.mart)}{where} ORDER BY {report.order_by}"
+    source = quote_ident(report.mart)
+    if include_pii:
+        columns += ", " + ", ".join(f"people.{name}" for name in PII_COLUMNS)
+        source = f"{source} LEFT JOIN ({_people_sql()}) AS people USING (learner_id)"
+    return f"SELECT {columns} FROM {source}{where} ORDER BY {report.order_by}"
 
 
-def write_report(lake: Lake, report_name: str, out: Path | None, excel: bool = False, courses: list[str] | None = None) -> int:
-    """Write the export to `out` (stdout when None); returns the number of rows."""
+def write_report(
+    lake: Lake, report_name: str, out: Path | None, excel: bool = False, courses: list[str] | None = None,
+    include_pii: bool = False, key: str | None = None,
+) -> int:
+    """Write the export to `out` (stdout when None); returns the number of rows. With
+    `include_pii` (staff exports only) learners are also named, matched by the pseudonym key
+    (`key`, else IDBX_PSEUDONYM_KEY), which must be the one the marts were built with."""
+    if include_pii and not REPORTS[report_name].pii_allowed:
+        allowed = ", ".join(name for name, report in REPORTS.items() if report.pii_allowed)
+        raise IdbxError(f"--include-pii is for the staff exports only ({allowed}), not {report_name}")
     if not lake.catalog_path.exists():
         raise IdbxError(f"no catalog at {lake.catalog_path}: ingest and `idbx build` first")
     with duckdb.connect(str(lake.catalog_path), read_only=True) as con:
-        select = export_select(con, report_name, courses)
+        if include_pii:
+            pseudonym.install(con, pseudonym.resolve_key(key))
+        select = export_select(con, report_name, courses, include_pii)
+        if include_pii:
+            rows, named = con.execute(f"SELECT count(*), count(username) FROM ({select})").fetchall()[0]
+            if rows and not named:
+                raise IdbxError(
+                    f"no learner of the export matches a user of the lake under {pseudonym.KEY_ENV}: "
+                    "it is not the key the marts were built with (or the lake's user tables were scrubbed)"
+                )
         folder = out.parent if out else Path(tempfile.gettempdir())
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f".{out.name if out else 'export'}.tmp-{uuid.uuid4().hex}"

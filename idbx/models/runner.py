@@ -32,7 +32,7 @@ from idbx.lake import TMP_MARKER, Lake
 from idbx.models import incremental, settings, sources, writer
 from idbx.models.project import Model, Project, read_project
 from idbx.models.state import BuildState, EventFile, ModelState, build_lock
-from idbx.privacy import pseudonym
+from idbx.privacy import geoip, pseudonym
 from idbx.quoting import quote_ident, sql_string
 from idbx.registry import DEFAULT_PASSING_GRADE, load_registry
 
@@ -140,6 +140,7 @@ class _Build:
         self._source_stats: dict[str, dict] = {}
         self._events_now: dict[str, EventFile] | None = None
         pseudonym.install(con, key)
+        self.country_database = geoip.install_country_lookup(con)
         # The registry's default passing grade, for the runs it does not list (macros are the
         # runner's constants as SQL; the fingerprints include them).
         con.execute(f"CREATE OR REPLACE TEMP MACRO default_passing_grade() AS {DEFAULT_PASSING_GRADE}")
@@ -283,6 +284,8 @@ class _Build:
         transparent (their own inputs count); `events=False` leaves the event files out, for
         incremental models, which track those file by file."""
         parts = [self.project.definitions_hash(model.name), self.key_fingerprint, str(DEFAULT_PASSING_GRADE)]
+        if f"{settings.COUNTRY_FUNCTION}(" in model.sql:
+            parts.append(self.country_database.fingerprint)
         for ref in sorted(model.refs):
             if ref in self.project:
                 upstream = self.project.models[ref]

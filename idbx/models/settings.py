@@ -23,6 +23,9 @@ PARTITION_COLUMN = "event_date"
 # Incremental models read the events through this staging view and nothing else.
 EVENTS_SOURCE = "events"
 REGISTRY_SOURCE = "course_registry"
+# The SQL function that locates an address (idbx/privacy/geoip.py): a model calling it depends on
+# the IP-to-country database too.
+COUNTRY_FUNCTION = "ip_country"
 
 # Added by the runner to every mart, after the model's own columns.
 MART_COLUMNS = {

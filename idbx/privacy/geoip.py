@@ -59,6 +59,7 @@ class PackageCountries:
 
     def __init__(self) -> None:
         self.description = f"iptocc {version('iptocc')} (regional internet registries' delegations)"
+        self.fingerprint = f"iptocc {version('iptocc')}"
 
     def install(self, con: duckdb.DuckDBPyConnection) -> str:
         """Register the batch call; return the SQL of the country of a public ip_number `n`."""
@@ -86,6 +87,8 @@ class RangeCountries:
     def __init__(self, path: Path, description: str, ranges: pa.Table):
         self.path = path
         self.description = description
+        stat = path.stat()
+        self.fingerprint = f"{path.resolve()} {stat.st_size} {stat.st_mtime_ns}"  # what a build's outputs were located with
         first_high, first_low = ranges["first_high"].combine_chunks(), ranges["first_low"].combine_chunks()
         first = _keys(first_high, first_low)
         order = np.argsort(first, kind="stable") if len(first) > 1 and not np.all(first[1:] >= first[:-1]) else np.arange(len(first))

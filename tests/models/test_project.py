@@ -81,7 +81,7 @@ def test_documented_columns_are_the_real_ones(bound):
 
 def test_the_interface_other_tools_rely_on(bound):
     real = {name: dict(columns) for name, columns in bound.items()}
-    assert {"course_id", "learner_id", "country"} <= set(real["person_course"])
+    assert {"course_id", "learner_id", "country", "country_by_ip", "country_source"} <= set(real["person_course"])
     assert {k: real["weekly_active"][k] for k in ("course_id", "week_start", "label", "learners")} == {
         "course_id": "VARCHAR", "week_start": "DATE", "label": "VARCHAR", "learners": "BIGINT"}
     assert {k: real["enrollment_daily"][k] for k in ("course_id", "date", "mode", "enrolled", "cumulative")} == {

@@ -11,6 +11,7 @@ import pytest
 
 from idbx.sample import PII_PATTERN
 from tests.cli.test_cli import run
+from tests.conftest import SAMPLE_PSEUDONYM_KEY
 
 PII = re.compile(PII_PATTERN)
 
@@ -28,9 +29,13 @@ def test_the_sample_pipeline_prints_no_pii(sample, tmp_path, gpg_env):
     package = run("ingest", "package", str(sample.package), "--lake", lake, env=gpg_env)
     events = run("ingest", "events", *map(str, sample.event_logs), "--lake", lake, env=gpg_env)
     assert package.returncode in (0, 1) and events.returncode == 0 and "rejected" in events.stderr
+    keyed = {**gpg_env, "IDBX_PSEUDONYM_KEY": SAMPLE_PSEUDONYM_KEY}
+    built = run("build", "--lake", lake, env=keyed)
+    named = run("report", "masterfile", "--lake", lake, "--include-pii", "-o", str(tmp_path / "m.csv"), env=keyed)
+    assert built.returncode == 0 and named.returncode == 0, built.stderr + named.stderr
     scrubbed = run("scrub", "--lake", lake, "--older-than", "0")
     assert scrubbed.returncode == 0
-    runs = [made, package, events, scrubbed]
+    runs = [made, package, events, built, named, scrubbed]
     assert_no_pii(*runs)
 
 

@@ -51,6 +51,8 @@ columns:
   year_of_birth: Profile year of birth.
   level_of_education: Profile education code.
   country: Profile country code (ISO 3166 alpha-2).
+  country_by_ip: Country (ISO 3166 alpha-2) of the address of the learner's latest event in the course that came from a public address (edX's last-country rule); NULL when there is none or the IP-to-country database does not know it.
+  country_source: Where the learner's country comes from, profile (the profile gives one), ip (it does not, the address does) or unknown.
 */
 WITH runs AS (
     SELECT course_key, course_id, passing_grade FROM int__courses__runs_with_events WHERE NOT excluded
@@ -115,6 +117,12 @@ enrollment_events AS (
     GROUP BY course_key, learner_id
 ),
 
+locations AS (
+    SELECT course_key, learner_id, arg_max(country_by_ip, last_public_event) AS country_by_ip
+    FROM int__events__learner_course_day_location
+    GROUP BY course_key, learner_id
+),
+
 forum_dump_courses AS (
     SELECT DISTINCT course_key FROM stg__edx__forum_posts
 ),
@@ -172,7 +180,13 @@ SELECT
     profile.gender,
     profile.year_of_birth,
     profile.level_of_education,
-    profile.country
+    profile.country,
+    locations.country_by_ip,
+    CASE
+        WHEN profile.country IS NOT NULL THEN 'profile'
+        WHEN locations.country_by_ip IS NOT NULL THEN 'ip'
+        ELSE 'unknown'
+    END AS country_source
 FROM learners
 JOIN runs ON runs.course_key = learners.course_key
 LEFT JOIN stg__edx__student_courseenrollment AS enrollment
@@ -191,5 +205,7 @@ LEFT JOIN enrollment_events
     ON enrollment_events.course_key = learners.course_key AND enrollment_events.learner_id = learners.learner_id
 LEFT JOIN forum_posts
     ON forum_posts.course_key = learners.course_key AND forum_posts.learner_id = learners.learner_id
+LEFT JOIN locations
+    ON locations.course_key = learners.course_key AND locations.learner_id = learners.learner_id
 LEFT JOIN forum_dump_courses ON forum_dump_courses.course_key = learners.course_key
 LEFT JOIN int__courses__chapters AS chapters ON chapters.course_key = learners.course_key
