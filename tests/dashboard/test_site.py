@@ -1,0 +1,178 @@
+"""The sample's dashboard as files: one page per course run, the course table as course_report
+says, no personal data anywhere, small cells suppressed, both languages, the IP chart only when
+person_course has the column, and `idbx dashboard` as an operator runs it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from idbx.dashboard import build_site, settings
+from idbx.dashboard.pages import BREAKDOWN, HEADLINE, SERIES
+from idbx.errors import IdbxError
+from idbx.lake import Lake
+from idbx.sample import PII_PATTERN
+from tests.cli.test_cli import run
+from tests.dashboard.conftest import chart_specs
+
+PII = re.compile(PII_PATTERN)
+LEARNER_ID = re.compile(r"\b[0-9a-f]{64}\b")
+
+
+class _CourseTable(HTMLParser):
+    """The rows of the overview's course table: course key and each cell's data-value."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self.inside = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table" and attrs.get("id") == "courses":
+            self.inside = True
+        elif self.inside and tag == "tr" and "data-course" in attrs:
+            self.rows.append([])
+        elif self.inside and tag in ("td", "th") and "data-value" in attrs and self.rows:
+            self.rows[-1].append(attrs["data-value"])
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self.inside = False
+
+
+def course_report(lake: Lake) -> dict[str, tuple]:
+    with duckdb.connect(str(lake.catalog_path), read_only=True) as con:
+        return {row[0]: row[1:] for row in con.execute(
+            "SELECT course_key, users_total, users_active, certificates_certified, certificates_approved, registered FROM course_report"
+        ).fetchall()}
+
+
+def assert_table_matches_course_report(rows: list[list[str]], lake: Lake) -> None:
+    """Rows of cell values (name, key, sme, start, end, enrolled, active, certified, approval, registered)."""
+    report = course_report(lake)
+    assert sorted(row[1] for row in rows) == sorted(report), "one row per course run the registry does not exclude"
+    for row in rows:
+        total, active, certified, approved, registered = report[row[1]]
+        assert [int(row[5]), int(row[6]), int(row[7]), row[9]] == [total, active, certified, str(int(registered))], row[1]
+        assert (row[8] == "") if total == 0 else abs(float(row[8]) - approved / total) < 1e-6, row[1]
+
+
+def test_one_page_per_course_run_and_the_table_is_course_report(site, built_sample):
+    index = (site.out / "index.html").read_text(encoding="utf-8")
+    table = _CourseTable()
+    table.feed(index)
+    assert_table_matches_course_report(table.rows, built_sample)
+    assert site.courses == len(table.rows) and site.pages == len(table.rows) + 2
+    for key in course_report(built_sample):
+        assert f'href="{settings.course_page(key)}"' in index and (site.out / settings.course_page(key)).is_file()
+    # Every local link and script of every page resolves inside the site.
+    for page in site.out.glob("*.html"):
+        for target in re.findall(r'(?:href|src)="([^"#]+)"', page.read_text(encoding="utf-8")):
+            assert not re.match(r"[a-z]+:", target), f"{page.name} points outside the site: {target}"
+            assert (site.out / target).is_file(), f"{page.name}: {target}"
+
+
+def test_no_learner_data_in_any_file(site):
+    files = [path for path in site.folder.rglob("*") if path.is_file()]
+    assert len(files) == site.files
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        found = PII.search(text)
+        assert not found, f"{path.name}: {found.group(0)!r}"
+        if path.suffix == ".html":
+            assert not LEARNER_ID.search(text), f"{path.name} holds a pseudonymous learner id"
+
+
+def test_small_cells_are_suppressed(site):
+    assert site.merged_categories > 0 and site.suppressed_values > 0  # the sample has small cells to hide
+    rules = set()
+    for page in site.out.glob("*.html"):
+        for spec in chart_specs(page.read_text(encoding="utf-8")):
+            rule = spec["usermeta"]["small_cells"]
+            rules.add(rule)
+            for row in spec["datasets"]["values"]:
+                learners = row["learners"]
+                if rule == BREAKDOWN:
+                    assert learners >= site.min_cell, (page.name, row)
+                elif rule == SERIES:
+                    assert learners is None and row["learners_text"] == "< 5" or learners == 0 or learners >= site.min_cell, row
+                else:
+                    assert rule == HEADLINE
+    assert rules == {BREAKDOWN, SERIES, HEADLINE}
+
+
+def test_the_threshold_is_a_setting(built_sample, site, tmp_path):
+    everything = build_site(built_sample, tmp_path / "all", min_cell=1)
+    assert everything.merged_categories == 0 and everything.suppressed_values == 0
+    key = "idb1x_2t2014"
+
+    def countries(summary) -> list[str]:
+        spec = next(s for s in chart_specs((summary.out / settings.course_page(key)).read_text(encoding="utf-8"))
+                    if s["description"] == "Estudiantes por país (perfil)")
+        return [row["category"] for row in spec["datasets"]["values"]]
+
+    with duckdb.connect(str(built_sample.catalog_path), read_only=True) as con:
+        profile_countries = con.execute("SELECT count(*) FROM course_demographics WHERE course_key = ? AND breakdown = 'country'",
+                                        [key]).fetchone()[0]
+    assert len(countries(everything)) == profile_countries
+    assert len(countries(site)) < profile_countries and countries(site)[-1].startswith("Otros")
+
+
+def test_english_labels_and_number_formats(built_sample, tmp_path):
+    english = build_site(built_sample, tmp_path / "en", lang="en")
+    index = english.index.read_text(encoding="utf-8")
+    assert '<html lang="en">' in index and "Enrolled" in index and "Approval rate" in index and "Inscritos" not in index
+    assert '"decimal": "."' in index
+    spanish_rate = re.search(r"\d+,\d %", (tmp_path / "en" / "index.html").read_text(encoding="utf-8"))
+    assert spanish_rate is None and re.search(r"\d+\.\d%", index)
+
+
+def test_spanish_is_the_default(site):
+    index = site.index.read_text(encoding="utf-8")
+    assert site.lang == "es" and '<html lang="es">' in index and "Tasa de aprobación" in index
+    assert '"decimal": ","' in index and re.search(r"\d+,\d\xa0%", index)
+
+
+def marts_only(lake: Lake, target: Path) -> Lake:
+    """A lake holding a copy of `lake`'s marts and nothing else."""
+    copy = Lake(target)
+    shutil.copytree(lake.marts, copy.marts)
+    return copy
+
+
+def test_country_by_ip_is_drawn_when_person_course_has_it(built_sample, site, tmp_path):
+    lake = marts_only(built_sample, tmp_path / "lake")
+    person_course = lake.marts / "person_course" / "data.parquet"
+    duckdb.execute(f"COPY (SELECT *, country AS country_by_ip FROM '{person_course}') TO '{tmp_path / 'pc.parquet'}' (FORMAT parquet)")
+    shutil.move(tmp_path / "pc.parquet", person_course)
+    with_ip = build_site(lake, tmp_path / "site")
+    page = settings.course_page("idb1x_2t2014")
+    assert "(dirección IP)" in (with_ip.out / page).read_text(encoding="utf-8")
+    assert "(dirección IP)" not in (site.out / page).read_text(encoding="utf-8")
+
+
+def test_a_lake_without_marts_is_a_clear_error(tmp_path):
+    with pytest.raises(IdbxError, match="run `idbx build` first"):
+        build_site(Lake(tmp_path / "lake"))
+    assert not (tmp_path / "lake" / "dashboard").exists()
+
+
+def test_cli_writes_the_site_and_prints_its_path(built_sample, site, tmp_path):
+    lake = marts_only(built_sample, tmp_path / "lake")
+    # A site copied there as a plain folder: replaced by the link, its Vega bundle reused (no 10 s bundling).
+    shutil.copytree(site.folder, lake.root / "dashboard")
+    done = run("dashboard", "--lake", str(lake.root), "--min-cell", "3")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(lake.root / "dashboard" / "index.html")
+    assert (lake.root / "dashboard").is_symlink() and "pages" in done.stderr and "< 3" in done.stderr
+    assert "Traceback" not in done.stderr
+    bad = run("dashboard", "--lake", str(lake.root), "--lang", "fr")
+    assert bad.returncode == 2 and "fr" in bad.stderr
+    empty = run("dashboard", "--lake", str(tmp_path / "nothing"))
+    assert empty.returncode == 1 and "idbx build" in empty.stderr and "Traceback" not in empty.stderr
