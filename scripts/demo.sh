@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything, then runs the job as the deployments do, on a generated sample: an encrypted
 # delivery and a week of tracking logs served by a local S3 server, fetched and landed in ./lake by
-# the Prefect flows (ephemeral API); then queries over the catalog, the indicators and a report.
+# the Prefect flows (ephemeral API); then queries over the catalog, the indicators, a report and the dashboard.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
@@ -16,4 +16,6 @@ idbx query "SELECT course_key, count(*) FILTER (block_type = 'chapter') AS chapt
 export IDBX_PSEUDONYM_KEY="idbx-demo-pseudonym-key"
 idbx build --lake lake
 idbx report general --lake lake
+# The offline dashboard of the indicators: open the index.html it prints in any browser.
+idbx dashboard --lake lake
 echo "Lake ready: duckdb lake/catalog.duckdb  (or: .venv/bin/idbx query \"SQL\" --lake lake)"
