@@ -7,6 +7,20 @@ HTML from templates/) → writer (I/O: a build folder swapped in atomically); se
 hold the policy and the words; site.build_site ties them together.
 """
 
-from idbx.dashboard.site import SiteSummary, build_site
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from idbx.dashboard.site import SiteSummary, build_site
 
 __all__ = ["SiteSummary", "build_site"]
+
+
+def __getattr__(name: str):
+    # Loaded on first use: altair and vl-convert take seconds to import, and every `idbx` command
+    # imports this package's settings for its options.
+    if name in __all__:
+        from idbx.dashboard import site
+        return getattr(site, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

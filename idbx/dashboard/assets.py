@@ -16,13 +16,13 @@ from pathlib import Path
 
 import vl_convert
 
-from idbx.dashboard import settings
+from idbx.dashboard.charts import VEGA_LITE_VERSION
 
 SITE_FILES = ("site.css", "site.js")
 
 
 def bundle_name() -> str:
-    return (f"vega-{vl_convert.get_vega_version()}-lite-{settings.VEGA_LITE_VERSION}"
+    return (f"vega-{vl_convert.get_vega_version()}-lite-{VEGA_LITE_VERSION}"
             f"-embed-{vl_convert.get_vega_embed_version()}.js")
 
 
@@ -37,7 +37,7 @@ def vega_bundle(previous_assets: Path | None) -> bytes:
 
 @lru_cache(maxsize=1)
 def _made_bundle() -> bytes:
-    return vl_convert.javascript_bundle(vl_version=settings.VEGA_LITE_VERSION).encode()
+    return vl_convert.javascript_bundle(vl_version=VEGA_LITE_VERSION).encode()
 
 
 def site_file(name: str) -> bytes:

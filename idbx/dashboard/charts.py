@@ -22,6 +22,8 @@ from idbx.dashboard import settings
 from idbx.dashboard.texts import Texts
 
 Spec = dict[str, Any]
+# The Vega-Lite version of the specs altair writes ("6.4"), which picks the JavaScript to ship.
+VEGA_LITE_VERSION = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
 VALUES = "values"  # the name of every chart's dataset
 DIMMED = 0.15
 SHORT_SERIES_DAYS = 21
@@ -78,7 +80,7 @@ def _line_template(lang: str, title: str, week: bool, few_days: bool, series: tu
         tooltip.insert(0, alt.Tooltip("series:N", title=series_title))
         colour = alt.Color("series:N", title=series_title, sort=list(series),
                            scale=alt.Scale(domain=list(series), range=list(colours)),
-                           legend=alt.Legend(orient="bottom", columns=1, labelLimit=360))
+                           legend=alt.Legend(orient="bottom", columns=1, labelLimit=260))
         base = base.encode(color=colour, opacity=alt.condition(pick, alt.value(1), alt.value(DIMMED)))
         params = [zoom, pick]
     else:
@@ -95,7 +97,7 @@ def _bar_template(lang: str, title: str, category_title: str, ordered: bool, mea
     tooltip = [alt.Tooltip("category:N", title=category_title), alt.Tooltip("learners_text:N", title=texts["tooltip_learners"])]
     sort: Any = None if ordered else "-x"
     chart = alt.Chart(alt.Data(name=VALUES)).mark_bar().encode(
-        y=alt.Y("category:N", title=None, sort=sort, axis=alt.Axis(labelLimit=220)),
+        y=alt.Y("category:N", title=None, sort=sort, axis=alt.Axis(labelLimit=160)),
         x=alt.X("learners:Q", title=texts["axis_learners"], axis=alt.Axis(format=",d", tickMinStep=1)),
     )
     if measures:
@@ -105,7 +107,7 @@ def _bar_template(lang: str, title: str, category_title: str, ordered: bool, mea
             yOffset=alt.YOffset("measure:N", sort=list(measures)),
             color=alt.Color("measure:N", title=measure_title, sort=list(measures),
                             scale=alt.Scale(domain=list(measures), range=list(settings.CATEGORY_COLOURS[:len(measures)])),
-                            legend=alt.Legend(orient="bottom")),
+                            legend=alt.Legend(orient="bottom", columns=1)),
             opacity=alt.condition(pick, alt.value(1), alt.value(DIMMED)),
         ).add_params(pick)
     else:

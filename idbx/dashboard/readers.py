@@ -58,70 +58,78 @@ class DashboardData:
 
 
 def read_dashboard_data(lake: Lake) -> DashboardData:
-    with _connect(lake) as con:
-        return DashboardData(
-            build=BuildInfo(*con.execute(
-                "SELECT max(data_through), max(computed_at), max(definitions_version) FROM course_report").fetchone()),
-            courses=_rows(con, """
-                SELECT course_key, course_id, name, sme, start_date, end_date, registered, snapshot_date,
-                       users_total, users_active, certificates_approved, certificates_certified,
-                       CASE WHEN users_total > 0 THEN certificates_approved / users_total END AS approval_rate
-                FROM course_report
-                ORDER BY start_date DESC NULLS LAST, course_key"""),
-            enrolled_by_course=_rows(con, """
-                SELECT course_key, date, CAST(sum(enrolled) AS BIGINT) AS enrolled
-                FROM enrollment_daily GROUP BY course_key, date ORDER BY course_key, date"""),
-            enrolled_by_mode=_rows(con, """
-                SELECT course_key, date, mode, enrolled FROM enrollment_daily ORDER BY course_key, date, mode"""),
-            daily_active=_rows(con, """
-                SELECT course_key, date, active_learners AS learners FROM activity_daily ORDER BY course_key, date"""),
-            weekly_active=_rows(con, """
-                SELECT course_key, week_start, label, learners FROM weekly_active ORDER BY course_key, week_start, label"""),
-            course_breakdowns=_rows(con, """
-                SELECT course_key, breakdown, category, learners FROM course_demographics
-                WHERE breakdown IN ('country', 'gender', 'education')"""),
-            programme_breakdowns=_rows(con, " UNION ALL ".join(
-                f"SELECT '{breakdown}' AS breakdown, {column} AS category, count(DISTINCT learner_id) AS learners "
-                f"FROM person_course WHERE {column} IS NOT NULL GROUP BY {column}"
-                for breakdown, column in (("country", "country"), ("gender", "gender"), ("education", "level_of_education"))
-            )),
-            ip_countries=_ip_countries(con),
-            funnel=_rows(con, """
-                SELECT course_key,
-                       count(*) FILTER (WHERE enrolled) AS enrolled,
-                       count(*) FILTER (WHERE viewed) AS viewed,
-                       count(*) FILTER (WHERE explored) AS explored,
-                       count(*) FILTER (WHERE certified) AS certified
-                FROM person_course GROUP BY course_key"""),
-            histograms=_rows(con, f"""
-                SELECT course_key, 'ndays' AS measure, {_bin('ndays_act', settings.NDAYS_EDGES)} AS bin, count(*) AS learners
-                FROM person_course GROUP BY ALL
-                UNION ALL
-                SELECT course_key, 'time', {_bin('sum_dt / 60', settings.TIME_SPENT_MINUTES_EDGES)}, count(*)
-                FROM person_course GROUP BY ALL"""),
-            reconciliation=_rows(con, """
-                SELECT check_name, course_key, item, as_of, expected, found, difference, status
-                FROM reconciliation
-                WHERE course_key IS NOT NULL
-                QUALIFY as_of IS NOT DISTINCT FROM max(as_of) OVER (PARTITION BY check_name, course_key)
-                ORDER BY course_key, check_name, item"""),
-            table_rejects=_rows(con, f"""
-                SELECT rejects.snapshot_date, rejects.course_key, rejects.table_name,
-                       regexp_extract(rejects.source_file, '[^/]+$') AS source_file,
-                       {reason_kind_sql('rejects.reason')} AS reason, count(*) AS rows
-                FROM table_rejects AS rejects
-                LEFT JOIN course_report AS course ON course.course_key = rejects.course_key
-                WHERE rejects.snapshot_date = coalesce(course.snapshot_date, (SELECT max(snapshot_date) FROM course_report))
-                GROUP BY ALL ORDER BY ALL"""),
-            event_rejects=_rows(con, f"""
-                SELECT log_date, regexp_extract(source_file, '[^/]+$') AS source_file,
-                       {reason_kind_sql('reason')} AS reason, count(*) AS rows
-                FROM event_rejects GROUP BY ALL ORDER BY log_date DESC, source_file, reason"""),
-            late_events=_late_events(con),
-            log_days=[day for (day,) in con.execute(f"""
-                SELECT DISTINCT CAST(regexp_extract(partitions[1], 'log_date=([0-9-]+)', 1) AS DATE) AS day
-                FROM ingest_manifest WHERE {_EVENT_RECORDS} ORDER BY day""").fetchall()] if _has_manifest(con) else [],
-        )
+    try:
+        with _connect(lake) as con:
+            return _read(con)
+    except duckdb.Error as exc:
+        reason = str(exc).splitlines()[0]
+        raise IdbxError(f"cannot read the marts of {lake.root} ({reason}): run `idbx build` again") from None
+
+
+def _read(con: duckdb.DuckDBPyConnection) -> DashboardData:
+    return DashboardData(
+        build=BuildInfo(*con.execute(
+            "SELECT max(data_through), max(computed_at), max(definitions_version) FROM course_report").fetchone()),
+        courses=_rows(con, """
+            SELECT course_key, course_id, name, sme, start_date, end_date, registered, snapshot_date,
+                   users_total, users_active, certificates_approved, certificates_certified,
+                   CASE WHEN users_total > 0 THEN certificates_approved / users_total END AS approval_rate
+            FROM course_report
+            ORDER BY start_date DESC NULLS LAST, course_key"""),
+        enrolled_by_course=_rows(con, """
+            SELECT course_key, date, CAST(sum(enrolled) AS BIGINT) AS enrolled
+            FROM enrollment_daily GROUP BY course_key, date ORDER BY course_key, date"""),
+        enrolled_by_mode=_rows(con, """
+            SELECT course_key, date, mode, enrolled FROM enrollment_daily ORDER BY course_key, date, mode"""),
+        daily_active=_rows(con, """
+            SELECT course_key, date, active_learners AS learners FROM activity_daily ORDER BY course_key, date"""),
+        weekly_active=_rows(con, """
+            SELECT course_key, week_start, label, learners FROM weekly_active ORDER BY course_key, week_start, label"""),
+        course_breakdowns=_rows(con, """
+            SELECT course_key, breakdown, category, learners FROM course_demographics
+            WHERE breakdown IN ('country', 'gender', 'education')"""),
+        programme_breakdowns=_rows(con, " UNION ALL ".join(
+            f"SELECT '{breakdown}' AS breakdown, {column} AS category, count(DISTINCT learner_id) AS learners "
+            f"FROM person_course WHERE {column} IS NOT NULL GROUP BY {column}"
+            for breakdown, column in (("country", "country"), ("gender", "gender"), ("education", "level_of_education"))
+        )),
+        ip_countries=_ip_countries(con),
+        funnel=_rows(con, """
+            SELECT course_key,
+                   count(*) FILTER (WHERE enrolled) AS enrolled,
+                   count(*) FILTER (WHERE viewed) AS viewed,
+                   count(*) FILTER (WHERE explored) AS explored,
+                   count(*) FILTER (WHERE certified) AS certified
+            FROM person_course GROUP BY course_key"""),
+        histograms=_rows(con, f"""
+            SELECT course_key, 'ndays' AS measure, {_bin('ndays_act', settings.NDAYS_EDGES)} AS bin, count(*) AS learners
+            FROM person_course GROUP BY ALL
+            UNION ALL
+            SELECT course_key, 'time', {_bin('sum_dt / 60', settings.TIME_SPENT_MINUTES_EDGES)}, count(*)
+            FROM person_course GROUP BY ALL"""),
+        reconciliation=_rows(con, """
+            SELECT check_name, course_key, item, as_of, expected, found, difference, status
+            FROM reconciliation
+            WHERE course_key IS NOT NULL
+            QUALIFY as_of IS NOT DISTINCT FROM max(as_of) OVER (PARTITION BY check_name, course_key)
+            ORDER BY course_key, check_name, item"""),
+        table_rejects=_rows(con, f"""
+            SELECT rejects.snapshot_date, rejects.course_key, rejects.table_name,
+                   regexp_extract(rejects.source_file, '[^/]+$') AS source_file,
+                   {reason_kind_sql('rejects.reason')} AS reason, count(*) AS rows
+            FROM table_rejects AS rejects
+            LEFT JOIN course_report AS course ON course.course_key = rejects.course_key
+            WHERE rejects.snapshot_date = coalesce(course.snapshot_date, (SELECT max(snapshot_date) FROM course_report))
+            GROUP BY ALL ORDER BY ALL"""),
+        event_rejects=_rows(con, f"""
+            SELECT log_date, regexp_extract(source_file, '[^/]+$') AS source_file,
+                   {reason_kind_sql('reason')} AS reason, count(*) AS rows
+            FROM event_rejects GROUP BY ALL ORDER BY log_date DESC, source_file, reason"""),
+        late_events=_late_events(con),
+        log_days=[day for (day,) in con.execute(f"""
+            SELECT DISTINCT CAST(regexp_extract(partitions[1], 'log_date=([0-9-]+)', 1) AS DATE) AS day
+            FROM ingest_manifest WHERE {_EVENT_RECORDS} ORDER BY day""").fetchall()] if _has_manifest(con) else [],
+    )
 
 
 def _connect(lake: Lake) -> duckdb.DuckDBPyConnection:

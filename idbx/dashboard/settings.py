@@ -5,8 +5,6 @@ Policy lives here, in one place: the readers, builders and writer take it from t
 
 from __future__ import annotations
 
-import altair
-
 LANGUAGES = ("es", "en")
 DEFAULT_LANGUAGE = "es"  # the programme works in Spanish
 # Babel's locale (texts, numbers and dates in pages) and d3's (numbers and dates inside charts).
@@ -14,9 +12,6 @@ LOCALES = {"es": ("es_ES", "es-ES"), "en": ("en_US", "en-US")}
 
 # Fewer learners than this in a cell of a breakdown is suppressed (see cells.py).
 DEFAULT_MIN_CELL = 5
-
-# The Vega-Lite version of the specs altair writes ("6.4"), which picks the bundled JavaScript.
-VEGA_LITE_VERSION = ".".join(altair.SCHEMA_VERSION.lstrip("v").split(".")[:2])
 
 # Okabe & Ito's colour-blind-safe palette (yellow left out: too pale on white), and a neutral
 # grey for the merged "other" series.

@@ -234,6 +234,7 @@ class Texts:
         self._index = ("es", "en").index(lang)
         babel_locale, self.d3_locale = LOCALES[lang]
         self.locale = Locale.parse(babel_locale)
+        self._numbers: dict[int | float, str] = {}
 
     def __getitem__(self, key: str) -> str:
         return _TEXTS[key][self._index]
@@ -254,7 +255,13 @@ class Texts:
         return names[self._index] if names else code
 
     def number(self, value: int | float | None) -> str:
-        return self["none"] if value is None else format_decimal(value, locale=self.locale)
+        if value is None:
+            return self["none"]
+        # Cached: a site formats tens of thousands of counts, mostly the same few thousand values.
+        text = self._numbers.get(value)
+        if text is None:
+            text = self._numbers[value] = format_decimal(value, locale=self.locale)
+        return text
 
     def percent(self, value: float | None) -> str:
         if value is None:

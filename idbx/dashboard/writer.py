@@ -68,8 +68,11 @@ class SiteWriter:
         except BlockingIOError:
             self._lock.close()
             raise IdbxError(f"another `idbx dashboard` is writing {self.out}; try again when it has finished") from None
-        self._check_out()
-        self.folder.mkdir()
+        try:
+            self._check_out()
+        except BaseException:
+            self._lock.close()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -83,11 +86,14 @@ class SiteWriter:
         """A file of the site (`assets/site.css`), flushed to disk before the site is published."""
         data = content.encode() if isinstance(content, str) else content
         path = self.folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            raise IdbxError(f"cannot write {path}: {exc.strerror}") from None
         self.files += 1
         self.bytes += len(data)
 
@@ -132,6 +138,10 @@ class SiteWriter:
             out.rmdir()
         elif out.exists():
             raise IdbxError(f"{out} is a file: choose another --out or remove it")
+        try:
+            self.folder.mkdir()
+        except OSError as exc:
+            raise IdbxError(f"cannot write the dashboard beside {out}: {exc.strerror}") from None
 
 
 def _fsync_dir(path: Path) -> None:

@@ -176,3 +176,13 @@ def test_cli_writes_the_site_and_prints_its_path(built_sample, site, tmp_path):
     assert bad.returncode == 2 and "fr" in bad.stderr
     empty = run("dashboard", "--lake", str(tmp_path / "nothing"))
     assert empty.returncode == 1 and "idbx build" in empty.stderr and "Traceback" not in empty.stderr
+
+
+def test_unreadable_marts_and_unwritable_folders_are_clear_errors(built_sample, tmp_path):
+    lake = marts_only(built_sample, tmp_path / "lake")
+    (lake.marts / "weekly_active" / "data.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(IdbxError, match="cannot read the marts of .*run `idbx build` again"):
+        build_site(lake, tmp_path / "site")
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(IdbxError, match="cannot write the dashboard beside"):
+        build_site(marts_only(built_sample, tmp_path / "lake2"), tmp_path / "a-file" / "dashboard")
