@@ -107,6 +107,20 @@ def test_small_cells_are_suppressed(site):
     assert rules == {BREAKDOWN, SERIES, HEADLINE}
 
 
+def test_every_chart_is_valid_vega_lite(site):
+    """The site is written without schema validation (for speed): checked here, every kind of chart."""
+    from altair.utils.schemapi import validate_jsonschema
+    from altair.vegalite.v6.schema.core import load_schema
+
+    schema = load_schema()
+    checked = 0
+    for page in (site.index, site.out / settings.course_page("idb1x_2t2014")):
+        for spec in chart_specs(page.read_text(encoding="utf-8")):
+            validate_jsonschema(spec, schema)
+            checked += 1
+    assert checked >= 12
+
+
 def test_the_threshold_is_a_setting(built_sample, site, tmp_path):
     everything = build_site(built_sample, tmp_path / "all", min_cell=1)
     assert everything.merged_categories == 0 and everything.suppressed_values == 0
