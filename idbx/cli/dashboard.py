@@ -27,8 +27,9 @@ def dashboard_command(
     It opens from file:// in any browser, with no server and no network (the chart library ships
     in its assets/ folder). Aggregates only; small cells suppressed. The site is written beside the
     previous one and swapped in atomically. Prints the path of its index.html on standard output.
-    Exit codes: 0 written; 1 no marts yet (run `idbx build`), or the folder cannot be written;
-    2 usage error.
+    Exit codes: 0 written; 1 no marts yet (run `idbx build`), another dashboard build writing the
+    folder, or a write failed (disk full); 2 usage or configuration error (an --out that holds
+    something else or cannot be created).
     """
     if lang not in settings.LANGUAGES:
         raise typer.BadParameter(f"{lang!r}: choose one of {', '.join(settings.LANGUAGES)}", param_hint="--lang")

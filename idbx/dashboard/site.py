@@ -12,7 +12,7 @@ from idbx.dashboard.pages import build_pages
 from idbx.dashboard.readers import read_dashboard_data
 from idbx.dashboard.texts import Texts
 from idbx.dashboard.writer import SiteWriter
-from idbx.errors import IdbxError
+from idbx.errors import ConfigError
 from idbx.lake import Lake
 
 DEFAULT_FOLDER = "dashboard"  # inside the lake
@@ -41,13 +41,14 @@ class SiteSummary:
 def build_site(lake: Lake, out_dir: Path | None = None, lang: str = settings.DEFAULT_LANGUAGE,
                min_cell: int = settings.DEFAULT_MIN_CELL, on_step: Callable[[str], None] | None = None) -> SiteSummary:
     """Write the static site of the lake's marts to `out_dir` (default `lake/dashboard`) and publish
-    it atomically; `on_step` hears each stage's name. Raises IdbxError when there is nothing to show
-    yet (no `idbx build`), the options are wrong or the folder cannot be written."""
+    it atomically; `on_step` hears each stage's name. Raises ConfigError for wrong options or a
+    folder that cannot hold the site, IdbxError when there is nothing to show yet (no `idbx build`)
+    or the site could not be written."""
     started = time.perf_counter()
     if lang not in settings.LANGUAGES:
-        raise IdbxError(f"--lang {lang!r}: choose one of {', '.join(settings.LANGUAGES)}")
+        raise ConfigError(f"--lang {lang!r}: choose one of {', '.join(settings.LANGUAGES)}")
     if min_cell < 1:
-        raise IdbxError(f"--min-cell {min_cell}: it must be at least 1")
+        raise ConfigError(f"--min-cell {min_cell}: it must be at least 1")
     step = on_step or (lambda name: None)
     out = Path(out_dir) if out_dir is not None else lake.root / DEFAULT_FOLDER
     texts = Texts(lang)

@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from idbx.dashboard import settings
-from idbx.errors import IdbxError
+from idbx.errors import ConfigError, IdbxError
 
 
 @dataclass
@@ -62,7 +62,7 @@ class SiteWriter:
             self.parent.mkdir(parents=True, exist_ok=True)
             self._lock = open(self.parent / f".{self.out.name}.lock", "w")
         except OSError as exc:
-            raise IdbxError(f"cannot write the dashboard beside {self.out}: {exc.strerror}") from None
+            raise ConfigError(f"cannot write the dashboard beside {self.out}: {exc.strerror}") from None
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -129,19 +129,19 @@ class SiteWriter:
         if out.is_symlink():
             target = os.readlink(out)
             if "/" in target or not target.startswith(self.prefix):
-                raise IdbxError(f"{out} is a link to {target}, not a dashboard idbx made: choose another --out or remove it")
+                raise ConfigError(f"{out} is a link to {target}, not a dashboard idbx made: choose another --out or remove it")
         elif out.is_dir():
             if (out / settings.MARKER).is_file():
                 return
             if any(out.iterdir()):
-                raise IdbxError(f"{out} exists and is not a dashboard idbx made: choose another --out or remove it")
+                raise ConfigError(f"{out} exists and is not a dashboard idbx made: choose another --out or remove it")
             out.rmdir()
         elif out.exists():
-            raise IdbxError(f"{out} is a file: choose another --out or remove it")
+            raise ConfigError(f"{out} is a file: choose another --out or remove it")
         try:
             self.folder.mkdir()
         except OSError as exc:
-            raise IdbxError(f"cannot write the dashboard beside {out}: {exc.strerror}") from None
+            raise ConfigError(f"cannot write the dashboard beside {out}: {exc.strerror}") from None
 
 
 def _fsync_dir(path: Path) -> None:

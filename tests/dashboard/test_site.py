@@ -190,6 +190,10 @@ def test_cli_writes_the_site_and_prints_its_path(built_sample, site, tmp_path):
     assert bad.returncode == 2 and "fr" in bad.stderr
     empty = run("dashboard", "--lake", str(tmp_path / "nothing"))
     assert empty.returncode == 1 and "idbx build" in empty.stderr and "Traceback" not in empty.stderr
+    (tmp_path / "notes.txt").write_text("not a site")
+    foreign = run("dashboard", "--lake", str(lake.root), "--out", str(tmp_path / "notes.txt"))
+    assert foreign.returncode == 2 and "choose another --out" in foreign.stderr
+    assert (tmp_path / "notes.txt").read_text() == "not a site"
 
 
 def test_unreadable_marts_and_unwritable_folders_are_clear_errors(built_sample, tmp_path):
