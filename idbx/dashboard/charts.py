@@ -42,17 +42,12 @@ def bar_chart(rows: list[dict], texts: Texts, title: str, category_title: str, o
               measures: tuple[str, ...] = (), measure_title: str = "") -> Spec:
     """Horizontal bars: rows of `category`, `learners` and `learners_text` (and `measure`, one bar
     per measure side by side, when `measures` names them). Ranked by size unless `ordered` (the
-    rows' order)."""
+    rows' order: steps of a funnel, ranges of a histogram)."""
     bars = len({row["category"] for row in rows}) * max(len(measures), 1)
     step = settings.BAR_STEP // 2 if measures else settings.BAR_STEP
     # A height in pixels rather than a step per bar: Vega-Lite fits only the width to the page then.
     return {**_with_rows(_bar_template(texts.lang, title, category_title, ordered, measures, measure_title), rows),
             "height": bars * step}
-
-
-def histogram(rows: list[dict], texts: Texts, title: str, range_title: str) -> Spec:
-    """Learners per range: rows of `range` (its label), `learners` and `learners_text`, in order."""
-    return _with_rows(_histogram_template(texts.lang, title, range_title), rows)
 
 
 def _with_rows(template: Spec, rows: list[dict]) -> Spec:
@@ -113,18 +108,6 @@ def _bar_template(lang: str, title: str, category_title: str, ordered: bool, mea
     else:
         chart = chart.encode(color=alt.value(settings.MAIN_COLOUR))
     return _finish(chart.encode(tooltip=tooltip), texts, title)
-
-
-@lru_cache(maxsize=None)
-def _histogram_template(lang: str, title: str, range_title: str) -> Spec:
-    texts = Texts(lang)
-    chart = alt.Chart(alt.Data(name=VALUES)).mark_bar().encode(
-        x=alt.X("range:N", title=range_title, sort=None, axis=alt.Axis(labelAngle=0, labelLimit=90)),
-        y=alt.Y("learners:Q", title=texts["axis_learners"], axis=alt.Axis(format=",d", tickMinStep=1)),
-        color=alt.value(settings.MAIN_COLOUR),
-        tooltip=[alt.Tooltip("range:N", title=range_title), alt.Tooltip("learners_text:N", title=texts["tooltip_learners"])],
-    )
-    return _finish(chart.properties(height=settings.CHART_HEIGHT), texts, title)
 
 
 def _finish(chart: alt.Chart, texts: Texts, title: str) -> Spec:

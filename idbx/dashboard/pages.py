@@ -338,8 +338,8 @@ class _PageMaker:
             chart.message = t("too_few", min_cell=self.min_cell)
             return chart
         label = _days_label if measure == "ndays" else _minutes_label
-        rows = [{"range": label(t, r.low, r.high), "learners": r.learners, "learners_text": t.number(r.learners)} for r in ranges]
-        chart.draw(charts.histogram(rows, t, title, range_title), BREAKDOWN)
+        rows = [{"category": label(t, r.low, r.high), "learners": r.learners, "learners_text": t.number(r.learners)} for r in ranges]
+        chart.draw(charts.bar_chart(rows, t, title, range_title, ordered=True), BREAKDOWN)
         return chart
 
     def reconciliation(self, key: str) -> list[dict]:
@@ -418,7 +418,7 @@ def _minutes_label(t: Texts, low: int, high: int | None) -> str:
     def duration(minutes: int) -> str:
         return f"{t.number(minutes)} min" if minutes < 60 else f"{t.number(minutes / 60)} h"
     if high is None:
-        return f"≥ {duration(low)}"
+        return f"≥ {duration(low)}" if low else t["any_time"]
     if low == 0:
         return f"< {duration(high)}"
     return f"{duration(low)}–{duration(high)}"

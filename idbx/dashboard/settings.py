@@ -28,7 +28,7 @@ FRESHNESS_DAYS = 7
 
 # Histogram ranges, [low, high) with None for "and more": days active, and time spent in minutes.
 NDAYS_EDGES = (0, 1, 2, 3, 5, 10, 20, 40)
-TIME_SPENT_MINUTES_EDGES = (0, 10, 30, 60, 120, 300, 600, 1200)
+TIME_SPENT_MINUTES_EDGES = (0, 1, 5, 15, 30, 60, 120, 300, 600, 1200)
 
 CHART_HEIGHT = 260
 BAR_STEP = 22  # pixels per bar of a horizontal bar chart

@@ -138,6 +138,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "days": ("{low} días", "{low} days"),
     "days_range": ("{low}–{high} días", "{low}–{high} days"),
     "days_more": ("{low} días o más", "{low} days or more"),
+    "any_time": ("Cualquier tiempo", "Any time"),
     "reconciliation": ("Conciliación de la última entrega con los eventos", "Latest delivery reconciled with the events"),
     "reconciliation_help": (
         "Inscripciones de la instantánea frente a las que dejan los eventos de inscripción, y filas de cada archivo "
