@@ -81,7 +81,9 @@ _TEXTS: dict[str, tuple[str, str]] = {
     ),
     "note_course_profiles": ("Perfiles de la última entrega del curso.", "Profiles of the course's latest delivery."),
     "note_ip": (
-        "País de la dirección IP de los eventos del estudiante.", "Country of the IP address of the learner's events.",
+        "País de la dirección IP pública del último evento del estudiante en el curso, tenga o no país en su perfil.",
+        "Country of the public IP address of the learner's latest event in the course, whether or not their profile "
+        "gives one.",
     ),
     "note_funnel": (
         "Vieron: abrieron el contenido; exploraron: al menos la mitad de los capítulos; certificados: certificado descargable.",

@@ -160,15 +160,15 @@ def marts_only(lake: Lake, target: Path) -> Lake:
     return copy
 
 
-def test_country_by_ip_is_drawn_when_person_course_has_it(built_sample, site, tmp_path):
+def test_country_by_ip_is_drawn_only_when_person_course_has_it(built_sample, site, tmp_path):
+    page = settings.course_page("idb1x_2t2014")
+    assert "(dirección IP)" in (site.out / page).read_text(encoding="utf-8")
     lake = marts_only(built_sample, tmp_path / "lake")
     person_course = lake.marts / "person_course" / "data.parquet"
-    duckdb.execute(f"COPY (SELECT *, country AS country_by_ip FROM '{person_course}') TO '{tmp_path / 'pc.parquet'}' (FORMAT parquet)")
+    duckdb.execute(f"COPY (SELECT * EXCLUDE (country_by_ip) FROM '{person_course}') TO '{tmp_path / 'pc.parquet'}' (FORMAT parquet)")
     shutil.move(tmp_path / "pc.parquet", person_course)
-    with_ip = build_site(lake, tmp_path / "site")
-    page = settings.course_page("idb1x_2t2014")
-    assert "(dirección IP)" in (with_ip.out / page).read_text(encoding="utf-8")
-    assert "(dirección IP)" not in (site.out / page).read_text(encoding="utf-8")
+    without_ip = build_site(lake, tmp_path / "site")
+    assert "(dirección IP)" not in (without_ip.out / page).read_text(encoding="utf-8")
 
 
 def test_a_lake_without_marts_is_a_clear_error(tmp_path):
