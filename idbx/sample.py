@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 import gnupg
 
+from idbx.ingest.crypto import stop_agent
 from idbx.ingest.parsers.naming import course_file_name, events_file_name, package_file_name, table_file_name, usage_id
 from idbx.quoting import sql_string
 
@@ -101,6 +102,7 @@ class SampleKey:
             raise RuntimeError(f"gpg could not encrypt {plain}: {result.status}")
 
     def close(self) -> None:
+        stop_agent(Path(self.home))
         shutil.rmtree(self.home, ignore_errors=True)
 
 

@@ -3,10 +3,13 @@ a local S3 server (moto) and a local Prefect server, each started by the tests a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import tempfile
 import uuid
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -142,3 +145,32 @@ def built_sample(sample: Sample, tmp_path_factory: pytest.TempPathFactory) -> La
     summary = build(lake, key=SAMPLE_PSEUDONYM_KEY)
     assert not summary.failed, [outcome.error for outcome in summary.failed]
     return lake
+
+
+def gpg_agents(under: Path) -> dict[int, str]:
+    """Running gpg-agents whose home is inside `under`: pid -> home."""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if proc.name.isdigit() and args and args[0].endswith(b"gpg-agent") and b"--homedir" in args:
+            home = args[args.index(b"--homedir") + 1].decode()
+            if Path(home).is_relative_to(under):
+                found[int(proc.name)] = home
+    return found
+
+
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A temporary folder with a short path (gpg-agent's socket path must stay under 108 bytes),
+    for keyrings made by processes under test; agents left in it are stopped afterwards, by pid."""
+    folder = Path(tempfile.mkdtemp(prefix="idbx-t-", dir="/tmp"))
+    try:
+        yield folder
+    finally:
+        for pid in gpg_agents(folder):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        shutil.rmtree(folder, ignore_errors=True)

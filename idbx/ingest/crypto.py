@@ -1,13 +1,22 @@
 """The one decryptor: gpg through python-gnupg, with the partner key in a private, throw-away keyring.
 
 The user's own keyring is never read or written. The passphrase is checked once at start (a round
-trip on a few bytes, before the agent has cached anything), so a bad setting fails before any real
-work is done.
+trip on a few bytes), so a bad setting fails before any real work is done.
+
+The keyring holds the partner's private key, so it is made readable by this user only
+(`idbx-gpg-<id>/`, mode 700, in the system temp folder: gpg-agent's socket path must stay short),
+its agent caches no passphrase (every decryption passes it again), and it is removed with its agent
+stopped when the run ends. A run killed outright cannot do that: the run holds a lock file beside
+its keyring (`idbx-gpg-<id>.lock`, see idbx.locks) for its whole life, and the next run removes every
+keyring whose lock no live process holds, stopping its agent first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -18,11 +27,36 @@ import gnupg
 
 from idbx.config import GPG_PASSPHRASE_ENV, GpgSettings, max_inflate_bytes
 from idbx.errors import ConfigError, DecryptionError
+from idbx.locks import HeldLock, dead_owner
 
 _BUFFER_SIZE = 1 << 20
-# The keyring lives for one run and is then deleted: a low S2K count spares ~0.3 s of key
-# derivation per file, and caching is safe because the passphrase is checked before first use.
-_AGENT_CONF = "default-cache-ttl 86400\nmax-cache-ttl 86400\ns2k-count 65536\nallow-loopback-pinentry\n"
+# Nothing cached: a keyring left by a killed run opens nothing without the passphrase. A low S2K
+# count for the imported key keeps each decryption's key unlocking to about a millisecond.
+_AGENT_CONF = "default-cache-ttl 0\nmax-cache-ttl 0\ns2k-count 65536\nallow-loopback-pinentry\n"
+_PREFIX = "idbx-gpg-"
+_KEYRING_RE = re.compile(rf"^{_PREFIX}[0-9a-f]{{8}}$")
+
+
+def stop_agent(home: Path) -> None:
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], capture_output=True, check=False)
+
+
+def sweep_keyrings() -> list[Path]:
+    """Remove the keyrings of runs that are no longer alive, stopping their agents first."""
+    temp = Path(tempfile.gettempdir())
+    removed = []
+    for home in temp.glob(f"{_PREFIX}*"):
+        if not _KEYRING_RE.match(home.name):
+            continue
+        lock = home.with_name(home.name + ".lock")
+        with dead_owner(lock) as lines:
+            if lines is None and lock.exists():
+                continue  # its run lives
+            stop_agent(home)
+            shutil.rmtree(home, ignore_errors=True)
+            lock.unlink(missing_ok=True)
+            removed.append(home)
+    return removed
 
 
 def _explain_failure(result: gnupg.Crypt, destination: Path | None = None) -> str:
@@ -49,14 +83,21 @@ class Decryptor:
 
     def __init__(self, settings: GpgSettings):
         self.settings = settings
-        self._home: str | None = None
+        self._home: Path | None = None
+        self._lock: HeldLock | None = None
         self._gpg: gnupg.GPG | None = None
 
     def __enter__(self) -> Decryptor:
-        self._home = tempfile.mkdtemp(prefix="idbx-gpg-")
+        sweep_keyrings()
+        while self._lock is None:  # 8 hex digits keep the agent's socket path short; a clash just retries
+            home = Path(tempfile.gettempdir()) / f"{_PREFIX}{secrets.token_hex(4)}"
+            with contextlib.suppress(FileExistsError):
+                self._lock = HeldLock(home.with_name(home.name + ".lock"), {"pid": os.getpid()})
         try:
-            Path(self._home, "gpg-agent.conf").write_text(_AGENT_CONF)
-            self._gpg = gnupg.GPG(gnupghome=self._home)
+            home.mkdir(mode=0o700)
+            self._home = home
+            (home / "gpg-agent.conf").write_text(_AGENT_CONF)
+            self._gpg = gnupg.GPG(gnupghome=str(home))
             self._gpg.buffer_size = _BUFFER_SIZE
             self._import_key()
             self._check_passphrase()
@@ -67,14 +108,12 @@ class Decryptor:
 
     def __exit__(self, *exc: object) -> None:
         if self._home:
-            subprocess.run(
-                ["gpgconf", "--kill", "gpg-agent"],
-                env={**os.environ, "GNUPGHOME": self._home},
-                capture_output=True,
-                check=False,
-            )
+            stop_agent(self._home)
             shutil.rmtree(self._home, ignore_errors=True)
             self._home = None
+        if self._lock:
+            self._lock.release()
+            self._lock = None
 
     def _import_key(self) -> None:
         key_file = self.settings.key_file

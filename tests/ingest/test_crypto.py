@@ -2,6 +2,9 @@
 
 import io
 import os
+import signal
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -12,6 +15,7 @@ from idbx.config import GpgSettings
 from idbx.errors import ConfigError, DecryptionError
 from idbx.ingest.crypto import Decryptor
 from idbx.sample import SampleKey
+from tests.conftest import gpg_agents
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +59,7 @@ def test_wrong_passphrase_fails_before_any_work(sample, tmp_path, monkeypatch):
 def test_keyring_is_removed_after_use(gpg, tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     with Decryptor(gpg):
-        assert len(list(tmp_path.iterdir())) == 1
+        assert len([p for p in tmp_path.iterdir() if p.is_dir()]) == 1
     assert list(tmp_path.iterdir()) == []
 
 
@@ -72,6 +76,7 @@ def test_key_file_without_private_key_is_refused(sample, tmp_path):
     gpg.import_keys(sample.key_file.read_text())
     public_only = tmp_path / "public.asc"
     public_only.write_text(gpg.export_keys(gpg.list_keys()[0]["fingerprint"]))
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], check=True)
     with pytest.raises(ConfigError, match="holds no private key"):
         with Decryptor(GpgSettings(public_only, "x")):
             pass
@@ -112,3 +117,54 @@ def test_file_encrypted_to_another_key(gpg, tmp_path):
     data = other.encrypt(b"secret rows", [key.fingerprint], always_trust=True, armor=False).data
     os.system(f"GNUPGHOME={home} gpgconf --kill gpg-agent")
     assert "encrypted to a key we do not hold" in _fail(gpg, data, tmp_path).reason
+
+
+def test_the_keyring_is_private_and_caches_no_passphrase(gpg, encrypted, short_tmp, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(short_tmp))
+    with Decryptor(gpg) as decryptor, open(encrypted, "rb") as stream:
+        decryptor.decrypt(stream, short_tmp / "out", encrypted.name)
+        (home,) = [p for p in short_tmp.iterdir() if p.is_dir()]
+        assert home.stat().st_mode & 0o777 == 0o700 and home.stat().st_uid == os.getuid()
+        # whoever reaches the keyring while the run lives still needs the passphrase
+        stolen = subprocess.run(["gpg", "--homedir", str(home), "--batch", "--pinentry-mode", "loopback",
+                                 "--passphrase", "", "--decrypt", str(encrypted)], capture_output=True)
+        assert stolen.returncode != 0 and not stolen.stdout
+    assert list(short_tmp.iterdir()) == [short_tmp / "out"]
+    assert gpg_agents(short_tmp) == {}
+
+
+HOLD_DECRYPTOR = """
+import os, signal, sys
+from pathlib import Path
+from idbx.config import GpgSettings
+from idbx.ingest.crypto import Decryptor
+key, passphrase, encrypted, fate = sys.argv[1:]
+with Decryptor(GpgSettings(Path(key), passphrase)) as decryptor, open(encrypted, "rb") as stream:
+    decryptor.decrypt(stream, Path(os.devnull), "x")
+    print("ready", flush=True)
+    if fate == "die":
+        os.kill(os.getpid(), signal.SIGKILL)
+    sys.stdin.read()
+"""
+
+
+def test_the_next_run_removes_a_dead_runs_keyring_and_stops_its_agent(gpg, encrypted, short_tmp, monkeypatch):
+    env = {**os.environ, "TMPDIR": str(short_tmp)}
+    args = [sys.executable, "-c", HOLD_DECRYPTOR, str(gpg.key_file), gpg.passphrase, str(encrypted)]
+    live = subprocess.Popen([*args, "wait"], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert live.stdout.readline() == "ready\n"
+        live_home = {p for p in short_tmp.iterdir() if p.is_dir()}
+        dead = subprocess.run([*args, "die"], env=env, capture_output=True, text=True)
+        assert dead.returncode == -signal.SIGKILL and dead.stdout == "ready\n"
+        dead_home = {p for p in short_tmp.iterdir() if p.is_dir()} - live_home
+        assert len(dead_home) == 1 and len(gpg_agents(short_tmp)) == 2
+        monkeypatch.setattr(tempfile, "tempdir", str(short_tmp))
+        with Decryptor(gpg):
+            pass
+        assert {p for p in short_tmp.iterdir() if p.is_dir()} == live_home, "only the live run's keyring is left"
+        assert set(gpg_agents(short_tmp).values()) == {str(h) for h in live_home}
+    finally:
+        live.communicate("")
+    assert live.returncode == 0
+    assert list(short_tmp.iterdir()) == [] and gpg_agents(short_tmp) == {}
