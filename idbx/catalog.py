@@ -10,7 +10,6 @@ whoever triggers it, keeps them.
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
 import duckdb
@@ -105,9 +104,10 @@ def _scrub_log_view(lake: Lake) -> str:
 
 
 def _event_views(lake: Lake) -> dict[str, str]:
-    """`events` (every day, `log_date` from the partition path), `event_types`, `event_rejects`."""
-    events = events_select(_scan(lake, f"events/log_date=*/{PARTITION_FILE}", hive=True))
-    scan = _scan(lake, f"rejects/events/log_date=*/{PARTITION_FILE}", hive=True)
+    """`events` (every day, `log_date` from the partition path), `event_types`, `event_rejects`.
+    A day holds one file per source file: always read the day's folder, never a fixed file name."""
+    events = events_select(_scan(lake, "events/log_date=*/*.parquet", hive=True))
+    scan = _scan(lake, "rejects/events/log_date=*/*.parquet", hive=True)
     event_rejects = (
         f"SELECT CAST(log_date AS DATE) AS log_date, source_file, line_number, reason, raw FROM {scan}"
         if scan
@@ -157,18 +157,20 @@ def model_view_statements(lake: Lake) -> dict[str, str]:
 
 def refresh(lake: Lake, extra_views: dict[str, str] | None = None) -> Path:
     """Rebuild the catalog aside, then swap it in; a lake that cannot take it says why."""
-    tmp = lake.root / f".catalog.duckdb.tmp-{uuid.uuid4().hex}"
     try:
         lake.root.mkdir(parents=True, exist_ok=True)
-        views = view_statements(lake) | (extra_views or {})
-        with duckdb.connect(str(tmp), config={"storage_compatibility_version": _STORAGE_COMPAT}) as con:
-            for name, select in views.items():
-                con.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS {select}")
-        os.replace(tmp, lake.catalog_path)
+        with lake.run("catalog refresh"):
+            tmp = lake.aside(lake.catalog_path)
+            try:
+                views = view_statements(lake) | (extra_views or {})
+                with duckdb.connect(str(tmp), config={"storage_compatibility_version": _STORAGE_COMPAT}) as con:
+                    for name, select in views.items():
+                        con.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS {select}")
+                os.replace(tmp, lake.catalog_path)
+            finally:
+                tmp.unlink(missing_ok=True)
+                Path(f"{tmp}.wal").unlink(missing_ok=True)
     except (OSError, duckdb.Error) as exc:
         cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]
         raise CatalogError(f"{lake.catalog_path}: not rebuilt: {cause}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-        Path(f"{tmp}.wal").unlink(missing_ok=True)
     return lake.catalog_path

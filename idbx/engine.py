@@ -13,6 +13,8 @@ from pathlib import Path
 
 import duckdb
 
+from idbx import stopping
+
 MEMORY_ENV = "IDBX_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_MB = 700
 
@@ -22,7 +24,8 @@ def memory_limit_mb() -> int:
 
 
 def connect(spill_to: Path, threads: int | None = None, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
-    """A connection that spills to `spill_to` (the run's scratch folder, inside the lake)."""
+    """A connection that spills to `spill_to` (the run's scratch folder, inside the lake), and
+    whose queries a stop request interrupts."""
     config: dict[str, object] = {
         "preserve_insertion_order": False,
         "memory_limit": memory_limit or f"{memory_limit_mb()}MB",
@@ -30,4 +33,4 @@ def connect(spill_to: Path, threads: int | None = None, memory_limit: str | None
     }
     if threads:
         config["threads"] = threads
-    return duckdb.connect(config=config)
+    return stopping.watch(duckdb.connect(config=config))

@@ -86,3 +86,11 @@ class S3Error(IdbxError):
 class TransientS3Error(S3Error):
     """S3 throttled, failed (5xx) or could not be reached, even after the client's own retries:
     worth trying again later (the flows' tasks retry these with back-off)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A run asked to stop by a signal (SIGINT, SIGTERM) stopped at a safe point (see idbx.stopping)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum

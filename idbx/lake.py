@@ -1,17 +1,28 @@
-"""The lake on disk: layout, the one partition writer, the manifest of ingested files, scratch space.
+"""The lake on disk: layout, the one partition writer, the manifest of ingested files, and runs.
 
-Every partition is a single `data.parquet` file replaced with os.replace, so a reader or a crash
-sees either the old partition or the new one, never a half-written or emptied one.
+Every file a source owns is written aside and renamed into place, so a reader or a crash sees
+either the old file or the new one, never a half-written or emptied one. A source's files and its
+manifest record are published together under the lake's commit lock (see `commit`).
+
+A run is one process's work on the lake: a journal under `_state/runs/` that it holds locked while
+it lives (see idbx.locks), listing the source files it means to process and those it has done; a
+private scratch folder; and its id in the name of every file it writes aside. The next run
+removes whatever a dead run left, and keeps the journal of a run that left work undone so that
+`idbx lake check` can say so.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import re
+import secrets
 import shutil
-import time
+import threading
 import uuid
-from collections.abc import Iterator
+import weakref
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -22,9 +33,15 @@ import duckdb
 import pyarrow.parquet as pq
 
 from idbx.errors import ConfigError
+from idbx.locks import HeldLock, append_line, dead_owner, read_lines
+from idbx.quoting import sql_string
 
 PARTITION_FILE = "data.parquet"
 TMP_MARKER = ".tmp-"
+# Parquet key-value metadata naming the source file (manifest key) and version (sha256) a file holds.
+SOURCE_KEY = "idbx_source"
+SOURCE_SHA256 = "idbx_source_sha256"
+_ASIDE_RE = re.compile(rf"{re.escape(TMP_MARKER)}(?P<run>[0-9a-f]{{16}})-")
 
 REJECT_COLUMNS = {
     "source_file": "VARCHAR",
@@ -34,8 +51,10 @@ REJECT_COLUMNS = {
 }
 # A rejected line or row as it was read: it may hold any of the source's PII.
 REJECT_PII_COLUMNS = ("raw",)
-# A run older than this is not running any more: its leftovers may be swept.
-STALE_HOURS = 12
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 @dataclass
@@ -52,27 +71,90 @@ class ManifestRecord:
     rejects: int = 0
     partitions: list[str] = field(default_factory=list)
     details: dict = field(default_factory=dict)
-    ingested_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    ingested_at: str = field(default_factory=_now)
+    # Rows (or lines) counted in the source apart from the parse: rows + rejects (+ skipped lines).
+    source_rows: int | None = None
+    # The lake files (relative to its root) this source's rows and rejects are in; None in records
+    # written before sources listed them.
+    files: list[str] | None = None
+
+    def owned_files(self) -> list[str]:
+        """Its files; records written before sources listed them owned their partitions' one file."""
+        if self.files is not None:
+            return self.files
+        rejects = [f"bronze/rejects/{p.removeprefix('bronze/')}/{PARTITION_FILE}" for p in self.partitions]
+        return [f"{p}/{PARTITION_FILE}" for p in self.partitions] + (rejects if self.rejects else [])
 
 
 @dataclass
 class StagedFile:
     tmp: Path
     final: Path
+    rows: int = 0
 
 
-@dataclass
-class Landing:
-    """What landing one source file made, staged but not visible yet: `publish` swaps it in."""
+class LakeRun:
+    """One process's work on the lake (see the module docstring); use through `Lake.run`."""
 
-    staged: list[StagedFile]
-    remove: list[Path]
-    details: dict
+    def __init__(self, lake: Lake, what: str):
+        self.id = secrets.token_hex(8)
+        lake.runs_dir.mkdir(parents=True, exist_ok=True)
+        self._journal = HeldLock(lake.runs_dir / f"{self.id}.json",
+                                 {"run": self.id, "what": what, "pid": os.getpid(), "started": _now()})
+        self.scratch = lake.root / "_scratch" / self.id
+        self.scratch.mkdir(parents=True, mode=0o700)
+        self._lake = lake
+        self._guard = threading.Lock()
+        self._pending: set[str] = set()
+        self._done: set[str] = set()
+        self._aside: set[Path] = set()
+
+    def aside(self, final: Path) -> Path:
+        path = final.with_name(f".{final.name}{TMP_MARKER}{self.id}-{uuid.uuid4().hex[:8]}")
+        with self._guard:
+            self._aside.add(path)
+        return path
+
+    def plan(self, keys: Iterable[str]) -> None:
+        """The source files (manifest keys) this run is about to process."""
+        keys = list(keys)
+        with self._guard:
+            self._pending.update(keys)
+            self._journal.append({"plan": keys})
+
+    def done(self, key: str) -> None:
+        """A source file processed, whatever its outcome (the manifest holds that)."""
+        with self._guard:
+            self._pending.discard(key)
+            self._done.add(key)
+            self._journal.append({"done": key})
+
+    def close(self) -> None:
+        """Remove the scratch folder and whatever it wrote aside and did not rename into place;
+        keep the journal only if planned work was left undone; mark as done, in the journals of
+        dead runs, the files this run processed."""
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        for path in self._aside:
+            path.unlink(missing_ok=True)
+        if self._done:
+            self._lake.resolve_interrupted(self._done)
+        self._journal.release(remove=not self._pending)
+
+
+def pending_keys(journal: list[dict]) -> list[str]:
+    """Source files a run planned and did not process."""
+    planned = [key for line in journal for key in line.get("plan", ())]
+    done = {line["done"] for line in journal if "done" in line}
+    return sorted(set(planned) - done)
 
 
 class Lake:
     def __init__(self, root: Path):
         self.root = Path(root)
+        self._guard = threading.RLock()
+        self._run: LakeRun | None = None
+        self._implicit = False
+        self._depth = 0
 
     @property
     def bronze(self) -> Path:
@@ -104,6 +186,10 @@ class Lake:
     def catalog_path(self) -> Path:
         return self.root / "catalog.duckdb"
 
+    @property
+    def runs_dir(self) -> Path:
+        return self.state / "runs"
+
     def partition_dir(self, dataset: str, **keys: object) -> Path:
         """`bronze/<dataset>/k1=v1/k2=v2/` in the order the keys are given."""
         path = self.bronze / dataset
@@ -119,21 +205,30 @@ class Lake:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def stage_partition(self, relation: duckdb.DuckDBPyRelation, partition: Path) -> StagedFile:
-        """Write a relation beside its partition under a temporary name; `publish` makes it visible."""
+    def aside(self, final: Path) -> Path:
+        """A hidden name beside `final` to write it under before renaming it into place, tagged with
+        the current run so that the sweep can tell whose it is."""
+        return self._current().aside(final)
+
+    def stage_partition(
+        self, relation: duckdb.DuckDBPyRelation, partition: Path, file_name: str = PARTITION_FILE,
+        metadata: dict[str, str] | None = None,
+    ) -> StagedFile:
+        """Write a relation aside in its partition, with `metadata` in the Parquet footer;
+        `publish` or `commit` makes it visible."""
         partition.mkdir(parents=True, exist_ok=True)
-        tmp = partition / f".{PARTITION_FILE}{TMP_MARKER}{uuid.uuid4().hex}"
-        relation.to_parquet(str(tmp), compression="zstd")
-        return StagedFile(tmp=tmp, final=partition / PARTITION_FILE)
+        final = partition / file_name
+        tmp = self.aside(final)
+        options = "FORMAT parquet, COMPRESSION zstd"
+        if metadata:
+            options += ", KV_METADATA {" + ", ".join(f"{sql_string(k)}: {sql_string(v)}" for k, v in metadata.items()) + "}"
+        copied = relation.query("__staged", f"COPY (SELECT * FROM __staged) TO {sql_string(str(tmp))} ({options})")
+        return StagedFile(tmp=tmp, final=final, rows=copied.fetchall()[0][0])
 
-    @staticmethod
-    def staged_rows(staged: StagedFile) -> int:
-        return pq.read_metadata(staged.tmp).num_rows
-
-    def publish(self, staged: list[StagedFile], remove: list[Path] = (), record: ManifestRecord | None = None) -> None:
-        """Make staged partitions visible (atomic rename each), drop partitions no longer produced,
-        and put the source file's manifest record beside them. The record is written aside first:
-        when the manifest cannot be written (disk full, no permission) nothing is published."""
+    def publish(self, staged: list[StagedFile], remove: Iterable[Path] = (), record: ManifestRecord | None = None) -> None:
+        """Make staged files visible (atomic rename each), drop files no longer produced, and put
+        the source file's manifest record beside them. The record is written aside first: when the
+        manifest cannot be written (disk full, no permission) nothing is published."""
         pending = self._manifest_stage(record) if record else None
         try:
             for item in staged:
@@ -141,19 +236,17 @@ class Lake:
                     os.fsync(handle.fileno())
                 os.replace(item.tmp, item.final)
             for path in remove:
-                if path.exists():
-                    path.unlink()
+                path.unlink(missing_ok=True)
             if pending:
                 os.replace(pending, self._manifest_path(record.key))
         finally:
             if pending:
                 pending.unlink(missing_ok=True)
 
-    @staticmethod
-    def keep(stream: BinaryIO, target: Path) -> None:
+    def keep(self, stream: BinaryIO, target: Path) -> None:
         """Copy a delivered file into `landing/` byte for byte, made visible by one atomic rename."""
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}{TMP_MARKER}{uuid.uuid4().hex}")
+        tmp = self.aside(target)
         try:
             with open(tmp, "wb") as out:
                 shutil.copyfileobj(stream, out, 8 << 20)
@@ -167,6 +260,29 @@ class Lake:
     def discard(staged: list[StagedFile]) -> None:
         for item in staged:
             item.tmp.unlink(missing_ok=True)
+
+    def commit(self, staged: list[StagedFile], record: ManifestRecord) -> None:
+        """Publish one source's files and record them, as a step concurrent runs cannot interleave:
+        the files its earlier record owned and this version does not produce are removed.
+
+        The record is written aside before anything is published (a manifest that cannot be
+        written publishes nothing). A crash between the renames and the record's own rename leaves
+        files whose footer names a version the manifest does not hold: `idbx lake check` reports
+        it and a re-run of the file repairs it.
+        """
+        record.files = sorted(self.relative(item.final) for item in staged)
+        with self._commit_lock():
+            previous = self.manifest_get(record.key)
+            kept = set(record.files)
+            superseded = [self.root / f for f in (previous.owned_files() if previous else []) if f not in kept]
+            self.publish(staged, superseded, record)
+
+    @contextmanager
+    def _commit_lock(self) -> Iterator[None]:
+        self.state.mkdir(parents=True, exist_ok=True)
+        with open(self.state / "commit.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
 
     # -- manifest ----------------------------------------------------------------------------
 
@@ -183,7 +299,7 @@ class Lake:
     def _manifest_stage(self, record: ManifestRecord) -> Path:
         path = self._manifest_path(record.key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}{TMP_MARKER}{uuid.uuid4().hex}")
+        tmp = self.aside(path)
         try:
             with open(tmp, "w", encoding="utf-8") as out:
                 out.write(json.dumps(asdict(record), indent=1, sort_keys=True))
@@ -226,33 +342,151 @@ class Lake:
     def manifest_glob(self) -> str:
         return str(self.state / "manifest" / "*.json")
 
-    def manifest_records(self) -> Iterator[ManifestRecord]:
-        """Every record, for readers that ask what the lake holds (sync, catch-up)."""
+    def manifest_records(self) -> list[ManifestRecord]:
+        """Every record, for readers that ask what the lake holds (sync, catch-up, lake check)."""
+        records = []
         for path in sorted((self.state / "manifest").glob("*.json")):
-            yield ManifestRecord(**json.loads(path.read_text(encoding="utf-8")))
+            try:
+                records.append(ManifestRecord(**json.loads(path.read_text(encoding="utf-8"))))
+            except FileNotFoundError:  # replaced by a concurrent run between listing and reading
+                continue
+        return records
 
-    # -- scratch -----------------------------------------------------------------------------
+    def holds(self, record: ManifestRecord) -> bool:
+        """Whether the lake holds the files a record lists, with the version it records (their
+        Parquet footers name it: a few hundred bytes read per file)."""
+        for name in record.owned_files():
+            try:
+                footer = pq.read_metadata(self.root / name).metadata or {}
+            except OSError:
+                return False
+            if record.files is not None and footer.get(SOURCE_SHA256.encode()) != record.sha256.encode():
+                return False
+        return True
 
-    def sweep(self, older_than_hours: float = STALE_HOURS) -> list[Path]:
-        """Remove what runs killed outright (no `finally` ran) left behind: scratch folders, which
-        may hold decrypted learner data, and staged partition files never renamed into place."""
-        cutoff = time.time() - older_than_hours * 3600
-        stale = [p for p in (self.root / "_scratch").glob("*") if p.stat().st_mtime < cutoff]
-        stale += [p for area in (self.bronze, self.landing) for p in area.rglob(f"*{TMP_MARKER}*") if p.stat().st_mtime < cutoff]
-        for path in stale:
+    # -- runs --------------------------------------------------------------------------------
+
+    @contextmanager
+    def run(self, what: str) -> Iterator[LakeRun]:
+        """This process's run on the lake, started (after a sweep) unless one is going on already."""
+        with self._guard:
+            if self._run is None:
+                self._start(what)
+            run = self._run
+            self._depth += 1
+        try:
+            yield run
+        finally:
+            with self._guard:
+                self._depth -= 1
+                if self._depth == 0 and not self._implicit:
+                    self._run = None
+                    run.close()
+
+    @contextmanager
+    def scratch(self) -> Iterator[Path]:
+        """A private folder (mode 700) for one piece of work's decrypted or temporary files, inside
+        this process's run (started if need be), removed whatever happens."""
+        with self.run("work in scratch") as run:
+            path = run.scratch / uuid.uuid4().hex[:8]
+            path.mkdir(mode=0o700)
+            try:
+                yield path
+            finally:
+                shutil.rmtree(path, ignore_errors=True)
+
+    def _current(self) -> LakeRun:
+        """The run files are written under; writes outside `run()` start one that lasts as long
+        as this Lake object."""
+        with self._guard:
+            if self._run is None:
+                self._start("writes outside a run")
+                self._implicit = True
+                weakref.finalize(self, self._run.close)
+            return self._run
+
+    def _start(self, what: str) -> None:
+        self.sweep()
+        self._run = LakeRun(self, what)
+        self._implicit = False
+
+    def interrupted_runs(self) -> list[list[dict]]:
+        """Journals of runs that are gone and left planned files unprocessed."""
+        found = []
+        for journal in sorted(self.runs_dir.glob("*.json")):
+            with dead_owner(journal) as lines:
+                if lines is not None and pending_keys(lines):
+                    found.append(lines)
+        return found
+
+    def resolve_interrupted(self, done: set[str]) -> None:
+        """Mark files a run processed as done in dead runs' journals, dropping journals left with nothing."""
+        for journal in self.runs_dir.glob("*.json"):
+            with dead_owner(journal) as lines:
+                if lines is None:
+                    continue
+                for key in sorted(set(pending_keys(lines)) & done):
+                    append_line(journal, {"done": key})
+                if not pending_keys(read_lines(journal)):
+                    journal.unlink(missing_ok=True)
+
+    def leftovers(self, dead: set[str] | None = None, everywhere: bool = True) -> list[Path]:
+        """Scratch folders and files written aside by runs that are not alive: runs in `dead`, else
+        (when not given) runs whose journal is unlocked, and runs whose journal is gone (a run's
+        journal is made before its first artifact and removed after its last). With `everywhere`
+        false, only the lake root and `_scratch` are looked at, not _state/, the partitions and landing/."""
+        verdicts: dict[str, bool] = {}
+
+        def is_dead(run_id: str) -> bool:
+            if run_id not in verdicts:
+                journal = self.runs_dir / f"{run_id}.json"
+                if dead is not None:
+                    verdicts[run_id] = run_id in dead or not journal.exists()
+                else:
+                    with dead_owner(journal) as lines:
+                        verdicts[run_id] = lines is not None or not journal.exists()
+            return verdicts[run_id]
+
+        found = [p for p in _listing(self.root / "_scratch") if is_dead(p.name)]
+        aside = [p for p in _listing(self.root) if TMP_MARKER in p.name]
+        if everywhere:
+            aside += [p for area in (self.state, self.bronze, self.landing) if area.exists() for p in area.rglob(f"*{TMP_MARKER}*")]
+        for path in aside:
+            match = _ASIDE_RE.search(path.name)
+            if match and is_dead(match["run"]):
+                found.append(path)
+        return found
+
+    def sweep(self) -> list[Path]:
+        """Remove what dead runs left (scratch folders, which may hold decrypted learner data, and
+        files written aside), and the journals of dead runs that left no work undone. Never
+        touches a live run's files, however old; safe when several runs sweep at once.
+
+        The partitions are searched only when a run died since the last sweep (a journal not yet
+        marked swept): artifacts are removed before their journal, so none outlive it unnoticed."""
+        dead: dict[Path, list[dict]] = {}
+        for journal in _listing(self.runs_dir):
+            with dead_owner(journal) as lines:
+                if lines is not None:
+                    dead[journal] = lines
+        unswept = any(not any("swept" in line for line in lines) for lines in dead.values())
+        removed = self.leftovers({journal.stem for journal in dead}, everywhere=unswept)
+        for path in removed:
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
-        return stale
+        for journal, lines in dead.items():
+            if pending_keys(lines):
+                append_line(journal, {"swept": _now()})
+            else:
+                journal.unlink(missing_ok=True)
+        return removed
 
-    @contextmanager
-    def scratch(self) -> Iterator[Path]:
-        """A private folder (mode 700) for the decrypted files of one run, removed whatever happens."""
-        self.sweep()
-        path = self.root / "_scratch" / uuid.uuid4().hex
-        path.mkdir(parents=True, mode=0o700)
-        try:
-            yield path
-        finally:
-            shutil.rmtree(path, ignore_errors=True)
+
+def _listing(folder: Path) -> list[Path]:
+    """A folder's entries; none if it does not exist (yet, or any more)."""
+    try:
+        return list(folder.iterdir())
+    except FileNotFoundError:
+        return []

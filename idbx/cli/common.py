@@ -6,6 +6,7 @@ stays clean.
 
 from __future__ import annotations
 
+import signal
 import sys
 from contextlib import contextmanager
 from datetime import date
@@ -17,7 +18,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from idbx.errors import ConfigError, IdbxError, printable
+from idbx import stopping
+from idbx.errors import ConfigError, IdbxError, Interrupted, printable
 
 EXIT_FAILED = 1  # something failed while running: a file, a query, the catalog, the disk
 EXIT_USAGE = 2  # the command cannot start: a bad option or argument, a missing key, an unusable lake folder
@@ -27,7 +29,9 @@ app = typer.Typer(
     epilog=(
         "Exit codes: 0 done; 1 something failed while running (a file could not be read, rows were rejected "
         "by `ingest package`, a query or the catalog failed, the disk filled up); 2 usage or configuration error "
-        "(bad option, missing or unusable key or passphrase, a lake folder that cannot be written)."
+        "(bad option, missing or unusable key or passphrase, a lake folder that cannot be written); "
+        "130 or 143 stopped by SIGINT or SIGTERM (what landed is kept; run again to finish). "
+        "`idbx lake check` exits 1 when the lake needs a re-run."
     ),
     no_args_is_help=True,
 )
@@ -58,19 +62,31 @@ def parse_date(value: Optional[str], option: str) -> Optional[date]:
 @contextmanager
 def reported_errors() -> Iterator[None]:
     """One line for what a user can cause, never a traceback: configuration errors exit 2, the
-    rest (including the system's own, such as a full disk) exit 1."""
-    try:
-        yield
-    except ConfigError as exc:
-        err.print(f"[bold red]error:[/] {shown(exc)}", highlight=False)
-        raise typer.Exit(EXIT_USAGE) from None
-    except IdbxError as exc:
-        err.print(f"[bold red]error:[/] {shown(exc)}", highlight=False)
-        raise typer.Exit(EXIT_FAILED) from None
-    except OSError as exc:
-        where = f"{exc.filename}: " if exc.filename else ""
-        err.print(f"[bold red]error:[/] {shown(where + (exc.strerror or str(exc)))}", highlight=False)
-        raise typer.Exit(EXIT_FAILED) from None
+    rest (including the system's own, such as a full disk) exit 1. SIGINT and SIGTERM stop the
+    work at its next safe point, cleaned up, with exit 128 + the signal's number (130, 143)."""
+    with stopping.stop_on_signals():
+        try:
+            yield
+        except ConfigError as exc:
+            err.print(f"[bold red]error:[/] {shown(exc)}", highlight=False)
+            raise typer.Exit(EXIT_USAGE) from None
+        except IdbxError as exc:
+            err.print(f"[bold red]error:[/] {shown(exc)}", highlight=False)
+            raise typer.Exit(EXIT_FAILED) from None
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            err.print(f"[bold red]error:[/] {shown(where + (exc.strerror or str(exc)))}", highlight=False)
+            raise typer.Exit(EXIT_FAILED) from None
+        except Interrupted:
+            pass
+        signum = stopping.requested()
+    if signum:
+        err.print(
+            f"[bold red]stopped[/] by {signal.Signals(signum).name}: the files landed so far are kept and recorded, "
+            "the others were not started or were dropped; run the same command again to finish "
+            "(`idbx lake check` says what is left)", highlight=False,
+        )
+        raise typer.Exit(128 + signum)
 
 
 class FileProgress:

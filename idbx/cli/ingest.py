@@ -55,6 +55,8 @@ def print_summary(summary: RunSummary) -> None:
     if summary.catalog_error:
         err.print(f"[bold red]error:[/] {shown(summary.catalog_error)}; the files above are in the lake and its "
                   "manifest: run `idbx catalog refresh` once the cause is fixed", highlight=False)
+    for warning in summary.warnings:
+        err.print(f"[yellow]warning[/] {shown(warning)}", highlight=False)
 
 
 def _listed(names: list[str], shown: int = 6) -> str:

@@ -8,9 +8,10 @@ delivered, and its chapter list makes `course_blocks` only when the delivery has
 for that course. A MySQL dump not named after a course run holds whole tables of a self-hosted
 Open edX: its rows are split by course into the same per-course partitions.
 
-Each source file's partitions and rejects are staged, then published together. The manifest keys
-files by snapshot date and name, so an identical file is skipped and a changed one replaces
-exactly its partitions.
+Each source file's partitions and rejects are staged, then published together with its manifest
+record (see pipeline.ingest_member). The manifest keys files by snapshot date and name, so an
+identical file is skipped and a changed one replaces exactly its partitions. Several deliveries
+may be given at once: each is dated by its own name.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -27,7 +28,7 @@ import pyarrow as pa
 
 from idbx import engine
 from idbx.config import GpgSettings
-from idbx.errors import ConfigError, IdbxError, SourceFormatError
+from idbx.errors import ConfigError, SourceFormatError
 from idbx.ingest.crypto import Decryptor
 from idbx.ingest.outcomes import (
     FILE_ERRORS,
@@ -40,6 +41,7 @@ from idbx.ingest.outcomes import (
     refresh_catalog,
 )
 from idbx.ingest.parsers import RAW_CLIP, course_export, course_structure, forum, reason_kind, tables
+from idbx.ingest.parsers.lines import count_lines
 from idbx.ingest.parsers.naming import (
     COURSE_TABLES,
     EXPORT,
@@ -54,9 +56,10 @@ from idbx.ingest.parsers.naming import (
     parse_course_id,
 )
 from idbx.ingest.parsers.tracking_log import read_lines
-from idbx.ingest.pipeline import ingest_member
-from idbx.ingest.sources import SourceMember, file_member, open_package
-from idbx.lake import PARTITION_FILE, Lake, Landing, StagedFile
+from idbx.ingest.pipeline import Landing, ingest_member, open_run, repeat_outcome, same_files
+from idbx.ingest.sources import PackageSource, SourceMember, file_member, open_deliveries
+from idbx.lake import PARTITION_FILE, Lake
+from idbx.lake_check import interrupted_message
 from idbx.quoting import quote_ident, sql_string
 
 # Tables whose rows name their course come first, so the others can borrow the exact edX id;
@@ -112,13 +115,8 @@ def plan(members: list[SourceMember]) -> tuple[list[PlannedFile], list[SourceMem
     return sorted(handled, key=PlannedFile.sort_key), unhandled
 
 
-@dataclass
-class _Staging:
-    """What one source file has staged, published together once everything is ready."""
-
-    files: list[StagedFile] = field(default_factory=list)
-    # Rejects partitions (and, for a changed many-course dump, whole partitions) it no longer has.
-    remove: list[Path] = field(default_factory=list)
+def manifest_key(snapshot: date, member: SourceMember) -> str:
+    return f"course_data/{snapshot.isoformat()}/{member.base_name}"
 
 
 class _PackageRun:
@@ -132,9 +130,6 @@ class _PackageRun:
         self.package_name = package_name
         self.course_ids: dict[str, str] = {}
         self.claimed: dict[Path, str] = {}
-
-    def manifest_key(self, member: SourceMember) -> str:
-        return f"course_data/{self.snapshot.isoformat()}/{member.base_name}"
 
     def course_id_for(self, parsed: CourseFile) -> str:
         return self.course_id_option or self.course_ids.get(parsed.course_key) or parsed.fallback_course_id
@@ -154,7 +149,7 @@ class _PackageRun:
         if other != source:
             raise SourceFormatError(source, f"{other} already lands {self.lake.relative(partition)} in this run")
 
-    def ingest(self, planned: PlannedFile) -> FileOutcome:
+    def ingest(self, key: str, planned: PlannedFile) -> FileOutcome:
         member, parsed = planned.member, planned.parsed
         if parsed is None:
             outcome = FileOutcome(member.name, UNCHANGED, "many-course dump", size=member.size)
@@ -170,8 +165,8 @@ class _PackageRun:
             outcome = FileOutcome(member.name, UNCHANGED, parsed.table, self.lake.relative(partition), size=member.size)
             land = self._course_file_lander(member, parsed, partition, outcome)
         kind = parsed.kind if parsed else "many_course_dump"
-        record = ingest_member(self.lake, self.manifest_key(member), kind, member, self.scratch, self.decryptor, outcome,
-                               land, decrypt=planned.decrypt)
+        record = ingest_member(self.lake, key, kind, member, self.scratch, self.decryptor, outcome, land,
+                               decrypt=planned.decrypt)
         if outcome.status == UNCHANGED:
             outcome.untyped = record.details.get("untyped", False)
             outcome.partitions = record.partitions if len(record.partitions) > 1 else []
@@ -185,24 +180,18 @@ class _PackageRun:
     # -- one course run's files -----------------------------------------------------------------
 
     def _course_file_lander(self, member: SourceMember, parsed: CourseFile, partition: Path,
-                            outcome: FileOutcome) -> Callable[[Path], Landing]:
+                            outcome: FileOutcome) -> Callable[[Path, Landing], dict]:
         stage = {TABLE: self._stage_table, STRUCTURE: self._stage_structure, FORUM: self._stage_forum}[parsed.kind]
 
-        def land(plain: Path) -> Landing:
+        def land(plain: Path, landing: Landing) -> dict:
             self.claim(partition, member.name)
-            staging = _Staging()
-            try:
-                stage(plain, member.name, parsed, outcome, staging)
-            except BaseException:
-                self.lake.discard(staging.files)
-                raise
-            return Landing(staging.files, staging.remove, {
-                "course_id": self.course_ids.get(parsed.course_key, ""), "repaired_rows": outcome.repaired_rows,
-                "notes": outcome.notes, "untyped": outcome.untyped})
+            stage(plain, member.name, parsed, outcome, landing)
+            return {"course_id": self.course_ids.get(parsed.course_key, ""), "repaired_rows": outcome.repaired_rows,
+                    "notes": outcome.notes, "untyped": outcome.untyped}
 
         return land
 
-    def _stage_table(self, plain: Path, source: str, parsed: CourseFile, outcome: FileOutcome, staging: _Staging,
+    def _stage_table(self, plain: Path, source: str, parsed: CourseFile, outcome: FileOutcome, landing: Landing,
                      dump=None, course_id: str | None = None) -> None:
         """Stage one course's table (and its rejects) from a TSV dump; a MySQL dump is first re-written as TSV.
         `course_id`: the course of a many-course dump's part (else the course's id as the run knows it)."""
@@ -220,31 +209,36 @@ class _PackageRun:
         lineage = self.lineage(parsed, source, None if "course_id" in header else course_id or self.course_id_for(parsed))
         partition = self.partition(parsed.table, parsed.course_key)
         rejects_dir = self.partition(parsed.table, parsed.course_key, rejects=True)
+        # Every line after the header is a row, but empty lines (DuckDB skips them); a dump's rows
+        # that could not be aligned with its columns are rejects already. (A MySQL dump's rows are
+        # counted as sqlglot reads them: the TSV here is written from them.)
+        lines = count_lines(plain, empty_lines=True)
+        dump_rejects = len(dump.rejects) if dump is not None else 0
+        source_rows = lines.lines - 1 - lines.empty + dump_rejects
         con = engine.connect(self.scratch)
         try:
-            data = self.lake.stage_partition(tables.table_relation(con, plain, schema, header, lineage), partition)
-            staging.files.append(data)
-            bad_utf8, too_long = tables.retry_reasons(con)
-            if bad_utf8 or too_long:
-                # Rare: read again, with the bad bytes replaced and/or room for very long rows.
+            data = landing.stage(tables.table_relation(con, plain, schema, header, lineage), partition)
+            bad_utf8, too_long, rejected = tables.retry_reasons(con)
+            lost = data.rows + rejected + dump_rejects < source_rows
+            if bad_utf8 or too_long or lost:
+                # Rare: read again, with the bad bytes replaced and/or room for very long rows (DuckDB
+                # drops a row longer than its read buffer without a reject: the count shows it).
                 if bad_utf8:
                     fixed = self.scratch / f"{plain.name}.utf8"
                     tables.repair_utf8(plain, fixed)
                     plain = fixed
                     outcome.repaired_rows += bad_utf8
                     outcome.notes.append(f"{bad_utf8} row(s) had invalid UTF-8, kept with U+FFFD")
-                self.lake.discard([data])
-                staging.files.remove(data)
+                landing.drop(data)
                 con.close()
                 con = engine.connect(self.scratch)
-                relation = tables.table_relation(con, plain, schema, header, lineage, long_lines=too_long)
-                data = self.lake.stage_partition(relation, partition)
-                staging.files.append(data)
+                relation = tables.table_relation(con, plain, schema, header, lineage, long_lines=too_long or lost)
+                data = landing.stage(relation, partition)
             rejects = tables.rejects_relation(con, source)
             if dump is not None:
                 rejects = dump.rejects_in_dump_lines(con, rejects, source)
-            self._stage_rejects(con, rejects, rejects_dir, outcome, staging)
-            outcome.rows += self.lake.staged_rows(data)
+            self._stage_rejects(rejects, rejects_dir, landing)
+            landing.count(source_rows)
             if "course_id" in header:
                 found = con.execute(f"SELECT any_value(course_id) FROM read_parquet({sql_string(str(data.tmp))})").fetchall()[0][0]
                 if found:
@@ -254,14 +248,11 @@ class _PackageRun:
             if plain.name.endswith(".utf8"):
                 plain.unlink(missing_ok=True)
 
-    def _stage_rejects(self, con: duckdb.DuckDBPyConnection, rejects: duckdb.DuckDBPyRelation, rejects_dir: Path,
-                       outcome: FileOutcome, staging: _Staging) -> None:
-        count = rejects.aggregate("count(*)").fetchall()[0][0]
-        if count:
-            staging.files.append(self.lake.stage_partition(rejects, rejects_dir))
-        else:
-            staging.remove.append(rejects_dir / PARTITION_FILE)
-        outcome.rejects += count
+    def _stage_rejects(self, rejects: duckdb.DuckDBPyRelation, rejects_dir: Path, landing: Landing) -> None:
+        """Stage rejects when there are any; a rejects file of the source's earlier version that
+        this one does not produce is removed when it is published."""
+        if rejects.aggregate("count(*)").fetchall()[0][0]:
+            landing.stage(rejects, rejects_dir, rejects=True)
 
     def _dump_as_tsv(self, plain: Path, source: str, parsed: CourseFile):
         """The dump's rows for this table re-written as TSV in scratch (see parsers.mysql_dump)."""
@@ -276,7 +267,7 @@ class _PackageRun:
         return table
 
     def _stage_structure(self, plain: Path, source: str, parsed: CourseFile, outcome: FileOutcome,
-                         staging: _Staging) -> None:
+                         landing: Landing) -> None:
         """course_blocks from a course structure JSON (or one made from the export's chapters)."""
         con = engine.connect(self.scratch)
         try:
@@ -284,16 +275,16 @@ class _PackageRun:
             counts = course_structure.structure_counts(con, plain)
             lineage = self._lineage_sql(parsed, source, self.course_id_for(parsed))
             relation = con.sql(f"SELECT *, {lineage} FROM ({course_structure.blocks_sql(plain)})")
-            staging.files.append(self.lake.stage_partition(relation, self.partition("course_blocks", parsed.course_key)))
+            landing.stage(relation, self.partition("course_blocks", parsed.course_key))
         finally:
             con.close()
-        outcome.rows += counts.blocks
+        landing.count(counts.blocks, "blocks")
         if counts.missing_children:
             outcome.notes.append(f"{counts.missing_children} child block(s) listed but not in the structure, left out")
         if counts.unplaced:
             outcome.notes.append(f"{counts.unplaced} block(s) no root reaches (a cycle), kept without parent or depth")
 
-    def _stage_forum(self, plain: Path, source: str, parsed: CourseFile, outcome: FileOutcome, staging: _Staging) -> None:
+    def _stage_forum(self, plain: Path, source: str, parsed: CourseFile, outcome: FileOutcome, landing: Landing) -> None:
         """forum_posts from the forum's mongoexport; malformed lines and non-posts to its rejects."""
         schema = tables.TABLES["forum_posts"]
         columns = ", ".join(
@@ -317,15 +308,15 @@ class _PackageRun:
             relation = con.sql(
                 f"SELECT {columns}, {self._lineage_sql(parsed, source, None)} FROM forum WHERE reject_reason IS NULL"
             )
-            staging.files.append(self.lake.stage_partition(relation, self.partition("forum_posts", parsed.course_key)))
+            landing.stage(relation, self.partition("forum_posts", parsed.course_key))
             rejects = con.sql(
                 f"SELECT {sql_string(source)} AS source_file, line_number, reject_reason AS reason, raw_text AS raw "
                 "FROM forum WHERE reject_reason <> 'blank' ORDER BY line_number"
             )
-            self._stage_rejects(con, rejects, self.partition("forum_posts", parsed.course_key, rejects=True), outcome, staging)
+            self._stage_rejects(rejects, self.partition("forum_posts", parsed.course_key, rejects=True), landing)
         finally:
             con.close()
-        outcome.rows += accepted
+        landing.count(cut["lines"], "lines", blank, "blank")  # counted in the raw bytes, apart from the cut
         if blank:
             outcome.notes.append(f"{blank:,} blank line(s)")
 
@@ -336,18 +327,17 @@ class _PackageRun:
         )
 
     def _export_lander(self, member: SourceMember, parsed: CourseFile, outcome: FileOutcome,
-                       chapters: bool) -> Callable[[Path | None], Landing]:
+                       chapters: bool) -> Callable[[Path | None, Landing], dict]:
         """Keep the export in landing/ as delivered; with `chapters`, course_blocks from its chapter list."""
         kept = self.lake.landing / delivery_folder(self.package_name, parsed.org, self.snapshot) / member.base_name
         blocks = self.partition("course_blocks", parsed.course_key)
         outcome.partition = self.lake.relative(kept)
 
-        def land(plain: Path | None) -> Landing:
+        def land(plain: Path | None, landing: Landing) -> dict:
             if kept.exists() and file_member(kept).sha256() != member.sha256():
                 raise SourceFormatError(
                     member.name, f"{self.lake.relative(kept)} already holds another file of that name; kept files are never replaced"
                 )
-            staging = _Staging()
             if chapters:
                 self.claim(blocks, member.name)
                 course_id = self.course_id_for(parsed)
@@ -356,26 +346,22 @@ class _PackageRun:
                 structure = self.scratch / f"{parsed.course_key}.structure-from-export.json"
                 structure.write_text(json.dumps(course_export.chapters_structure(plain, member.name, course_id)), encoding="utf-8")
                 try:
-                    self._stage_structure(structure, member.name, parsed, outcome, staging)
+                    self._stage_structure(structure, member.name, parsed, outcome, landing)
                 finally:
                     structure.unlink()
                 outcome.notes.append("no course structure JSON in the delivery: course_blocks holds the export's chapters")
                 outcome.partitions = [outcome.partition, self.lake.relative(blocks)]
-            try:
-                if not kept.exists():
-                    with member.open() as stream:
-                        self.lake.keep(stream, kept)
-            except BaseException:
-                self.lake.discard(staging.files)
-                raise
-            return Landing(staging.files, [], {"course_id": self.course_ids.get(parsed.course_key, ""), "notes": outcome.notes})
+            if not kept.exists():
+                with member.open() as stream:
+                    self.lake.keep(stream, kept)
+            return {"course_id": self.course_ids.get(parsed.course_key, ""), "notes": outcome.notes}
 
         return land
 
     # -- many-course dumps ---------------------------------------------------------------------
 
-    def _many_course_lander(self, member: SourceMember, outcome: FileOutcome) -> Callable[[Path], Landing]:
-        def land(plain: Path) -> Landing:
+    def _many_course_lander(self, member: SourceMember, outcome: FileOutcome) -> Callable[[Path, Landing], dict]:
+        def land(plain: Path, landing: Landing) -> dict:
             from idbx.ingest.parsers import mysql_dump  # sqlglot takes 0.3 s to import; only dumps need it
 
             if not tables.is_mysql_dump(plain):
@@ -386,28 +372,18 @@ class _PackageRun:
             dumped = mysql_dump.read_dump(plain, member.name)
             if not dumped:
                 raise SourceFormatError(member.name, "MySQL dump holds no table rows")
-            staging = _Staging()
             courses: dict[str, str] = {}
-            try:
-                for name in sorted(dumped, key=lambda t: _ORDER.get(t, len(_ORDER))):
-                    courses |= self._stage_dump_table(dumped[name], dumped, member.name, outcome, staging)
-            except BaseException:
-                self.lake.discard(staging.files)
-                raise
-            produced = {self.lake.relative(item.final.parent) for item in staging.files}
+            for name in sorted(dumped, key=lambda t: _ORDER.get(t, len(_ORDER))):
+                courses |= self._stage_dump_table(dumped[name], dumped, member.name, outcome, landing)
+            produced = {self.lake.relative(item.final.parent) for item in landing.staged}
             outcome.partitions = sorted(p for p in produced if not p.startswith("bronze/rejects/"))
-            previous = self.lake.manifest_get(self.manifest_key(member))
-            for gone in set(previous.partitions if previous else ()) - set(outcome.partitions):
-                rejects = gone.replace("bronze/", "bronze/rejects/", 1)
-                staging.remove += [self.lake.root / gone / PARTITION_FILE, self.lake.root / rejects / PARTITION_FILE]
             outcome.dataset = ", ".join(sorted(dumped))
             outcome.partition = outcome.partitions[0] if outcome.partitions else ""
-            return Landing(staging.files, staging.remove, {
-                "tables": outcome.dataset, "course_ids": courses, "notes": outcome.notes, "untyped": outcome.untyped})
+            return {"tables": outcome.dataset, "course_ids": courses, "notes": outcome.notes, "untyped": outcome.untyped}
 
         return land
 
-    def _stage_dump_table(self, table, dumped: dict, source: str, outcome: FileOutcome, staging: _Staging) -> dict[str, str]:
+    def _stage_dump_table(self, table, dumped: dict, source: str, outcome: FileOutcome, landing: Landing) -> dict[str, str]:
         """Stage one table of a many-course dump: a partition per course, as if edX had delivered it."""
         problem = tables.reserved_name_problem(table.name)
         if problem:
@@ -436,12 +412,12 @@ class _PackageRun:
             self.course_ids.setdefault(parsed.course_key, course_id)
             courses[parsed.course_key] = course_id
             group.write_tsv(self.scratch / f"{parsed.course_key}.{table.name}.from-dump.tsv")
-            self._stage_table(group.tsv, source, parsed, outcome, staging, dump=group, course_id=course_id)
+            self._stage_table(group.tsv, source, parsed, outcome, landing, dump=group, course_id=course_id)
             group.tsv.unlink()
-        self._stage_unassigned(table, orphans, source, outcome, staging)
+        self._stage_unassigned(table, orphans, source, landing)
         return courses
 
-    def _stage_unassigned(self, table, orphans: list, source: str, outcome: FileOutcome, staging: _Staging) -> None:
+    def _stage_unassigned(self, table, orphans: list, source: str, landing: Landing) -> None:
         """Rows of a many-course dump that belong to no course: unreadable, or without a course id."""
         from idbx.ingest.parsers.mysql_dump import tsv_line
 
@@ -455,9 +431,10 @@ class _PackageRun:
         con = engine.connect(self.scratch)
         try:
             rejects = con.from_arrow(unassigned).order("line_number")
-            self._stage_rejects(con, rejects, self.partition(table.name, UNASSIGNED, rejects=True), outcome, staging)
+            self._stage_rejects(rejects, self.partition(table.name, UNASSIGNED, rejects=True), landing)
         finally:
             con.close()
+        landing.count(len(rows))
 
     def _enrolments(self, dumped: dict, source: str, table: str) -> dict[str, list[str]]:
         """user id → course ids, from the dump's own student_courseenrollment, else from this
@@ -493,43 +470,57 @@ def ingest_package(
     on_plan: Callable[[int], None] | None = None,
     courses: Collection[str] | None = None,
 ) -> RunSummary:
-    """Land one delivery (zip, folder or loose files) in the lake and refresh the catalog.
+    """Land deliveries (zips, folders or loose files; each zip or folder dated by its own name) in
+    the lake and refresh the catalog.
 
     A file that cannot be decrypted or read is reported as failed and leaves its partition as it
-    was; the other files still land. With `courses` (short keys), only the files named after those
+    was; the other files still land. Two different files with one name for one delivery date are
+    refused before anything lands. With `courses` (short keys), only the files named after those
     courses are landed (no many-course dump) and the files not handled are left out of the
     summary: the flows fan a delivery out per course and report those once, from `plan`.
     """
     summary = RunSummary(what="course data")
     lake.check_writable()
-    package = open_package(paths, snapshot_date)
-    if package.snapshot_date is None:
-        raise IdbxError(
-            f"{package.label}: cannot tell the delivery date from the name (expected {{org}}-YYYY-MM-DD.zip); "
-            "pass --snapshot-date YYYY-MM-DD"
-        )
-    handled, unhandled = plan(package.members)
-    if courses is not None:
-        handled = [p for p in handled if p.parsed and p.parsed.course_key in courses]
-        unhandled = []
-    summary.files += [FileOutcome(member.name, UNHANDLED, size=member.size) for member in unhandled]
+    deliveries = open_deliveries(paths, snapshot_date)
+    planned: list[tuple[str, PlannedFile, PackageSource]] = []
+    for delivery in deliveries:
+        handled, unhandled = plan(delivery.members)
+        if courses is not None:
+            handled = [p for p in handled if p.parsed and p.parsed.course_key in courses]
+            unhandled = []
+        summary.files += [FileOutcome(member.name, UNHANDLED, size=member.size) for member in unhandled]
+        planned += [(manifest_key(delivery.snapshot_date, p.member), p, delivery) for p in handled]
+    repeats = same_files([(key, p.member) for key, p, _ in planned])
+    repeated = [repeat_outcome(planned[i][1].member, earlier, _dataset(planned[i][1])) for i, earlier in repeats.items()]
+    planned = [item for i, item in enumerate(planned) if i not in repeats]
     if on_plan:
-        on_plan(len(handled))
-    needs_key = any(p.encrypted and p.decrypt for p in handled)
-    if needs_key and gpg is None:
-        raise ConfigError(f"{package.label}: holds encrypted files; give the partner key with --gpg-key or IDBX_GPG_KEY")
+        on_plan(len(planned))
+    encrypted = [delivery.label for _, p, delivery in planned if p.encrypted and p.decrypt]
+    if encrypted and gpg is None:
+        raise ConfigError(f"{encrypted[0]}: holds encrypted files; give the partner key with --gpg-key or IDBX_GPG_KEY")
+    label = ", ".join(delivery.label for delivery in deliveries)
     with ExitStack() as stack:
-        decryptor = stack.enter_context(Decryptor(gpg)) if needs_key else None
-        scratch = stack.enter_context(lake.scratch())
-        run = _PackageRun(lake, package.snapshot_date, decryptor, scratch, course_id, package.label)
-        for planned in handled:
-            try:
-                outcome = run.ingest(planned)
-            except FILE_ERRORS as exc:
-                dataset = planned.parsed.table if planned.parsed else "many-course dump"
-                outcome = failed_outcome(planned.member.name, dataset, planned.member.size, exc)
-            summary.files.append(outcome)
-            if on_file:
-                on_file(outcome)
-    refresh_catalog(lake, summary)
+        decryptor, run = open_run(stack, lake, f"ingest package {label}", gpg if encrypted else None)
+        run.plan(key for key, _, _ in planned)
+        package_runs: dict[int, _PackageRun] = {}
+        try:
+            for key, planned_file, delivery in planned:
+                package_run = package_runs.setdefault(id(delivery), _PackageRun(
+                    lake, delivery.snapshot_date, decryptor, run.scratch, course_id, delivery.label))
+                try:
+                    outcome = package_run.ingest(key, planned_file)
+                except FILE_ERRORS as exc:
+                    outcome = failed_outcome(planned_file.member.name, _dataset(planned_file), planned_file.member.size, exc)
+                run.done(key)
+                summary.files.append(outcome)
+                if on_file:
+                    on_file(outcome)
+        finally:
+            refresh_catalog(lake, summary)
+    summary.files += repeated
+    summary.warnings += [interrupted_message(journal) for journal in lake.interrupted_runs()]
     return summary.finish()
+
+
+def _dataset(planned: PlannedFile) -> str:
+    return planned.parsed.table if planned.parsed else "many-course dump"

@@ -48,6 +48,8 @@ class RunSummary:
     files: list[FileOutcome] = field(default_factory=list)
     # Why the catalog was not refreshed after the files landed ("" when it was).
     catalog_error: str = ""
+    # Things the operator should know that are not about one file (an earlier run left work undone).
+    warnings: list[str] = field(default_factory=list)
 
     def finish(self) -> RunSummary:
         self.seconds = time.monotonic() - self.started

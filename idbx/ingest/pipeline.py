@@ -1,18 +1,123 @@
 """The life of one source file, shared by the course-data and tracking-log pipelines: skip it when
-the manifest already holds this exact file, else make it readable, land it, and record what
-happened (success or failure) in the manifest."""
+the lake already holds this exact file, else make it readable, land it, check that every row of it
+is accounted for, and publish its files together with its manifest record (or record the failure).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterable
+from contextlib import ExitStack, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from idbx.errors import SourceFormatError, has_control_characters
-from idbx.ingest.crypto import Decryptor
+import duckdb
+
+from idbx import stopping
+from idbx.config import GpgSettings
+from idbx.errors import IdbxError, Interrupted, SourceFormatError, has_control_characters
+from idbx.ingest.crypto import Decryptor, sweep_keyrings
 from idbx.ingest.outcomes import FILE_ERRORS, INGESTED, FileOutcome, failure_message
 from idbx.ingest.sources import SourceMember, plain_copy
-from idbx.lake import Lake, Landing, ManifestRecord
+from idbx.lake import PARTITION_FILE, SOURCE_KEY, SOURCE_SHA256, Lake, LakeRun, ManifestRecord, StagedFile
+
+
+def open_run(stack: ExitStack, lake: Lake, what: str, gpg: GpgSettings | None) -> tuple[Decryptor | None, LakeRun]:
+    """Start an ingestion run on `stack`: sweep what dead runs left (their keyrings too), unlock
+    the partner key when one is given, and open the lake run."""
+    if gpg is None:
+        sweep_keyrings()
+        decryptor = None
+    else:
+        decryptor = stack.enter_context(Decryptor(gpg))
+    return decryptor, stack.enter_context(lake.run(what))
+
+
+def same_files(keyed: Iterable[tuple[str, SourceMember]]) -> dict[int, SourceMember]:
+    """Sources given twice in one call: {index of a repeat: the member it repeats}. Two different
+    files under one key (the same name, for one day or delivery) are ambiguous: refused."""
+    first: dict[str, tuple[SourceMember, str | None]] = {}
+    repeats = {}
+    for index, (key, member) in enumerate(keyed):
+        if key not in first:
+            first[key] = (member, None)
+            continue
+        earlier, sha = first[key]
+        sha = sha or earlier.sha256()
+        first[key] = (earlier, sha)
+        if member.sha256() != sha:
+            raise IdbxError(
+                f"two different files named {member.base_name}: {earlier.origin} and {member.origin}; "
+                "give one of them (the lake keeps one file per name)"
+            )
+        repeats[index] = earlier
+    return repeats
+
+
+def repeat_outcome(member: SourceMember, earlier: SourceMember, dataset: str) -> FileOutcome:
+    return FileOutcome(member.name, "unchanged", dataset, size=member.size,
+                       notes=[f"same file as {earlier.origin}; landed once"])
+
+
+@dataclass
+class Landing:
+    """One source file on its way into the lake: the files it stages (each stamped with the
+    source's key and sha256), and the rows counted in the source apart from the parse."""
+
+    lake: Lake
+    key: str
+    sha256: str
+    staged: list[StagedFile] = field(default_factory=list)
+    rejects: set[int] = field(default_factory=set)
+    counted: int = 0
+    unit: str = "rows"
+    skipped: int = 0
+    skipped_as: str = ""
+
+    def stage(self, relation: duckdb.DuckDBPyRelation, partition: Path, file_name: str = PARTITION_FILE,
+              rejects: bool = False) -> StagedFile:
+        item = self.lake.stage_partition(relation, partition, file_name, {SOURCE_KEY: self.key, SOURCE_SHA256: self.sha256})
+        self.staged.append(item)
+        if rejects:
+            self.rejects.add(id(item))
+        return item
+
+    def drop(self, item: StagedFile) -> None:
+        """Give up one staged file (to stage it again another way)."""
+        self.lake.discard([item])
+        self.staged.remove(item)
+        self.rejects.discard(id(item))
+
+    def discard(self) -> None:
+        self.lake.discard(self.staged)
+        self.staged, self.rejects = [], set()
+
+    def count(self, counted: int, unit: str = "rows", skipped: int = 0, skipped_as: str = "") -> None:
+        """Add what a source (or one part of it) holds, counted apart from the parse (in its bytes)."""
+        self.counted += counted
+        self.skipped += skipped
+        self.unit, self.skipped_as = unit, skipped_as or self.skipped_as
+
+    @property
+    def landed_rows(self) -> int:
+        return sum(item.rows for item in self.staged if id(item) not in self.rejects)
+
+    @property
+    def rejected_rows(self) -> int:
+        return sum(item.rows for item in self.staged if id(item) in self.rejects)
+
+    def check(self, name: str) -> None:
+        """Every row counted in the source landed, was rejected or was skipped (blank or duplicate
+        lines of a log): else the file fails with the numbers, before anything is published. A
+        lander that stages rows without counting them fails this way too."""
+        landed, rejected = self.landed_rows, self.rejected_rows
+        if self.counted == landed + rejected + self.skipped:
+            return
+        said = [f"{landed:,} landed", f"{rejected:,} were rejected"]
+        if self.skipped_as:
+            said.append(f"{self.skipped:,} were {self.skipped_as}")
+        raise SourceFormatError(
+            name, f"{self.counted:,} {self.unit} in the file, but {', '.join(said[:-1])} and {said[-1]}; nothing was published"
+        )
 
 
 def ingest_member(
@@ -23,39 +128,47 @@ def ingest_member(
     scratch: Path,
     decryptor: Decryptor | None,
     outcome: FileOutcome,
-    land: Callable[[Path | None], Landing],
+    land: Callable[[Path | None, Landing], dict],
     decrypt: bool = True,
 ) -> ManifestRecord:
     """Fill `outcome` and return the file's manifest record (the earlier one when unchanged).
 
-    `land` stages the plain file's partitions (it gets None when `decrypt` is false: a file kept
-    as delivered), fills the outcome's rows, rejects and partition(s), and returns them with the
-    details to keep in the manifest; they are published together with the manifest record, or not
-    at all.
+    `land` stages the plain file's rows (and rejects) through the Landing (the file is None when
+    `decrypt` is false: a file kept as delivered), counts the source's rows on it, fills the
+    outcome's partition(s) and notes, and returns the details to keep in the manifest. A stop
+    request (see idbx.stopping) ends the file here as if it had not started.
     """
     if has_control_characters(member.name):
         raise SourceFormatError(member.name, "refused: the file name holds control characters")
+    stopping.check()
     sha = member.sha256()
     previous = lake.manifest_get(key)
-    if previous and previous.sha256 == sha and previous.status == INGESTED:
+    if previous and previous.sha256 == sha and previous.status == INGESTED and lake.holds(previous):
         outcome.rows, outcome.rejects = previous.rows, previous.rejects
         outcome.partition = outcome.partition or previous.partitions[0]
         return previous
-    plain = landing = None
+    landing = Landing(lake, key, sha)
+    plain = None
     try:
         plain = plain_copy(member, scratch, decryptor) if decrypt else None
-        landing = land(plain)
+        details = land(plain, landing)
+        landing.check(member.name)
+        stopping.check()
+        outcome.rows, outcome.rejects = landing.landed_rows, landing.rejected_rows
         record = ManifestRecord(
             key=key, kind=kind, source=member.origin, size=member.size, sha256=sha, status=INGESTED,
             rows=outcome.rows, rejects=outcome.rejects, partitions=outcome.partitions or [outcome.partition],
-            details=landing.details,
+            details=details,
+            source_rows=landing.counted,
         )
-        lake.publish(landing.staged, landing.remove, record)
-    except FILE_ERRORS as exc:
-        if landing is not None:
-            lake.discard(landing.staged)
-        with suppress(OSError):  # a manifest that cannot be written must not hide why the file failed
-            lake.manifest_failure(key, kind, member.origin, member.size, sha, failure_message(member.name, exc))
+        lake.commit(landing.staged, record)
+    except BaseException as exc:
+        landing.discard()
+        if stopping.requested() and not isinstance(exc, Interrupted):
+            raise Interrupted(stopping.requested()) from exc
+        if isinstance(exc, FILE_ERRORS):
+            with suppress(OSError):  # a manifest that cannot be written must not hide why the file failed
+                lake.manifest_failure(key, kind, member.origin, member.size, sha, failure_message(member.name, exc))
         raise
     finally:
         if plain is not None and plain.is_relative_to(scratch):

@@ -14,14 +14,14 @@ import stat
 import uuid
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from idbx.config import MAX_INFLATE_ENV, max_inflate_bytes
-from idbx.errors import ConfigError, SourceFormatError, UnsafeArchiveError, printable
+from idbx.errors import ConfigError, IdbxError, SourceFormatError, UnsafeArchiveError, printable
 from idbx.ingest.crypto import Decryptor
 from idbx.ingest.parsers.naming import is_encrypted, package_date
 
@@ -189,22 +189,35 @@ def file_member(path: Path) -> SourceMember:
     return SourceMember(path.name, path.stat().st_size, partial(open, path, "rb"), str(path))
 
 
-def open_package(paths: list[Path], snapshot_date: date | None = None) -> PackageSource:
-    """Members of one delivery given as a zip, a folder, or loose files.
-
-    The snapshot date is the option, else the date in the zip or folder name.
-    """
-    members: list[SourceMember] = []
-    found_date = None
+def open_deliveries(paths: list[Path], snapshot_date: date | None = None) -> list[PackageSource]:
+    """The deliveries given, oldest first: each zip or folder is one, dated by its own name; loose
+    table files given together make one more. `snapshot_date` dates a single delivery (its name
+    need not carry a date then). A delivery without a date is refused before anything lands."""
+    deliveries: list[PackageSource] = []
+    loose: list[SourceMember] = []
     for path in paths:
         if not path.exists():
             raise SourceFormatError(str(path), "no such file or folder")
-        found_date = found_date or package_date(path.name.removesuffix(".zip"))
         if path.is_dir():
-            members += folder_members(path)
+            deliveries.append(PackageSource(path.name, package_date(path.name), folder_members(path)))
         elif zipfile.is_zipfile(path):
-            members += zip_members(path)
+            deliveries.append(PackageSource(path.name, package_date(path.name.removesuffix(".zip")), zip_members(path)))
         else:
-            members.append(file_member(path))
-    label = paths[0].name if len(paths) == 1 else f"{paths[0].name} (+{len(paths) - 1})"
-    return PackageSource(label=label, snapshot_date=snapshot_date or found_date, members=members)
+            loose.append(file_member(path))
+    if loose:
+        label = loose[0].name if len(loose) == 1 else f"{loose[0].name} (+{len(loose) - 1} files)"
+        deliveries.append(PackageSource(label, None, loose))
+    if snapshot_date:
+        if len(deliveries) > 1:
+            raise IdbxError(
+                f"--snapshot-date dates a single delivery; {len(deliveries)} were given "
+                f"({', '.join(d.label for d in deliveries)}): each is dated by its own name"
+            )
+        deliveries = [replace(deliveries[0], snapshot_date=snapshot_date)]
+    for delivery in deliveries:
+        if delivery.snapshot_date is None:
+            raise IdbxError(
+                f"{delivery.label}: cannot tell the delivery date from the name (expected {{org}}-YYYY-MM-DD.zip "
+                "or a folder named so); name it so, or give it alone with --snapshot-date YYYY-MM-DD"
+            )
+    return sorted(deliveries, key=lambda delivery: delivery.snapshot_date)

@@ -23,7 +23,7 @@ from idbx.quoting import quote_ident, sql_string
 def write_table(con: duckdb.DuckDBPyConnection, lake: Lake, select: str, folder: Path) -> int:
     staged = lake.stage_partition(con.sql(select), folder)
     try:
-        rows = lake.staged_rows(staged)
+        rows = staged.rows
         lake.publish([staged])
     except BaseException:
         lake.discard([staged])

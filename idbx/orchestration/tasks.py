@@ -15,7 +15,7 @@ from idbx.errors import TransientS3Error
 from idbx.ingest.course_data import ingest_package, plan
 from idbx.ingest.events import ingest_events
 from idbx.ingest.outcomes import RunSummary
-from idbx.ingest.sources import open_package
+from idbx.ingest.sources import open_deliveries
 from idbx.lake import Lake
 from idbx.orchestration.secrets import partner_key
 from idbx.sync import course_data, events
@@ -68,7 +68,8 @@ def plan_delivery(package: Path) -> tuple[list[str | None], list[str]]:
     """The delivery's course keys (one landing task each) and the files not handled yet. A
     delivery holding a many-course dump lands as one unit (`[None]`): the dump and the courses'
     own files may fill the same partitions, which only a single run can arbitrate."""
-    handled, unhandled = plan(open_package([package]).members)
+    (delivery,) = open_deliveries([package])
+    handled, unhandled = plan(delivery.members)
     not_handled = [Path(member.name).name for member in unhandled]
     if any(planned.parsed is None for planned in handled):
         return [None], not_handled

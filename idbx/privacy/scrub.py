@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from idbx import catalog, engine
 from idbx.errors import CatalogError, ConfigError
-from idbx.lake import TMP_MARKER, Lake
+from idbx.lake import Lake
 from idbx.privacy.pii import PiiSpec, pii_spec, scrubbed_select
 from idbx.quoting import sql_string
 
@@ -93,17 +93,22 @@ def _identity(path: Path) -> tuple[int, int, int]:
     return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
 
-def _rewrite(con: duckdb.DuckDBPyConnection, path: Path, schema: list[tuple[str, str]], spec: PiiSpec) -> int:
-    """Write the file again without `spec`, aside, check it, rename it over the original."""
+def _rewrite(con: duckdb.DuckDBPyConnection, lake: Lake, path: Path, schema: list[tuple[str, str]], spec: PiiSpec) -> int:
+    """Write the file again without `spec`, aside, check it, rename it over the original. The
+    footer keeps what it said (which source file and version the rows come from) beside the mark."""
     before = _identity(path)
-    rows = pq.read_metadata(path).num_rows
-    tmp = path.with_name(f".{path.name}{TMP_MARKER}{uuid.uuid4().hex}")
+    footer = pq.read_metadata(path)
+    rows = footer.num_rows
+    tmp = lake.aside(path)
     marker = {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **json.loads(spec.to_json())}
+    metadata = {k.decode(): v.decode() for k, v in (footer.metadata or {}).items() if k != MARKER}
+    metadata[MARKER.decode()] = json.dumps(marker)
+    kv = ", ".join(f"{sql_string(key)}: {sql_string(value)}" for key, value in metadata.items())
     source = f"read_parquet({sql_string(str(path))}, hive_partitioning = false)"
     try:
         con.execute(
             f"COPY ({scrubbed_select(source, schema, spec)}) TO {sql_string(str(tmp))} "
-            f"(FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{MARKER.decode()}: {sql_string(json.dumps(marker))}}})"
+            f"(FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{kv}}})"
         )
         written = pq.read_metadata(tmp).num_rows
         if written != rows:
@@ -132,7 +137,7 @@ def _scrub_file(con: duckdb.DuckDBPyConnection, lake: Lake, path: Path, dataset:
             outcome.status = ALREADY
         else:
             if not dry_run:
-                _rewrite(con, path, schema, spec)
+                _rewrite(con, lake, path, schema, spec)
             outcome.status = SCRUBBED
     except (OSError, RuntimeError, duckdb.Error) as exc:
         outcome.status, outcome.error = FAILED, f"{outcome.path}: {str(exc).splitlines()[0]}"
@@ -187,6 +192,6 @@ def _record(lake: Lake, older_than_days: int, summary: ScrubSummary) -> None:
     folder = lake.state / "scrub"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}.json"
-    tmp = path.with_name(f".{path.name}{TMP_MARKER}{uuid.uuid4().hex}")
+    tmp = lake.aside(path)
     tmp.write_text(json.dumps(log, indent=1), encoding="utf-8")
     os.replace(tmp, path)

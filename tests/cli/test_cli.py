@@ -64,5 +64,24 @@ def test_courses_check_and_list(corpus, tmp_path):
 def test_help_lists_the_commands():
     done = run("--help")
     assert done.returncode == 0
-    for command in ("ingest", "query", "courses", "catalog", "sample"):
+    for command in ("ingest", "query", "courses", "catalog", "lake", "sample"):
         assert command in done.stdout
+
+
+def test_lake_check_says_whether_a_re_run_is_needed(tmp_path):
+    folder = tmp_path / "idbx-2016-08-01"
+    folder.mkdir()
+    (folder / "IDBx-IDB1x-2T2014-student_courseenrollment-prod-analytics.sql").write_text(
+        "id\tuser_id\tcourse_id\tcreated\tis_active\tmode\n1\t1\tc\t2016-01-01 00:00:00\t1\thonor\n"
+    )
+    lake = tmp_path / "lake"
+    assert run("ingest", "package", str(folder), "--lake", str(lake)).returncode == 0
+    ok = run("lake", "check", "--lake", str(lake))
+    assert ok.returncode == 0 and "lake consistent: 1 source files recorded, 1 Parquet files checked" in ok.stdout
+    next(lake.rglob("data.parquet")).unlink()
+    bad = run("lake", "check", "--lake", str(lake))
+    assert bad.returncode == 1
+    assert "missing course_data/2016-08-01/IDBx-IDB1x-2T2014-student_courseenrollment-prod-analytics.sql" in bad.stdout
+    assert "the lake needs a re-run (1 missing)" in bad.stdout
+    nowhere = run("lake", "check", "--lake", str(tmp_path / "nowhere"))
+    assert nowhere.returncode == 2 and "no lake at" in nowhere.stderr  # a usage error

@@ -11,8 +11,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from idbx.errors import ConfigError, UnsafeArchiveError
+from idbx.errors import ConfigError, IdbxError, UnsafeArchiveError
 from idbx.ingest.course_data import ingest_package
+from idbx.ingest.parsers import tables
 from idbx.ingest.parsers.naming import COURSE_TABLES, table_file_name
 from idbx.sample import SampleKey
 
@@ -264,3 +265,86 @@ def test_invalid_utf8_and_very_long_rows_are_kept(lake, tmp_path):
     got = dict(catalog(lake).execute("SELECT id, state FROM courseware_studentmodule").fetchall())
     assert len(got[1]) == 3_000_000 and got[2] == '{"n": "Jos\ufffd"}'
     assert not list((lake.root / "_scratch").glob("*"))
+
+
+def snapshots(lake) -> dict[date, int]:
+    return dict(catalog(lake).execute("SELECT snapshot_date, count(*) FROM auth_user_history GROUP BY 1").fetchall())
+
+
+def test_each_delivery_is_dated_by_its_own_name(sample, gpg, lake, tmp_path):
+    later = tmp_path / "idbx-2016-07-11.zip"
+    later.write_bytes(sample.package.read_bytes())
+    folder = tmp_path / "idbx-2016-07-18"
+    with zipfile.ZipFile(sample.package) as archive:
+        archive.extractall(folder)
+    summary = ingest_package([later, sample.package, folder], lake, gpg)
+    assert not summary.failed
+    per_delivery = Counter(record.key.split("/")[1] for record in lake.manifest_records())
+    assert sorted(per_delivery) == ["2016-07-04", "2016-07-11", "2016-07-18"] and len(set(per_delivery.values())) == 1
+    assert summary.count("ingested") == sum(per_delivery.values())
+    per_delivery = snapshots(lake)
+    assert sorted(per_delivery) == [date(2016, 7, 4), date(2016, 7, 11), date(2016, 7, 18)]
+    assert len(set(per_delivery.values())) == 1
+    assert lake.manifest_get(f"course_data/2016-07-11/{table_file_name(sample.course_ids[0], 'auth_user')}").status == "ingested"
+
+
+def test_snapshot_date_dates_one_delivery_only(sample, gpg, lake, tmp_path):
+    later = tmp_path / "idbx-2016-07-11.zip"
+    later.write_bytes(sample.package.read_bytes())
+    with pytest.raises(IdbxError, match="--snapshot-date dates a single delivery"):
+        ingest_package([sample.package, later], lake, gpg, snapshot_date=date(2016, 8, 1))
+    undated = tmp_path / "delivery.zip"
+    undated.write_bytes(sample.package.read_bytes())
+    with pytest.raises(IdbxError, match="delivery.zip: cannot tell the delivery date"):
+        ingest_package([sample.package, undated], lake, gpg)
+    assert not lake.bronze.exists(), "nothing lands when one of the deliveries cannot be dated"
+
+
+def test_two_different_files_with_one_name_are_refused(lake, tmp_path):
+    name = "IDBx-IDB1x-2T2014-student_courseenrollment-prod-analytics.sql"
+    header = b"id\tuser_id\tcourse_id\tcreated\tis_active\tmode\n"
+    delivery = tmp_path / "idbx-2016-08-01"
+    for folder, users in (("a", 1), ("b", 2)):
+        (delivery / folder).mkdir(parents=True)
+        body = b"".join(b"%d\t%d\tIDBx/IDB1x/2T2014\t2016-01-01 00:00:00\t1\thonor\n" % (i, i) for i in range(users))
+        (delivery / folder / name).write_bytes(header + body)
+    with pytest.raises(IdbxError, match=f"two different files named {name}") as refused:
+        ingest_package([delivery], lake, None)
+    assert "a/" + name in str(refused.value) and "b/" + name in str(refused.value)
+    assert not lake.bronze.exists()
+
+
+def studentmodule_file(folder: Path, states: list[bytes]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "IDBx-IDB1x-2T2014-courseware_studentmodule-prod-analytics.sql"
+    header = b"id\tmodule_type\tmodule_id\tstudent_id\tstate\tcreated\tmodified\tcourse_id\n"
+    body = b"".join(b"%d\tproblem\tm%d\t5\t%s\t2016-01-01 00:00:00\t2016-01-01 00:00:00\tc\n" % (i, i, s) for i, s in enumerate(states, 1))
+    path.write_bytes(header + body)
+    return path
+
+
+def test_a_row_of_tens_of_megabytes_lands(lake, tmp_path):
+    """DuckDB drops a row longer than its read buffer without recording a reject: the row count
+    of the file says so, and the file is read again with room for it."""
+    studentmodule_file(tmp_path / "idbx-2016-08-01", [b"{}", b"y" * 34_000_000, b"{}"])
+    outcome = ingest_package([tmp_path / "idbx-2016-08-01"], lake, None).files[0]
+    assert (outcome.status, outcome.rows, outcome.rejects) == ("ingested", 3, 0)
+    record = lake.manifest_get("course_data/2016-08-01/IDBx-IDB1x-2T2014-courseware_studentmodule-prod-analytics.sql")
+    assert (record.source_rows, record.rows, record.rejects) == (3, 3, 0)
+    assert scalar(catalog(lake), "SELECT max(length(state)) FROM courseware_studentmodule") == 34_000_000
+
+
+def test_rows_missing_from_what_landed_fail_the_file(lake, tmp_path, monkeypatch):
+    folder = tmp_path / "idbx-2016-08-01"
+    studentmodule_file(folder, [b"{}", b"{}"])
+    ingest_package([folder], lake, None)
+    monkeypatch.setattr(tables, "LONG_LINE_LIMIT", 1 << 20)  # even the second read cannot hold the long row
+    studentmodule_file(folder, [b"{}", b"y" * 34_000_000, b"{}"])
+    summary = ingest_package([folder], lake, None)
+    assert len(summary.failed) == 1
+    assert summary.failed[0].error == (
+        "IDBx-IDB1x-2T2014-courseware_studentmodule-prod-analytics.sql: 3 rows in the file, but 2 landed and 0 were "
+        "rejected; nothing was published"
+    )
+    assert scalar(catalog(lake), "SELECT count(*) FROM courseware_studentmodule") == 2
+    assert not list(lake.bronze.rglob("*.tmp-*"))

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from idbx.errors import ConfigError
+from idbx.errors import ConfigError, IdbxError
 from idbx.ingest.events import ingest_events
 from idbx.lake import Lake
 from idbx.sample import DIRTY_LINES, SampleKey, sample_course_ids, write_event_log
@@ -115,17 +115,91 @@ def test_gzip_and_plain_logs_and_dates_from_events(tmp_path, lake):
     summary = ingest_events([plain], lake, log_date=date(2016, 4, 30))
     assert summary.files[0].partition.endswith("log_date=2016-04-30") and summary.rows == 50
     summary = ingest_events([plain], Lake(tmp_path / "lake2"))
-    assert summary.files[0].partition.endswith("log_date=2016-05-01")  # the earliest event's day
+    assert summary.files[0].partition.endswith("log_date=2016-05-01")  # the day its events fall on
+    assert summary.files[0].notes[0].startswith("dated 2016-05-01 by its events (49 of 50)")  # one is after midnight UTC
 
 
-def test_two_files_for_one_day_are_refused(tmp_path, lake):
+def day_counts(lake) -> dict[date, int]:
+    return dict(rows(catalog(lake), "SELECT log_date, count(*) FROM events GROUP BY 1"))
+
+
+def test_an_undated_log_takes_the_day_most_of_its_events_fall_on(sample, gpg, lake, tmp_path):
+    """A late event of an earlier day (the sample's third day has one from two days before) must
+    not date the file, and the undated copy must not replace the day the dated file landed."""
+    ingest_events(sample.event_logs, lake, gpg)
+    before = day_counts(lake)
+    undated = tmp_path / "tracking.log.gz"
+    undated.write_bytes(_plain_copy(sample, sample.event_logs[2], tmp_path).read_bytes())
+    outcome = ingest_events([undated], lake).files[0]
+    assert outcome.status == "ingested" and outcome.partition.endswith("log_date=2016-07-03")
+    assert any(note.startswith("dated 2016-07-03 by its events") for note in outcome.notes)
+    # every event of the copy is also in the dated file of that day: counted, and both files keep their rows
+    assert any(f"{outcome.rows:,} event(s) also in other files of 2016-07-03" in note for note in outcome.notes)
+    after = day_counts(lake)
+    assert after[date(2016, 7, 1)] == before[date(2016, 7, 1)]
+    assert after[date(2016, 7, 3)] == before[date(2016, 7, 3)] + outcome.rows
+    again = ingest_events([*sample.event_logs, undated], lake, gpg)
+    assert again.count("unchanged") == 4 and day_counts(lake) == after
+
+
+def test_several_files_for_one_day_each_keep_their_rows(tmp_path, lake):
+    """edX delivers edx and edge logs for one day; a self-hosted platform one log per server."""
+    day = date(2016, 5, 1)
+    edx = write_event_log(None, tmp_path, sample_course_ids(2), 10, day, 30, dirty=False)
+    edge = tmp_path / "edge" / edx.name.replace("-edx-events-", "-edge-events-")
+    edge.parent.mkdir()
+    edge.write_bytes(write_event_log(None, tmp_path / "edge", sample_course_ids(3)[2:], 5, day, 20, dirty=False).read_bytes())
+    server = tmp_path / "tracking.log-server2"
+    server.write_bytes(gzip.decompress(write_event_log(None, tmp_path / "edge", sample_course_ids(1), 5, day, 7, dirty=False).read_bytes()))
+    first = ingest_events([edx], lake)
+    second = ingest_events([edge, server], lake)
+    assert [f.status for f in first.files + second.files] == ["ingested"] * 3
+    assert all(f.partition.endswith("log_date=2016-05-01") for f in first.files + second.files)
+    con = catalog(lake)
+    assert dict(rows(con, "SELECT source_file, count(*) FROM events GROUP BY 1")) == {edx.name: 30, edge.name: 20, server.name: 7}
+    manifest = dict(rows(con, "SELECT key, rows FROM ingest_manifest"))
+    assert sum(manifest.values()) == 57 == rows(con, "SELECT count(*) FROM events")[0][0]
+    # a re-delivered edge file replaces its own rows only
+    edge.write_bytes(write_event_log(None, tmp_path / "edge", sample_course_ids(3)[2:], 5, day, 4, dirty=False).read_bytes())
+    assert ingest_events([edge], lake).files[0].status == "ingested"
+    assert dict(rows(catalog(lake), "SELECT source_file, count(*) FROM events GROUP BY 1")) == {edx.name: 30, edge.name: 4, server.name: 7}
+    assert len(list((lake.bronze / "events" / "log_date=2016-05-01").glob("*.parquet"))) == 3
+
+
+def test_the_same_name_twice_in_one_call(tmp_path, lake):
     first = write_event_log(None, tmp_path, sample_course_ids(1), 10, date(2016, 5, 1), 20, dirty=False)
-    copy = tmp_path / "copy" / "tracking.log.gz"
+    copy = tmp_path / "copy" / first.name
     copy.parent.mkdir()
     copy.write_bytes(first.read_bytes())
-    summary = ingest_events([first, copy], lake)
-    assert summary.count("ingested") == 1 and len(summary.failed) == 1
-    assert "already holds the events of 2016-05-01" in summary.failed[0].error
+    summary = ingest_events([first, copy], lake)  # the same file twice: landed once
+    assert [f.status for f in summary.files] == ["ingested", "unchanged"]
+    assert "same file as" in summary.files[1].notes[0]
+    assert rows(catalog(lake), "SELECT count(*) FROM events") == [(20,)]
+    other = tmp_path / "other" / first.name
+    other.parent.mkdir()
+    other.write_bytes(write_event_log(None, tmp_path / "other", sample_course_ids(1), 10, date(2016, 5, 1), 5, dirty=False).read_bytes())
+    with pytest.raises(IdbxError, match="two different files named") as refused:
+        ingest_events([copy, other], lake)
+    assert str(copy) in str(refused.value) and str(other) in str(refused.value)
+    assert rows(catalog(lake), "SELECT count(*) FROM events") == [(20,)]
+
+
+@pytest.mark.parametrize("content", [b"", gzip.compress(b""), b"\n \n"], ids=["0-byte", "empty-gzip", "blank-lines"])
+@pytest.mark.parametrize("suffix", [".log.gz", ".log"])
+def test_a_log_with_no_event_fails_and_keeps_its_day(tmp_path, lake, content, suffix):
+    good = write_event_log(None, tmp_path, sample_course_ids(1), 10, date(2016, 5, 1), 20, dirty=False)
+    name = good.name.removesuffix(".gz") if suffix == ".log" else good.name
+    if suffix == ".log":
+        (tmp_path / name).write_bytes(gzip.decompress(good.read_bytes()))
+    ingest_events([tmp_path / name], lake)
+    empty = tmp_path / "redelivered" / name
+    empty.parent.mkdir()
+    empty.write_bytes(content)
+    summary = ingest_events([empty], lake)
+    assert len(summary.failed) == 1 and "no event" in summary.failed[0].error and name in summary.failed[0].error
+    assert rows(catalog(lake), "SELECT count(*) FROM events WHERE log_date = DATE '2016-05-01'") == [(20,)]
+    record = lake.manifest_get(f"events/{name}")
+    assert record.status == "ingested" and record.rows == 20
 
 
 def test_unreadable_file_fails_alone_and_keeps_its_day(sample, gpg, lake, tmp_path):
@@ -197,3 +271,24 @@ def test_a_file_with_no_readable_event_fails_and_keeps_its_day(tmp_path, lake):
     assert len(summary.failed) == 1
     assert "none of its 50 lines is a readable event; line 1: NUL byte" in summary.failed[0].error
     assert rows(catalog(lake), "SELECT count(*) FROM events WHERE log_date = DATE '2016-05-01'") == [(20,)]
+
+
+def test_lines_missing_from_what_landed_fail_the_file(tmp_path, lake, monkeypatch):
+    """The lines of a log are counted apart from the parse; a parse that loses one fails the file."""
+    from idbx.ingest.parsers import tracking_log
+
+    log = write_event_log(None, tmp_path, sample_course_ids(1), 10, date(2016, 5, 1), 40, dirty=True)
+    split = tracking_log._split
+
+    def losing_a_line(*args):
+        batch, count = split(*args)
+        return batch.slice(1), count
+
+    monkeypatch.setattr(tracking_log, "_split", losing_a_line)
+    summary = ingest_events([log], lake)
+    assert summary.failed[0].error == (
+        f"{log.name}: 47 lines in the file, but 41 landed, 5 were rejected and 0 were blank or duplicates; "
+        "nothing was published"
+    )
+    assert not (lake.bronze / "events").exists() or not list((lake.bronze / "events").rglob("*.parquet"))
+    assert lake.manifest_get(f"events/{log.name}").status == "failed"

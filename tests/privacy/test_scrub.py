@@ -17,6 +17,7 @@ from idbx.ingest.events import ingest_events
 from idbx.ingest.parsers.tables import TABLES
 from idbx.ingest.parsers.tracking_log import EVENT_PII_COLUMNS, EVENT_PII_KEYS
 from idbx.lake import Lake
+from idbx.lake_check import check_lake
 from idbx.privacy.scrub import ALREADY, FAILED, NO_PII, SCRUBBED, scrub
 from idbx.quoting import sql_string
 from idbx.sample import PII_PATTERN
@@ -97,6 +98,17 @@ def test_everything_old_enough_loses_its_pii_and_nothing_else(lake, ingested):
         assert rows_matching_pii(lake.root / relative) == 0, relative
     assert set(after) == set(before)  # no file added, removed or renamed, nothing left aside
     assert not [p for p in lake.root.rglob("*") if ".tmp-" in p.name]
+
+
+def test_scrubbed_files_stay_scrubbed_when_their_sources_come_again(lake, sample):
+    """A scrubbed file still names the source file and version it holds: the same delivery and
+    logs ingested again are unchanged (not landed again with their PII), and the lake checks clean."""
+    scrub(lake, older_than_days=0, today=date(2016, 7, 5))
+    after = files(lake)
+    gpg = GpgSettings(sample.key_file, sample.passphrase)
+    assert ingest_package([sample.package], lake, gpg).count("ingested") == 0
+    assert ingest_events(sample.event_logs, lake, gpg).count("ingested") == 0
+    assert files(lake) == after and check_lake(lake).problems == []
 
 
 def test_a_second_run_is_a_no_op(lake):

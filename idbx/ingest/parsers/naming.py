@@ -6,7 +6,8 @@ Course export:       {Org}-{Course}-{Run}-course-{suffix}.xml.tar.gz[.gpg]
 Forum dump:          {Org}-{Course}-{Run}-{suffix}.mongo[.gpg]              (suffix: prod, acceptance, ...)
 Many-course dump:    any other name ending in .sql[.gpg] (a MySQL dump of whole tables, every course in it)
 Course-data package: {org}-{YYYY-MM-DD}.zip                             (or a folder of that name)
-Tracking logs:       {org}-edx-events-{YYYY-MM-DD}.log[.gz][.gpg]
+Tracking logs:       {org}-edx-events-{YYYY-MM-DD}.log[.gz][.gpg], and {org}-edge-events-... for the
+                     courses the partner runs on edge.edx.org
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ COURSE_TABLES = (
 
 _DATE = r"(?P<date>\d{4}-\d{2}-\d{2})"
 _PACKAGE_RE = re.compile(rf"^(?P<org>[A-Za-z0-9_.]+)-{_DATE}(?:\.zip)?$")
-_EVENTS_RE = re.compile(rf"^(?P<org>[A-Za-z0-9_.-]+?)-edx-events-{_DATE}\.log(?:\.gz)?(?:\.gpg)?$")
+_EVENTS_RE = re.compile(rf"^(?P<org>[A-Za-z0-9_.-]+?)-(?:edx|edge)-events-{_DATE}\.log(?:\.gz)?(?:\.gpg)?$")
 _COURSE_FILE_RE = re.compile(r"^(?P<stem>.+?)(?P<ext>\.sql|\.json|\.mongo|\.xml\.tar\.gz)(?P<gpg>\.gpg)?$")
 _TABLE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _OLD_COURSE_ID_RE = re.compile(r"^(?P<org>[^/+:\s]+)/(?P<course>[^/+:\s]+)/(?P<run>[^/+:\s]+)$")
@@ -143,7 +144,7 @@ def delivery_folder(package_name: str, org: str, day: date) -> str:
 
 
 def events_log_date(name: str) -> date | None:
-    """Day of a tracking log from its edX name (`idbx-edx-events-2016-05-02.log.gz.gpg`)."""
+    """Day of a tracking log from its edX name (`idbx-edx-events-2016-05-02.log.gz.gpg`, or `-edge-`)."""
     match = _EVENTS_RE.match(PurePosixPath(name).name)
     return date.fromisoformat(match["date"]) if match else None
 

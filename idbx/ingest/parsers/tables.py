@@ -515,13 +515,14 @@ def rejects_relation(con: duckdb.DuckDBPyConnection, source: str) -> duckdb.Duck
     )
 
 
-def retry_reasons(con: duckdb.DuckDBPyConnection) -> tuple[int, bool]:
-    """After a read: lines with invalid UTF-8 (to repair), and whether any line was over the size limit."""
-    bad_utf8, too_long = con.execute(
+def retry_reasons(con: duckdb.DuckDBPyConnection) -> tuple[int, bool, int]:
+    """After a read: lines with invalid UTF-8 (to repair), whether any line was over the size
+    limit, and how many lines were rejected."""
+    bad_utf8, too_long, rejected = con.execute(
         "SELECT count(DISTINCT line) FILTER (error_type = 'INVALID ENCODING'), "
-        "count(*) FILTER (error_type = 'LINE SIZE OVER MAXIMUM') > 0 FROM reject_errors"
+        "count(*) FILTER (error_type = 'LINE SIZE OVER MAXIMUM') > 0, count(DISTINCT line) FROM reject_errors"
     ).fetchall()[0]
-    return bad_utf8, too_long
+    return bad_utf8, too_long, rejected
 
 
 def repair_utf8(source: Path, destination: Path) -> None:

@@ -55,6 +55,7 @@ import pyarrow.compute as pc
 from idbx.config import DEFAULT_MAX_LINE_MB
 from idbx.errors import StreamError
 from idbx.ingest.parsers import RAW_CLIP
+from idbx.ingest.parsers.lines import LineCount
 from idbx.ingest.parsers.naming import course_key_sql
 from idbx.quoting import sql_string
 
@@ -196,10 +197,12 @@ def iter_line_batches(source, chunk_bytes: int = 1 << 20, prefetch: int = 4, cou
     its size; empty lines are only counted (`counter["empty"]`). A final line without a trailing
     newline is kept; an empty tail after the last newline is not a line. A UTF-8 BOM is dropped.
     More than `max_bytes` read (after gunzip) fails the stream. ~1 MB chunks measured best:
-    smaller batches let DuckDB's threads share work.
+    smaller batches let DuckDB's threads share work. ``counter["lines"]`` gets the lines counted
+    in the raw bytes, apart from the split, for the caller to check that every line was accounted for.
     """
     counter = {} if counter is None else counter
     stream = _open(source)
+    counted = LineCount()
     next_line, pending, seen = 1, _PendingLine(max_line), 0
     chunks = _prefetched(stream, chunk_bytes, prefetch) if prefetch else iter(
         lambda: stream.read(chunk_bytes), b"")
@@ -207,6 +210,7 @@ def iter_line_batches(source, chunk_bytes: int = 1 << 20, prefetch: int = 4, cou
         if not seen:
             buf = _check_start(buf)
         seen += len(buf)
+        counted.feed(buf)
         if max_bytes is not None and seen > max_bytes:
             raise StreamError(f"inflates to more than {max_bytes / (1 << 20):,.0f} MB (the limit, "
                               "IDBX_MAX_INFLATE_MB); refused as a possible bomb")
@@ -237,7 +241,7 @@ def iter_line_batches(source, chunk_bytes: int = 1 << 20, prefetch: int = 4, cou
         next_line += count
         if batch.num_rows:
             yield batch
-    counter["lines"] = next_line - 1
+    counter["lines"] = counted.lines
 
 
 def read_lines(source, **kw) -> pa.RecordBatchReader:
@@ -485,7 +489,8 @@ class TrackingLogParse:
     ``accepted`` (relation) / ``accepted_sql``: the typed rows (``ACCEPTED_COLUMNS``), one per
     accepted, first-seen line. Single-use: it reads the file as it runs. Once it has been
     consumed: ``rejects`` (pyarrow Table: line_number, reason, raw clipped to 2000 chars),
-    ``rejects_relation()`` and ``counts`` (lines = accepted + rejected + blank + duplicate).
+    ``rejects_relation()`` and ``counts``: lines (counted in the raw bytes) and what became of
+    them, accepted + rejected + blank + duplicate (equal to lines, or a line was lost).
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, source: str | os.PathLike | BinaryIO,

@@ -89,3 +89,11 @@ def test_file_names_round_trip_through_the_parser():
     name = table_file_name("course-v1:IDBx+IDB6x+2016_T1", "auth_userprofile")
     assert name == "IDBx-IDB6x-2016_T1-auth_userprofile-prod-analytics.sql.gpg"
     assert parse_course_file(name).course_key == "idb6x_2016_t1"
+
+
+
+def test_edge_logs_are_dated_like_edx_logs():
+    """Courses on edge.edx.org come as `{org}-edge-events-{date}` beside `{org}-edx-events-{date}`."""
+    assert events_log_date("idbx-edge-events-2016-05-02.log.gz.gpg") == date(2016, 5, 2)
+    assert events_log_date("IDBx-edge-events-2016-05-02.log") == date(2016, 5, 2)
+    assert events_log_date("idbx-other-events-2016-05-02.log") is None

@@ -85,7 +85,7 @@ def test_invalid_utf8_is_reported_then_repaired(tmp_path):
     body = PROFILE_HEADER + b"1\t10\tJos\xe9\tm\t1980\tb\t\tMX\tNULL\n2\t11\tAna\tf\t1981\tb\t\tCO\tNULL\n"
     path = write(tmp_path, body)
     _, rejects, con = parse(path, PROFILE)
-    assert tables.retry_reasons(con) == (1, False)
+    assert tables.retry_reasons(con) == (1, False, 1)  # one line to repair, one line rejected
     fixed = tmp_path / "fixed.sql"
     tables.repair_utf8(path, fixed)
     rows, rejects, _ = parse(fixed, PROFILE)
@@ -147,7 +147,7 @@ def test_rows_over_the_default_line_limit_are_read_on_request(tmp_path):
     path = write(tmp_path, body)
     schema = tables.TABLES["courseware_studentmodule"]
     rows, rejects, con = parse(path, schema)
-    assert rows == [] and tables.retry_reasons(con) == (0, True)
+    assert rows == [] and tables.retry_reasons(con) == (0, True, 1)
     con = duckdb.connect()
     header = tables.read_header(path, "t")
     rel = tables.table_relation(con, path, schema, header, LINEAGE, long_lines=True)

@@ -1,0 +1,41 @@
+"""`idbx lake check`: whether the lake needs a re-run (after a crash, a kill or a failed file)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import typer
+from rich.markup import escape
+
+from idbx.cli.common import LakeOption, app, out, reported_errors
+from idbx.config import lake_root
+from idbx.errors import ConfigError
+from idbx.lake import Lake
+from idbx.lake_check import check_lake
+
+lake_app = typer.Typer(help="The lake's own state.", no_args_is_help=True)
+app.add_typer(lake_app, name="lake")
+
+
+@lake_app.command("check")
+def lake_check(lake: LakeOption = None) -> None:
+    """Report what a re-run would change (interrupted runs, files published but not recorded or
+    recorded but missing, files no source owns, failed files, leftovers of dead runs).
+
+    Exit 0 when the lake is consistent, 1 when it needs a re-run (each problem on its own line,
+    naming the source file to ingest again).
+    """
+    with reported_errors():
+        root = lake_root(lake)
+        if not root.is_dir():
+            raise ConfigError(f"no lake at {root}")
+        report = check_lake(Lake(root))
+    for problem in report.problems:
+        out.print(f"[yellow]{problem.kind}[/] {escape(problem.message)}", highlight=False)
+    if report.problems:
+        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(Counter(p.kind for p in report.problems).items()))
+        out.print(f"[bold red]the lake needs a re-run[/] ({kinds}); {report.sources:,} source files recorded, "
+                  f"{report.files:,} Parquet files checked", highlight=False)
+        raise typer.Exit(1)
+    out.print(f"lake consistent: {report.sources:,} source files recorded, {report.files:,} Parquet files checked",
+              highlight=False)

@@ -1,0 +1,126 @@
+"""Whether the lake needs a re-run: what a crash or a failed file can leave, found and explained.
+
+Ingestion keeps the lake consistent file by file, but a run killed outright can stop between two
+steps that a reader sees apart:
+- `interrupted`: a run ended before processing every file it planned (a delivery half-landed: a
+  course's tables can come from two deliveries until it is re-run);
+- `unrecorded`: a source's files were published but its manifest record was not written, so the
+  manifest names another version than the lake holds (every file carries its source's key and
+  sha256 in its Parquet footer);
+- `missing`: a file a record lists is gone, or holds another number of rows than recorded;
+- `stray`: a Parquet file in bronze that no record owns (readers see its rows);
+- `failed`: a source whose last attempt failed (the lake holds its earlier version, or nothing);
+- `leftover`: a dead run's scratch folder or file written aside (may hold decrypted data).
+Re-running the ingestion of the files named clears each of them; the next run removes leftovers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+
+from idbx.lake import SOURCE_KEY, SOURCE_SHA256, Lake, ManifestRecord, pending_keys
+
+_SHOWN = 5
+
+
+@dataclass
+class Problem:
+    kind: str
+    message: str
+
+
+@dataclass
+class LakeReport:
+    problems: list[Problem] = field(default_factory=list)
+    sources: int = 0  # manifest records
+    files: int = 0  # bronze Parquet files checked
+
+
+def interrupted_message(journal: list[dict]) -> str:
+    header = journal[0]
+    pending = pending_keys(journal)
+    shown = ", ".join(key.rsplit("/", 1)[-1] for key in pending[:_SHOWN]) + (" …" if len(pending) > _SHOWN else "")
+    return (
+        f"run '{header.get('what', '?')}' started {header.get('started', '?')} (pid {header.get('pid', '?')}) "
+        f"ended with {len(pending)} file(s) not processed: {shown}; re-run it"
+    )
+
+
+def _footers(lake: Lake, files: list[str]) -> dict[str, tuple[int, str | None, str | None]]:
+    """Rows, source key and source sha256 of each Parquet file (footers only)."""
+    if not files:
+        return {}
+    paths = [str(lake.root / name) for name in files]
+    con = duckdb.connect()
+    rows = dict(con.execute("SELECT file_name, num_rows FROM parquet_file_metadata(?)", [paths]).fetchall())
+    meta: dict[str, dict[str, str]] = {}
+    for name, key, value in con.execute(
+        "SELECT file_name, decode(key), decode(value) FROM parquet_kv_metadata(?)", [paths]
+    ).fetchall():
+        meta.setdefault(name, {})[key] = value
+    return {
+        name: (rows[path], meta.get(path, {}).get(SOURCE_KEY), meta.get(path, {}).get(SOURCE_SHA256))
+        for name, path in zip(files, paths)
+    }
+
+
+def _check_record(record: ManifestRecord, footers: dict, problems: list[Problem]) -> None:
+    last_failure = record.details.get("last_failure")
+    if last_failure:
+        held = "the lake holds the version landed before" if record.status == "ingested" else "nothing of it landed"
+        problems.append(Problem("failed", f"{record.key}: its last attempt failed ({last_failure['error']}); {held}"))
+    if record.status != "ingested":
+        return
+    other_version, missing, rows = [], [], {"data": 0, "rejects": 0}
+    for name in record.owned_files():
+        if name not in footers:
+            missing.append(name)
+            continue
+        count, _, sha = footers[name]
+        if record.files is not None and sha != record.sha256:
+            other_version.append(name)
+        rows["rejects" if name.startswith("bronze/rejects/") else "data"] += count
+    if other_version:
+        problems.append(Problem("unrecorded", (
+            f"{record.key}: {', '.join(other_version)} holds another version of the file than the manifest records "
+            "(a run stopped between publishing and recording it); re-run its ingestion")))
+    elif missing:
+        problems.append(Problem("missing", f"{record.key}: {', '.join(missing)} is recorded but missing; re-run its ingestion"))
+    elif (rows["data"], rows["rejects"]) != (record.rows, record.rejects):
+        problems.append(Problem("missing", (
+            f"{record.key}: its files hold {rows['data']:,} rows and {rows['rejects']:,} rejects, the manifest "
+            f"records {record.rows:,} and {record.rejects:,}; re-run its ingestion")))
+
+
+def check_lake(lake: Lake) -> LakeReport:
+    """Everything a reader of this lake may see that a re-run would change (see the module docstring)."""
+    report = LakeReport()
+    report.problems += [Problem("interrupted", interrupted_message(journal)) for journal in lake.interrupted_runs()]
+    files = sorted(lake.relative(path) for path in lake.bronze.rglob("*.parquet")) if lake.bronze.exists() else []
+    footers = _footers(lake, files)
+    records = lake.manifest_records()
+    report.sources, report.files = len(records), len(files)
+    owned = set()
+    for record in records:
+        _check_record(record, footers, report.problems)
+        if record.status == "ingested":
+            owned.update(record.owned_files())
+    recorded = {record.key: record.sha256 for record in records if record.status == "ingested"}
+    for name in files:
+        if name in owned:
+            continue
+        _, source, sha = footers[name]
+        if source in recorded and sha != recorded[source]:
+            report.problems.append(Problem("unrecorded", (
+                f"{source}: {name} was published but the manifest does not record it "
+                "(a run stopped between publishing and recording it); re-run its ingestion")))
+        else:
+            report.problems.append(Problem("stray", f"{name}: no source file in the manifest owns it; readers see its rows"))
+    report.problems += [
+        Problem("leftover", f"{lake.relative(path)}: left by a run that is no longer alive (may hold decrypted data); "
+                            "the next ingestion removes it")
+        for path in lake.leftovers()
+    ]
+    return report
