@@ -42,6 +42,9 @@ TMP_MARKER = ".tmp-"
 SOURCE_KEY = "idbx_source"
 SOURCE_SHA256 = "idbx_source_sha256"
 _ASIDE_RE = re.compile(rf"{re.escape(TMP_MARKER)}(?P<run>[0-9a-f]{{16}})-")
+# A run's scratch folder is named by its id; other entries of _scratch (another run's writability
+# probe) are not a run's leftovers.
+_RUN_ID_RE = re.compile(r"[0-9a-f]{16}")
 
 REJECT_COLUMNS = {
     "source_file": "VARCHAR",
@@ -447,7 +450,7 @@ class Lake:
                         verdicts[run_id] = lines is not None or not journal.exists()
             return verdicts[run_id]
 
-        found = [p for p in _listing(self.root / "_scratch") if is_dead(p.name)]
+        found = [p for p in _listing(self.root / "_scratch") if _RUN_ID_RE.fullmatch(p.name) and is_dead(p.name)]
         aside = [p for p in _listing(self.root) if TMP_MARKER in p.name]
         if everywhere:
             aside += [p for area in (self.state, self.bronze, self.landing) if area.exists() for p in area.rglob(f"*{TMP_MARKER}*")]
