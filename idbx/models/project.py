@@ -22,6 +22,7 @@ from idbx.errors import ModelError
 from idbx.models import settings
 
 _HEADER_KEYS = {"description", "grain", "materialized", "columns"}
+_OPTIONAL_KEYS = {"partition_by"}
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Model:
     columns: dict[str, str]
     refs: frozenset[str]
     sql_hash: str
+    partition_by: str | None = None
 
     @property
     def label(self) -> str:
@@ -65,15 +67,22 @@ def parse_model(name: str, layer: str, path: Path, text: str, parsed: dict[str, 
         raise ModelError(label, f"header is not valid YAML: {exc}") from None
     if not isinstance(header, dict):
         raise ModelError(label, "header must be a YAML mapping")
-    unknown = set(header) - _HEADER_KEYS
+    unknown = set(header) - _HEADER_KEYS - _OPTIONAL_KEYS
     missing = _HEADER_KEYS - set(header)
     if unknown or missing:
         raise ModelError(label, f"header keys: unknown {sorted(unknown)}, missing {sorted(missing)}")
     if header["materialized"] not in settings.MATERIALIZATIONS:
         raise ModelError(label, f"materialized must be one of {', '.join(settings.MATERIALIZATIONS)}")
+    partition_by = header.get("partition_by")
+    if (header["materialized"] == settings.INCREMENTAL) != (partition_by is not None) or (
+        partition_by is not None and partition_by not in settings.PARTITION_COLUMNS
+    ):
+        raise ModelError(label, f"an incremental model, and only one, has partition_by: {' or '.join(settings.PARTITION_COLUMNS)}")
     columns = header["columns"]
     if not isinstance(columns, dict) or not columns or not all(isinstance(v, str) and v.strip() for v in columns.values()):
         raise ModelError(label, "columns must map every output column to a description")
+    if header.get("partition_by") and header["partition_by"] not in columns:
+        raise ModelError(label, f"partition_by {header['partition_by']} must be one of its columns")
     grain = header["grain"]
     grain = tuple(grain) if isinstance(grain, list) else str(grain)
     parsed = {} if parsed is None else parsed
@@ -83,7 +92,7 @@ def parse_model(name: str, layer: str, path: Path, text: str, parsed: dict[str, 
     return Model(
         name=name, layer=layer, path=path, sql=body.strip(), description=" ".join(str(header["description"]).split()),
         grain=grain, materialized=header["materialized"], columns={str(k): v for k, v in columns.items()},
-        refs=frozenset(parsed[digest]), sql_hash=digest,
+        refs=frozenset(parsed[digest]), sql_hash=digest, partition_by=partition_by,
     )
 
 

@@ -17,6 +17,7 @@ skipped; the others are still built.
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -51,6 +52,7 @@ class ModelOutcome:
     status: str = SKIPPED
     rows: int | None = None
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # CPU time of the whole process meanwhile (DuckDB's threads included)
     notes: list[str] = field(default_factory=list)
     error: str = ""
 
@@ -108,7 +110,8 @@ def build(
             finally:
                 con.close()
     try:
-        catalog.refresh(lake)
+        if any(outcome.status == BUILT for outcome in summary.models) or not lake.catalog_path.exists():
+            catalog.refresh(lake)
     except CatalogError as exc:
         summary.catalog_error = f"the catalog could not be refreshed (it keeps its previous views): {exc}"
     summary.seconds = time.monotonic() - started
@@ -144,12 +147,24 @@ class _Build:
         # The registry's default passing grade, for the runs it does not list (macros are the
         # runner's constants as SQL; the fingerprints include them).
         con.execute(f"CREATE OR REPLACE TEMP MACRO default_passing_grade() AS {DEFAULT_PASSING_GRADE}")
-        self.unreadable_sources: dict[str, str] = {}
-        for name, select in self.source_views.items():
-            try:
-                con.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS {select}")
-            except duckdb.Error as exc:  # a corrupt bronze file: the models that read it fail, not the build
-                self.unreadable_sources[name] = _first_line(exc)
+        self._defined_sources: set[str] = set()
+        self._bound_views: set[str] = set()
+        self._unreadable_sources: dict[str, str] = {}
+
+    def _define_source(self, name: str) -> None:
+        """Create a source's view (and those it reads) the first time a model needs it: binding a
+        view reads its files' metadata, which a build that rebuilds little should not pay for."""
+        if name in self._defined_sources or name in self._unreadable_sources:
+            return
+        select = self.source_views[name]
+        for other in self.source_views:  # `FROM other` or `FROM "other"`: a view it reads
+            if other != name and re.search(rf'FROM\s+"?{re.escape(other)}"?(?![\w"])', select):
+                self._define_source(other)
+        try:
+            self.con.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS {select}")
+            self._defined_sources.add(name)
+        except duckdb.Error as exc:  # a corrupt bronze file: the models that read it fail, not the build
+            self._unreadable_sources[name] = _first_line(exc)
 
     # -- the build ---------------------------------------------------------------------------
 
@@ -163,7 +178,7 @@ class _Build:
                 outcome.notes.append(f"not built: {', '.join(upstream_broken)} failed")
                 broken.add(model.name)
             else:
-                started = time.monotonic()
+                started, cpu_started = time.monotonic(), time.process_time()
                 try:
                     self._build_model(model, outcome)
                 except ModelError as exc:
@@ -174,6 +189,7 @@ class _Build:
                     broken.add(model.name)
                     self.state.models.pop(model.name, None)
                 outcome.seconds = time.monotonic() - started
+                outcome.cpu_seconds = time.process_time() - cpu_started
             summary.models.append(outcome)
             if on_model:
                 on_model(outcome)
@@ -192,11 +208,19 @@ class _Build:
     def _bind(self, model: Model) -> None:
         """Define the model as a view of its SQL: DuckDB binds it, so an unknown table or column
         fails here, before anything is written."""
-        for ref in sorted(model.refs):
-            if ref not in self.project and ref not in self.source_views:
+        for ref in sorted(model.refs - set(self.project.models)):
+            if ref not in self.source_views:
                 raise ModelError(model.label, f"reads {ref}, which is neither a model nor a lake table")
-            if ref in self.unreadable_sources:
-                raise ModelError(model.label, f"cannot read {ref}: {self.unreadable_sources[ref]}")
+        for ref in sorted(self.project.sources(model.name)):  # views it reads may read sources too
+            self._define_source(ref)
+            if ref in self._unreadable_sources:
+                raise ModelError(model.label, f"cannot read {ref}: {self._unreadable_sources[ref]}")
+        for ref in sorted(model.refs & set(self.project.models)):
+            upstream = self.project.models[ref]
+            if upstream.materialized == settings.VIEW and ref not in self._bound_views:
+                self._bind(upstream)
+        if model.materialized == settings.VIEW:
+            self._bound_views.add(model.name)
         try:
             self.con.execute(f"CREATE OR REPLACE VIEW {quote_ident(model.name)} AS {self._select(model, None)}")
         except duckdb.Error as exc:
@@ -222,8 +246,7 @@ class _Build:
 
     def _build_model(self, model: Model, outcome: ModelOutcome) -> None:
         folder = self.lake.root / model.output_folder / model.name
-        if model.materialized == settings.VIEW:
-            self._bind(model)
+        if model.materialized == settings.VIEW:  # bound when a model that reads it is built
             self.output_fingerprints[model.name] = self._fingerprint(model)
             outcome.status = VIEW
             return
@@ -232,19 +255,20 @@ class _Build:
         else:
             fingerprint = self._fingerprint(model)
             previous = self.state.models.get(model.name)
-            if self.full_refresh or not previous or previous.fingerprint != fingerprint or not writer.output_exists(folder, False):
+            if self.full_refresh or not previous or previous.fingerprint != fingerprint or not writer.output_exists(folder, None):
                 self._bind(model)
                 select = self._select(model, self._data_through(model))
                 outcome.rows = writer.write_table(self.con, self.lake, select, folder)
                 outcome.status = BUILT
             else:
                 outcome.status = UNCHANGED
+                outcome.rows = previous.rows
             self.state.models[model.name] = ModelState(fingerprint)
             self.output_fingerprints[model.name] = fingerprint
-        self.con.execute(f"CREATE OR REPLACE VIEW {quote_ident(model.name)} AS "
-                         f"{writer.output_scan(folder, model.materialized == settings.INCREMENTAL)}")
+        self.con.execute(f"CREATE OR REPLACE VIEW {quote_ident(model.name)} AS {writer.output_scan(folder, model.partition_by)}")
         if outcome.rows is None:
-            outcome.rows = writer.output_rows(self.con, folder, model.materialized == settings.INCREMENTAL)
+            outcome.rows = writer.output_rows(self.con, folder, model.partition_by)
+        self.state.models[model.name].rows = outcome.rows
         if outcome.rows == 0:
             absent = sorted(s for s in self.project.sources(model.name) if not s.endswith("_history") and not self._stats(s))
             if absent:
@@ -255,25 +279,31 @@ class _Build:
         definition = self._fingerprint(model, events=False)
         now = self._event_files_now()
         previous = self.state.models.get(model.name)
-        full = self.full_refresh or not previous or previous.fingerprint != definition or not writer.output_exists(folder, True)
-        days = None if full else incremental.affected_dates(previous.event_files, now)
+        full = (self.full_refresh or not previous or previous.fingerprint != definition
+                or not writer.output_exists(folder, model.partition_by))
+        days = None if full else incremental.affected_days(model.partition_by, previous.event_files, now)
         if days is None or days:
-            self._bind(model)
-            files = list(now) if days is None else incremental.files_holding(now, days)
+            # The events this run needs, as the `events` view the model reads, for this model only.
+            files = list(now) if days is None else incremental.files_holding(model.partition_by, now, days)
             scan = catalog.events_select(catalog.events_scan([self.lake.root / rel for rel in files]))
-            if days is not None:
+            if days is not None and model.partition_by == settings.EVENT_DATE:
                 listed = ", ".join(f"DATE '{day}'" for day in sorted(days))
                 scan = f"SELECT * FROM ({scan}) AS events WHERE CAST(time AS DATE) IN ({listed})"
             self.con.execute(f"CREATE OR REPLACE VIEW {settings.EVENTS_SOURCE} AS {scan}")
+            self._defined_sources.add(settings.EVENTS_SOURCE)
             try:
-                written, removed = writer.write_partitions(self.con, self._select(model, None), folder, days)
+                self._bind(model)
+                written, removed = writer.write_partitions(self.con, self._select(model, None), folder, model.partition_by, days)
             finally:
-                self.con.execute(f"CREATE OR REPLACE VIEW {settings.EVENTS_SOURCE} AS {self.source_views[settings.EVENTS_SOURCE]}")
+                self.con.execute(f"DROP VIEW {settings.EVENTS_SOURCE}")
+                self._defined_sources.discard(settings.EVENTS_SOURCE)
             outcome.status = BUILT
-            scope = "every event day" if days is None else f"{len(days)} event day(s)"
+            what = "event" if model.partition_by == settings.EVENT_DATE else "log"
+            scope = f"every {what} day" if days is None else f"{len(days)} {what} day(s)"
             outcome.notes.append(f"recomputed {scope}: {written} partition(s) written, {removed} removed")
         else:
             outcome.status = UNCHANGED
+            outcome.rows = previous.rows
         self.state.models[model.name] = ModelState(definition, dict(now))
         self.output_fingerprints[model.name] = _hash(definition, sources.stats_fingerprint(self._stats(settings.EVENTS_SOURCE)))
 

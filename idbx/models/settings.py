@@ -16,10 +16,14 @@ LAYER_OUTPUT = {"staging": "silver", "intermediate": "silver", "marts": "marts"}
 
 VIEW = "view"  # a view inside the build only (large inputs read once by the models above them)
 TABLE = "table"  # one Parquet file, replaced whole
-INCREMENTAL = "incremental"  # Parquet partitioned by event date, rebuilt for the dates new log files hold
+INCREMENTAL = "incremental"  # Parquet partitioned by day, rebuilt for the days new log files hold
 MATERIALIZATIONS = (VIEW, TABLE, INCREMENTAL)
 
-PARTITION_COLUMN = "event_date"
+# What an incremental model is partitioned by (its `partition_by`): the events' own day (a new log
+# file recomputes every day its events fall on), or the day of the log file that delivered them.
+EVENT_DATE = "event_date"
+LOG_DATE = "log_date"
+PARTITION_COLUMNS = (EVENT_DATE, LOG_DATE)
 # Incremental models read the events through this staging view and nothing else.
 EVENTS_SOURCE = "events"
 REGISTRY_SOURCE = "course_registry"

@@ -9,12 +9,12 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from idbx.errors import ConfigError
 from idbx.lake import TMP_MARKER, Lake
 
-_VERSION = 1
+_VERSION = 2
 
 
 @dataclass
@@ -28,6 +28,7 @@ class EventFile:
 class ModelState:
     fingerprint: str
     event_files: dict[str, EventFile] = field(default_factory=dict)
+    rows: int | None = None
 
 
 @dataclass
@@ -48,7 +49,7 @@ class BuildState:
         if raw.get("version") != _VERSION:
             return cls()
         models = {
-            name: ModelState(model["fingerprint"], {rel: EventFile(**info) for rel, info in model.get("event_files", {}).items()})
+            name: ModelState(model["fingerprint"], {rel: EventFile(*info) for rel, info in model["event_files"].items()}, model["rows"])
             for name, model in raw["models"].items()
         }
         return cls(models, raw.get("parsed", {}))
@@ -57,7 +58,11 @@ class BuildState:
         path = self.path(lake)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}{TMP_MARKER}{os.getpid()}")
-        models = {name: asdict(model) for name, model in self.models.items()}
+        models = {
+            name: {"fingerprint": model.fingerprint, "rows": model.rows,
+                   "event_files": {rel: [info.size, info.mtime_ns, info.dates] for rel, info in model.event_files.items()}}
+            for name, model in self.models.items()
+        }
         tmp.write_text(json.dumps({"version": _VERSION, "models": models, "parsed": self.parsed}), encoding="utf-8")
         os.replace(tmp, path)
 

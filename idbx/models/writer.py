@@ -1,7 +1,7 @@
 """Writing model outputs (I/O), always aside then renamed into place: a reader or a crash sees the
 old output or the new one, never a half-written file.
 
-A table model is one `data.parquet`. An incremental model is one `event_date=D/data.parquet` per
+A table model is one `data.parquet`. An incremental model is one `<column>=D/data.parquet` per
 day, each replaced by its own rename, beside a zero-row `_schema.parquet` that keeps the model's
 columns visible while it has no partition."""
 
@@ -16,7 +16,6 @@ import duckdb
 
 from idbx.catalog import MODEL_SCHEMA_FILE
 from idbx.lake import PARTITION_FILE, TMP_MARKER, Lake
-from idbx.models import settings
 from idbx.quoting import quote_ident, sql_string
 
 
@@ -37,10 +36,12 @@ def _fsync_replace(source: Path, target: Path) -> None:
     os.replace(source, target)
 
 
-def write_partitions(con: duckdb.DuckDBPyConnection, select: str, folder: Path, days: set[str] | None) -> tuple[int, int]:
+def write_partitions(
+    con: duckdb.DuckDBPyConnection, select: str, folder: Path, column: str, days: set[str] | None
+) -> tuple[int, int]:
     """Replace the partitions of `days` (every partition when None) with what `select` gives for
-    them; days it gives nothing for lose their partition. Returns (partitions written, removed)."""
-    column = settings.PARTITION_COLUMN
+    them, partitioned by `column`; days it gives nothing for lose their partition. Returns
+    (partitions written, removed)."""
     folder.mkdir(parents=True, exist_ok=True)
     work = folder.parent / f".{folder.name}{TMP_MARKER}{uuid.uuid4().hex}"
     try:
@@ -75,19 +76,19 @@ def write_partitions(con: duckdb.DuckDBPyConnection, select: str, folder: Path, 
     return len(produced), len(stale)
 
 
-def output_scan(model_folder: Path, partitioned: bool) -> str:
-    """SELECT over a model's output as written."""
-    if not partitioned:
+def output_scan(model_folder: Path, partition_by: str | None) -> str:
+    """SELECT over a model's output as written (partitioned by `partition_by`, or one file)."""
+    if partition_by is None:
         return f"SELECT * FROM read_parquet({sql_string(str(model_folder / PARTITION_FILE))})"
-    if any(model_folder.glob(f"{settings.PARTITION_COLUMN}=*/{PARTITION_FILE}")):
-        pattern = model_folder / f"{settings.PARTITION_COLUMN}=*" / PARTITION_FILE
+    if any(model_folder.glob(f"{partition_by}=*/{PARTITION_FILE}")):
+        pattern = model_folder / f"{partition_by}=*" / PARTITION_FILE
         return f"SELECT * FROM read_parquet({sql_string(str(pattern))}, hive_partitioning = false)"
     return f"SELECT * FROM read_parquet({sql_string(str(model_folder / MODEL_SCHEMA_FILE))})"
 
 
-def output_exists(model_folder: Path, partitioned: bool) -> bool:
-    return (model_folder / (MODEL_SCHEMA_FILE if partitioned else PARTITION_FILE)).exists()
+def output_exists(model_folder: Path, partition_by: str | None) -> bool:
+    return (model_folder / (PARTITION_FILE if partition_by is None else MODEL_SCHEMA_FILE)).exists()
 
 
-def output_rows(con: duckdb.DuckDBPyConnection, model_folder: Path, partitioned: bool) -> int:
-    return con.execute(f"SELECT count(*) FROM ({output_scan(model_folder, partitioned)})").fetchall()[0][0]
+def output_rows(con: duckdb.DuckDBPyConnection, model_folder: Path, partition_by: str | None) -> int:
+    return con.execute(f"SELECT count(*) FROM ({output_scan(model_folder, partition_by)})").fetchall()[0][0]

@@ -63,6 +63,8 @@ def test_a_late_event_updates_its_own_day_and_nothing_else(scenario_lake, tmp_pa
     summary = build(lake, registry_path=registry)
     daily = summary.outcome(DAILY)
     assert daily.status == BUILT and daily.notes == ["recomputed 2 event day(s): 2 partition(s) written, 0 removed"]
+    # Per log day: only the new file is counted.
+    assert summary.outcome("int__lake__event_file_rows").notes == ["recomputed 1 log day(s): 1 partition(s) written, 0 removed"]
     after = partition_times(lake)
     assert {day for day in after if after[day] != before.get(day)} == {"event_date=2016-07-02", "event_date=2016-07-07"}
     got = tiny_lake.rows(lake, f"SELECT event_date, nproblem_check FROM {DAILY} WHERE learner_id = '{tiny_lake.pseudonym(4)}' "
@@ -80,6 +82,7 @@ def test_replaced_and_removed_log_files(scenario_lake, tmp_path):
     shutil.rmtree(lake.partition_dir("events", log_date="2016-07-06"))
     summary = build(lake, registry_path=registry)
     assert summary.outcome(DAILY).notes == ["recomputed 2 event day(s): 1 partition(s) written, 1 removed"]
+    assert summary.outcome("int__lake__event_file_rows").notes == ["recomputed 2 log day(s): 1 partition(s) written, 1 removed"]
     assert not (lake.silver / DAILY / "event_date=2016-07-06").exists()
     assert tiny_lake.rows(lake, "SELECT max(date) FROM activity_daily") == [(date(2016, 7, 3),)]
     assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full"))

@@ -17,21 +17,11 @@ columns:
   enrolled: Whether the learner is enrolled after this event.
   mode: The learner's mode after this event (unknown when no event named one).
 */
-WITH ordered AS (
-    SELECT
-        *,
-        row_number() OVER (
-            PARTITION BY course_key, learner_id
-            ORDER BY time, CASE action WHEN 'activated' THEN 1 WHEN 'mode_changed' THEN 2 ELSE 3 END, mode
-        ) AS change_number
-    FROM int__events__enrollment_changes
-)
-
 SELECT
     course_key,
     course_id,
     learner_id,
-    change_number,
+    row_number() OVER learner_history AS change_number,
     event_date,
     time,
     action,
@@ -40,7 +30,10 @@ SELECT
         true
     ) AS enrolled,
     coalesce(last_value(mode IGNORE NULLS) OVER learner_history, 'unknown') AS mode
-FROM ordered
+FROM int__events__enrollment_changes
+-- One ordering for the three windows, so that DuckDB sorts the events once.
 WINDOW learner_history AS (
-    PARTITION BY course_key, learner_id ORDER BY change_number ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    PARTITION BY course_key, learner_id
+    ORDER BY time, CASE action WHEN 'activated' THEN 1 WHEN 'mode_changed' THEN 2 ELSE 3 END, mode
+    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
 )

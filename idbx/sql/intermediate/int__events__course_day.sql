@@ -4,6 +4,7 @@ description: >
   be named for; stored by event date and rebuilt with the learner-day aggregate.
 grain: [course_key, event_date]
 materialized: incremental
+partition_by: event_date
 columns:
   course_key: Short key of the course run.
   course_id: The edX course id as the events give it.

@@ -9,6 +9,7 @@ description: >
   edx.course.enrollment.* events never count as ACTIVE.
 grain: [course_key, learner_id, event_date]
 materialized: incremental
+partition_by: event_date
 columns:
   course_key: Short key of the course run.
   course_id: The edX course id as the events give it.
@@ -36,19 +37,6 @@ WITH learner_events AS (
         has_username AND event_type NOT LIKE '%/xblock/%' AS is_counted
     FROM stg__edx__events
     WHERE user_id IS NOT NULL
-),
-
-with_gaps AS (
-    SELECT
-        *,
-        CASE
-            WHEN is_counted THEN date_diff(
-                'microsecond',
-                lag(time) OVER (PARTITION BY course_key, user_id, event_date, is_counted ORDER BY time),
-                time
-            )
-        END AS gap_microseconds
-    FROM learner_events
 ),
 
 learner_days AS (
@@ -81,9 +69,10 @@ learner_days AS (
         ) AS nforum_events,
         min(time) FILTER (WHERE is_counted) AS first_event,
         max(time) FILTER (WHERE is_counted) AS last_event,
-        -- Summed as whole microseconds: exact, so every build gives the same value whatever the order.
-        CAST(coalesce(sum(gap_microseconds) FILTER (WHERE gap_microseconds <= 300000000), 0) AS BIGINT) / 1000000.0 AS sum_dt
-    FROM with_gaps
+        -- The day's counted event times in order, in microseconds: sorting each learner-day's few
+        -- events costs half of a window function over every event (measured on 20 million).
+        list_sort(list(epoch_us(time)) FILTER (WHERE is_counted)) AS counted_times
+    FROM learner_events
     GROUP BY course_key, user_id, event_date
 ),
 
@@ -111,6 +100,11 @@ SELECT
     learner_days.nforum_events,
     learner_days.first_event,
     learner_days.last_event,
-    learner_days.sum_dt
+    -- Gaps between consecutive counted events, those of at most 300 s, summed as whole
+    -- microseconds: exact, so every build gives the same value whatever the order of the rows.
+    coalesce(list_sum(list_filter(
+        list_transform(learner_days.counted_times[2:], lambda event_time, i: event_time - learner_days.counted_times[i]),
+        lambda gap: gap <= 300000000
+    )), 0) / 1000000.0 AS sum_dt
 FROM learner_days
 JOIN pseudonyms ON pseudonyms.user_id = learner_days.user_id

@@ -8,6 +8,7 @@ description: >
   addresses themselves are not stored. person_course takes the latest day.
 grain: [course_key, learner_id, event_date]
 materialized: incremental
+partition_by: event_date
 columns:
   course_key: Short key of the course run.
   learner_id: Pseudonymous learner id.

@@ -1,9 +1,10 @@
 /*
 description: >
   Rows in bronze per tracking-log source file, to reconcile with the lines the ingestion accepted
-  in each file (the manifest).
+  in each file (the manifest). Stored by log day: a build counts only the days whose files changed.
 grain: [lake_partition, source_file]
-materialized: table
+materialized: incremental
+partition_by: log_date
 columns:
   log_date: Day of the log file.
   lake_partition: The bronze partition (as the manifest names it).

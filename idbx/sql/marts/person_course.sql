@@ -58,71 +58,6 @@ WITH runs AS (
     SELECT course_key, course_id, passing_grade FROM int__courses__runs_with_events WHERE NOT excluded
 ),
 
-learner_days AS (
-    SELECT days.*
-    FROM int__events__learner_course_day AS days
-    JOIN runs ON runs.course_key = days.course_key
-),
-
-activity AS (
-    SELECT
-        course_key,
-        learner_id,
-        CAST(sum(nevents) AS BIGINT) AS nevents,
-        count(*) FILTER (WHERE nevents > 0) AS ndays_act,
-        min(first_event) AS first_event,
-        max(last_event) AS last_event,
-        CAST(sum(nplay_video) AS BIGINT) AS nplay_video,
-        CAST(sum(npause_video) AS BIGINT) AS npause_video,
-        CAST(sum(nseek_video) AS BIGINT) AS nseek_video,
-        CAST(sum(nproblem_check) AS BIGINT) AS nproblem_check,
-        CAST(sum(nshow_answer) AS BIGINT) AS nshow_answer,
-        CAST(sum(nseq_goto) AS BIGINT) AS nseq_goto,
-        CAST(sum(nforum_events) AS BIGINT) AS nforum_events,
-        CAST(sum(posted_forum_events) AS BIGINT) AS forum_created_events,
-        -- Whole microseconds again (sum_dt holds an exact count of them), so that the sum is exact.
-        CAST(sum(CAST(round(sum_dt * 1000000) AS BIGINT)) AS BIGINT) AS sum_dt_within_days_us
-    FROM learner_days
-    GROUP BY course_key, learner_id
-),
-
--- A gap between a day's last event and the next day's first one counts when it is short enough.
-gaps_across_days AS (
-    SELECT course_key, learner_id, CAST(sum(gap_microseconds) AS BIGINT) AS sum_dt_across_days_us
-    FROM (
-        SELECT
-            course_key,
-            learner_id,
-            event_date,
-            lag(event_date) OVER learner_history AS previous_date,
-            date_diff('microsecond', lag(last_event) OVER learner_history, first_event) AS gap_microseconds
-        FROM learner_days
-        WHERE nevents > 0
-        WINDOW learner_history AS (PARTITION BY course_key, learner_id ORDER BY event_date)
-    ) AS consecutive_days
-    WHERE previous_date = event_date - INTERVAL 1 DAY AND gap_microseconds <= 300000000
-    GROUP BY course_key, learner_id
-),
-
-enrollment_events AS (
-    SELECT
-        course_key,
-        learner_id,
-        min(time) FILTER (WHERE action = 'activated') AS first_activated_at,
-        max(time) FILTER (WHERE action = 'deactivated') AS last_deactivated_at,
-        arg_max(enrolled, change_number) AS enrolled_now,
-        arg_max(mode, change_number) AS mode_now,
-        bool_or(action = 'activated') AS ever_activated
-    FROM int__enrollment__learner_states
-    GROUP BY course_key, learner_id
-),
-
-locations AS (
-    SELECT course_key, learner_id, arg_max(country_by_ip, last_public_event) AS country_by_ip
-    FROM int__events__learner_course_day_location
-    GROUP BY course_key, learner_id
-),
-
 forum_dump_courses AS (
     SELECT DISTINCT course_key FROM stg__edx__forum_posts
 ),
@@ -134,78 +69,62 @@ forum_posts AS (
     GROUP BY course_key, learner_id
 ),
 
+-- What the tables say, beside what the events say: one join of the two per-learner tables.
 learners AS (
-    SELECT course_key, learner_id FROM stg__edx__student_courseenrollment
-    UNION
-    SELECT course_key, learner_id FROM stg__edx__certificates_generatedcertificate
-    UNION
-    SELECT course_key, learner_id FROM int__courseware__learner_course
-    UNION
-    SELECT course_key, learner_id FROM activity
-    UNION
-    SELECT course_key, learner_id FROM enrollment_events
+    SELECT
+        coalesce(tables.course_key, activity.course_key) AS course_key,
+        coalesce(tables.learner_id, activity.learner_id) AS learner_id,
+        tables.* EXCLUDE (course_key, learner_id),
+        activity.* EXCLUDE (course_key, learner_id)
+    FROM int__tables__learner_course AS tables
+    FULL OUTER JOIN int__events__learner_course AS activity
+        ON activity.course_key = tables.course_key AND activity.learner_id = tables.learner_id
 )
 
 SELECT
     runs.course_id,
     learners.course_key,
     learners.learner_id,
-    enrollment.learner_id IS NOT NULL OR coalesce(enrollment_events.ever_activated, false) AS enrolled,
-    coalesce(enrollment.enrolled_at, enrollment_events.first_activated_at) AS enrolled_at,
-    CASE WHEN NOT enrollment_events.enrolled_now THEN enrollment_events.last_deactivated_at END AS unenrolled_at,
-    coalesce(enrollment.is_active, enrollment_events.enrolled_now, false) AS is_active,
-    coalesce(enrollment.mode, enrollment_events.mode_now) AS mode,
-    coalesce(courseware.chapters_viewed, 0) > 0 AS viewed,
-    CASE WHEN chapters.chapters > 0 THEN coalesce(courseware.chapters_viewed, 0) >= chapters.chapters / 2.0 END AS explored,
-    coalesce(certificate.status = 'downloadable', false) AS certified,
-    coalesce(certificate.grade >= runs.passing_grade, false) OR coalesce(certificate.status = 'downloadable', false) AS completed,
-    certificate.grade,
-    coalesce(courseware.chapters_viewed, 0) AS nchapters,
-    coalesce(activity.nevents, 0) AS nevents,
-    coalesce(activity.ndays_act, 0) AS ndays_act,
-    activity.first_event,
-    activity.last_event,
-    coalesce(activity.nplay_video, 0) AS nplay_video,
-    coalesce(activity.npause_video, 0) AS npause_video,
-    coalesce(activity.nseek_video, 0) AS nseek_video,
-    coalesce(activity.nproblem_check, 0) AS nproblem_check,
-    coalesce(activity.nshow_answer, 0) AS nshow_answer,
-    coalesce(activity.nseq_goto, 0) AS nseq_goto,
-    coalesce(activity.nforum_events, 0) AS nforum_events,
+    coalesce(learners.in_enrollments, false) OR coalesce(learners.ever_activated, false) AS enrolled,
+    coalesce(learners.enrolled_at, learners.first_activated_at) AS enrolled_at,
+    CASE WHEN NOT learners.enrolled_now THEN learners.last_deactivated_at END AS unenrolled_at,
+    coalesce(learners.is_active, learners.enrolled_now, false) AS is_active,
+    coalesce(learners.mode, learners.mode_now) AS mode,
+    coalesce(learners.chapters_viewed, 0) > 0 AS viewed,
+    CASE WHEN chapters.chapters > 0 THEN coalesce(learners.chapters_viewed, 0) >= chapters.chapters / 2.0 END AS explored,
+    coalesce(learners.certificate_status = 'downloadable', false) AS certified,
+    coalesce(learners.grade >= runs.passing_grade, false) OR coalesce(learners.certificate_status = 'downloadable', false) AS completed,
+    learners.grade,
+    coalesce(learners.chapters_viewed, 0) AS nchapters,
+    coalesce(learners.nevents, 0) AS nevents,
+    coalesce(learners.ndays_act, 0) AS ndays_act,
+    learners.first_event,
+    learners.last_event,
+    coalesce(learners.nplay_video, 0) AS nplay_video,
+    coalesce(learners.npause_video, 0) AS npause_video,
+    coalesce(learners.nseek_video, 0) AS nseek_video,
+    coalesce(learners.nproblem_check, 0) AS nproblem_check,
+    coalesce(learners.nshow_answer, 0) AS nshow_answer,
+    coalesce(learners.nseq_goto, 0) AS nseq_goto,
+    coalesce(learners.nforum_events, 0) AS nforum_events,
     CASE
         WHEN forum_dump_courses.course_key IS NOT NULL THEN coalesce(forum_posts.posts, 0)
-        ELSE coalesce(activity.forum_created_events, 0)
+        ELSE coalesce(learners.nforum_created, 0)
     END AS nforum_posts,
-    (coalesce(activity.sum_dt_within_days_us, 0) + coalesce(gaps_across_days.sum_dt_across_days_us, 0)) / 1000000.0 AS sum_dt,
-    profile.gender,
-    profile.year_of_birth,
-    profile.level_of_education,
-    profile.country,
-    locations.country_by_ip,
+    coalesce(learners.sum_dt, 0) AS sum_dt,
+    learners.gender,
+    learners.year_of_birth,
+    learners.level_of_education,
+    learners.country,
+    learners.country_by_ip,
     CASE
-        WHEN profile.country IS NOT NULL THEN 'profile'
-        WHEN locations.country_by_ip IS NOT NULL THEN 'ip'
+        WHEN learners.country IS NOT NULL THEN 'profile'
+        WHEN learners.country_by_ip IS NOT NULL THEN 'ip'
         ELSE 'unknown'
     END AS country_source
 FROM learners
 JOIN runs ON runs.course_key = learners.course_key
-LEFT JOIN stg__edx__student_courseenrollment AS enrollment
-    ON enrollment.course_key = learners.course_key AND enrollment.learner_id = learners.learner_id
-LEFT JOIN stg__edx__certificates_generatedcertificate AS certificate
-    ON certificate.course_key = learners.course_key AND certificate.learner_id = learners.learner_id
-LEFT JOIN int__courseware__learner_course AS courseware
-    ON courseware.course_key = learners.course_key AND courseware.learner_id = learners.learner_id
-LEFT JOIN stg__edx__auth_userprofile AS profile
-    ON profile.course_key = learners.course_key AND profile.learner_id = learners.learner_id
-LEFT JOIN activity
-    ON activity.course_key = learners.course_key AND activity.learner_id = learners.learner_id
-LEFT JOIN gaps_across_days
-    ON gaps_across_days.course_key = learners.course_key AND gaps_across_days.learner_id = learners.learner_id
-LEFT JOIN enrollment_events
-    ON enrollment_events.course_key = learners.course_key AND enrollment_events.learner_id = learners.learner_id
 LEFT JOIN forum_posts
     ON forum_posts.course_key = learners.course_key AND forum_posts.learner_id = learners.learner_id
-LEFT JOIN locations
-    ON locations.course_key = learners.course_key AND locations.learner_id = learners.learner_id
 LEFT JOIN forum_dump_courses ON forum_dump_courses.course_key = learners.course_key
 LEFT JOIN int__courses__chapters AS chapters ON chapters.course_key = learners.course_key

@@ -1,0 +1,237 @@
+"""Benchmark: `idbx build` on a lake of 50 courses, 200,000 learners and 20,000,000 events.
+
+The bronze lake is generated straight into Parquet by DuckDB (no encryption, no ingestion: this
+measures the models): per course, the six report tables of one snapshot (every learner enrols in
+three courses: 600,000 enrollments, 4.2 million courseware rows) and 100 days of tracking logs
+of every kind the models count (video, problems, navigation, forum, enrollment, task, anonymous,
+/xblock/ events; 1% of each day's events are 1-5 days late). Then, each in its own process
+(wall time and peak RSS per process, `measure.py`):
+  full         the first build of the lake (every model, every event day)
+  unchanged    a second build with nothing new
+  one new day  a build after the log of one more day (200,000 events, 1% of them late) lands
+  refresh      `--full-refresh` on the lake as it then is
+Prints seconds per model and in total, and peak memory; append to RESULTS.md by hand.
+
+    .venv/bin/python benchmarks/build_models.py [--work DIR] [--events N] [--learners N] [--courses N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+from measure import machine, timed
+
+from idbx.ingest.parsers.naming import course_key_sql
+from idbx.ingest.parsers.tables import LINEAGE_COLUMNS, TABLES
+from idbx.ingest.parsers.tracking_log import EVENT_COLUMNS
+from idbx.lake import Lake
+from idbx.quoting import quote_ident, sql_string
+from idbx.sample import _SIGNED_HASH
+
+SNAPSHOT = date(2016, 7, 4)
+DAYS = 100
+FIRST_DAY = SNAPSHOT - timedelta(days=DAYS)
+KEY = "benchmark-pseudonym-key-0123456789"
+
+RUN_BUILD = """
+import json, resource, sys
+from pathlib import Path
+from idbx.lake import Lake
+from idbx.models.runner import build
+summary = build(Lake(Path(sys.argv[1])), full_refresh=sys.argv[2] == "full")
+assert not summary.failed, [o.error for o in summary.failed]
+usage = resource.getrusage(resource.RUSAGE_SELF)
+Path(sys.argv[3]).write_text(json.dumps({"seconds": summary.seconds, "cpu": usage.ru_utime + usage.ru_stime, "models": [
+    {"name": o.name, "status": o.status, "rows": o.rows, "seconds": o.seconds, "cpu": o.cpu_seconds, "notes": o.notes}
+    for o in summary.models]}))
+"""
+
+# (share of events, event_type SQL, event_source, has username) -- `cid` is the course id, `k` the event number.
+EVENT_MIX = [
+    (30, "'/courses/' || cid || '/courseware/ch' || (k % 5) || '/'", "server", True),
+    (20, "'play_video'", "browser", True),
+    (10, "'pause_video'", "browser", True),
+    (5, "'seek_video'", "browser", True),
+    (10, "'problem_check'", "server", True),
+    (5, "'problem_check'", "browser", True),
+    (8, "'seq_goto'", "browser", True),
+    (3, "'/courses/' || cid || '/xblock/block-v1:x+type@problem+block@p' || (k % 9) || '/handler/xmodule_handler/problem_get'", "server", True),
+    (2, "'edx.forum.thread.created'", "server", True),
+    (2, "'showanswer'", "server", True),
+    (2, "'edx.grades.problem.submitted'", "task", True),
+    (1, "'edx.course.enrollment.activated'", "server", True),
+    (1, "'edx.course.enrollment.deactivated'", "server", True),
+    (1, "'/courses/' || cid || '/about'", "browser", False),
+]
+
+
+def _columns(columns: dict[str, str], values: dict[str, str]) -> str:
+    return ", ".join(f"CAST({values.get(name, 'NULL')} AS {type_}) AS {quote_ident(name)}" for name, type_ in columns.items())
+
+
+def generate(lake: Lake, courses: int, learners: int, events: int) -> None:
+    lake.bronze.mkdir(parents=True)
+    con = duckdb.connect(config={"preserve_insertion_order": False})
+    con.execute("SET enable_progress_bar = false")
+    con.execute(f"""CREATE TABLE enrolled AS
+        SELECT u AS user_id, CAST((u * 7 + j * 17) % {courses} AS INTEGER) AS course_no
+        FROM range(1, {learners + 1}) t(u), range(3) s(j)""")
+    course_id = "'course-v1:IDBx+BENCH' || course_no || 'x+2016_T1'"
+    started = time.perf_counter()
+    lineage = {"course_id": course_id, "course_key": course_key_sql(course_id), "snapshot_date": f"DATE '{SNAPSHOT}'",
+               "source_file": "'IDBx-BENCH' || course_no || 'x-2016_T1-' || table_name || '-prod-analytics.sql'"}
+    tables = {
+        "student_courseenrollment": ("enrolled", {
+            "id": "row_number() OVER ()", "user_id": "user_id", "course_id": course_id,
+            "created": f"TIMESTAMP '{FIRST_DAY}' + INTERVAL (hash(user_id, course_no) % 8000000) SECOND",
+            "is_active": "hash(user_id, course_no, 'a') % 10 <> 0", "mode": "['audit', 'honor', 'verified'][1 + hash(user_id, course_no) % 3]"}),
+        "auth_user": ("enrolled", {
+            "id": "user_id", "username": "'learner' || user_id", "email": "'learner' || user_id || '@example.org'",
+            "date_joined": "TIMESTAMP '2015-01-01 00:00:00'", "is_staff": "false", "is_active": "true"}),
+        "auth_userprofile": ("enrolled", {
+            "id": "user_id", "user_id": "user_id", "name": "'Learner ' || user_id",
+            "gender": "['m', 'f', 'o', NULL, ''][1 + hash(user_id, 'g') % 5]", "year_of_birth": "1950 + hash(user_id, 'y') % 50",
+            "level_of_education": "['p', 'm', 'b', 'a', 'hs', NULL][1 + hash(user_id, 'e') % 6]",
+            "country": "['MX', 'CO', 'AR', 'PE', 'CL', 'BR', 'US', 'ES', ''][1 + hash(user_id, 'c') % 9]"}),
+        "certificates_generatedcertificate": ("(SELECT * FROM enrolled WHERE hash(user_id, course_no, 'ce') % 10 < 3)", {
+            "id": "row_number() OVER ()", "user_id": "user_id", "course_id": course_id,
+            "grade": "(hash(user_id, course_no, 'gr') % 101) / 100.0",
+            "status": "CASE WHEN hash(user_id, course_no, 'gr') % 101 >= 65 THEN 'downloadable' ELSE 'notpassing' END",
+            "mode": "'honor'", "created_date": f"TIMESTAMP '{SNAPSHOT}'", "name": "'Learner ' || user_id"}),
+        "courseware_studentmodule": ("(SELECT e.*, m.m FROM enrolled e, range(10) m(m) WHERE hash(user_id, course_no, 'act') % 10 < 7)", {
+            "id": "row_number() OVER ()", "student_id": "user_id", "course_id": course_id,
+            "module_type": "['chapter', 'chapter', 'chapter', 'sequential', 'problem', 'problem', 'video', 'video', 'html', 'vertical'][1 + m]",
+            "module_id": "'block-v1:IDBx+BENCH' || course_no || 'x+2016_T1+type@x+block@' || CASE WHEN m < 3 THEN 'ch' || (hash(user_id, m) % 8) ELSE 'b' || m END",
+            "state": "'{\"position\": 1}'", "created": f"TIMESTAMP '{FIRST_DAY}'", "modified": f"TIMESTAMP '{SNAPSHOT}'"}),
+        "user_id_map": ("enrolled", {"hash_id": "md5(user_id::VARCHAR)", "id": "user_id", "username": "'learner' || user_id"}),
+    }
+    for table, (source, values) in tables.items():
+        columns = {c.name: c.type for c in TABLES[table].columns} | LINEAGE_COLUMNS
+        folder = lake.bronze / table
+        select = (f"SELECT {_columns(columns, values | {k: v.replace('table_name', sql_string(table)) for k, v in lineage.items()})}, "
+                  f"{course_key_sql(course_id)} AS course FROM {source}")
+        select = _SIGNED_HASH.sub(r"CAST(hash(\1) % \2 AS BIGINT)", select)
+        con.execute(f"COPY ({select}) TO {sql_string(str(folder))} (FORMAT parquet, COMPRESSION zstd, "
+                    "PARTITION_BY (snapshot_date, course), FILENAME_PATTERN 'data_{i}', WRITE_PARTITION_COLUMNS true)")
+    for path in lake.bronze.glob("*/snapshot_date=*/course=*/data_*.parquet"):
+        path.rename(path.with_name("data.parquet"))
+    print(f"tables: {con.execute('SELECT count(*) FROM enrolled').fetchall()[0][0]:,} enrollments, generated in "
+          f"{time.perf_counter() - started:.0f} s")
+    started = time.perf_counter()
+    write_events(con, lake, courses, learners, FIRST_DAY, DAYS, events)
+    print(f"events over {DAYS} days generated in {time.perf_counter() - started:.0f} s")
+
+
+def write_events(con: duckdb.DuckDBPyConnection, lake: Lake, courses: int, learners: int, first_day: date, days: int, events: int) -> None:
+    """About `events` events over `days` log days from first_day, one Parquet file per day. Events
+    come in sessions, as learners make them: a learner, one of their courses, a day, 10 to 40
+    events about 45 s apart; 1% of the sessions reach the log 1 to 5 days late."""
+    total = sum(share for share, *_ in EVENT_MIX)
+    cases, bound = [], 0
+    for share, event_type, source, named in EVENT_MIX:
+        bound += share
+        cases.append((bound, event_type, source, named))
+
+    def case(values: list[str]) -> str:
+        return "CASE kind " + " ".join(f"WHEN {i} THEN {value}" for i, value in enumerate(values)) + " END"
+
+    kind = "CASE " + " ".join(f"WHEN hash(k, 'kind') % {total} < {b} THEN {i}" for i, (b, *_) in enumerate(cases)) + " END"
+    named = case(["true" if c[3] else "false" for c in cases])
+    values = {
+        "time": "session_start + INTERVAL (i * 45 + hash(k, 'j') % 30) SECOND",
+        "username": f"CASE WHEN {named} THEN 'learner' || u ELSE '' END",
+        "user_id": f"CASE WHEN {named} THEN u END", "event_type": case([c[1] for c in cases]),
+        "event_source": case([f"'{c[2]}'" for c in cases]),
+        "ip": "'190.' || (u % 250) || '.' || (k % 250) || '.7'", "agent": "'Mozilla/5.0'", "host": "'courses.edx.org'",
+        "session": "md5(s::VARCHAR)", "org_id": "'IDBx'", "course_id": "cid", "course_key": course_key_sql("cid"),
+        "context": "json_object('user_id', u, 'course_id', cid)",
+        "event": "json_object('user_id', u, 'mode', ['audit', 'verified'][1 + hash(u) % 2], 'id', 'v' || (k % 20))",
+        "source_file": "'idbx-edx-events-' || CAST(log_date AS VARCHAR) || '.log.gz.gpg'", "line_number": "k",
+    }
+    sessions = events // 25
+    select = f"""
+        SELECT {_columns(dict(EVENT_COLUMNS), values)}, log_date FROM (
+            SELECT *, s * 40 + i AS k, {kind.replace("hash(k,", "hash(s * 40 + i,")} AS kind FROM (
+                SELECT s, u, log_date,
+                       'course-v1:IDBx+BENCH' || CAST((u * 7 + hash(s, 'c') % 3 * 17) % {courses} AS INTEGER) || 'x+2016_T1' AS cid,
+                       CAST(log_date AS TIMESTAMP)
+                           - INTERVAL (CASE WHEN hash(s, 'late') % 100 = 0 THEN 1 + hash(s, 'l') % 5 ELSE 0 END) DAY
+                           + INTERVAL (hash(s, 't') % 80000) SECOND AS session_start,
+                       10 + hash(s, 'n') % 31 AS session_events
+                FROM (SELECT s, 1 + hash(s, 'u') % {learners} AS u, DATE '{first_day}' + CAST(s % {days} AS INTEGER) AS log_date
+                      FROM range({sessions}) r(s))
+            ), range(40) e(i)
+            WHERE i < session_events)"""
+    folder = lake.bronze / "events"
+    select = _SIGNED_HASH.sub(r"CAST(hash(\1) % \2 AS BIGINT)", select)
+    con.execute(f"COPY ({select}) TO {sql_string(str(folder))} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (log_date), "
+                "FILENAME_PATTERN 'data_{i}', OVERWRITE_OR_IGNORE)")
+    for path in folder.glob("log_date=*/data_*.parquet"):
+        path.rename(path.with_name("data.parquet"))
+    written = con.execute(f"SELECT count(*) FROM read_parquet({sql_string(str(folder / 'log_date=*' / '*.parquet'))})").fetchall()[0][0]
+    print(f"events: {written:,} in the lake")
+
+
+def measured_build(lake: Lake, work: Path, label: str, full: bool) -> dict:
+    out = work / f"{label}.json"
+    env = {**os.environ, "IDBX_PSEUDONYM_KEY": KEY}
+    seconds, peak = timed([sys.executable, "-c", RUN_BUILD, str(lake.root), "full" if full else "", str(out)], env=env)
+    result = json.loads(out.read_text())
+    result.update(wall=seconds, peak=peak, label=label)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--work", type=Path, default=Path("benchmarks/work/models"))
+    parser.add_argument("--courses", type=int, default=50)
+    parser.add_argument("--learners", type=int, default=200_000)
+    parser.add_argument("--events", type=int, default=20_000_000)
+    parser.add_argument("--reuse", action="store_true", help="keep the bronze lake of a previous run (same sizes)")
+    args = parser.parse_args()
+    work = args.work.resolve()
+    lake = Lake(work / "lake")
+    new_day = SNAPSHOT + timedelta(days=1)
+    if args.reuse and lake.bronze.is_dir():
+        for path in (lake.silver, lake.marts, lake.seeds, lake.state / "build", lake.partition_dir("events", log_date=new_day)):
+            shutil.rmtree(path, ignore_errors=True)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+        generate(lake, args.courses, args.learners, args.events)
+    print(machine())
+    runs = [measured_build(lake, work, "full", full=False), measured_build(lake, work, "unchanged", full=False)]
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    write_events(con, lake, args.courses, args.learners, new_day, 1, args.events // DAYS)
+    runs.append(measured_build(lake, work, "one new day", full=False))
+    runs.append(measured_build(lake, work, "refresh", full=True))
+    names = [m["name"] for m in runs[0]["models"]]
+    print("\nseconds wall / CPU (both cores) per model")
+    print("\n| model | " + " | ".join(r["label"] for r in runs) + " | rows (full) |")
+    print("|---|" + "---|" * (len(runs) + 1))
+    for name in names:
+        cells = []
+        for run in runs:
+            model = next(m for m in run["models"] if m["name"] == name)
+            status = "" if model["status"] in ("built", "view") else f" ({model['status']})"
+            cells.append(f"{model['seconds']:.2f} / {model['cpu']:.2f}{status}")
+        rows = next(m for m in runs[0]["models"] if m["name"] == name)["rows"]
+        print(f"| {name} | " + " | ".join(cells) + f" | {'' if rows is None else f'{rows:,}'} |")
+    print("| **build (in-process)** | " + " | ".join(f"{r['seconds']:.1f} / {r['cpu']:.1f}" for r in runs) + " | |")
+    print("| **whole process (wall)** | " + " | ".join(f"{r['wall']:.1f}" for r in runs) + " | |")
+    print("| **peak RSS (MB)** | " + " | ".join(f"{r['peak']:,.0f}" for r in runs) + " | |")
+    for run in runs:
+        daily = next(m for m in run["models"] if m["name"] == "int__events__learner_course_day")
+        print(f"{run['label']}: learner-day aggregate {daily['status']}; {'; '.join(daily['notes'])}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+/*
+description: >
+  What the latest course tables say about each learner in each course: enrollment, certificate,
+  courseware progress and profile, one row per learner with an enrollment, certificate or
+  courseware row. Rebuilt only when the tables change (person-course joins it to the activity).
+grain: [course_key, learner_id]
+materialized: table
+columns:
+  course_key: Short key of the course run.
+  learner_id: Pseudonymous learner id.
+  in_enrollments: Whether the learner has an enrollment row.
+  enrolled_at: When the enrollment row was created (UTC).
+  is_active: Whether the enrollment row is active.
+  mode: Enrollment mode.
+  grade: Certificate grade, NULL without a certificate row.
+  certificate_status: Certificate status, NULL without a certificate row.
+  chapters_viewed: Distinct chapters opened (NULL without courseware rows).
+  gender: Profile gender code.
+  year_of_birth: Profile year of birth.
+  level_of_education: Profile education code.
+  country: Profile country code.
+*/
+WITH learners AS (
+    SELECT course_key, learner_id FROM stg__edx__student_courseenrollment
+    UNION
+    SELECT course_key, learner_id FROM stg__edx__certificates_generatedcertificate
+    UNION
+    SELECT course_key, learner_id FROM int__courseware__learner_course
+)
+
+SELECT
+    learners.course_key,
+    learners.learner_id,
+    enrollment.learner_id IS NOT NULL AS in_enrollments,
+    enrollment.enrolled_at,
+    enrollment.is_active,
+    enrollment.mode,
+    certificate.grade,
+    certificate.status AS certificate_status,
+    courseware.chapters_viewed,
+    profile.gender,
+    profile.year_of_birth,
+    profile.level_of_education,
+    profile.country
+FROM learners
+LEFT JOIN stg__edx__student_courseenrollment AS enrollment
+    ON enrollment.course_key = learners.course_key AND enrollment.learner_id = learners.learner_id
+LEFT JOIN stg__edx__certificates_generatedcertificate AS certificate
+    ON certificate.course_key = learners.course_key AND certificate.learner_id = learners.learner_id
+LEFT JOIN int__courseware__learner_course AS courseware
+    ON courseware.course_key = learners.course_key AND courseware.learner_id = learners.learner_id
+LEFT JOIN stg__edx__auth_userprofile AS profile
+    ON profile.course_key = learners.course_key AND profile.learner_id = learners.learner_id
