@@ -150,7 +150,7 @@ def write_events(con: duckdb.DuckDBPyConnection, lake: Lake, courses: int, learn
         "username": f"CASE WHEN {named} THEN 'learner' || u ELSE '' END",
         "user_id": f"CASE WHEN {named} THEN u END", "event_type": case([c[1] for c in cases]),
         "event_source": case([f"'{c[2]}'" for c in cases]),
-        "ip": "'190.' || (u % 250) || '.' || (k % 250) || '.7'", "agent": "'Mozilla/5.0'", "host": "'courses.edx.org'",
+        "ip": "'190.' || (u % 250) || '.' || (hash(s, 'ip') % 250) || '.7'", "agent": "'Mozilla/5.0'", "host": "'courses.edx.org'",
         "session": "md5(s::VARCHAR)", "org_id": "'IDBx'", "course_id": "cid", "course_key": course_key_sql("cid"),
         "context": "json_object('user_id', u, 'course_id', cid)",
         "event": "json_object('user_id', u, 'mode', ['audit', 'verified'][1 + hash(u) % 2], 'id', 'v' || (k % 20))",

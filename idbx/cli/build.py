@@ -31,7 +31,8 @@ def build_command(
     by IDBX_PSEUDONYM_KEY (required).
 
     Exit codes: 0 every model built or up to date; 1 a model failed (the others were still built,
-    except those that read it) or the build could not start (no key, bad registry); 2 usage error.
+    except those that read it) or the registry is invalid; 2 usage or configuration error (no or
+    too short IDBX_PSEUDONYM_KEY, another build running on the lake).
     """
     from idbx.models.project import read_project  # imported here: other commands start faster without it
     from idbx.models.runner import build

@@ -1,17 +1,18 @@
 """`idbx build`: the SQL models of `idbx/sql/` built in dependency order into the lake.
 
-One DuckDB connection per build holds the lake's sources as views (the catalog's, so the models
-read what analysts see), the pseudonym macro, and a view per model. Every model is first bound as
-a view (a missing table or column fails there, naming the file), then built in order:
+One DuckDB connection per build holds the lake's sources as views (the catalog's own SELECTs,
+created the first time a model that reads them is built), the pseudonym macro, and a view per
+model. A model to build is first bound as a view of its SQL (a missing table or column fails
+there, naming the file, before anything is written), then:
 
 * a model whose inputs and definitions did not change since it was built is left as it is;
 * `table` models are written whole; `view` models exist only inside the build;
-* `incremental` models (the event aggregates) are recomputed only for the event days that new,
+* `incremental` models (the event aggregates) are recomputed only for the days that new,
   changed or removed log files hold; a changed definition, a new key or `--full-refresh`
   recomputes every day.
 
 A model that fails is reported with its file and the message; the models that read it are
-skipped; the others are still built.
+skipped; the others are still built. The catalog is refreshed when an output changed.
 """
 
 from __future__ import annotations
