@@ -1,0 +1,103 @@
+"""A real MongoDB-wire server for the publish tests: SecantusDB started on a free port with a
+temporary storage path (stopped by its pid), or the MongoDB that IDBX_TEST_MONGO_URI names.
+Each test gets its own database. The lake is the hand-counted scenario of tests/models, built once."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pymongo
+import pytest
+
+from idbx.lake import Lake
+from idbx.models.runner import build
+from idbx.publish import MongoSettings, local_server
+from tests.models import scenario, tiny_lake
+
+TEST_URI_ENV = "IDBX_TEST_MONGO_URI"
+
+
+def fast(uri: str, database: str) -> MongoSettings:
+    """Settings that give up quickly (the tests' servers are local)."""
+    return MongoSettings(uri=uri, database=database, batch_size=200, attempts=3, backoff_seconds=0.05, server_timeout_ms=1500)
+
+
+@pytest.fixture(scope="session")
+def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if os.environ.get(TEST_URI_ENV):
+        yield os.environ[TEST_URI_ENV]
+        return
+    server = local_server.start(tmp_path_factory.mktemp("mongo") / "data", test_commands=True)
+    try:
+        yield server.uri
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def database(mongo_uri: str) -> Iterator[pymongo.database.Database]:
+    client: pymongo.MongoClient = pymongo.MongoClient(mongo_uri)
+    name = f"idbx_test_{uuid.uuid4().hex[:12]}"
+    try:
+        yield client[name]
+    finally:
+        client.drop_database(name)
+        client.close()
+
+
+@pytest.fixture
+def settings(mongo_uri: str, database: pymongo.database.Database) -> MongoSettings:
+    return fast(mongo_uri, database.name)
+
+
+def build_scenario(root: Path) -> Lake:
+    lake = Lake(root / "lake")
+    registry = scenario.write(lake, root)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("IDBX_PSEUDONYM_KEY", tiny_lake.KEY)
+        summary = build(lake, registry_path=registry)
+    assert not summary.failed, [o.error for o in summary.failed]
+    return lake
+
+
+@pytest.fixture(scope="session")
+def scenario_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    """The hand-counted scenario (courses ra_2016_t1 and rc_2016_t1), built; read-only."""
+    return build_scenario(tmp_path_factory.mktemp("publish-scenario"))
+
+
+def learner_set_hash(documents: list[dict]) -> str | None:
+    """A course's learner-set hash recomputed from its documents (the definition, in Python)."""
+    if not documents:
+        return None
+    import hashlib
+
+    ordered = sorted((doc["learner_id"], doc["_hash"]) for doc in documents)
+    return hashlib.md5(",".join(h for _, h in ordered).encode()).hexdigest()
+
+
+def read_course(db: pymongo.database.Database, course_key: str) -> tuple[dict | None, list[dict]]:
+    """What a reader following the protocol sees of a course: its `courses` document and the
+    learner documents of the generation it points to (re-read when the pointer moved meanwhile)."""
+    from idbx.publish import learners_query
+
+    while True:
+        query = learners_query(db, course_key)
+        if query is None:
+            return None, []
+        learners = list(db.learners.find(query))
+        course = db.courses.find_one({"_id": course_key})
+        if course is not None and course.get("learners_publish") == query["_publish"]:
+            return course, learners
+
+
+def assert_whole(db: pymongo.database.Database, course_key: str) -> tuple[dict, list[dict]]:
+    """The course is published and its learner set is exactly the one its document describes."""
+    course, learners = read_course(db, course_key)
+    assert course is not None, f"{course_key} is missing"
+    assert len(learners) == course["learners_count"], course_key
+    assert learner_set_hash(learners) == course["learners_hash"], course_key
+    return course, learners

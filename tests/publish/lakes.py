@@ -1,0 +1,39 @@
+"""Lakes for the publish tests: copies of a built lake whose marts a test changes in place (the
+catalog views read the same files), and a larger learner set made by replicating learners."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from idbx import catalog
+from idbx.lake import PARTITION_FILE, Lake
+from idbx.quoting import sql_string
+
+
+def copy(lake: Lake, root: Path) -> Lake:
+    shutil.copytree(lake.root, root / "lake")
+    copied = Lake(root / "lake")
+    catalog.refresh(copied)
+    return copied
+
+
+def rewrite_mart(lake: Lake, mart: str, select: str) -> None:
+    """Replace the mart's file with `select`, which reads the current one as `mart`."""
+    path = lake.marts / mart / PARTITION_FILE
+    tmp = path.with_name("rewritten.parquet")
+    with duckdb.connect() as con:
+        con.execute(f"CREATE VIEW mart AS SELECT * FROM read_parquet({sql_string(str(path))})")
+        con.execute(f"COPY ({select}) TO {sql_string(str(tmp))} (FORMAT parquet)")
+    os.replace(tmp, path)
+
+
+def with_more_learners(lake: Lake, root: Path, copies: int) -> Lake:
+    """A copy of `lake` whose person_course has each learner `copies` times (other ids)."""
+    bigger = copy(lake, root)
+    rewrite_mart(bigger, "person_course",
+                 f"SELECT mart.* REPLACE (learner_id || '-' || copy AS learner_id) FROM mart, range({copies}) AS copies(copy)")
+    return bigger
