@@ -53,22 +53,31 @@ def free_port() -> int:
 
 @dataclass
 class LocalServer:
-    process: subprocess.Popen
     port: int
     storage_path: Path
-    log_path: Path
+    auth: bool = False
+    test_commands: bool = False
+    process: subprocess.Popen | None = None
 
     @property
     def pid(self) -> int:
+        assert self.process is not None
         return self.process.pid
 
     @property
     def uri(self) -> str:
         return f"mongodb://127.0.0.1:{self.port}"
 
+    @property
+    def log_path(self) -> Path:
+        return self.storage_path.parent / f"{self.storage_path.name}.log"
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def stop(self) -> None:
         """SIGTERM by pid, SIGKILL if it has not exited after STOP_SECONDS."""
-        if self.process.poll() is None:
+        if self.running():
             os.kill(self.pid, signal.SIGTERM)
             try:
                 self.process.wait(STOP_SECONDS)
@@ -77,33 +86,35 @@ class LocalServer:
 
     def kill(self) -> None:
         """SIGKILL: the server gets no chance to close its files (a crash)."""
-        if self.process.poll() is None:
+        if self.running():
             os.kill(self.pid, signal.SIGKILL)
             self.process.wait()
 
+    def launch(self, timeout: float = 90.0) -> LocalServer:
+        """Start the process (again, after a stop or a kill: same port, same storage) and wait
+        until it answers; its log goes beside the storage."""
+        self.storage_path.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(command(self.storage_path, self.port, auth=self.auth, test_commands=self.test_commands),
+                                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        client: MongoClient = MongoClient(self.uri, serverSelectionTimeoutMS=500, connectTimeoutMS=500)
+        try:
+            while True:
+                if not self.running():
+                    raise ConfigError(f"the local MongoDB-wire server exited at start (code {self.process.returncode}); see {self.log_path}")
+                try:
+                    client.admin.command("hello")
+                    return self
+                except PyMongoError:
+                    if time.monotonic() > deadline:
+                        self.stop()
+                        raise ConfigError(f"the local MongoDB-wire server did not answer within {timeout:.0f} s; see {self.log_path}") from None
+                    time.sleep(0.2)
+        finally:
+            client.close()
 
-def start(storage_path: Path, port: int | None = None, auth: bool = False, test_commands: bool = False,
-          timeout: float = 90.0) -> LocalServer:
-    """Start a server on 127.0.0.1 and wait until it answers; its log goes beside the storage."""
-    port = port or free_port()
-    storage_path.mkdir(parents=True, exist_ok=True)
-    log_path = storage_path.parent / f"{storage_path.name}.log"
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(command(storage_path, port, auth=auth, test_commands=test_commands), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    server = LocalServer(process, port, storage_path, log_path)
-    deadline = time.monotonic() + timeout
-    client: MongoClient = MongoClient(server.uri, serverSelectionTimeoutMS=500, connectTimeoutMS=500)
-    try:
-        while True:
-            if process.poll() is not None:
-                raise ConfigError(f"the local MongoDB-wire server exited at start (code {process.returncode}); see {log_path}")
-            try:
-                client.admin.command("hello")
-                return server
-            except PyMongoError:
-                if time.monotonic() > deadline:
-                    server.stop()
-                    raise ConfigError(f"the local MongoDB-wire server did not answer within {timeout:.0f} s; see {log_path}") from None
-                time.sleep(0.2)
-    finally:
-        client.close()
+
+def start(storage_path: Path, port: int | None = None, auth: bool = False, test_commands: bool = False) -> LocalServer:
+    """Start a server on 127.0.0.1 (a free port unless given) and wait until it answers."""
+    return LocalServer(port or free_port(), storage_path, auth, test_commands).launch()

@@ -26,15 +26,21 @@ def fast(uri: str, database: str) -> MongoSettings:
 
 
 @pytest.fixture(scope="session")
-def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[local_server.LocalServer | None]:
+    """The SecantusDB server of the session (None when IDBX_TEST_MONGO_URI names a server)."""
     if os.environ.get(TEST_URI_ENV):
-        yield os.environ[TEST_URI_ENV]
+        yield None
         return
     server = local_server.start(tmp_path_factory.mktemp("mongo") / "data", test_commands=True)
     try:
-        yield server.uri
+        yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo_uri(mongo_server: local_server.LocalServer | None) -> str:
+    return mongo_server.uri if mongo_server else os.environ[TEST_URI_ENV]
 
 
 @pytest.fixture
