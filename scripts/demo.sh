@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything, then runs the job as the deployments do, on a generated sample: an encrypted
 # delivery and a week of tracking logs served by a local S3 server, fetched and landed in ./lake by
-# the Prefect flows (ephemeral API); then queries over the catalog, the indicators, a report and the dashboard.
+# the Prefect flows (ephemeral API); then queries over the catalog, the indicators, a report and the dashboard;
+# then the marts published to a local MongoDB-wire server that it starts and stops itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
@@ -19,3 +20,20 @@ idbx report general --lake lake
 # The offline dashboard of the indicators: open the index.html it prints in any browser.
 idbx dashboard --lake lake
 echo "Lake ready: duckdb lake/catalog.duckdb  (or: .venv/bin/idbx query \"SQL\" --lake lake)"
+
+# Publish to SecantusDB (the idbx[local] extra) on a free port, data kept in ./mongo-data.
+MONGO_PORT=$(python -c "from idbx.publish.local_server import free_port; print(free_port())")
+idbx mongo serve --port "$MONGO_PORT" --storage-path mongo-data &
+MONGO_PID=$!
+trap 'kill "$MONGO_PID" 2>/dev/null || true' EXIT
+export IDBX_MONGO_URI="mongodb://127.0.0.1:$MONGO_PORT" IDBX_MONGO_DB=edx
+idbx publish --lake lake   # waits for the server to answer
+python - <<'PY'
+import os, pymongo
+db = pymongo.MongoClient(os.environ["IDBX_MONGO_URI"])[os.environ["IDBX_MONGO_DB"]]
+print({name: db[name].count_documents({}) for name in ("reports", "courses", "learners")})
+report = db.reports.find_one({"report.users.total": {"$gt": 0}})
+print(report["_id"], report["metadata"]["name"], report["report"]["users"])
+PY
+kill "$MONGO_PID"; wait "$MONGO_PID" 2>/dev/null || true
+echo "Published to database edx (reports, courses, learners); to look again: idbx mongo serve --storage-path mongo-data"

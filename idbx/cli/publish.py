@@ -29,7 +29,8 @@ def publish_command(lake: LakeOption = None, mongo_uri: UriOption = None, db: Db
     documents, whole, whatever happens (README, "Publishing to MongoDB"). Transient errors are
     retried with back-off. Exit codes: 0 published (or nothing had changed); 1 failed (no marts
     yet, server unreachable, credentials refused, a command refused, connection lost: the
-    collections are left consistent and the next publish completes); 2 usage error.
+    collections are left consistent and the next publish completes); 2 usage or configuration
+    error (not a MongoDB URI, an `idbx build` running on the lake).
     """
     from idbx.publish import publish  # imported here: other commands start faster without it
 
@@ -87,7 +88,7 @@ def mongo_serve(
     """Run SecantusDB, a MongoDB-wire server, on 127.0.0.1 in the foreground until stopped
     (Ctrl-C, or SIGTERM to its pid). It needs the optional extra: pip install 'idbx[local]'.
 
-    Exit codes: 1 the extra is not installed; otherwise the server's own.
+    Exit codes: 2 the extra is not installed; otherwise the server's own.
     """
     with reported_errors():
         command = local_server.command(storage_path.resolve(), port, auth=auth)

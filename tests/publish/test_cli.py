@@ -48,7 +48,7 @@ def test_wrong_credentials_are_one_line_without_the_password(scenario_lake, mong
 
 def test_a_bad_uri_and_a_lake_without_marts(tmp_path, mongo_uri):
     bad = CliRunner().invoke(app, ["publish", "--lake", str(tmp_path), "--mongo-uri", "http://user:pw@host"])
-    assert bad.exit_code == 1 and "must start with mongodb://" in bad.output and "pw" not in bad.output
+    assert bad.exit_code == 2 and "must start with mongodb://" in bad.output and "pw" not in bad.output
     empty = CliRunner().invoke(app, ["publish", "--lake", str(tmp_path / "lake"), "--mongo-uri", mongo_uri])
     assert empty.exit_code == 1 and "run `idbx build` first" in empty.output
 
@@ -71,5 +71,5 @@ def test_mongo_serve_runs_a_server_until_stopped_by_its_pid(tmp_path):
 def test_mongo_serve_refuses_clearly_without_the_extra(monkeypatch, tmp_path):
     monkeypatch.setattr(local_server, "available", lambda: False)
     done = CliRunner().invoke(app, ["mongo", "serve", "--storage-path", str(tmp_path / "data")])
-    assert done.exit_code == 1
+    assert done.exit_code == 2
     assert "pip install 'idbx[local]'" in done.output
