@@ -195,11 +195,15 @@ def _write(con: duckdb.DuckDBPyConnection, store: MongoStore, plan: _Plan, summa
         document["learners_publish"] = publish_id if key in plan.learner_courses else plan.pointers.get(key)
     summary.courses.written = store.replace(COURSES, course_documents, durable=True)
 
+    # The previous generation is the only other one (an interrupted publish's were cleaned up
+    # first): deleting it by equality keeps to the (course_key, _publish) index.
     for course in plan.learner_courses:
-        summary.learners.removed += store.delete(
-            LEARNERS, {"course_key": course, "_publish": {"$ne": publish_id}}, f"deleting the previous learner documents of {course}"
-        )
-        store.renew_lease()
+        previous = plan.pointers.get(course)
+        if previous is not None and previous != publish_id:
+            summary.learners.removed += store.delete(
+                LEARNERS, {"course_key": course, "_publish": previous}, f"deleting the previous learner documents of {course}"
+            )
+            store.renew_lease()
     if plan.removed:
         deleted = store.remove_courses(plan.removed)
         for name, outcome in summary.collections.items():
