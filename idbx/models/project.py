@@ -1,7 +1,8 @@
 """The models of `idbx/sql/`: one SQL file per model, read, parsed and ordered.
 
 A model file is a YAML header in a leading block comment (description, grain, materialization,
-and every output column with its meaning) followed by one SELECT. Its name is the file's name;
+and every output column with its meaning) followed by one SELECT. The grain is the list of output
+columns that make a row unique (the tests check every stored model against it). Its name is the file's name;
 its dependencies are the tables the SELECT reads, found by parsing it with sqlglot (so adding a
 model is adding a file). Names in FROM/JOIN are either other models or lake sources (catalog
 views such as `student_courseenrollment` or `events`, and the `course_registry` seed).
@@ -32,7 +33,7 @@ class Model:
     path: Path
     sql: str
     description: str
-    grain: str | tuple[str, ...]
+    grain: tuple[str, ...]
     materialized: str
     columns: dict[str, str]
     refs: frozenset[str]
@@ -84,14 +85,17 @@ def parse_model(name: str, layer: str, path: Path, text: str, parsed: dict[str, 
     if header.get("partition_by") and header["partition_by"] not in columns:
         raise ModelError(label, f"partition_by {header['partition_by']} must be one of its columns")
     grain = header["grain"]
-    grain = tuple(grain) if isinstance(grain, list) else str(grain)
+    if not isinstance(grain, list) or not grain or not all(isinstance(c, str) for c in grain) or len(set(grain)) < len(grain):
+        raise ModelError(label, "grain must list the output columns that make a row unique, as [column, ...]")
+    if set(grain) - set(columns):
+        raise ModelError(label, f"grain names {', '.join(c for c in grain if c not in columns)}, not one of its columns")
     parsed = {} if parsed is None else parsed
     digest = hashlib.sha256(body.encode()).hexdigest()
     if digest not in parsed:
         parsed[digest] = sorted(_table_refs(label, body))
     return Model(
         name=name, layer=layer, path=path, sql=body.strip(), description=" ".join(str(header["description"]).split()),
-        grain=grain, materialized=header["materialized"], columns={str(k): v for k, v in columns.items()},
+        grain=tuple(grain), materialized=header["materialized"], columns={str(k): v for k, v in columns.items()},
         refs=frozenset(parsed[digest]), sql_hash=digest, partition_by=partition_by,
     )
 

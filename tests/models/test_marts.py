@@ -4,34 +4,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-import pytest
-
 from idbx.lake import Lake
-from idbx.models.runner import build
-from tests.models import scenario, tiny_lake
+from tests.models import tiny_lake
 from tests.models.tiny_lake import pseudonym
 
 RA, RC = "ra_2016_t1", "rc_2016_t1"
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Lake:
-    tmp = tmp_path_factory.mktemp("scenario")
-    lake = Lake(tmp / "lake")
-    registry = scenario.write(lake, tmp)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("IDBX_PSEUDONYM_KEY", tiny_lake.KEY)
-        summary = build(lake, registry_path=registry)
-    assert not summary.failed, [o.error for o in summary.failed]
-    return lake
 
 
 def q(lake: Lake, sql: str) -> list[tuple]:
     return tiny_lake.rows(lake, sql)
 
 
-def test_course_report_counts_as_the_predecessor_meant(built):
-    got = q(built, """SELECT course_key, registered, name, passing_grade, snapshot_date, users_total, enrollments_active,
+def test_course_report_counts_as_the_predecessor_meant(built_scenario):
+    got = q(built_scenario, """SELECT course_key, registered, name, passing_grade, snapshot_date, users_total, enrollments_active,
                              users_active, certificates_failed, certificates_approved, certificates_certified, male, female,
                              countries_count
                       FROM course_report ORDER BY course_key""")
@@ -44,8 +29,8 @@ def test_course_report_counts_as_the_predecessor_meant(built):
     ]
 
 
-def test_course_report_breakdowns_drop_empty_values(built):
-    (gender, education, countries), = q(built, f"SELECT gender, education, countries FROM course_report WHERE course_key = '{RA}'")
+def test_course_report_breakdowns_drop_empty_values(built_scenario):
+    (gender, education, countries), = q(built_scenario, f"SELECT gender, education, countries FROM course_report WHERE course_key = '{RA}'")
     assert gender == {"f": 1, "m": 2}
     assert education == {"b": 2, "m": 1}  # the text NULL of learner 3 is dropped
     assert countries == {
@@ -54,25 +39,25 @@ def test_course_report_breakdowns_drop_empty_values(built):
     }
 
 
-def test_excluded_courses_are_left_out_of_every_mart(built):
+def test_excluded_courses_are_left_out_of_every_mart(built_scenario):
     marts = ["course_report", "general_report", "masterfile", "person_course", "activity_daily", "weekly_active",
              "enrollment_daily", "course_demographics", "active_users_report"]
     for mart in marts:
         key = "id" if mart == "general_report" else "course_key"
-        assert q(built, f"SELECT count(*) FROM {mart} WHERE {key} = 'rb_2016_t1'") == [(0,)], mart
-    assert q(built, "SELECT count(*) FROM enrollments_report WHERE mooc_id = 'rb_2016_t1'") == [(0,)]
+        assert q(built_scenario, f"SELECT count(*) FROM {mart} WHERE {key} = 'rb_2016_t1'") == [(0,)], mart
+    assert q(built_scenario, "SELECT count(*) FROM enrollments_report WHERE mooc_id = 'rb_2016_t1'") == [(0,)]
     # ... but the lake keeps its data below the marts.
-    assert q(built, "SELECT count(*) FROM int__events__learner_course_day WHERE course_key = 'rb_2016_t1'") == [(1,)]
+    assert q(built_scenario, "SELECT count(*) FROM int__events__learner_course_day WHERE course_key = 'rb_2016_t1'") == [(1,)]
 
 
-def test_general_report_has_the_predecessor_columns(built):
-    got = q(built, f"SELECT * EXCLUDE (course_id, registered, enrollments_active, snapshot_date, computed_at, data_through, "
+def test_general_report_has_the_predecessor_columns(built_scenario):
+    got = q(built_scenario, f"SELECT * EXCLUDE (course_id, registered, enrollments_active, snapshot_date, computed_at, data_through, "
                    f"definitions_version) FROM general_report WHERE id = '{RA}'")
     assert got == [(RA, "Curso A", "SCL, SPH", date(2016, 6, 1), date(2016, 7, 31), 5, 3, 2, 2, 1, 2, 1, 2)]
 
 
-def test_enrollments_report_keeps_learners_without_a_profile(built):
-    got = q(built, f"SELECT learner_id, gender, country, mode, is_active FROM enrollments_report WHERE mooc_id = '{RA}' "
+def test_enrollments_report_keeps_learners_without_a_profile(built_scenario):
+    got = q(built_scenario, f"SELECT learner_id, gender, country, mode, is_active FROM enrollments_report WHERE mooc_id = '{RA}' "
                    "ORDER BY registration_date")
     assert got == [
         (pseudonym(1), "m", "MX", "honor", True), (pseudonym(2), "f", "MX", "audit", True),
@@ -81,15 +66,15 @@ def test_enrollments_report_keeps_learners_without_a_profile(built):
     ]
 
 
-def test_masterfile_and_active_users(built):
-    got = q(built, f"SELECT learner_id, progress, grade, certificate_status, certificate_mode, course_name FROM masterfile "
+def test_masterfile_and_active_users(built_scenario):
+    got = q(built_scenario, f"SELECT learner_id, progress, grade, certificate_status, certificate_mode, course_name FROM masterfile "
                    f"WHERE course_key = '{RA}' ORDER BY enrolled_at")
     assert got == [
         (pseudonym(1), 4, 0.9, "downloadable", "verified", "Curso A"), (pseudonym(2), 1, 0.5, "notpassing", "honor", "Curso A"),
         (pseudonym(3), 1, 0.7, "downloadable", "honor", "Curso A"), (pseudonym(4), 0, 0.69, "audit_passing", "audit", "Curso A"),
         (pseudonym(5), 0, None, None, None, "Curso A"),
     ]
-    got = q(built, "SELECT course_key, learner_id, repetitions, certificate_status FROM active_users_report "
+    got = q(built_scenario, "SELECT course_key, learner_id, repetitions, certificate_status FROM active_users_report "
                    "ORDER BY repetitions DESC, learner_id")
     assert got == [(RA, pseudonym(1), 4, "downloadable")] + sorted(
         [(RA, pseudonym(2), 1, "notpassing"), (RA, pseudonym(3), 1, "downloadable")], key=lambda row: row[1]
@@ -102,8 +87,8 @@ PERSON_COLUMNS = ("learner_id, enrolled, is_active, mode, viewed, nchapters, exp
                   "country, unenrolled_at")
 
 
-def test_person_course(built):
-    got = {row[0]: row[1:] for row in q(built, f"SELECT {PERSON_COLUMNS} FROM person_course WHERE course_key = '{RA}'")}
+def test_person_course(built_scenario):
+    got = {row[0]: row[1:] for row in q(built_scenario, f"SELECT {PERSON_COLUMNS} FROM person_course WHERE course_key = '{RA}'")}
     assert set(got) == {pseudonym(n) for n in (1, 2, 3, 4, 5)}
     # Learner 1: 3 of the 3 chapters seen in the course (explored: at least 1.5); 6 counted events on
     # the 1st (the /xblock/ one is not) and 1 on the 2nd; sum_dt = 60 + 120 + 0 on the 1st, plus
@@ -130,14 +115,14 @@ def test_person_course(built):
     assert got[pseudonym(5)][22:27] == (None, None, None, None, None)
 
 
-def test_person_course_of_a_course_without_certificates_or_profiles(built):
-    got = q(built, f"SELECT learner_id, certified, completed, grade, nplay_video, gender FROM person_course "
+def test_person_course_of_a_course_without_certificates_or_profiles(built_scenario):
+    got = q(built_scenario, f"SELECT learner_id, certified, completed, grade, nplay_video, gender FROM person_course "
                    f"WHERE course_key = '{RC}' ORDER BY nplay_video")
     assert got == [(pseudonym(1), False, False, None, 0, None), (pseudonym(6), False, False, None, 1, None)]
 
 
-def test_activity_daily_has_every_day_zeros_included(built):
-    got = q(built, f"SELECT date, active_learners, events, video_plays, video_learners, problem_checks, problem_learners, "
+def test_activity_daily_has_every_day_zeros_included(built_scenario):
+    got = q(built_scenario, f"SELECT date, active_learners, events, video_plays, video_learners, problem_checks, problem_learners, "
                    f"forum_posts FROM activity_daily WHERE course_key = '{RA}' ORDER BY date")
     assert got == [
         # 1st: learner 1 active (the task event of 2 and the enrollment events of 3 and 5 are not);
@@ -151,8 +136,8 @@ def test_activity_daily_has_every_day_zeros_included(built):
     ]
 
 
-def test_weekly_active_uses_edx_labels(built):
-    got = q(built, f"SELECT week_start, label, learners FROM weekly_active WHERE course_key = '{RA}' ORDER BY week_start, label")
+def test_weekly_active_uses_edx_labels(built_scenario):
+    got = q(built_scenario, f"SELECT week_start, label, learners FROM weekly_active WHERE course_key = '{RA}' ORDER BY week_start, label")
     assert got == [
         (date(2016, 6, 27), "ACTIVE", 3),  # learners 1, 2 (forum), 4 (mobile)
         (date(2016, 6, 27), "ATTEMPTED_PROBLEM", 1),  # the server problem_check of learner 1
@@ -165,8 +150,8 @@ def test_weekly_active_uses_edx_labels(built):
     ]
 
 
-def test_enrollment_daily_follows_each_learner(built):
-    got = q(built, f"SELECT date, mode, enrolled, cumulative, activations, deactivations FROM enrollment_daily "
+def test_enrollment_daily_follows_each_learner(built_scenario):
+    got = q(built_scenario, f"SELECT date, mode, enrolled, cumulative, activations, deactivations FROM enrollment_daily "
                    f"WHERE course_key = '{RA}' ORDER BY date, mode")
     assert got == [
         # Learner 5 enrolls in audit, unenrolls the same day, re-enrolls on the 2nd and upgrades to
@@ -180,19 +165,19 @@ def test_enrollment_daily_follows_each_learner(built):
     ]
 
 
-def test_reconciliation_compares_the_snapshot_with_the_events(built):
-    got = q(built, f"SELECT check_name, as_of, expected, found, status FROM reconciliation "
+def test_reconciliation_compares_the_snapshot_with_the_events(built_scenario):
+    got = q(built_scenario, f"SELECT check_name, as_of, expected, found, status FROM reconciliation "
                    f"WHERE course_key = '{RA}' AND check_name LIKE 'enrollments%' ORDER BY 1")
     # At the end of the snapshot day the events leave learners 3 and 5 enrolled; the snapshot has 4 active of 5.
     assert got == [("enrollments_active", date(2016, 7, 4), 4, 2, "differs"), ("enrollments_total", date(2016, 7, 4), 5, 2, "differs")]
 
 
-def test_course_day_counts_events_no_learner_can_be_named_for(built):
-    assert q(built, f"SELECT events, events_with_learner, events_without_username, events_without_user_id FROM int__events__course_day "
+def test_course_day_counts_events_no_learner_can_be_named_for(built_scenario):
+    assert q(built_scenario, f"SELECT events, events_with_learner, events_without_username, events_without_user_id FROM int__events__course_day "
                     f"WHERE course_key = '{RA}' AND event_date = DATE '2016-07-01'") == [(13, 11, 1, 1)]
 
 
-def test_every_mart_records_when_and_from_what(built):
-    got = q(built, "SELECT DISTINCT data_through, definitions_version LIKE '1.%' FROM person_course")
+def test_every_mart_records_when_and_from_what(built_scenario):
+    got = q(built_scenario, "SELECT DISTINCT data_through, definitions_version LIKE '1.%' FROM person_course")
     assert got == [(date(2016, 7, 6), True)]  # the latest event day is after the snapshot
-    assert q(built, "SELECT DISTINCT data_through FROM course_report") == [(date(2016, 7, 4),)]
+    assert q(built_scenario, "SELECT DISTINCT data_through FROM course_report") == [(date(2016, 7, 4),)]

@@ -62,10 +62,12 @@ def table(lake: Lake, name: str, course_id: str, rows: list[dict], snapshot: dat
 
 def events(lake: Lake, log_date: date, rows: list[dict], file_name: str = "data.parquet") -> Path:
     """bronze/events/log_date=D/<file_name>: events with `time` as a datetime (UTC) and whatever
-    envelope fields the test names; course_key derived from course_id."""
+    envelope fields the test names; course_key derived from course_id; lineage from the file's name
+    (a second file of a day is a second source file)."""
+    source = f"idbx-edx-events-{log_date}.log.gz" if file_name == "data.parquet" else file_name
     filled = []
     for number, row in enumerate(rows, start=1):
-        row = {"event_source": "server", "line_number": number, "source_file": f"idbx-edx-events-{log_date}.log.gz", **row}
+        row = {"event_source": "server", "line_number": number, "source_file": source, **row}
         if row.get("course_id"):
             row["course_key"] = course_key(row["course_id"])
         filled.append(row)

@@ -6,7 +6,7 @@ description: >
   per learner, not once per event). Enrollment events name their learner in the body (a staff
   member may enroll someone else): that id and the mode have their own columns, read from the body
   only for those events.
-grain: one row per event
+grain: [source_file, line_number]
 materialized: view
 columns:
   event_date: UTC date of the event's own time (not the day of the file that delivered it).
@@ -20,6 +20,8 @@ columns:
   event_source: browser, server, mobile or task.
   enrollment_user_id: For enrollment events, the learner enrolled or unenrolled (the body's user_id, else the user's); NULL for other events.
   enrollment_mode: For enrollment events, the mode the body gives; NULL for other events.
+  source_file: The log file that delivered the event.
+  line_number: The event's line in that file (with source_file, what tells one event from another).
 */
 SELECT
     CAST(time AS DATE) AS event_date,
@@ -35,6 +37,8 @@ SELECT
         WHEN event_type LIKE 'edx.course.enrollment.%'
             THEN coalesce(try_cast(json_extract_string(event, '$.user_id') AS BIGINT), user_id)
     END AS enrollment_user_id,
-    CASE WHEN event_type LIKE 'edx.course.enrollment.%' THEN json_extract_string(event, '$.mode') END AS enrollment_mode
+    CASE WHEN event_type LIKE 'edx.course.enrollment.%' THEN json_extract_string(event, '$.mode') END AS enrollment_mode,
+    source_file,
+    line_number
 FROM events
 WHERE course_key IS NOT NULL AND time IS NOT NULL
