@@ -32,9 +32,9 @@ from measure import machine, timed
 from idbx.ingest.parsers.naming import course_key_sql
 from idbx.ingest.parsers.tables import LINEAGE_COLUMNS, TABLES
 from idbx.ingest.parsers.tracking_log import EVENT_COLUMNS
-from idbx.lake import Lake
+from idbx.lake.store import Lake
+from idbx.local.sample import _SIGNED_HASH
 from idbx.quoting import quote_ident, sql_string
-from idbx.sample import _SIGNED_HASH
 
 SNAPSHOT = date(2016, 7, 4)
 DAYS = 100
@@ -44,7 +44,7 @@ KEY = "benchmark-pseudonym-key-0123456789"
 RUN_BUILD = """
 import json, resource, sys
 from pathlib import Path
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 from idbx.models.runner import build
 summary = build(Lake(Path(sys.argv[1])), full_refresh=sys.argv[2] == "full")
 assert not summary.failed, [o.error for o in summary.failed]

@@ -23,7 +23,7 @@ from pathlib import Path
 from measure import machine, timed
 
 from idbx.dashboard import build_site
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 
 
 def main() -> None:

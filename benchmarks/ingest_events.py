@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 from measure import machine, timed
 
-from idbx.sample import DIRTY_LINES, SAMPLE_PASSPHRASE, SampleKey, sample_course_ids, write_event_log
+from idbx.local.sample import DIRTY_LINES, SAMPLE_PASSPHRASE, SampleKey, sample_course_ids, write_event_log
 
 DAY = date(2016, 7, 1)
 LOOP_LINES = 200_000

@@ -26,7 +26,7 @@ from measure import machine, timed
 from idbx.config import GpgSettings
 from idbx.ingest.crypto import Decryptor
 from idbx.ingest.parsers.naming import table_file_name
-from idbx.sample import write_sample
+from idbx.local.sample import write_sample
 
 BASELINE = """
 import duckdb, sys

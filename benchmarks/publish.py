@@ -26,12 +26,12 @@ from pathlib import Path
 import duckdb
 from measure import machine, timed
 
-from idbx import catalog
 from idbx.config import GpgSettings
-from idbx.lake import PARTITION_FILE, Lake
-from idbx.publish import local_server
+from idbx.lake import catalog
+from idbx.lake.store import PARTITION_FILE, Lake
+from idbx.local import mongo as local_mongo
+from idbx.local.sample import write_sample
 from idbx.quoting import sql_string
-from idbx.sample import write_sample
 
 IDBX = str(Path(sys.executable).with_name("idbx"))
 KEY = "benchmark-pseudonym-key-0123456789"
@@ -90,7 +90,7 @@ def main() -> None:
     lake = build_lake(args.work, args.learners)
     print(f"lake with {args.learners:,} person_course rows built in {time.perf_counter() - started:.1f} s")
 
-    server = None if args.mongo_uri else local_server.start(args.work / "mongo")
+    server = None if args.mongo_uri else local_mongo.start(args.work / "mongo")
     uri = args.mongo_uri or server.uri
     env = {**os.environ, "IDBX_MONGO_URI": uri, "IDBX_MONGO_DB": "idbx_benchmark"}
     try:

@@ -14,8 +14,8 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from idbx.sample import write_sample
-from idbx.services import local_s3_server
+from idbx.local.sample import write_sample
+from idbx.local.services import local_s3_server
 
 SAMPLE = Path("sample")
 LAKE = Path("lake")

@@ -14,7 +14,7 @@ from prefect import flow, unmapped
 from prefect.states import State
 
 from idbx.config import lake_root
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 from idbx.orchestration.runners import task_runner
 from idbx.orchestration.runs import finish_run, settle
 from idbx.orchestration.summary import FlowOutcome

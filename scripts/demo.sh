@@ -22,7 +22,7 @@ idbx dashboard --lake lake
 echo "Lake ready: duckdb lake/catalog.duckdb  (or: .venv/bin/idbx query \"SQL\" --lake lake)"
 
 # Publish to SecantusDB (the idbx[local] extra) on a free port, data kept in ./mongo-data.
-MONGO_PORT=$(python -c "from idbx.publish.local_server import free_port; print(free_port())")
+MONGO_PORT=$(python -c "from idbx.local.services import free_port; print(free_port())")
 idbx mongo serve --port "$MONGO_PORT" --storage-path mongo-data &
 MONGO_PID=$!
 trap 'kill "$MONGO_PID" 2>/dev/null || true' EXIT

@@ -23,9 +23,9 @@ os.environ.update(PREFECT_HOME=str(_PREFECT_HOME), PREFECT_SERVER_ANALYTICS_ENAB
 os.environ.pop("PREFECT_API_URL", None)
 
 from idbx.config import GpgSettings  # noqa: E402
-from idbx.lake import Lake  # noqa: E402
-from idbx.sample import Sample, write_sample  # noqa: E402
-from idbx.services import LocalService, local_prefect_server, local_s3_server  # noqa: E402
+from idbx.lake.store import Lake  # noqa: E402
+from idbx.local.sample import Sample, write_sample  # noqa: E402
+from idbx.local.services import LocalService, local_prefect_server, local_s3_server  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 _SERVICES: dict[str, LocalService] = {}

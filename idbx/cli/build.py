@@ -11,7 +11,7 @@ from rich.table import Table
 
 from idbx.cli.common import LakeOption, RegistryOption, app, err, out, reported_errors
 from idbx.config import lake_root
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 
 _STYLE = {"built": "green", "unchanged": "dim", "view": "dim", "failed": "bold red", "skipped": "yellow"}
 

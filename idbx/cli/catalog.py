@@ -5,10 +5,10 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
-from idbx import catalog
 from idbx.cli.common import LakeOption, app, err, reported_errors
 from idbx.config import lake_root
-from idbx.lake import Lake
+from idbx.lake import catalog
+from idbx.lake.store import Lake
 
 catalog_app = typer.Typer(help="The analysts' catalog (lake/catalog.duckdb).", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")

@@ -11,7 +11,7 @@ from rich.markup import escape
 from idbx.cli.common import LakeOption, app, err, out, reported_errors
 from idbx.config import lake_root
 from idbx.dashboard import settings
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 
 
 @app.command("dashboard")

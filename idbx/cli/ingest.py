@@ -14,7 +14,7 @@ from idbx.config import GPG_KEY_ENV, GpgSettings, lake_root
 from idbx.ingest.course_data import ingest_package
 from idbx.ingest.events import ingest_events
 from idbx.ingest.outcomes import FAILED, INGESTED, UNCHANGED, UNHANDLED, RunSummary
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 
 ingest_app = typer.Typer(help="Land edX deliveries in the lake.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")

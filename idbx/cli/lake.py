@@ -10,8 +10,8 @@ from rich.markup import escape
 from idbx.cli.common import LakeOption, app, out, reported_errors
 from idbx.config import lake_root
 from idbx.errors import ConfigError
-from idbx.lake import Lake
-from idbx.lake_check import check_lake
+from idbx.lake.check import check_lake
+from idbx.lake.store import Lake
 
 lake_app = typer.Typer(help="The lake's own state.", no_args_is_help=True)
 app.add_typer(lake_app, name="lake")

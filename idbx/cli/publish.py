@@ -12,8 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from idbx.cli.common import LakeOption, app, err, reported_errors
 from idbx.config import lake_root
-from idbx.lake import Lake
-from idbx.publish import local_server
+from idbx.lake.store import Lake
+from idbx.local import mongo as local_mongo
 from idbx.publish.settings import DB_ENV, DEFAULT_DB, DEFAULT_URI, URI_ENV, MongoSettings
 
 UriOption = Annotated[Optional[str], typer.Option("--mongo-uri", help=f"MongoDB URI (env {URI_ENV}; default {DEFAULT_URI}).")]
@@ -81,7 +81,7 @@ app.add_typer(mongo_app, name="mongo")
 
 @mongo_app.command("serve")
 def mongo_serve(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = local_server.DEFAULT_PORT,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = local_mongo.DEFAULT_PORT,
     storage_path: Annotated[Path, typer.Option("--storage-path", help="Folder of the server's data (kept across restarts).")] = Path("mongo-data"),
     auth: Annotated[bool, typer.Option("--auth", help="Require users and passwords (create them first without --auth).")] = False,
 ) -> None:
@@ -91,7 +91,7 @@ def mongo_serve(
     Exit codes: 2 the extra is not installed; otherwise the server's own.
     """
     with reported_errors():
-        command = local_server.command(storage_path.resolve(), port, auth=auth)
+        command = local_mongo.command(storage_path.resolve(), port, auth=auth)
     storage_path.mkdir(parents=True, exist_ok=True)
     err.print(escape(f"SecantusDB on mongodb://127.0.0.1:{port} (data in {storage_path}); stop it with Ctrl-C or kill {os.getpid()}"),
               highlight=False)

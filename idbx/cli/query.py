@@ -14,7 +14,7 @@ from rich.table import Table
 from idbx.cli.common import EXIT_USAGE, LakeOption, app, err, out, reported_errors, shown
 from idbx.config import lake_root
 from idbx.errors import CatalogError
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 
 _LOCK_HOLDER = re.compile(r"held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 

@@ -12,7 +12,7 @@ from idbx.cli.common import LakeOption, app, err, reported_errors
 from idbx.config import lake_root
 from idbx.exports.reports import REPORTS
 from idbx.exports.writer import write_report
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 
 _NAMES = ", ".join(f"{name} ({report.description})" for name, report in REPORTS.items())
 

@@ -22,7 +22,7 @@ def sample(
     upload: Annotated[bool, typer.Option("--upload", help="Also put the files in the S3 buckets `idbx sync` reads, under edX's keys.")] = False,
 ) -> None:
     """Write a realistic encrypted sample delivery, tracking logs and the key that opens them."""
-    from idbx.sample import write_sample
+    from idbx.local.sample import write_sample
 
     made = write_sample(out_dir, courses, learners, parse_date(snapshot_date, "--snapshot-date"), studentmodule_rows, days)
     err.print(escape(f"package:    {made.package}\nkey:        {made.key_file}\npassphrase: export IDBX_GPG_PASSPHRASE={made.passphrase}"))

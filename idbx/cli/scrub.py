@@ -10,7 +10,7 @@ from rich.table import Table
 
 from idbx.cli.common import FileProgress, LakeOption, app, err, reported_errors
 from idbx.config import lake_root
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 from idbx.privacy.scrub import ALREADY, DEFAULT_RETENTION_DAYS, FAILED, NO_PII, SCRUBBED, scrub
 
 

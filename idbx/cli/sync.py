@@ -13,7 +13,7 @@ from idbx.cli.common import FileProgress, LakeOption, app, err, parse_date, repo
 from idbx.cli.ingest import KeyOption, _gpg_settings, print_summary
 from idbx.config import lake_root
 from idbx.errors import ConfigError
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 
 sync_app = typer.Typer(
     help="Fetch edX's deliveries from S3 into lake/landing/ (credentials: AWS environment variables or "

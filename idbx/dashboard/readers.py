@@ -13,11 +13,11 @@ from typing import Any
 
 import duckdb
 
-from idbx.catalog import bronze_view_statements, model_view_statements
 from idbx.dashboard import settings
 from idbx.errors import IdbxError
 from idbx.ingest.parsers import reason_kind_sql
-from idbx.lake import Lake
+from idbx.lake.catalog import bronze_view_statements, model_view_statements
+from idbx.lake.store import Lake
 from idbx.quoting import quote_ident
 
 Rows = list[dict[str, Any]]

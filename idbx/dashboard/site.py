@@ -13,7 +13,7 @@ from idbx.dashboard.readers import read_dashboard_data
 from idbx.dashboard.texts import Texts
 from idbx.dashboard.writer import SiteWriter
 from idbx.errors import ConfigError
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 
 DEFAULT_FOLDER = "dashboard"  # inside the lake
 

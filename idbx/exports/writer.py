@@ -15,7 +15,7 @@ import duckdb
 
 from idbx.errors import IdbxError
 from idbx.exports.reports import PII_COLUMNS, REPORTS
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 from idbx.privacy import pseudonym
 from idbx.quoting import quote_ident, sql_string
 

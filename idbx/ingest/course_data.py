@@ -58,8 +58,8 @@ from idbx.ingest.parsers.naming import (
 from idbx.ingest.parsers.tracking_log import read_lines
 from idbx.ingest.pipeline import Landing, ingest_member, open_run, repeat_outcome, same_files
 from idbx.ingest.sources import PackageSource, SourceMember, file_member, open_deliveries
-from idbx.lake import PARTITION_FILE, Lake
-from idbx.lake_check import interrupted_message
+from idbx.lake.check import interrupted_message
+from idbx.lake.store import PARTITION_FILE, Lake
 from idbx.quoting import quote_ident, sql_string
 
 # Tables whose rows name their course come first, so the others can borrow the exact edX id;

@@ -7,7 +7,7 @@ The keyring holds the partner's private key, so it is made readable by this user
 (`idbx-gpg-<id>/`, mode 700, in the system temp folder: gpg-agent's socket path must stay short),
 its agent caches no passphrase (every decryption passes it again), and it is removed with its agent
 stopped when the run ends. A run killed outright cannot do that: the run holds a lock file beside
-its keyring (`idbx-gpg-<id>.lock`, see idbx.locks) for its whole life, and the next run removes every
+its keyring (`idbx-gpg-<id>.lock`, see idbx.lake.locks) for its whole life, and the next run removes every
 keyring whose lock no live process holds, stopping its agent first.
 """
 
@@ -27,7 +27,7 @@ import gnupg
 
 from idbx.config import GPG_PASSPHRASE_ENV, GpgSettings, max_inflate_bytes
 from idbx.errors import ConfigError, DecryptionError
-from idbx.locks import HeldLock, dead_owner
+from idbx.lake.locks import HeldLock, dead_owner
 
 _BUFFER_SIZE = 1 << 20
 # Nothing cached: a keyring left by a killed run opens nothing without the passphrase. A low S2K

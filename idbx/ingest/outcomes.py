@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
-from idbx import catalog
 from idbx.errors import CatalogError, IdbxError, StreamError, printable
-from idbx.lake import Lake
+from idbx.lake import catalog
+from idbx.lake.store import Lake
 
 INGESTED = "ingested"
 UNCHANGED = "unchanged"

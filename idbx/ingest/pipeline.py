@@ -18,7 +18,7 @@ from idbx.errors import IdbxError, Interrupted, SourceFormatError, has_control_c
 from idbx.ingest.crypto import Decryptor, sweep_keyrings
 from idbx.ingest.outcomes import FILE_ERRORS, INGESTED, FileOutcome, failure_message
 from idbx.ingest.sources import SourceMember, plain_copy
-from idbx.lake import PARTITION_FILE, SOURCE_KEY, SOURCE_SHA256, Lake, LakeRun, ManifestRecord, StagedFile
+from idbx.lake.store import PARTITION_FILE, SOURCE_KEY, SOURCE_SHA256, Lake, LakeRun, ManifestRecord, StagedFile
 
 
 def open_run(stack: ExitStack, lake: Lake, what: str, gpg: GpgSettings | None) -> tuple[Decryptor | None, LakeRun]:

@@ -28,9 +28,10 @@ from pathlib import Path
 
 import duckdb
 
-from idbx import catalog, engine
+from idbx import engine
 from idbx.errors import CatalogError, IdbxError, ModelError
-from idbx.lake import TMP_MARKER, Lake
+from idbx.lake import catalog
+from idbx.lake.store import TMP_MARKER, Lake
 from idbx.models import incremental, settings, sources, writer
 from idbx.models.project import Model, Project, read_project
 from idbx.models.state import BuildState, EventFile, ModelState, build_lock

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from idbx.errors import ConfigError
-from idbx.lake import TMP_MARKER, Lake
+from idbx.lake.store import TMP_MARKER, Lake
 
 _VERSION = 2
 

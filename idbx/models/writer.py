@@ -14,8 +14,8 @@ from pathlib import Path
 
 import duckdb
 
-from idbx.catalog import MODEL_SCHEMA_FILE
-from idbx.lake import PARTITION_FILE, TMP_MARKER, Lake
+from idbx.lake.catalog import MODEL_SCHEMA_FILE
+from idbx.lake.store import PARTITION_FILE, TMP_MARKER, Lake
 from idbx.quoting import quote_ident, sql_string
 
 

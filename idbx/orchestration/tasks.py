@@ -16,7 +16,7 @@ from idbx.ingest.course_data import ingest_package, plan
 from idbx.ingest.events import ingest_events
 from idbx.ingest.outcomes import RunSummary
 from idbx.ingest.sources import open_deliveries
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 from idbx.orchestration.secrets import partner_key
 from idbx.sync import course_data, events
 from idbx.sync.outcomes import SyncReport

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from idbx.ingest.parsers.tables import TABLES
 from idbx.ingest.parsers.tracking_log import EVENT_PII_COLUMNS, EVENT_PII_KEYS
-from idbx.lake import REJECT_PII_COLUMNS
+from idbx.lake.store import REJECT_PII_COLUMNS
 from idbx.quoting import quote_ident, sql_string
 
 EVENTS = "events"

@@ -27,9 +27,10 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from idbx import catalog, engine
+from idbx import engine
 from idbx.errors import CatalogError, ConfigError
-from idbx.lake import Lake
+from idbx.lake import catalog
+from idbx.lake.store import Lake
 from idbx.privacy.pii import PiiSpec, pii_spec, scrubbed_select
 from idbx.quoting import sql_string
 

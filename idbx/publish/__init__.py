@@ -2,7 +2,7 @@
 
 documents.py builds the documents and their hashes as DuckDB SQL (pure), marts.py reads the
 marts, mongo.py talks to the server, publisher.py puts them together; settings.py resolves where
-to; local_server.py runs a local MongoDB-wire server (SecantusDB, the `idbx[local]` extra).
+to. The local MongoDB-wire server of the demo and the tests is idbx.local.mongo.
 """
 
 from idbx.publish.mongo import PublishError, learners_query

@@ -12,7 +12,7 @@ import duckdb
 
 from idbx import engine
 from idbx.errors import IdbxError
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 from idbx.models.state import build_lock
 from idbx.publish.documents import MARTS, Schema
 from idbx.quoting import quote_ident, sql_string

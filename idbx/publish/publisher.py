@@ -27,7 +27,7 @@ from typing import Any
 
 import duckdb
 
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 from idbx.publish import documents, marts
 from idbx.publish.mongo import MongoStore
 from idbx.publish.settings import COURSES, LEARNERS, REPORTS, MongoSettings

@@ -28,7 +28,7 @@ from prefect_aws import AwsClientParameters, AwsCredentials, S3Bucket
 from s3transfer.exceptions import RetriesExceededError
 
 from idbx.errors import ConfigError, S3Error, TransientS3Error
-from idbx.lake import TMP_MARKER
+from idbx.lake.store import TMP_MARKER
 from idbx.sync.layout import url
 from idbx.sync.settings import CREDENTIALS_BLOCK_ENV, SyncSettings
 

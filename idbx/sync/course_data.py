@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from idbx.errors import IdbxError
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 from idbx.sync.bucket import Bucket, RemoteObject, is_current
 from idbx.sync.layout import delivery_date, delivery_prefix, landing_path, url
 from idbx.sync.outcomes import CURRENT, DOWNLOADED, IN_LAKE, MISSING, SyncedObject, SyncReport, failed_object

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 from idbx.errors import ConfigError, IdbxError
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 from idbx.sync.bucket import Bucket, is_current
 from idbx.sync.layout import event_log_prefix, is_event_log_of, landing_path, url
 from idbx.sync.outcomes import CURRENT, DOWNLOADED, IN_LAKE, MISSING, SyncedObject, SyncReport, failed_object

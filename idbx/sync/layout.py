@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 
 from idbx.errors import SourceFormatError
 from idbx.ingest.parsers.naming import events_log_date, package_date
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 from idbx.sync.settings import SyncSettings
 
 

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import PurePosixPath
 
 from idbx.ingest.outcomes import INGESTED
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 
 _LOG_DATE = re.compile(r"log_date=(\d{4}-\d{2}-\d{2})")
 _SNAPSHOT_DATE = re.compile(r"snapshot_date=(\d{4}-\d{2}-\d{2})")

@@ -7,7 +7,7 @@ import re
 
 import duckdb
 
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 from tests.cli.test_cli import run
 from tests.conftest import SAMPLE_PSEUDONYM_KEY
 from tests.exports.test_writer import PII

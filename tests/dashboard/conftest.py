@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from idbx.dashboard import SiteSummary, build_site
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 
 CHROMIUM = "/usr/bin/chromium"
 # Flags that let Chromium run headless as root on a machine without a GPU or network.

@@ -15,8 +15,8 @@ import pytest
 from idbx.dashboard import build_site, settings
 from idbx.dashboard.pages import BREAKDOWN, HEADLINE, SERIES
 from idbx.errors import IdbxError
-from idbx.lake import Lake
-from idbx.sample import PII_PATTERN
+from idbx.lake.store import Lake
+from idbx.local.sample import PII_PATTERN
 from tests.cli.test_cli import run
 from tests.dashboard.conftest import chart_specs
 

@@ -11,7 +11,7 @@ import pytest
 
 from idbx.errors import ConfigError, IdbxError
 from idbx.exports.writer import write_report
-from idbx.sample import PII_PATTERN
+from idbx.local.sample import PII_PATTERN
 from tests.cli.test_cli import run
 from tests.conftest import SAMPLE_PSEUDONYM_KEY
 from tests.models.tiny_lake import pseudonym

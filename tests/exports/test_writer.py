@@ -11,9 +11,9 @@ import pytest
 
 from idbx.errors import IdbxError
 from idbx.exports.writer import write_report
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 
-# What the sample's learners are called, write from and are reached at (idbx/sample.py).
+# What the sample's learners are called, write from and are reached at (idbx/local/sample.py).
 PII = re.compile(r"learner[0-9]+|@example\.org|190\.[0-9]+\.[0-9]+\.7|181\.[0-9]+\.1\.9|Pérez|Gómez|Nuñez|da Silva|O'Neil")
 
 

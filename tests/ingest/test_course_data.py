@@ -15,7 +15,7 @@ from idbx.errors import ConfigError, IdbxError, UnsafeArchiveError
 from idbx.ingest.course_data import ingest_package
 from idbx.ingest.parsers import tables
 from idbx.ingest.parsers.naming import COURSE_TABLES, table_file_name
-from idbx.sample import SampleKey
+from idbx.local.sample import SampleKey
 
 
 def catalog(lake):

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from idbx.ingest.course_data import ingest_package
-from idbx.sample import course_export, course_structure
+from idbx.local.sample import course_export, course_structure
 
 
 def catalog(lake):

@@ -14,7 +14,7 @@ import pytest
 from idbx.config import GpgSettings
 from idbx.errors import ConfigError, DecryptionError
 from idbx.ingest.crypto import Decryptor
-from idbx.sample import SampleKey
+from idbx.local.sample import SampleKey
 from tests.conftest import gpg_agents
 
 

@@ -11,8 +11,8 @@ import pytest
 
 from idbx.errors import ConfigError, IdbxError
 from idbx.ingest.events import ingest_events
-from idbx.lake import Lake
-from idbx.sample import DIRTY_LINES, SampleKey, sample_course_ids, write_event_log
+from idbx.lake.store import Lake
+from idbx.local.sample import DIRTY_LINES, SampleKey, sample_course_ids, write_event_log
 
 
 def catalog(lake):

@@ -27,9 +27,9 @@ import pytest
 from idbx.config import GpgSettings
 from idbx.ingest.course_data import ingest_package
 from idbx.ingest.events import ingest_events
-from idbx.lake import TMP_MARKER, Lake
-from idbx.lake_check import check_lake
-from idbx.sample import sample_course_ids, write_event_log
+from idbx.lake.check import check_lake
+from idbx.lake.store import TMP_MARKER, Lake
+from idbx.local.sample import sample_course_ids, write_event_log
 from tests.conftest import gpg_agents
 
 IDBX = str(Path(sys.executable).with_name("idbx"))

@@ -23,7 +23,7 @@ import duckdb
 import pytest
 
 from benchmarks.measure import Measured, measured
-from idbx.sample import SampleKey
+from idbx.local.sample import SampleKey
 
 IDBX = str(Path(sys.executable).with_name("idbx"))
 MB = 1 << 20
@@ -374,7 +374,7 @@ def test_immutable_lake_root_or_manifest_folder_stops_the_run_before_any_work(tm
 
 
 def test_manifest_that_cannot_be_written_publishes_nothing(tmp_path):
-    from idbx.lake import Lake, ManifestRecord
+    from idbx.lake.store import Lake, ManifestRecord
 
     lake = Lake(tmp_path / "lake")
     lake.manifest_put(ManifestRecord("k", "course_table", "src", 1, "old", "ingested"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 from tests.models import tiny_lake
 
 A = "course-v1:IDBx+RA+2016_T1"  # key ra_2016_t1, passing grade 0.7

@@ -9,7 +9,7 @@ from datetime import date, datetime
 import duckdb
 import pytest
 
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 from idbx.models.runner import build
 from tests.models import tiny_lake
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 from idbx.models.runner import BUILT, UNCHANGED, build
 from tests.models import scenario, tiny_lake
 from tests.models.scenario import ev, t

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 from tests.models import tiny_lake
 from tests.models.tiny_lake import pseudonym
 

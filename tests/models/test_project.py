@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from idbx.errors import ModelError
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 from idbx.models import settings
 from idbx.models.project import parse_model, read_project
 from idbx.models.runner import describe

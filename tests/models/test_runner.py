@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from idbx.errors import ConfigError, RegistryError
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 from idbx.models import settings
 from idbx.models.project import read_project
 from idbx.models.runner import BUILT, FAILED, SKIPPED, UNCHANGED, VIEW, build

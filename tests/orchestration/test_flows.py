@@ -13,7 +13,7 @@ import pytest
 
 from flows.sync_course_data import sync_course_data
 from flows.sync_events import sync_events
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 from idbx.orchestration.runners import DASK_ADDRESS_ENV, task_runner
 from idbx.sync.upload import upload_as_delivered
 

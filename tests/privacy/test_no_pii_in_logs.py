@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from idbx.sample import PII_PATTERN
+from idbx.local.sample import PII_PATTERN
 from tests.cli.test_cli import run
 from tests.conftest import SAMPLE_PSEUDONYM_KEY
 

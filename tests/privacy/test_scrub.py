@@ -10,17 +10,17 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from idbx.catalog import refresh
 from idbx.config import GpgSettings
 from idbx.ingest.course_data import ingest_package
 from idbx.ingest.events import ingest_events
 from idbx.ingest.parsers.tables import TABLES
 from idbx.ingest.parsers.tracking_log import EVENT_PII_COLUMNS, EVENT_PII_KEYS
-from idbx.lake import Lake
-from idbx.lake_check import check_lake
+from idbx.lake.catalog import refresh
+from idbx.lake.check import check_lake
+from idbx.lake.store import Lake
+from idbx.local.sample import PII_PATTERN
 from idbx.privacy.scrub import ALREADY, FAILED, NO_PII, SCRUBBED, scrub
 from idbx.quoting import sql_string
-from idbx.sample import PII_PATTERN
 from tests.cli.test_cli import run
 
 DELIVERY = date(2016, 7, 4)  # the sample's snapshot; its logs are of 2016-07-01..03

@@ -12,9 +12,10 @@ from pathlib import Path
 import pymongo
 import pytest
 
-from idbx.lake import Lake
+from idbx.lake.store import Lake
+from idbx.local import mongo as local_mongo
 from idbx.models.runner import build
-from idbx.publish import MongoSettings, local_server
+from idbx.publish import MongoSettings
 from tests.models import scenario, tiny_lake
 
 TEST_URI_ENV = "IDBX_TEST_MONGO_URI"
@@ -26,12 +27,12 @@ def fast(uri: str, database: str) -> MongoSettings:
 
 
 @pytest.fixture(scope="session")
-def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[local_server.LocalServer | None]:
+def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[local_mongo.LocalServer | None]:
     """The SecantusDB server of the session (None when IDBX_TEST_MONGO_URI names a server)."""
     if os.environ.get(TEST_URI_ENV):
         yield None
         return
-    server = local_server.start(tmp_path_factory.mktemp("mongo") / "data", test_commands=True)
+    server = local_mongo.start(tmp_path_factory.mktemp("mongo") / "data", test_commands=True)
     try:
         yield server
     finally:
@@ -39,7 +40,7 @@ def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[local_ser
 
 
 @pytest.fixture(scope="session")
-def mongo_uri(mongo_server: local_server.LocalServer | None) -> str:
+def mongo_uri(mongo_server: local_mongo.LocalServer | None) -> str:
     return mongo_server.uri if mongo_server else os.environ[TEST_URI_ENV]
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import duckdb
 
-from idbx import catalog
-from idbx.lake import PARTITION_FILE, Lake
+from idbx.lake import catalog
+from idbx.lake.store import PARTITION_FILE, Lake
 from idbx.quoting import sql_string
 
 

@@ -13,7 +13,8 @@ import pymongo
 from typer.testing import CliRunner
 
 from idbx.cli import app
-from idbx.publish import local_server
+from idbx.local import mongo as local_mongo
+from idbx.local.services import free_port
 
 IDBX = [str(Path(sys.executable).with_name("idbx"))]
 
@@ -54,7 +55,7 @@ def test_a_bad_uri_and_a_lake_without_marts(tmp_path, mongo_uri):
 
 
 def test_mongo_serve_runs_a_server_until_stopped_by_its_pid(tmp_path):
-    port = local_server.free_port()
+    port = free_port()
     server = subprocess.Popen(IDBX + ["mongo", "serve", "--port", str(port), "--storage-path", str(tmp_path / "data")],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -69,7 +70,7 @@ def test_mongo_serve_runs_a_server_until_stopped_by_its_pid(tmp_path):
 
 
 def test_mongo_serve_refuses_clearly_without_the_extra(monkeypatch, tmp_path):
-    monkeypatch.setattr(local_server, "available", lambda: False)
+    monkeypatch.setattr(local_mongo, "available", lambda: False)
     done = CliRunner().invoke(app, ["mongo", "serve", "--storage-path", str(tmp_path / "data")])
     assert done.exit_code == 2
     assert "pip install 'idbx[local]'" in done.output

@@ -10,7 +10,8 @@ from dataclasses import replace
 import pymongo
 import pytest
 
-from idbx.publish import PublishError, local_server, publish
+from idbx.local.services import free_port
+from idbx.publish import PublishError, publish
 from tests.publish import lakes
 from tests.publish.conftest import assert_whole, fast
 
@@ -137,7 +138,7 @@ def test_a_refused_command_fails_at_once_and_leaves_the_published_state(scenario
 
 
 def test_an_unreachable_server_is_one_line_after_the_retries(scenario_lake):
-    port = local_server.free_port()
+    port = free_port()
     notes: list[str] = []
     settings = replace(fast(f"mongodb://127.0.0.1:{port}", "edx"), server_timeout_ms=200)
     with pytest.raises(PublishError) as raised:

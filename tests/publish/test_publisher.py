@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from idbx.errors import IdbxError
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 from idbx.publish import PublishError, publish
 from tests.publish import lakes
 from tests.publish.conftest import assert_whole

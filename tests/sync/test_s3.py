@@ -12,7 +12,7 @@ import pytest
 from idbx.errors import ConfigError, SourceFormatError
 from idbx.ingest.course_data import ingest_package
 from idbx.ingest.events import ingest_events
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 from idbx.sync.course_data import sync_course_data
 from idbx.sync.events import event_days, sync_events
 from idbx.sync.layout import landing_path

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from idbx.services import prefect_env
+from idbx.local.services import prefect_env
 from idbx.sync.upload import upload_as_delivered
 
 REPO = Path(__file__).resolve().parents[2]

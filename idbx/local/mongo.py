@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 from idbx.errors import ConfigError
+from idbx.local.services import free_port
 
 EXTRA_MISSING = (
     "the local MongoDB-wire server is SecantusDB, an optional extra that is not installed: "
@@ -43,12 +43,6 @@ def command(storage_path: Path, port: int, host: str = "127.0.0.1", auth: bool =
     arguments = [sys.executable, "-m", "secantus", "--host", host, "--port", str(port),
                  "--storage-path", str(storage_path), "--standalone", "--log-level", "WARNING"]
     return arguments + (["--auth"] if auth else []) + (["--enable-test-commands"] if test_commands else [])
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from idbx.lake import SOURCE_KEY, SOURCE_SHA256, Lake, ManifestRecord, pending_keys
+from idbx.lake.store import SOURCE_KEY, SOURCE_SHA256, Lake, ManifestRecord, pending_keys
 
 _SHOWN = 5
 

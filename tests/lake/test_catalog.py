@@ -8,10 +8,10 @@ from pathlib import Path
 
 import duckdb
 
-from idbx import catalog
 from idbx.ingest.course_data import ingest_package
 from idbx.ingest.events import ingest_events
 from idbx.ingest.parsers.naming import COURSE_TABLES
+from idbx.lake import catalog
 
 DUCKDB_CLI = shutil.which("duckdb", path=str(Path(sys.executable).parent))
 

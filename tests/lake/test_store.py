@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from idbx.lake import TMP_MARKER, Lake, ManifestRecord
+from idbx.lake.store import TMP_MARKER, Lake, ManifestRecord
 
 
 def test_publish_replaces_a_partition_in_one_rename(tmp_path):
@@ -40,7 +40,7 @@ HOLD_RUN = """
 import os, signal, sys
 from pathlib import Path
 import duckdb
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 lake = Lake(Path(sys.argv[1]))
 with lake.run("a test run") as run:
     (run.scratch / "decrypted.tsv").write_text("learner PII")

@@ -7,8 +7,8 @@ import pytest
 
 from idbx.ingest.course_data import ingest_package
 from idbx.ingest.events import ingest_events
-from idbx.lake_check import check_lake
-from idbx.sample import sample_course_ids, write_event_log
+from idbx.lake.check import check_lake
+from idbx.local.sample import sample_course_ids, write_event_log
 
 
 @pytest.fixture

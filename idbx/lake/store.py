@@ -5,7 +5,7 @@ either the old file or the new one, never a half-written or emptied one. A sourc
 manifest record are published together under the lake's commit lock (see `commit`).
 
 A run is one process's work on the lake: a journal under `_state/runs/` that it holds locked while
-it lives (see idbx.locks), listing the source files it means to process and those it has done; a
+it lives (see idbx.lake.locks), listing the source files it means to process and those it has done; a
 private scratch folder; and its id in the name of every file it writes aside. The next run
 removes whatever a dead run left, and keeps the journal of a run that left work undone so that
 `idbx lake check` can say so.
@@ -33,7 +33,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from idbx.errors import ConfigError
-from idbx.locks import HeldLock, append_line, dead_owner, read_lines
+from idbx.lake.locks import HeldLock, append_line, dead_owner, read_lines
 from idbx.quoting import sql_string
 
 PARTITION_FILE = "data.parquet"
