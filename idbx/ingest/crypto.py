@@ -20,6 +20,7 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import BinaryIO
 
@@ -34,11 +35,18 @@ _BUFFER_SIZE = 1 << 20
 # count for the imported key keeps each decryption's key unlocking to about a millisecond.
 _AGENT_CONF = "default-cache-ttl 0\nmax-cache-ttl 0\ns2k-count 65536\nallow-loopback-pinentry\n"
 _PREFIX = "idbx-gpg-"
+_AGENT_EXIT_SECONDS = 5.0
 _KEYRING_RE = re.compile(rf"^{_PREFIX}[0-9a-f]{{8}}$")
 
 
 def stop_agent(home: Path) -> None:
+    """Stop the keyring's agent and wait (a few seconds at most) until it is gone: `gpgconf --kill`
+    only asks it to exit, and a loaded machine lets it linger while its keyring is removed."""
+    socket = home / "S.gpg-agent"
     subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], capture_output=True, check=False)
+    deadline = time.monotonic() + _AGENT_EXIT_SECONDS
+    while socket.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def sweep_keyrings() -> list[Path]:
