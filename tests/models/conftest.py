@@ -2,7 +2,7 @@
 
 import pytest
 
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 from idbx.models.runner import build
 from tests.models import scenario
 from tests.models.tiny_lake import KEY

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from idbx.lake import Lake
+from idbx.lake.store import Lake
 from idbx.models import settings
 from idbx.models.project import Model, read_project
 from idbx.quoting import quote_ident
