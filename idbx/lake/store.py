@@ -215,7 +215,7 @@ class Lake:
 
     def stage_partition(
         self, relation: duckdb.DuckDBPyRelation, partition: Path, file_name: str = PARTITION_FILE,
-        metadata: dict[str, str] | None = None,
+        metadata: dict[str, str] | None = None, compression_level: int | None = None,
     ) -> StagedFile:
         """Write a relation aside in its partition, with `metadata` in the Parquet footer;
         `publish` or `commit` makes it visible."""
@@ -223,6 +223,8 @@ class Lake:
         final = partition / file_name
         tmp = self.aside(final)
         options = "FORMAT parquet, COMPRESSION zstd"
+        if compression_level is not None:
+            options += f", COMPRESSION_LEVEL {int(compression_level)}"
         if metadata:
             options += ", KV_METADATA {" + ", ".join(f"{sql_string(k)}: {sql_string(v)}" for k, v in metadata.items()) + "}"
         copied = relation.query("__staged", f"COPY (SELECT * FROM __staged) TO {sql_string(str(tmp))} ({options})")
