@@ -9,6 +9,7 @@ of every kind the models count (video, problems, navigation, forum, enrollment, 
   full         the first build of the lake (every model, every event day)
   unchanged    a second build with nothing new
   one new day  a build after the log of one more day (200,000 events, 1% of them late) lands
+               (the per-learner models recompute the learners whose rows changed)
   refresh      `--full-refresh` on the lake as it then is
 Prints seconds per model and in total, and peak memory; append to RESULTS.md by hand.
 
@@ -229,8 +230,9 @@ def main() -> None:
     print("| **whole process (wall)** | " + " | ".join(f"{r['wall']:.1f}" for r in runs) + " | |")
     print("| **peak RSS (MB)** | " + " | ".join(f"{r['peak']:,.0f}" for r in runs) + " | |")
     for run in runs:
-        daily = next(m for m in run["models"] if m["name"] == "int__events__learner_course_day")
-        print(f"{run['label']}: learner-day aggregate {daily['status']}; {'; '.join(daily['notes'])}")
+        for name in ("int__events__learner_course_day", "person_course"):
+            model = next(m for m in run["models"] if m["name"] == name)
+            print(f"{run['label']}: {name} {model['status']}; {'; '.join(model['notes']) or 'whole'}")
 
 
 if __name__ == "__main__":

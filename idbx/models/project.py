@@ -23,7 +23,7 @@ from idbx.errors import ModelError
 from idbx.models import settings
 
 _HEADER_KEYS = {"description", "grain", "materialized", "columns"}
-_OPTIONAL_KEYS = {"partition_by"}
+_OPTIONAL_KEYS = {"partition_by", "merge_by"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class Model:
     refs: frozenset[str]
     sql_hash: str
     partition_by: str | None = None
+    merge_by: tuple[str, ...] | None = None
 
     @property
     def label(self) -> str:
@@ -74,11 +75,12 @@ def parse_model(name: str, layer: str, path: Path, text: str, parsed: dict[str, 
         raise ModelError(label, f"header keys: unknown {sorted(unknown)}, missing {sorted(missing)}")
     if header["materialized"] not in settings.MATERIALIZATIONS:
         raise ModelError(label, f"materialized must be one of {', '.join(settings.MATERIALIZATIONS)}")
-    partition_by = header.get("partition_by")
-    if (header["materialized"] == settings.INCREMENTAL) != (partition_by is not None) or (
+    partition_by, merge_by = header.get("partition_by"), header.get("merge_by")
+    if (header["materialized"] == settings.INCREMENTAL) != ((partition_by is None) != (merge_by is None)) or (
         partition_by is not None and partition_by not in settings.PARTITION_COLUMNS
     ):
-        raise ModelError(label, f"an incremental model, and only one, has partition_by: {' or '.join(settings.PARTITION_COLUMNS)}")
+        raise ModelError(label, f"an incremental model, and only one, has either partition_by: "
+                                f"{' or '.join(settings.PARTITION_COLUMNS)}, or merge_by: [column, ...]")
     columns = header["columns"]
     if not isinstance(columns, dict) or not columns or not all(isinstance(v, str) and v.strip() for v in columns.values()):
         raise ModelError(label, "columns must map every output column to a description")
@@ -89,6 +91,8 @@ def parse_model(name: str, layer: str, path: Path, text: str, parsed: dict[str, 
         raise ModelError(label, "grain must list the output columns that make a row unique, as [column, ...]")
     if set(grain) - set(columns):
         raise ModelError(label, f"grain names {', '.join(c for c in grain if c not in columns)}, not one of its columns")
+    if merge_by is not None and (not isinstance(merge_by, list) or not merge_by or not set(merge_by) <= set(grain)):
+        raise ModelError(label, "merge_by must list some of the grain's columns")
     parsed = {} if parsed is None else parsed
     digest = hashlib.sha256(body.encode()).hexdigest()
     if digest not in parsed:
@@ -97,6 +101,7 @@ def parse_model(name: str, layer: str, path: Path, text: str, parsed: dict[str, 
         name=name, layer=layer, path=path, sql=body.strip(), description=" ".join(str(header["description"]).split()),
         grain=tuple(grain), materialized=header["materialized"], columns={str(k): v for k, v in columns.items()},
         refs=frozenset(parsed[digest]), sql_hash=digest, partition_by=partition_by,
+        merge_by=tuple(merge_by) if merge_by else None,
     )
 
 

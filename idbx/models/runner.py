@@ -7,9 +7,13 @@ there, naming the file, before anything is written), then:
 
 * a model whose inputs and definitions did not change since it was built is left as it is;
 * `table` models are written whole; `view` models exist only inside the build;
-* `incremental` models (the event aggregates) are recomputed only for the days that new,
-  changed or removed log files hold; a changed definition, a new key or `--full-refresh`
-  recomputes every day.
+* `incremental` models partitioned by day (the event aggregates) are recomputed only for the days
+  that new, changed or removed log files hold; a changed definition, a new key or
+  `--full-refresh` recomputes every day;
+* `incremental` models merged by key (the per-learner ones) are recomputed only for the keys
+  (course and learner) whose rows changed in the models they read, read filtered to those keys,
+  and merged with the rows they keep into a new output; when anything else they read changed, or
+  what changed is not known by key, they are recomputed whole.
 
 A model that fails is reported with its file and the message; the models that read it are
 skipped; the others are still built. The catalog is refreshed when an output changed.
@@ -152,6 +156,10 @@ class _Build:
         self._defined_sources: set[str] = set()
         self._bound_views: set[str] = set()
         self._unreadable_sources: dict[str, str] = {}
+        # Rows a model changed in this build, by key: model -> (key columns, temp table of their values).
+        self.changes: dict[str, tuple[tuple[str, ...], str]] = {}
+        # What the merged models were built from (their state is off the lake's while this build runs).
+        self._merged_before: dict[str, ModelState] = {}
 
     def _define_source(self, name: str) -> None:
         """Create a source's view (and those it reads) the first time a model needs it: binding a
@@ -173,6 +181,12 @@ class _Build:
     def run(self, chosen: list[Model], on_model: ModelCallback | None) -> BuildSummary:
         summary = BuildSummary()
         broken: set[str] = set()
+        # A build stopped after the rows a merged model reads were rewritten, and before the model
+        # was, would leave it not knowing which keys changed: until this build ends, the lake's
+        # state says these models must be recomputed whole.
+        self._merged_before = {m.name: self.state.models.pop(m.name) for m in chosen if m.merge_by and m.name in self.state.models}
+        if self._merged_before:
+            self.state.save(self.lake)
         for model in chosen:
             outcome = ModelOutcome(model.name, model.layer, model.materialized)
             upstream_broken = sorted(self.project.upstream(model.name) & broken)
@@ -213,7 +227,9 @@ class _Build:
         for ref in sorted(model.refs - set(self.project.models)):
             if ref not in self.source_views:
                 raise ModelError(model.label, f"reads {ref}, which is neither a model nor a lake table")
-        for ref in sorted(self.project.sources(model.name)):  # views it reads may read sources too
+        # Sources it reads, directly or through views (a stored model is read from its output: the
+        # sources behind it need no view, whose binding would read their files' metadata).
+        for ref in [name for name in self._reads(model) if name not in self.project]:
             self._define_source(ref)
             if ref in self._unreadable_sources:
                 raise ModelError(model.label, f"cannot read {ref}: {self._unreadable_sources[ref]}")
@@ -236,15 +252,16 @@ class _Build:
         if tables or other_sources:
             raise ModelError(model.label, f"an incremental model may read only the events through views, not {', '.join(sorted(tables + list(other_sources)))}")
 
+    def _mart_values(self, model: Model, data_through: date | None) -> str:
+        """The columns the runner adds to a mart's rows, as SQL."""
+        through = f"DATE '{data_through}'" if data_through else "CAST(NULL AS DATE)"
+        version = f"{settings.DEFINITIONS_VERSION}.{self.project.definitions_hash(model.name)[:10]}"
+        return f"TIMESTAMP '{self.computed_at}' AS computed_at, {through} AS data_through, {sql_string(version)} AS definitions_version"
+
     def _select(self, model: Model, data_through: date | None) -> str:
         if not model.is_mart:
             return model.sql
-        through = f"DATE '{data_through}'" if data_through else "CAST(NULL AS DATE)"
-        version = f"{settings.DEFINITIONS_VERSION}.{self.project.definitions_hash(model.name)[:10]}"
-        return (
-            f"SELECT *, TIMESTAMP '{self.computed_at}' AS computed_at, {through} AS data_through, "
-            f"{sql_string(version)} AS definitions_version FROM ({model.sql}) AS model"
-        )
+        return f"SELECT *, {self._mart_values(model, data_through)} FROM ({model.sql}) AS model"
 
     def _build_model(self, model: Model, outcome: ModelOutcome) -> None:
         folder = self.lake.root / model.output_folder / model.name
@@ -252,7 +269,9 @@ class _Build:
             self.output_fingerprints[model.name] = self._fingerprint(model)
             outcome.status = VIEW
             return
-        if model.materialized == settings.INCREMENTAL:
+        if model.merge_by:
+            self._build_merged(model, folder, outcome)
+        elif model.materialized == settings.INCREMENTAL:
             self._build_incremental(model, folder, outcome)
         else:
             fingerprint = self._fingerprint(model)
@@ -267,6 +286,13 @@ class _Build:
                 outcome.rows = previous.rows
             self.state.models[model.name] = ModelState(fingerprint)
             self.output_fingerprints[model.name] = fingerprint
+            if any(set(model.grain) <= set(reader.merge_by) for reader in self._merge_readers(model.name)):
+                # A table of one row per course (or coarser), read whole by a merged model: rebuilt
+                # with the same rows, it must not make that model recompute everything
+                # (int__courses__runs_with_events after a new day).
+                kept = previous.content if outcome.status == UNCHANGED and previous else None
+                self.state.models[model.name].content = kept or self._content_hash(model, folder)
+                self.output_fingerprints[model.name] = self.state.models[model.name].content
         self.con.execute(f"CREATE OR REPLACE VIEW {quote_ident(model.name)} AS {writer.output_scan(folder, model.partition_by)}")
         if outcome.rows is None:
             outcome.rows = writer.output_rows(self.con, folder, model.partition_by)
@@ -293,9 +319,19 @@ class _Build:
                 scan = f"SELECT * FROM ({scan}) AS events WHERE CAST(time AS DATE) IN ({listed})"
             self.con.execute(f"CREATE OR REPLACE VIEW {settings.EVENTS_SOURCE} AS {scan}")
             self._defined_sources.add(settings.EVENTS_SOURCE)
+            key_columns = self._keys_wanted(model) if days is not None else ()
             try:
                 self._bind(model)
+                before = f"_before__{model.name}"
+                if key_columns:  # the rows of these days before, to tell which rows changed
+                    self.con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(before)} AS "
+                                     f"{writer.partitions_scan(folder, model.partition_by, days)}")
                 written, removed = writer.write_partitions(self.con, self._select(model, None), folder, model.partition_by, days)
+                if key_columns:
+                    after = writer.partitions_scan(folder, model.partition_by, days)
+                    self._record_changes(model, key_columns, f"(SELECT * FROM {quote_ident(before)} EXCEPT {after}) "
+                                                            f"UNION ALL ({after} EXCEPT SELECT * FROM {quote_ident(before)})")
+                    self.con.execute(f"DROP TABLE {quote_ident(before)}")
             finally:
                 self.con.execute(f"DROP VIEW {settings.EVENTS_SOURCE}")
                 self._defined_sources.discard(settings.EVENTS_SOURCE)
@@ -306,28 +342,130 @@ class _Build:
         else:
             outcome.status = UNCHANGED
             outcome.rows = previous.rows
+            if self._keys_wanted(model):  # new files with no events of any day: no rows changed
+                self._record_changes(model, self._keys_wanted(model), writer.partitions_scan(folder, model.partition_by, set()))
         self.state.models[model.name] = ModelState(definition, dict(now))
         self.output_fingerprints[model.name] = _hash(definition, sources.stats_fingerprint(self._stats(settings.EVENTS_SOURCE)))
 
+    # -- models merged by key ----------------------------------------------------------------
+
+    def _reads(self, model: Model) -> list[str]:
+        """What a model reads, views seen through: stored models and lake sources."""
+        found: set[str] = set()
+        for ref in model.refs:
+            upstream = self.project.models.get(ref)
+            found |= set(self._reads(upstream)) if upstream and upstream.materialized == settings.VIEW else {ref}
+        return sorted(found)
+
+    def _merge_readers(self, name: str) -> list[Model]:
+        return [model for model in self.project.models.values() if model.merge_by and name in self._reads(model)]
+
+    def _keyed(self, model: Model, ref: str) -> bool:
+        """Whether merged `model` reads `ref` by key: a stored model with every merge_by column
+        (read filtered to the keys recomputed, directly or through views; any other input is read
+        whole)."""
+        upstream = self.project.models.get(ref)
+        return upstream is not None and upstream.materialized != settings.VIEW and set(model.merge_by) <= set(upstream.columns)
+
+    def _keys_wanted(self, model: Model) -> tuple[str, ...]:
+        """The columns by which the merged models reading `model` need to know which of its rows changed."""
+        wanted = {column for reader in self._merge_readers(model.name) if self._keyed(reader, model.name) for column in reader.merge_by}
+        return tuple(column for column in model.columns if column in wanted)
+
+    def _record_changes(self, model: Model, columns: tuple[str, ...], rows: str) -> None:
+        """Keep the keys of the rows (a SELECT) that this build changed in `model`, for the merged models."""
+        table = f"_changed__{model.name}"
+        listed = ", ".join(quote_ident(column) for column in columns)
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(table)} AS SELECT DISTINCT {listed} FROM ({rows}) AS changed")
+        self.changes[model.name] = (columns, table)
+
+    def _build_merged(self, model: Model, folder: Path, outcome: ModelOutcome) -> None:
+        views = sorted(name for name in self.project.upstream(model.name) if self.project.models[name].materialized == settings.VIEW)
+        definition = _hash(*(self._fingerprint(self.project.models[name], inputs=False) for name in [model.name, *views]))
+        inputs = {ref: self._input_fingerprint(ref) for ref in self._reads(model)}
+        previous = self._merged_before.get(model.name)
+        changed = [ref for ref, fingerprint in inputs.items() if previous is None or previous.inputs.get(ref) != fingerprint]
+        by_key = (
+            not self.full_refresh and previous is not None and previous.fingerprint == definition
+            and writer.output_exists(folder, None)
+            and all(self._keyed(model, ref) and set(model.merge_by) <= set(self.changes.get(ref, ((), ""))[0]) for ref in changed)
+        )
+        if by_key and not changed:
+            outcome.status, outcome.rows = UNCHANGED, previous.rows
+        elif by_key:
+            keys = self._merge(model, folder, changed, outcome)
+            outcome.status = BUILT
+            outcome.notes.append(f"recomputed {keys:,} [{', '.join(model.merge_by)}] value(s), kept the other rows")
+        else:
+            self._bind(model)
+            outcome.rows = writer.write_table(self.con, self.lake, self._select(model, self._data_through(model)), folder)
+            outcome.status = BUILT
+        self.state.models[model.name] = ModelState(definition, inputs=inputs)
+        self.output_fingerprints[model.name] = _hash(definition, *inputs.values())
+
+    def _merge(self, model: Model, folder: Path, changed: list[str], outcome: ModelOutcome) -> int:
+        """Recompute the rows of the keys that changed upstream, from the keyed inputs' rows of
+        those keys (each read once, into a temporary table, that the views in between read), and
+        write them with the previous output's other rows (one atomic replace)."""
+        keys = f"_changed__{model.name}"
+        listed = ", ".join(quote_ident(column) for column in model.merge_by)
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(keys)} AS SELECT DISTINCT * FROM (" + " UNION ALL ".join(
+            f"SELECT {listed} FROM {quote_ident(self.changes[ref][1])}" for ref in changed) + ") AS changed")
+        self.changes[model.name] = (model.merge_by, keys)
+        same_key = " AND ".join(f"rows.{quote_ident(c)} IS NOT DISTINCT FROM keys.{quote_ident(c)}" for c in model.merge_by)
+        keyed = [ref for ref in self._reads(model) if self._keyed(model, ref)]
+        try:
+            for ref in keyed:
+                self.con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(f'_keyed__{ref}')} AS "
+                                 f"SELECT rows.* FROM ({self._output_scan(ref)}) AS rows SEMI JOIN {quote_ident(keys)} AS keys ON {same_key}")
+                self.con.execute(f"CREATE OR REPLACE VIEW {quote_ident(ref)} AS SELECT * FROM {quote_ident(f'_keyed__{ref}')}")
+            self._bind(model)
+            data_through = self._data_through(model)
+            kept = writer.output_scan(folder, None)
+            if model.is_mart:
+                kept = f"SELECT * REPLACE ({self._mart_values(model, data_through)}) FROM ({kept})"
+            merged = (f"SELECT * FROM ({self._select(model, data_through)}) AS recomputed UNION ALL BY NAME "
+                      f"SELECT rows.* FROM ({kept}) AS rows ANTI JOIN {quote_ident(keys)} AS keys ON {same_key}")
+            outcome.rows = writer.write_table(self.con, self.lake, merged, folder)
+        finally:
+            for ref in keyed:
+                self.con.execute(f"CREATE OR REPLACE VIEW {quote_ident(ref)} AS {self._output_scan(ref)}")
+                self.con.execute(f"DROP TABLE IF EXISTS {quote_ident(f'_keyed__{ref}')}")
+        return self.con.execute(f"SELECT count(*) FROM {quote_ident(keys)}").fetchall()[0][0]
+
+    def _output_scan(self, name: str) -> str:
+        model = self.project.models[name]
+        return writer.output_scan(self.lake.root / model.output_folder / name, model.partition_by)
+
+    def _content_hash(self, model: Model, folder: Path) -> str:
+        """A hash of a table's definition and rows (in any order): for small tables only."""
+        (digest,) = self.con.execute(
+            "SELECT md5(coalesce(string_agg(CAST(to_json(line) AS VARCHAR), chr(10) ORDER BY CAST(to_json(line) AS VARCHAR)), '')) "
+            f"FROM ({writer.output_scan(folder, None)}) AS line"
+        ).fetchall()[0]
+        return _hash(self.project.definitions_hash(model.name), digest)
+
     # -- what a model was built from ---------------------------------------------------------
 
-    def _fingerprint(self, model: Model, events: bool = True) -> str:
+    def _fingerprint(self, model: Model, events: bool = True, inputs: bool = True) -> str:
         """Hash of everything a model's output depends on: definitions, key, inputs. Views are
         transparent (their own inputs count); `events=False` leaves the event files out, for
-        incremental models, which track those file by file."""
+        incremental models, which track those file by file; `inputs=False` leaves every input out."""
         parts = [self.project.definitions_hash(model.name), self.key_fingerprint, str(DEFAULT_PASSING_GRADE)]
         if f"{settings.COUNTRY_FUNCTION}(" in model.sql:
             parts.append(self.country_database.fingerprint)
-        for ref in sorted(model.refs):
-            if ref in self.project:
-                upstream = self.project.models[ref]
-                if upstream.materialized == settings.VIEW:
-                    parts.append(self._fingerprint(upstream, events))
-                else:
-                    parts.append(self.output_fingerprints.get(ref, "not built"))
-            elif events or ref != settings.EVENTS_SOURCE:
-                parts.append(sources.stats_fingerprint(self._stats(ref)))
+        for ref in sorted(model.refs) if inputs else ():
+            if events or ref != settings.EVENTS_SOURCE:
+                parts.append(self._input_fingerprint(ref, events))
         return _hash(*parts)
+
+    def _input_fingerprint(self, ref: str, events: bool = True) -> str:
+        if ref not in self.project:
+            return sources.stats_fingerprint(self._stats(ref))
+        upstream = self.project.models[ref]
+        if upstream.materialized == settings.VIEW:
+            return self._fingerprint(upstream, events)
+        return self.output_fingerprints.get(ref, "not built")
 
     def _stats(self, source: str) -> dict:
         if source not in self._source_stats:

@@ -1,5 +1,6 @@
 """What the last builds left (I/O): per model, the fingerprint it was built from and, for the
-incremental ones, the event files (and the days each held) it covers. Kept in
+incremental ones, the event files (and the days each held) it covers or what each model it reads
+was. Kept in
 `lake/_state/build/state.json`, replaced atomically; a lock keeps two builds off one lake."""
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class ModelState:
     fingerprint: str
     event_files: dict[str, EventFile] = field(default_factory=dict)
     rows: int | None = None
+    inputs: dict[str, str] = field(default_factory=dict)  # merge models: what each model it reads was
+    content: str | None = None  # a hash of the output's rows, for tables merge models read whole
 
 
 @dataclass
@@ -49,7 +52,8 @@ class BuildState:
         if raw.get("version") != _VERSION:
             return cls()
         models = {
-            name: ModelState(model["fingerprint"], {rel: EventFile(*info) for rel, info in model["event_files"].items()}, model["rows"])
+            name: ModelState(model["fingerprint"], {rel: EventFile(*info) for rel, info in model["event_files"].items()}, model["rows"],
+                             model.get("inputs", {}), model.get("content"))
             for name, model in raw["models"].items()
         }
         return cls(models, raw.get("parsed", {}))
@@ -59,7 +63,7 @@ class BuildState:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}{TMP_MARKER}{os.getpid()}")
         models = {
-            name: {"fingerprint": model.fingerprint, "rows": model.rows,
+            name: {"fingerprint": model.fingerprint, "rows": model.rows, "inputs": model.inputs, "content": model.content,
                    "event_files": {rel: [info.size, info.mtime_ns, info.dates] for rel, info in model.event_files.items()}}
             for name, model in self.models.items()
         }

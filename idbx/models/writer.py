@@ -1,7 +1,8 @@
 """Writing model outputs (I/O), always aside then renamed into place: a reader or a crash sees the
 old output or the new one, never a half-written file.
 
-A table model is one `data.parquet`. An incremental model is one `<column>=D/data.parquet` per
+A table model is one `data.parquet`, and so is a model merged by key (rewritten whole: its kept
+rows and its recomputed ones). A model partitioned by day is one `<column>=D/data.parquet` per
 day, each replaced by its own rename, beside a zero-row `_schema.parquet` that keeps the model's
 columns visible while it has no partition."""
 
@@ -90,6 +91,14 @@ def output_scan(model_folder: Path, partition_by: str | None) -> str:
         pattern = model_folder / f"{partition_by}=*" / PARTITION_FILE
         return f"SELECT * FROM read_parquet({sql_string(str(pattern))}, hive_partitioning = false)"
     return f"SELECT * FROM read_parquet({sql_string(str(model_folder / MODEL_SCHEMA_FILE))})"
+
+
+def partitions_scan(model_folder: Path, partition_by: str, days: set[str]) -> str:
+    """SELECT over the partitions of these days as they are now (none: no rows, the model's columns)."""
+    files = [path for day in sorted(days) if (path := model_folder / f"{partition_by}={day}" / PARTITION_FILE).exists()]
+    if not files:
+        return f"SELECT * FROM read_parquet({sql_string(str(model_folder / MODEL_SCHEMA_FILE))})"
+    return f"SELECT * FROM read_parquet([{', '.join(sql_string(str(path)) for path in files)}], hive_partitioning = false)"
 
 
 def output_exists(model_folder: Path, partition_by: str | None) -> bool:

@@ -72,5 +72,6 @@ def test_report_before_any_build_and_list_of_models(tmp_path):
     assert done.returncode == 1 and "idbx build" in done.stderr
     listed = run("build", "--list")
     assert listed.returncode == 0
-    assert re.search(r"marts\s+table\s+person_course", listed.stdout)
+    assert re.search(r"marts\s+incremental\s+person_course", listed.stdout)
+    assert re.search(r"marts\s+table\s+course_report", listed.stdout)
     assert re.search(r"intermediate\s+incremental\s+int__events__learner_course_day", listed.stdout)

@@ -1,5 +1,6 @@
 """Incremental builds: only the event days new log files hold are recomputed, late events land on
-their own day, and the result is the full refresh's."""
+their own day, the per-learner models recompute only the learners those days hold, and the result
+is the full refresh's."""
 
 from __future__ import annotations
 
@@ -16,6 +17,11 @@ from tests.models import scenario, tiny_lake
 from tests.models.scenario import ev, t
 
 DAILY = "int__events__learner_course_day"
+MERGED = ("int__enrollment__learner_states", "person_course")
+
+
+def merged(keys: int) -> str:
+    return f"recomputed {keys} [course_key, learner_id] value(s), kept the other rows"
 
 
 def partition_times(lake: Lake) -> dict[str, int]:
@@ -71,6 +77,12 @@ def test_a_late_event_updates_its_own_day_and_nothing_else(scenario_lake, tmp_pa
                                "AND course_key = 'ra_2016_t1' ORDER BY 1")
     assert got == [(date(2016, 7, 2), 1), (date(2016, 7, 3), 0), (date(2016, 7, 7), 0)]
     assert tiny_lake.rows(lake, "SELECT max(date) FROM activity_daily") == [(date(2016, 7, 7),)]
+    # Per learner: only learner 4's rows of the 2nd and the 7th changed (not learner 1's or 5's of the
+    # 2nd, recomputed with the day); no enrollment event changed.
+    assert summary.outcome("int__enrollment__learner_states").notes == [merged(0)]
+    assert summary.outcome("person_course").notes == [merged(1)]
+    assert tiny_lake.rows(lake, f"SELECT nevents, nproblem_check, ndays_act FROM person_course WHERE learner_id = '{tiny_lake.pseudonym(4)}'"
+                                " AND course_key = 'ra_2016_t1'") == [(3, 1, 3)]
     # Incremental = full refresh, table by table.
     assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full"))
 
@@ -85,6 +97,43 @@ def test_replaced_and_removed_log_files(scenario_lake, tmp_path):
     assert summary.outcome("int__lake__event_file_rows").notes == ["recomputed 2 log day(s): 1 partition(s) written, 1 removed"]
     assert not (lake.silver / DAILY / "event_date=2016-07-06").exists()
     assert tiny_lake.rows(lake, "SELECT max(date) FROM activity_daily") == [(date(2016, 7, 3),)]
+    assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full"))
+
+
+def test_a_learner_whose_events_are_withdrawn_leaves_the_per_learner_tables(scenario_lake, tmp_path):
+    """The log of the 3rd is delivered again without learner 6's only event (course C): person_course
+    recomputes that learner alone and keeps the enrollment, with no activity."""
+    lake, registry = scenario_lake
+    learner = tiny_lake.pseudonym(6)
+    assert tiny_lake.rows(lake, f"SELECT nevents FROM person_course WHERE learner_id = '{learner}'") == [(1,)]
+    tiny_lake.events(lake, date(2016, 7, 3), [e for e in scenario.DAY_3 if e["user_id"] != 6])
+    summary = build(lake, registry_path=registry)
+    assert summary.outcome("person_course").notes == [merged(1)]
+    assert tiny_lake.rows(lake, f"SELECT count(*) FROM {DAILY} WHERE learner_id = '{learner}'") == [(0,)]
+    assert tiny_lake.rows(lake, f"SELECT enrolled, nevents, ndays_act FROM person_course WHERE learner_id = '{learner}'") == [(True, 0, 0)]
+    assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full"))
+
+
+class Stopped(Exception):
+    pass
+
+
+def test_a_build_stopped_between_an_aggregate_and_the_learners_recomputes_them_whole(scenario_lake, tmp_path):
+    """Stopped after the day aggregates were rewritten and before the per-learner models were, the
+    next build cannot know which learners changed: it recomputes those models whole."""
+    lake, registry = scenario_lake
+    tiny_lake.events(lake, date(2016, 7, 7), [ev(2, "play_video", t(7, 8, 0)), ev(4, "problem_check", t(2, 20, 0), source="server")])
+
+    def stop_after_the_aggregate(outcome):
+        if outcome.name == DAILY:
+            raise Stopped
+
+    with pytest.raises(Stopped):
+        build(lake, registry_path=registry, on_model=stop_after_the_aggregate)
+    summary = build(lake, registry_path=registry)
+    assert summary.outcome(DAILY).status == BUILT  # its state was not saved either: the same days again
+    for name in MERGED:
+        assert summary.outcome(name).status == BUILT and summary.outcome(name).notes == [], name
     assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full"))
 
 

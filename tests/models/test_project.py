@@ -60,10 +60,14 @@ def test_a_cycle_names_the_models(tmp_path):
     (HEADER.replace("grain: [k]", "grain: [k, j]") + "SELECT 1 AS k", "grain names j, not one of its columns"),
     (HEADER + "SELECT 1 AS k; SELECT 2 AS k", "exactly one SELECT"),
     (HEADER + "SELECT k FROM main.auth_user", "without a schema"),
-    (HEADER.replace("materialized: table", "materialized: incremental") + "SELECT 1 AS k", "has partition_by"),
+    (HEADER.replace("materialized: table", "materialized: incremental") + "SELECT 1 AS k", "an incremental model, and only one"),
     (HEADER.replace("materialized: table", "materialized: incremental\npartition_by: log_date") + "SELECT 1 AS k",
      "partition_by log_date must be one of its columns"),
-    (HEADER.replace("materialized: table", "materialized: table\npartition_by: event_date") + "SELECT 1 AS k", "has partition_by"),
+    (HEADER.replace("materialized: table", "materialized: table\npartition_by: event_date") + "SELECT 1 AS k", "an incremental model, and only one"),
+    (HEADER.replace("materialized: table", "materialized: table\nmerge_by: [k]") + "SELECT 1 AS k", "an incremental model, and only one"),
+    (HEADER.replace("materialized: table", "materialized: incremental\nmerge_by: [j]") + "SELECT 1 AS k", "merge_by must list some of the grain"),
+    (HEADER.replace("materialized: table", "materialized: incremental\nmerge_by: [k]\npartition_by: log_date") + "SELECT 1 AS k",
+     "an incremental model, and only one"),
     (HEADER + "SELEC k FROM a", "does not parse|exactly one SELECT"),
 ])
 def test_a_malformed_model_names_its_file(text, message):

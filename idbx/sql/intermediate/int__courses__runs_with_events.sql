@@ -1,8 +1,9 @@
 /*
 description: >
   The course runs of int__courses__course_runs plus the runs seen only in the tracking logs (not
-  registered, so not excluded), with the days their events span: the course list of the marts
-  that read events.
+  registered, so not excluded): the course list of the marts that read events. Nothing in it
+  changes with each new day of events (no event dates), so that the per-learner models merged by
+  key, which read it whole, are not recomputed whole after each new day.
 grain: [course_key]
 materialized: table
 columns:
@@ -13,15 +14,11 @@ columns:
   registered: Whether the registry lists the run.
   excluded: Whether the registry excludes the run from reports.
   snapshot_date: Latest delivery of the course's tables, NULL when none.
-  first_event_date: First day with events of the course, NULL when none.
-  last_event_date: Last day with events of the course, NULL when none.
 */
 WITH event_courses AS (
     SELECT
         course_key,
-        min(course_id) AS course_id,
-        min(event_date) AS first_event_date,
-        max(event_date) AS last_event_date
+        min(course_id) AS course_id
     FROM int__events__course_day
     GROUP BY course_key
 )
@@ -33,8 +30,6 @@ SELECT
     coalesce(runs.passing_grade, default_passing_grade()) AS passing_grade,
     coalesce(runs.registered, false) AS registered,
     coalesce(runs.excluded, false) AS excluded,
-    runs.snapshot_date,
-    event_courses.first_event_date,
-    event_courses.last_event_date
+    runs.snapshot_date
 FROM int__courses__course_runs AS runs
 FULL OUTER JOIN event_courses ON event_courses.course_key = runs.course_key

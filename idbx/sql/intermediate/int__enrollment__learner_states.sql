@@ -5,7 +5,8 @@ description: >
   learner whose activation predates the logs, shows them enrolled). Events at the same instant
   apply in the order activated, mode_changed, deactivated.
 grain: [course_key, learner_id, change_number]
-materialized: table
+materialized: incremental
+merge_by: [course_key, learner_id]
 columns:
   course_key: Short key of the course run.
   course_id: The edX course id as the events give it.

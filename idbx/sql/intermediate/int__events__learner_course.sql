@@ -2,9 +2,11 @@
 description: >
   Each learner's activity in each course over every day of events (HarvardX/MITx counts): the sums
   of the learner-day aggregate, with sum_dt completed by the gaps that cross midnight, where the
-  enrollment events leave the learner, and the country of their latest public address.
+  enrollment events leave the learner, and the country of their latest public address. A view
+  inside the build, stored as part of person_course: when person_course recomputes only the
+  learners new days changed, this is computed for those learners only.
 grain: [course_key, learner_id]
-materialized: table
+materialized: view
 columns:
   course_key: Short key of the course run.
   learner_id: Pseudonymous learner id.

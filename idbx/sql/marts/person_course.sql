@@ -18,7 +18,8 @@ description: >
   .created events.
   Counts are 0 for a learner with no events.
 grain: [course_key, learner_id]
-materialized: table
+materialized: incremental
+merge_by: [course_key, learner_id]
 columns:
   course_id: The edX course id.
   course_key: Short key of the course run.
