@@ -1,6 +1,7 @@
 """`sync-course-data`: fetch a weekly course-data delivery (default: the newest, unless the lake
 holds it) and land it, one task per course run. Ends with a markdown artifact; fails when the
-delivery could not be fetched or one of its files could not be read."""
+delivery could not be fetched or one of its files could not be read. Run by its deployment, it
+starts build-and-publish when a file landed."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from prefect.states import State
 
 from idbx.config import lake_root
 from idbx.orchestration.runners import task_runner
-from idbx.orchestration.runs import finish_run, settle
+from idbx.orchestration.runs import finish_run, settle, start_build_and_publish
 from idbx.orchestration.summary import FlowOutcome
 from idbx.orchestration.tasks import fetch_delivery, land_course, plan_delivery
 from idbx.sync.outcomes import SyncReport
@@ -39,4 +40,5 @@ def sync_course_data(delivery: date | None = None, lake: str | None = None) -> S
     label = sync.objects[0].label if sync.objects else str(delivery or "newest")
     outcome = FlowOutcome(f"sync-course-data: delivery {label}", sync, summaries, errors, unhandled,
                           seconds=time.monotonic() - started)
+    start_build_and_publish(outcome, lake)
     return finish_run(outcome, key="sync-course-data")

@@ -2,7 +2,8 @@
 
 Each day is a fetch task and a landing task, fanned out over the task runner (a Dask cluster when
 IDBX_DASK_ADDRESS or IDBX_DASK_WORKERS is set). The run ends with a markdown artifact, and fails
-when a log could not be fetched or read; a day not delivered yet is only reported.
+when a log could not be fetched or read; a day not delivered yet is only reported. Run by its
+deployment, it starts build-and-publish when a log landed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from prefect.states import State
 from idbx.config import lake_root
 from idbx.lake.store import Lake
 from idbx.orchestration.runners import task_runner
-from idbx.orchestration.runs import finish_run, settle
+from idbx.orchestration.runs import finish_run, settle, start_build_and_publish
 from idbx.orchestration.summary import FlowOutcome
 from idbx.orchestration.tasks import fetch_event_day, land_event_logs
 from idbx.sync.events import event_days
@@ -41,4 +42,5 @@ def sync_events(day: date | None = None, start: date | None = None, end: date | 
     span = f"{days[0]} to {days[-1]}" if len(days) > 1 else str(days[0]) if days else "nothing to do"
     outcome = FlowOutcome(f"sync-events: {span}", sync, [s for s in summaries if s], fetch_errors + land_errors,
                           seconds=time.monotonic() - started)
+    start_build_and_publish(outcome, lake)
     return finish_run(outcome, key="sync-events")

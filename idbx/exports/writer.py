@@ -21,6 +21,8 @@ from idbx.quoting import quote_ident, sql_string
 
 MART_METADATA = ("computed_at", "data_through", "definitions_version")
 _BOM = "\ufeff".encode()
+# Where the build-and-publish flow keeps the standard exports, inside the lake: one file per report.
+EXPORTS_FOLDER = "exports"
 
 
 def _people_sql() -> str:
@@ -96,6 +98,14 @@ def write_report(
         finally:
             tmp.unlink(missing_ok=True)
     return rows
+
+
+def write_standard_exports(lake: Lake, folder: Path | None = None) -> dict[Path, int]:
+    """Every report, pseudonymous (no --include-pii), as `<name>.csv` in `folder` (default
+    lake/exports/), each written aside and renamed into place; rows by file. For BI tools that
+    read fixed paths: a reader opens each file's previous or new version, never a partial one."""
+    folder = folder or lake.root / EXPORTS_FOLDER
+    return {folder / f"{name}.csv": write_report(lake, name, folder / f"{name}.csv") for name in REPORTS}
 
 
 def _copy_to(path: Path, target, excel: bool) -> None:

@@ -1,15 +1,17 @@
-"""What the flow bodies share: gathering their tasks' results, and ending a run with its artifact
-and a state that says whether every file was fetched and read."""
+"""What the flow bodies share: gathering their tasks' results, starting build-and-publish after a
+sync, and ending a run with its artifact and a state that says whether every step succeeded."""
 
 from __future__ import annotations
 
 from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact
+from prefect.deployments import run_deployment
+from prefect.exceptions import ObjectNotFound
 from prefect.futures import PrefectFuture
 from prefect.states import Completed, Failed, State
 
 from idbx.errors import IdbxError
-from idbx.orchestration.summary import FlowOutcome
+from idbx.orchestration.summary import BuildAndPublishOutcome, FlowOutcome
 
 
 def _one_line(exc: object, fallback: str) -> str:
@@ -36,18 +38,45 @@ def settle(futures: list[PrefectFuture]) -> tuple[list, list[str]]:
     return values, errors
 
 
-def finish_run(outcome: FlowOutcome, key: str) -> State:
-    """Publish the run's artifact and log its totals; Failed when anything could not be fetched or read."""
+def settle_step(future: PrefectFuture, step: str, errors: list[str]):
+    """A step's result; or None, its failure added to `errors` as one line naming the step."""
+    values, failed = settle([future])
+    errors += [f"{step}: {line}" for line in failed]
+    return values[0] if values else None
+
+
+# The deployment (prefect.yaml) a sync deployment's run starts when it landed something new.
+BUILD_AND_PUBLISH_DEPLOYMENT = "build-and-publish/after-sync"
+
+
+def start_build_and_publish(outcome: FlowOutcome, lake: str | None) -> None:
+    """When a sync runs as a deployment and landed something new, start the build-and-publish
+    deployment on the same lake, without waiting for it (its own run, queued behind a build
+    already running: the deployment allows one at a time). Its run name, or why none was
+    started, goes into the sync's notes. Runs outside a deployment (the quickstart, a test, a
+    developer's call) chain nothing: they build when they choose to."""
+    from prefect.runtime import deployment
+
+    if deployment.id is None:
+        return
+    if not outcome.totals()["ingested"]:
+        outcome.notes.append("nothing new landed: build-and-publish not started")
+        return
+    try:
+        run = run_deployment(BUILD_AND_PUBLISH_DEPLOYMENT, parameters={"lake": lake} if lake else {}, timeout=0)
+    except ObjectNotFound:
+        outcome.notes.append(f"{BUILD_AND_PUBLISH_DEPLOYMENT} is not deployed (prefect deploy --all): nothing was built or published")
+        return
+    outcome.notes.append(f"{BUILD_AND_PUBLISH_DEPLOYMENT} started: flow run {run.name}")
+
+
+def finish_run(outcome: FlowOutcome | BuildAndPublishOutcome, key: str) -> State:
+    """Publish the run's artifact and log its totals; Failed when anything failed (a file not
+    fetched or read, a step of build-and-publish), with the first failure as the state's message."""
     create_markdown_artifact(outcome.markdown(), key=key, description=outcome.title)
-    totals = outcome.totals()
     logger = get_run_logger()
-    logger.info(
-        "%s: %d file(s) landed, %d unchanged, %d failed; %d rows, %d rejects, %d late events; %d missing in S3; %.1f s",
-        outcome.title, totals["ingested"], totals["unchanged"], totals["failed"], totals["rows"], totals["rejects"],
-        totals["late_events"], len(outcome.sync.missing), outcome.seconds,
-    )
-    for note in outcome.sync.notes:
-        logger.info(note)
+    for line in outcome.log_lines():
+        logger.info(line)
     if outcome.failures:
         for line in outcome.failures:
             logger.error(line)

@@ -1,23 +1,27 @@
 """The flows' tasks: each a thin call of an idbx function, small results, secrets resolved where
 the task runs. Fetching retries with back-off when S3 failed transiently; landing does not retry
-(a file that cannot be read fails the same way twice)."""
+(a file that cannot be read fails the same way twice), nor do the build-and-publish steps (the
+publish retries transient MongoDB errors itself; a model that fails fails again)."""
 
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
 from idbx.errors import TransientS3Error
+from idbx.exports.writer import write_standard_exports
 from idbx.ingest.course_data import ingest_package, plan
 from idbx.ingest.events import ingest_events
 from idbx.ingest.outcomes import RunSummary
 from idbx.ingest.sources import open_deliveries
 from idbx.lake.store import Lake
-from idbx.orchestration.secrets import partner_key
+from idbx.models.runner import BuildSummary, build
+from idbx.orchestration.secrets import mongo_uri, partner_key, pseudonym_key
+from idbx.publish import MongoSettings, PublishSummary, publish
 from idbx.sync import course_data, events
 from idbx.sync.outcomes import SyncReport
 from idbx.sync.settings import SyncSettings
@@ -39,7 +43,7 @@ def _raise_transient(report: SyncReport) -> SyncReport:
 
 _FETCH = {"retries": FETCH_RETRIES, "retry_delay_seconds": exponential_backoff(backoff_factor=FETCH_BACKOFF_SECONDS),
           "retry_jitter_factor": 0.5, "retry_condition_fn": _transient, "cache_policy": NO_CACHE}
-# Side effects on the lake: never served from a cache.
+# Side effects (on the lake, on MongoDB): never served from a cache.
 _LAND = {"cache_policy": NO_CACHE}
 
 
@@ -81,3 +85,28 @@ def land_course(package: Path, course_key: str | None, lake_dir: str) -> RunSumm
     """One course run's files of the delivery; the whole delivery when `course_key` is None."""
     with partner_key() as gpg:
         return ingest_package([package], Lake(Path(lake_dir)), gpg, courses={course_key} if course_key else None)
+
+
+@task(name="build-models", **_LAND)
+def build_models(lake_dir: str, full_refresh: bool) -> BuildSummary:
+    """The SQL models, as `idbx build` builds them (only what changed, unless `full_refresh`)."""
+    return build(Lake(Path(lake_dir)), full_refresh=full_refresh, key=pseudonym_key())
+
+
+@task(name="write-exports", **_LAND)
+def write_exports(lake_dir: str) -> dict[Path, int]:
+    return write_standard_exports(Lake(Path(lake_dir)))
+
+
+@task(name="publish-to-mongodb", **_LAND)
+def publish_marts(lake_dir: str) -> PublishSummary:
+    """The marts into MongoDB; each transient error retried inside is logged as a warning."""
+    return publish(Lake(Path(lake_dir)), MongoSettings.resolve(mongo_uri()), on_note=get_run_logger().warning)
+
+
+@task(name="draw-dashboard", **_LAND)
+def draw_dashboard(lake_dir: str, lang: str):
+    """The offline dashboard (lake/dashboard/), swapped in atomically; its SiteSummary."""
+    from idbx.dashboard import build_site  # altair and vl-convert take seconds to import: only here
+
+    return build_site(Lake(Path(lake_dir)), lang=lang)
