@@ -1,5 +1,6 @@
 """Shared fixtures: a real gpg key and encrypted sample delivery (made once per run), fresh lakes,
-a local S3 server (moto) and a local Prefect server, each started by the tests and stopped by pid."""
+a local S3 server (moto), a local Prefect server and a MongoDB-wire server (SecantusDB, or the
+MongoDB that IDBX_TEST_MONGO_URI names), each started by the tests and stopped by pid."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import pymongo
 import pytest
 
 # Prefect in this process keeps to a throw-away home, stays offline, and never starts a server of
@@ -24,6 +26,7 @@ os.environ.pop("PREFECT_API_URL", None)
 
 from idbx.config import GpgSettings  # noqa: E402
 from idbx.lake.store import Lake  # noqa: E402
+from idbx.local import mongo as local_mongo  # noqa: E402
 from idbx.local.sample import Sample, write_sample  # noqa: E402
 from idbx.local.services import LocalService, local_prefect_server, local_s3_server  # noqa: E402
 
@@ -97,6 +100,40 @@ def s3(s3_server: LocalService, monkeypatch: pytest.MonkeyPatch):
                  "IDBX_S3_EVENTS_PREFIX", "IDBX_S3_COURSE_DATA_PREFIX"):
         monkeypatch.delenv(name, raising=False)
     return SyncSettings.resolve()
+
+
+TEST_MONGO_URI_ENV = "IDBX_TEST_MONGO_URI"
+
+
+@pytest.fixture(scope="session")
+def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[local_mongo.LocalServer | None]:
+    """The SecantusDB server of the session, with test commands (failCommand) enabled; None when
+    IDBX_TEST_MONGO_URI names a server."""
+    if os.environ.get(TEST_MONGO_URI_ENV):
+        yield None
+        return
+    server = local_mongo.start(tmp_path_factory.mktemp("mongo") / "data", test_commands=True)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo_uri(mongo_server: local_mongo.LocalServer | None) -> str:
+    return mongo_server.uri if mongo_server else os.environ[TEST_MONGO_URI_ENV]
+
+
+@pytest.fixture
+def database(mongo_uri: str) -> Iterator[pymongo.database.Database]:
+    """A database of this test's own on the session's server, dropped afterwards."""
+    client: pymongo.MongoClient = pymongo.MongoClient(mongo_uri)
+    name = f"idbx_test_{uuid.uuid4().hex[:12]}"
+    try:
+        yield client[name]
+    finally:
+        client.drop_database(name)
+        client.close()
 
 
 @pytest.fixture(scope="session")

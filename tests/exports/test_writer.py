@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from idbx.errors import IdbxError
-from idbx.exports.writer import write_report
+from idbx.exports.writer import write_report, write_standard_exports
 from idbx.lake.store import Lake
 
 # What the sample's learners are called, write from and are reached at (idbx/local/sample.py).
@@ -56,3 +56,12 @@ def test_excel_variant_starts_with_a_byte_order_mark(built_sample, tmp_path):
 def test_no_export_before_a_build(tmp_path):
     with pytest.raises(IdbxError, match="no catalog"):
         write_report(Lake(tmp_path / "lake"), "general", None)
+
+
+def test_standard_exports_are_every_report_with_its_rows_and_nothing_aside(built_sample, tmp_path):
+    written = write_standard_exports(built_sample, tmp_path / "exports")
+    assert sorted(path.name for path in written) == sorted(path.name for path in (tmp_path / "exports").iterdir()) == [
+        "active-users.csv", "enrollments.csv", "general.csv", "masterfile.csv", "person-course.csv"]
+    for path, rows in written.items():
+        assert len(list(csv.reader(io.StringIO(path.read_text())))) == rows + 1 > 1, path.name
+    assert not PII.search("".join(path.read_text() for path in written))

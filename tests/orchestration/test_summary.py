@@ -1,10 +1,14 @@
-"""The run summary artifact, from outcomes alone: totals, files, what was missing, what failed."""
+"""The run summary artifacts, from outcomes alone: for a sync, totals, files, what was missing,
+what failed; for build-and-publish, each step's result and failure."""
 
 from pathlib import Path
 
+from idbx.dashboard.site import SiteSummary
 from idbx.errors import TransientS3Error
 from idbx.ingest.outcomes import FAILED, INGESTED, UNCHANGED, FileOutcome, RunSummary
-from idbx.orchestration.summary import FlowOutcome
+from idbx.models.runner import BuildSummary, ModelOutcome
+from idbx.orchestration.summary import BuildAndPublishOutcome, FlowOutcome
+from idbx.publish import CollectionOutcome, PublishSummary
 from idbx.sync.outcomes import DOWNLOADED, MISSING, SyncedObject, SyncReport, failed_object
 
 
@@ -50,3 +54,55 @@ def test_a_quiet_run_says_so():
     quiet = FlowOutcome("sync-events: nothing to do", SyncReport("events", notes=["up to date"]))
     assert quiet.failures == [] and quiet.failure_message() == ""
     assert "From S3: nothing to fetch." in quiet.markdown() and "| file |" not in quiet.markdown()
+
+
+def build_summary(*statuses: str) -> BuildSummary:
+    models = [ModelOutcome(f"model_{n}", "marts", "table", status, rows=10 * n, seconds=0.5,
+                           error="idbx/sql/marts/model_2.sql: no column nevents" if status == "failed" else "")
+              for n, status in enumerate(statuses)]
+    return BuildSummary(models=models, seconds=2.0)
+
+
+def test_build_and_publish_artifact_shows_every_step():
+    published = PublishSummary("edx", "db.example:27017", publish=7, seconds=1.5,
+                               reports=CollectionOutcome(3, 1, 0), courses=CollectionOutcome(4, 0, 0), learners=CollectionOutcome(250, 0, 120))
+    dashboard = SiteSummary(Path("/lake/dashboard"), Path("/lake/.dashboard-x"), "es", 5, 4, 6, 40, 2, 1, 30, 10**6, 3.0)
+    done = BuildAndPublishOutcome("build-and-publish: /lake", build_summary("built", "unchanged", "view"),
+                                  {Path("/lake/exports/general.csv"): 4, Path("/lake/exports/masterfile.csv"): 300},
+                                  published, dashboard, seconds=9.0)
+    assert done.built and done.failures == [] and done.failure_message() == ""
+    text = done.markdown()
+    assert text.startswith("## build-and-publish: /lake\n")
+    assert "| build | 1 built, 1 unchanged, 1 view (2.0 s) |" in text
+    assert "| CSV exports | 2 files, 304 rows in /lake/exports |" in text
+    assert "| MongoDB | 257 documents written (publish 7) to database edx at db.example:27017 (1.5 s) |" in text
+    assert "| dashboard | /lake/dashboard/index.html (6 pages, 40 charts, 3.0 s) |" in text
+    assert "| model_0 | built | 0 | 0.50 |" in text and "| masterfile.csv | 300 |" in text
+    assert "| learners | 250 | 0 | 120 |" in text and "**Failed**" not in text
+    assert done.log_lines() == [
+        "build-and-publish: /lake: build: 1 built, 1 unchanged, 1 view (2.0 s); CSV exports: 2 files, 304 rows in /lake/exports; "
+        "MongoDB: 257 documents written (publish 7) to database edx at db.example:27017 (1.5 s); "
+        "dashboard: /lake/dashboard/index.html (6 pages, 40 charts, 3.0 s); 9.0 s"]
+
+
+def test_a_failed_model_stops_the_steps_that_read_the_marts():
+    failed = BuildAndPublishOutcome("build-and-publish: /lake", build_summary("built", "built", "failed", "skipped"))
+    assert not failed.built
+    assert failed.failures == ["build: idbx/sql/marts/model_2.sql: no column nevents"]
+    text = failed.markdown()
+    assert "| build | 2 built, 1 failed, 1 skipped (2.0 s) |" in text
+    assert "| MongoDB | not run: the build failed |" in text and "| dashboard | not run: the build failed |" in text
+    assert "**Failed**\n- build: idbx/sql/marts/model_2.sql: no column nevents" in text
+
+
+def test_a_failed_step_after_the_build_is_listed_and_the_others_kept():
+    outcome = BuildAndPublishOutcome("build-and-publish: /lake", build_summary("unchanged"), {Path("/lake/exports/general.csv"): 4},
+                                     errors=["publish: cannot reach MongoDB at db.example:27017 while connecting after 5 attempts: refused",
+                                             "dashboard: disk full"])
+    assert outcome.built
+    assert outcome.failure_message() == ("publish: cannot reach MongoDB at db.example:27017 while connecting after 5 attempts: refused "
+                                         "(and 1 more: see the artifact)")
+    text = outcome.markdown()
+    assert "| MongoDB | failed: nothing published, the collections are as they were |" in text
+    assert "| dashboard | failed: the previous site is still in place |" in text
+    assert "| CSV exports | 1 file, 4 rows in /lake/exports |" in text

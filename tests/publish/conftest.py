@@ -1,58 +1,22 @@
-"""A real MongoDB-wire server for the publish tests: SecantusDB started on a free port with a
-temporary storage path (stopped by its pid), or the MongoDB that IDBX_TEST_MONGO_URI names.
-Each test gets its own database. The lake is the hand-counted scenario of tests/models, built once."""
+"""The publish tests' settings and lake: the server is the session's (tests/conftest.py), each test
+gets its own database; the lake is the hand-counted scenario of tests/models, built once."""
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pymongo
 import pytest
 
 from idbx.lake.store import Lake
-from idbx.local import mongo as local_mongo
 from idbx.models.runner import build
 from idbx.publish import MongoSettings
 from tests.models import scenario, tiny_lake
-
-TEST_URI_ENV = "IDBX_TEST_MONGO_URI"
 
 
 def fast(uri: str, database: str) -> MongoSettings:
     """Settings that give up quickly (the tests' servers are local)."""
     return MongoSettings(uri=uri, database=database, batch_size=200, attempts=3, backoff_seconds=0.05, server_timeout_ms=1500)
-
-
-@pytest.fixture(scope="session")
-def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[local_mongo.LocalServer | None]:
-    """The SecantusDB server of the session (None when IDBX_TEST_MONGO_URI names a server)."""
-    if os.environ.get(TEST_URI_ENV):
-        yield None
-        return
-    server = local_mongo.start(tmp_path_factory.mktemp("mongo") / "data", test_commands=True)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="session")
-def mongo_uri(mongo_server: local_mongo.LocalServer | None) -> str:
-    return mongo_server.uri if mongo_server else os.environ[TEST_URI_ENV]
-
-
-@pytest.fixture
-def database(mongo_uri: str) -> Iterator[pymongo.database.Database]:
-    client: pymongo.MongoClient = pymongo.MongoClient(mongo_uri)
-    name = f"idbx_test_{uuid.uuid4().hex[:12]}"
-    try:
-        yield client[name]
-    finally:
-        client.drop_database(name)
-        client.close()
 
 
 @pytest.fixture
