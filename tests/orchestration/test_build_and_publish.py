@@ -20,6 +20,7 @@ from idbx.ingest.course_data import ingest_package
 from idbx.ingest.events import ingest_events
 from idbx.lake.store import Lake
 from tests.orchestration.test_flows import artifact
+from tests.publish.conftest import failing_commands
 from tests.publish.lakes import copy
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
@@ -111,16 +112,8 @@ def test_a_refused_publish_fails_the_run_in_one_line_and_leaves_the_collections(
     monkeypatch.setenv("IDBX_PSEUDONYM_KEY", KEY)
     monkeypatch.setenv("IDBX_MONGO_URI", mongo_uri)
     monkeypatch.setenv("IDBX_MONGO_DB", db.name)
-    admin = db.client.admin
-    try:
-        admin.command("configureFailPoint", "failCommand", mode={"times": 1},
-                      data={"failCommands": ["insert"], "errorCode": 13, "errmsg": "not authorized to insert"})
-    except pymongo.errors.OperationFailure:
-        pytest.skip("the server does not enable test commands (configureFailPoint)")
-    try:
+    with failing_commands(db, 1, failCommands=["insert"], errorCode=13, errmsg="not authorized to insert"):
         state = build_and_publish(lake=str(lake.root), return_state=True)
-    finally:
-        admin.command("configureFailPoint", "failCommand", mode="off")
     assert state.is_failed()
     assert state.message.startswith("publish: ") and "refused writing learners documents" in state.message
     assert state.message.endswith("(code 13 Unauthorized)") and "\n" not in state.message

@@ -3,6 +3,8 @@ gets its own database; the lake is the hand-counted scenario of tests/models, bu
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pymongo
@@ -12,6 +14,22 @@ from idbx.lake.store import Lake
 from idbx.models.runner import build
 from idbx.publish import MongoSettings
 from tests.models import scenario, tiny_lake
+
+
+@contextmanager
+def failing_commands(db: pymongo.database.Database, times: int, **data: object) -> Iterator[None]:
+    """The server's `failCommand` fail point armed for the next `times` commands it matches (`data`:
+    failCommands, errorCode, closeConnection...), disarmed after the block; the test is skipped on a
+    server without test commands."""
+    admin = db.client.admin
+    try:
+        admin.command("configureFailPoint", "failCommand", mode={"times": times}, data=data)
+    except pymongo.errors.OperationFailure:
+        pytest.skip("the server does not enable test commands (configureFailPoint)")
+    try:
+        yield
+    finally:
+        admin.command("configureFailPoint", "failCommand", mode="off")
 
 
 def fast(uri: str, database: str) -> MongoSettings:

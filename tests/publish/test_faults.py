@@ -13,7 +13,7 @@ import pytest
 from idbx.local.services import free_port
 from idbx.publish import PublishError, publish
 from tests.publish import lakes
-from tests.publish.conftest import assert_whole, fast
+from tests.publish.conftest import assert_whole, failing_commands, fast
 
 RA, RC = "ra_2016_t1", "rc_2016_t1"
 
@@ -103,14 +103,9 @@ def test_a_reader_polling_during_a_publish_never_sees_a_course_missing_or_half(s
 
 
 def test_transient_errors_are_retried(scenario_lake, settings, database):
-    admin = database.client.admin
-    try:
-        admin.command("configureFailPoint", "failCommand", mode={"times": 2},
-                      data={"failCommands": ["insert"], "closeConnection": True})
-    except pymongo.errors.OperationFailure:
-        pytest.skip("the server does not enable test commands (configureFailPoint)")
     notes: list[str] = []
-    summary = publish(scenario_lake, settings, on_note=notes.append)
+    with failing_commands(database, 2, failCommands=["insert"], closeConnection=True):
+        summary = publish(scenario_lake, settings, on_note=notes.append)
     assert len(notes) == 2 and all("attempt" in note for note in notes)
     assert summary.learners.written == database.learners.count_documents({}) > 0
     assert_whole(database, RA)
@@ -121,14 +116,9 @@ def test_a_refused_command_fails_at_once_and_leaves_the_published_state(scenario
     before = published_sets(database)
     lake = lakes.copy(scenario_lake, tmp_path)
     lakes.rewrite_mart(lake, "person_course", "SELECT * REPLACE (nevents + 1 AS nevents) FROM mart")
-    admin = database.client.admin
-    try:
-        admin.command("configureFailPoint", "failCommand", mode={"times": 1},
-                      data={"failCommands": ["insert"], "errorCode": 13, "errmsg": "not authorized to insert"})
-    except pymongo.errors.OperationFailure:
-        pytest.skip("the server does not enable test commands (configureFailPoint)")
     notes: list[str] = []
-    with pytest.raises(PublishError, match=r"refused writing learners documents: .* \(code 13 Unauthorized\)$") as raised:
+    with (failing_commands(database, 1, failCommands=["insert"], errorCode=13, errmsg="not authorized to insert"),
+          pytest.raises(PublishError, match=r"refused writing learners documents: .* \(code 13 Unauthorized\)$") as raised):
         publish(lake, settings, on_note=notes.append)
     assert not notes and "\n" not in str(raised.value)
     assert published_sets(database) == before
