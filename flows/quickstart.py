@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
          f"  duckdb -readonly {LAKE}/catalog.duckdb                (the lake: events, auth_user, ..., the marts)\n"
          f"  .venv/bin/idbx query \"SELECT * FROM course_report\" --lake {LAKE}\n"
          f"  {LAKE}/exports/*.csv                                  (the standard CSV exports)\n"
-         f"  {(LAKE / "dashboard" / "index.html").absolute()}   (the dashboard: open it in any browser)\n"
+         f"  {(LAKE / 'dashboard' / 'index.html').absolute()}   (the dashboard: open it in any browser)\n"
          f"  .venv/bin/idbx mongo serve --storage-path {MONGO_DATA}   (the collections reports, courses, learners"
          f" of database {DATABASE}, for any MongoDB client)\n"
          f"  {LAKE}/landing/                                       (the deliveries as fetched, kept for reprocessing)\n"
