@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     _say(f"\nlocal S3 server (moto) and MongoDB-wire server (SecantusDB) stopped.\n"
          f"Published to database {DATABASE}: " + ", ".join(f"{name} {count:,}" for name, count in published.items()) + "\n"
          f"Where to look:\n"
-         f"  duckdb -readonly {LAKE}/catalog.duckdb                (the lake: events, auth_user, ..., the marts)\n"
+         f"  .venv/bin/duckdb -readonly {LAKE}/catalog.duckdb      (the lake: events, auth_user, ..., the marts)\n"
          f"  .venv/bin/idbx query \"SELECT * FROM course_report\" --lake {LAKE}\n"
          f"  {LAKE}/exports/*.csv                                  (the standard CSV exports)\n"
          f"  {(LAKE / 'dashboard' / 'index.html').absolute()}   (the dashboard: open it in any browser)\n"
