@@ -75,7 +75,7 @@ class _Progress:
         self.progress.update(self.tasks[what], completed=done)
 
 
-mongo_app = typer.Typer(help="A local MongoDB-wire server for trying publishing out (the idbx[local] extra).", no_args_is_help=True)
+mongo_app = typer.Typer(help="A local MongoDB-wire server for trying publishing out (the idbx\\[local] extra).", no_args_is_help=True)
 app.add_typer(mongo_app, name="mongo")
 
 
@@ -86,7 +86,7 @@ def mongo_serve(
     auth: Annotated[bool, typer.Option("--auth", help="Require users and passwords (create them first without --auth).")] = False,
 ) -> None:
     """Run SecantusDB, a MongoDB-wire server, on 127.0.0.1 in the foreground until stopped
-    (Ctrl-C, or SIGTERM to its pid). It needs the optional extra: pip install 'idbx[local]'.
+    (Ctrl-C, or SIGTERM to its pid). It needs the optional extra: pip install 'idbx\\[local]'.
 
     Exit codes: 2 the extra is not installed; otherwise the server's own.
     """

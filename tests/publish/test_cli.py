@@ -74,3 +74,10 @@ def test_mongo_serve_refuses_clearly_without_the_extra(monkeypatch, tmp_path):
     done = CliRunner().invoke(app, ["mongo", "serve", "--storage-path", str(tmp_path / "data")])
     assert done.exit_code == 2
     assert "pip install 'idbx[local]'" in done.output
+
+
+def test_mongo_help_names_the_extra_to_install():
+    for args in (["mongo", "--help"], ["mongo", "serve", "--help"]):
+        done = CliRunner().invoke(app, args)
+        assert done.exit_code == 0
+        assert "idbx[local]" in " ".join(done.output.split()), args
