@@ -155,7 +155,9 @@ def test_a_killed_run_then_a_re_run_leave_a_clean_runs_lake(name, signum, point,
     else:
         assert status == -signal.SIGKILL
     if point != "early":
-        assert [p.kind for p in check_lake(lake).problems if p.kind == "interrupted"] == ["interrupted"]
+        interrupted = [p.kind for p in check_lake(lake).problems if p.kind == "interrupted"]
+        # On a loaded machine the signal can land after the last file was recorded: nothing is then pending.
+        assert interrupted == ["interrupted"] or (interrupted == [] and recorded(lake) == command.files)
     monkeypatch.setattr(tempfile, "tempdir", str(short_tmp))  # the re-run sweeps the temp folder the killed run used
     command.again(lake)
     assert leftovers(lake, short_tmp) == NOTHING_LEFT
