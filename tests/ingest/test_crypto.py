@@ -48,19 +48,19 @@ def test_the_users_own_keyring_is_untouched(gpg, encrypted, tmp_path, monkeypatc
     assert list(home.iterdir()) == []
 
 
-def test_wrong_passphrase_fails_before_any_work(sample, tmp_path, monkeypatch):
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+def test_wrong_passphrase_fails_before_any_work(sample, short_tmp, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(short_tmp))
     with pytest.raises(ConfigError, match="wrong passphrase"):
         with Decryptor(GpgSettings(sample.key_file, "not-the-passphrase")):
             pass
-    assert list(tmp_path.iterdir()) == [], "the private keyring must be removed on failure too"
+    assert list(short_tmp.iterdir()) == [], "the private keyring must be removed on failure too"
 
 
-def test_keyring_is_removed_after_use(gpg, tmp_path, monkeypatch):
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+def test_keyring_is_removed_after_use(gpg, short_tmp, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(short_tmp))
     with Decryptor(gpg):
-        assert len([p for p in tmp_path.iterdir() if p.is_dir()]) == 1
-    assert list(tmp_path.iterdir()) == []
+        assert len([p for p in short_tmp.iterdir() if p.is_dir()]) == 1
+    assert list(short_tmp.iterdir()) == []
 
 
 def test_missing_passphrase_is_explained(sample):
