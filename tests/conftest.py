@@ -168,19 +168,56 @@ def gpg_env(sample: Sample, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 SAMPLE_PSEUDONYM_KEY = "sample-pseudonym-key-0123456789"
 
 
+def copy_lake(lake: Lake, root: Path) -> Lake:
+    """A copy of `lake` at root/lake for a test to change (the catalog's views are made again:
+    they hold absolute paths)."""
+    from idbx.lake import catalog
+
+    shutil.copytree(lake.root, root / "lake")
+    copied = Lake(root / "lake")
+    catalog.refresh(copied)
+    return copied
+
+
 @pytest.fixture(scope="session")
-def built_sample(sample: Sample, tmp_path_factory: pytest.TempPathFactory) -> Lake:
-    """The encrypted sample landed and built once (read-only for the tests that use it)."""
+def landed_sample(sample: Sample, tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    """The encrypted sample's delivery and its three days of logs, landed once (read-only: a test
+    that changes it takes a copy_lake)."""
     from idbx.ingest.course_data import ingest_package
     from idbx.ingest.events import ingest_events
+
+    lake = Lake(tmp_path_factory.mktemp("landed-sample") / "lake")
+    gpg = GpgSettings(key_file=sample.key_file, passphrase=sample.passphrase)
+    assert not ingest_package([sample.package], lake, gpg).failed
+    assert not ingest_events(sample.event_logs, lake, gpg).failed
+    return lake
+
+
+@pytest.fixture(scope="session")
+def built_sample(landed_sample: Lake, tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    """The landed sample built once (read-only for the tests that use it)."""
     from idbx.models.runner import build
 
-    lake = Lake(tmp_path_factory.mktemp("built-sample") / "lake")
-    gpg = GpgSettings(key_file=sample.key_file, passphrase=sample.passphrase)
-    ingest_package([sample.package], lake, gpg)
-    ingest_events(sample.event_logs, lake, gpg)
+    lake = copy_lake(landed_sample, tmp_path_factory.mktemp("built-sample"))
     summary = build(lake, key=SAMPLE_PSEUDONYM_KEY)
     assert not summary.failed, [outcome.error for outcome in summary.failed]
+    return lake
+
+
+@pytest.fixture(scope="session")
+def built_scenario(tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    """The hand-counted scenario of tests/models/scenario.py (courses ra_2016_t1 and rc_2016_t1),
+    built once; read-only."""
+    from idbx.models.runner import build
+    from tests.models import scenario, tiny_lake
+
+    root = tmp_path_factory.mktemp("scenario")
+    lake = Lake(root / "lake")
+    registry = scenario.write(lake, root)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("IDBX_PSEUDONYM_KEY", tiny_lake.KEY)
+        summary = build(lake, registry_path=registry)
+    assert not summary.failed, [o.error for o in summary.failed]
     return lake
 
 

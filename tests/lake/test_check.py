@@ -9,11 +9,18 @@ from idbx.ingest.course_data import ingest_package
 from idbx.ingest.events import ingest_events
 from idbx.lake.check import check_lake
 from idbx.local.sample import sample_course_ids, write_event_log
+from tests.conftest import copy_lake
 
 
 @pytest.fixture
-def landed(sample, gpg, lake, tmp_path):
-    ingest_package([sample.package], lake, gpg)
+def lake(landed_sample, tmp_path):
+    """The sample's delivery and logs, landed."""
+    return copy_lake(landed_sample, tmp_path)
+
+
+@pytest.fixture
+def landed(lake, tmp_path):
+    """And a log with dirty lines, landed."""
     log = write_event_log(None, tmp_path, sample_course_ids(2), 10, date(2016, 5, 1), 30, dirty=True)
     ingest_events([log], lake)
     return log

@@ -20,9 +20,9 @@ from idbx.config import GpgSettings
 from idbx.ingest.course_data import ingest_package
 from idbx.ingest.events import ingest_events
 from idbx.lake.store import Lake
+from tests.conftest import copy_lake
 from tests.orchestration.test_flows import artifact
 from tests.publish.conftest import failing_commands
-from tests.publish.lakes import copy
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -108,7 +108,7 @@ def test_a_refused_publish_fails_the_run_in_one_line_and_leaves_the_collections(
     """A new day of logs changes the marts; the server refuses the first write of the publish."""
     db = first_run.database
     before = contents(db)
-    lake = copy(first_run.lake, tmp_path)
+    lake = copy_lake(first_run.lake, tmp_path)
     ingest_events(sample.event_logs[2:], lake, GpgSettings(key_file=sample.key_file, passphrase=sample.passphrase))
     monkeypatch.setenv("IDBX_PSEUDONYM_KEY", KEY)
     monkeypatch.setenv("IDBX_MONGO_URI", mongo_uri)

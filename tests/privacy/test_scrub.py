@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -15,33 +14,21 @@ from idbx.ingest.course_data import ingest_package
 from idbx.ingest.events import ingest_events
 from idbx.ingest.parsers.tables import TABLES
 from idbx.ingest.parsers.tracking_log import EVENT_PII_COLUMNS, EVENT_PII_KEYS
-from idbx.lake.catalog import refresh
 from idbx.lake.check import check_lake
 from idbx.lake.store import Lake
 from idbx.local.sample import PII_PATTERN
 from idbx.privacy.scrub import ALREADY, FAILED, NO_PII, SCRUBBED, scrub
 from idbx.quoting import sql_string
 from tests.cli.test_cli import run
+from tests.conftest import copy_lake
 
 DELIVERY = date(2016, 7, 4)  # the sample's snapshot; its logs are of 2016-07-01..03
 
 
-@pytest.fixture(scope="module")
-def ingested(sample, tmp_path_factory) -> Path:
-    """The sample delivery and its three days of logs, landed once for the module."""
-    lake = Lake(tmp_path_factory.mktemp("ingested") / "lake")
-    gpg = GpgSettings(sample.key_file, sample.passphrase)
-    assert not ingest_package([sample.package], lake, gpg).failed
-    assert not ingest_events(sample.event_logs, lake, gpg).failed
-    return lake.root
-
-
 @pytest.fixture
-def lake(ingested, tmp_path) -> Lake:
-    copy = tmp_path / "lake"
-    shutil.copytree(ingested, copy)
-    refresh(Lake(copy))  # views hold absolute paths
-    return Lake(copy)
+def lake(landed_sample, tmp_path) -> Lake:
+    """The sample delivery and its three days of logs (2016-07-01..03), landed."""
+    return copy_lake(landed_sample, tmp_path)
 
 
 def files(lake: Lake) -> dict[str, str]:
@@ -83,7 +70,7 @@ def assert_same_except_pii(before: Path, after: Path, relative: str) -> None:
             assert new.column(name).equals(old.column(name)), (relative, name)
 
 
-def test_everything_old_enough_loses_its_pii_and_nothing_else(lake, ingested):
+def test_everything_old_enough_loses_its_pii_and_nothing_else(lake, landed_sample):
     before = files(lake)
     assert any(rows_matching_pii(lake.root / f) for f in before)  # the sample does carry PII
     summary = scrub(lake, older_than_days=0, today=date(2016, 7, 5))
@@ -94,7 +81,7 @@ def test_everything_old_enough_loses_its_pii_and_nothing_else(lake, ingested):
     after = files(lake)
     assert {f for f in before if before[f] != after[f]} == with_pii
     for relative in before:
-        assert_same_except_pii(ingested / relative, lake.root / relative, relative)
+        assert_same_except_pii(landed_sample.root / relative, lake.root / relative, relative)
         assert rows_matching_pii(lake.root / relative) == 0, relative
     assert set(after) == set(before)  # no file added, removed or renamed, nothing left aside
     assert not [p for p in lake.root.rglob("*") if ".tmp-" in p.name]

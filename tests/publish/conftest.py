@@ -1,19 +1,15 @@
 """The publish tests' settings and lake: the server is the session's (tests/conftest.py), each test
-gets its own database; the lake is the hand-counted scenario of tests/models, built once."""
+gets its own database; the lake is the hand-counted scenario of tests/models (built_scenario)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pymongo
 import pytest
 
-from idbx.lake.store import Lake
-from idbx.models.runner import build
 from idbx.publish import MongoSettings
-from tests.models import scenario, tiny_lake
 
 
 @contextmanager
@@ -40,22 +36,6 @@ def fast(uri: str, database: str) -> MongoSettings:
 @pytest.fixture
 def settings(mongo_uri: str, database: pymongo.database.Database) -> MongoSettings:
     return fast(mongo_uri, database.name)
-
-
-def build_scenario(root: Path) -> Lake:
-    lake = Lake(root / "lake")
-    registry = scenario.write(lake, root)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("IDBX_PSEUDONYM_KEY", tiny_lake.KEY)
-        summary = build(lake, registry_path=registry)
-    assert not summary.failed, [o.error for o in summary.failed]
-    return lake
-
-
-@pytest.fixture(scope="session")
-def scenario_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
-    """The hand-counted scenario (courses ra_2016_t1 and rc_2016_t1), built; read-only."""
-    return build_scenario(tmp_path_factory.mktemp("publish-scenario"))
 
 
 def learner_set_hash(documents: list[dict]) -> str | None:

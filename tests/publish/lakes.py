@@ -1,24 +1,16 @@
-"""Lakes for the publish tests: copies of a built lake whose marts a test changes in place (the
-catalog views read the same files), and a larger learner set made by replicating learners."""
+"""Lakes for the publish tests: marts of a copied lake (copy_lake) changed in place (the catalog
+views read the same files), and a larger learner set made by replicating learners."""
 
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import duckdb
 
-from idbx.lake import catalog
 from idbx.lake.store import PARTITION_FILE, Lake
 from idbx.quoting import sql_string
-
-
-def copy(lake: Lake, root: Path) -> Lake:
-    shutil.copytree(lake.root, root / "lake")
-    copied = Lake(root / "lake")
-    catalog.refresh(copied)
-    return copied
+from tests.conftest import copy_lake
 
 
 def rewrite_mart(lake: Lake, mart: str, select: str) -> None:
@@ -33,7 +25,7 @@ def rewrite_mart(lake: Lake, mart: str, select: str) -> None:
 
 def with_more_learners(lake: Lake, root: Path, copies: int) -> Lake:
     """A copy of `lake` whose person_course has each learner `copies` times (other ids)."""
-    bigger = copy(lake, root)
+    bigger = copy_lake(lake, root)
     rewrite_mart(bigger, "person_course",
                  f"SELECT mart.* REPLACE (learner_id || '-' || copy AS learner_id) FROM mart, range({copies}) AS copies(copy)")
     return bigger

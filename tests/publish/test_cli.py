@@ -23,8 +23,8 @@ def run(*args, env=None):
     return subprocess.run(IDBX + list(args), capture_output=True, text=True, env={**os.environ, **(env or {})})
 
 
-def test_publish_reads_its_settings_from_the_environment_and_says_what_it_wrote(scenario_lake, mongo_uri, database):
-    env = {"IDBX_MONGO_URI": mongo_uri, "IDBX_MONGO_DB": database.name, "IDBX_LAKE": str(scenario_lake.root)}
+def test_publish_reads_its_settings_from_the_environment_and_says_what_it_wrote(built_scenario, mongo_uri, database):
+    env = {"IDBX_MONGO_URI": mongo_uri, "IDBX_MONGO_DB": database.name, "IDBX_LAKE": str(built_scenario.root)}
     first = run("publish", env=env)
     assert first.returncode == 0, first.stderr
     assert "reports: written 2, unchanged 0, removed 0" in first.stderr
@@ -37,9 +37,9 @@ def test_publish_reads_its_settings_from_the_environment_and_says_what_it_wrote(
     assert database.reports.count_documents({}) == 2
 
 
-def test_wrong_credentials_are_one_line_without_the_password(scenario_lake, mongo_uri, database):
+def test_wrong_credentials_are_one_line_without_the_password(built_scenario, mongo_uri, database):
     uri = mongo_uri.replace("mongodb://", "mongodb://nobody:s3cret-pw@") + "/?authSource=admin"
-    done = CliRunner().invoke(app, ["publish", "--lake", str(scenario_lake.root), "--mongo-uri", uri, "--db", database.name])
+    done = CliRunner().invoke(app, ["publish", "--lake", str(built_scenario.root), "--mongo-uri", uri, "--db", database.name])
     assert done.exit_code == 1
     lines = done.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: MongoDB at 127.0.0.1:") and "refused the credentials" in lines[0]

@@ -12,6 +12,7 @@ import pytest
 
 from idbx.local.services import free_port
 from idbx.publish import PublishError, publish
+from tests.conftest import copy_lake
 from tests.publish import lakes
 from tests.publish.conftest import assert_whole, failing_commands, fast
 
@@ -19,9 +20,9 @@ RA, RC = "ra_2016_t1", "rc_2016_t1"
 
 
 @pytest.fixture(scope="module")
-def bigger_lake(scenario_lake, tmp_path_factory):
+def bigger_lake(built_scenario, tmp_path_factory):
     """The scenario with each learner 200 times: a few thousand learner documents."""
-    return lakes.with_more_learners(scenario_lake, tmp_path_factory.mktemp("bigger"), copies=200)
+    return lakes.with_more_learners(built_scenario, tmp_path_factory.mktemp("bigger"), copies=200)
 
 
 def published_sets(db) -> dict[str, tuple[str, int]]:
@@ -29,10 +30,10 @@ def published_sets(db) -> dict[str, tuple[str, int]]:
 
 
 def test_server_killed_mid_publish_leaves_the_previous_state_and_the_next_publish_completes(
-        mongo_server, scenario_lake, bigger_lake, settings, database):
+        mongo_server, built_scenario, bigger_lake, settings, database):
     if mongo_server is None:
         pytest.skip("needs a server the test starts and kills itself (not IDBX_TEST_MONGO_URI)")
-    publish(scenario_lake, settings)
+    publish(built_scenario, settings)
     before = published_sets(database)
     reports_before = list(database.reports.find())
 
@@ -72,8 +73,8 @@ def test_server_killed_mid_publish_leaves_the_previous_state_and_the_next_publis
     assert database["_idbx_publish"].find_one({"_id": "state"})["in_progress"] is None
 
 
-def test_a_reader_polling_during_a_publish_never_sees_a_course_missing_or_half(scenario_lake, bigger_lake, settings, database):
-    publish(scenario_lake, settings)
+def test_a_reader_polling_during_a_publish_never_sees_a_course_missing_or_half(built_scenario, bigger_lake, settings, database):
+    publish(built_scenario, settings)
     courses = sorted(database.courses.distinct("_id"))
     reader_db = pymongo.MongoClient(settings.uri)[database.name]
     seen: list[int] = []
@@ -102,19 +103,19 @@ def test_a_reader_polling_during_a_publish_never_sees_a_course_missing_or_half(s
     assert len(seen) > 2 * len(courses)
 
 
-def test_transient_errors_are_retried(scenario_lake, settings, database):
+def test_transient_errors_are_retried(built_scenario, settings, database):
     notes: list[str] = []
     with failing_commands(database, 2, failCommands=["insert"], closeConnection=True):
-        summary = publish(scenario_lake, settings, on_note=notes.append)
+        summary = publish(built_scenario, settings, on_note=notes.append)
     assert len(notes) == 2 and all("attempt" in note for note in notes)
     assert summary.learners.written == database.learners.count_documents({}) > 0
     assert_whole(database, RA)
 
 
-def test_a_refused_command_fails_at_once_and_leaves_the_published_state(scenario_lake, settings, database, tmp_path):
-    publish(scenario_lake, settings)
+def test_a_refused_command_fails_at_once_and_leaves_the_published_state(built_scenario, settings, database, tmp_path):
+    publish(built_scenario, settings)
     before = published_sets(database)
-    lake = lakes.copy(scenario_lake, tmp_path)
+    lake = copy_lake(built_scenario, tmp_path)
     lakes.rewrite_mart(lake, "person_course", "SELECT * REPLACE (nevents + 1 AS nevents) FROM mart")
     notes: list[str] = []
     with (failing_commands(database, 1, failCommands=["insert"], errorCode=13, errmsg="not authorized to insert"),
@@ -127,12 +128,12 @@ def test_a_refused_command_fails_at_once_and_leaves_the_published_state(scenario
     assert publish(lake, settings).learner_courses == sorted(before)  # and the next one completes
 
 
-def test_an_unreachable_server_is_one_line_after_the_retries(scenario_lake):
+def test_an_unreachable_server_is_one_line_after_the_retries(built_scenario):
     port = free_port()
     notes: list[str] = []
     settings = replace(fast(f"mongodb://127.0.0.1:{port}", "edx"), server_timeout_ms=200)
     with pytest.raises(PublishError) as raised:
-        publish(scenario_lake, settings, on_note=notes.append)
+        publish(built_scenario, settings, on_note=notes.append)
     assert str(raised.value).startswith(f"cannot reach MongoDB at 127.0.0.1:{port} while connecting after 3 attempts:")
     assert "Connection refused" in str(raised.value) and "\n" not in str(raised.value)
     assert len(notes) == 2

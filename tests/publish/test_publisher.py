@@ -13,6 +13,7 @@ import pytest
 from idbx.errors import IdbxError
 from idbx.lake.store import Lake
 from idbx.publish import PublishError, publish
+from tests.conftest import copy_lake
 from tests.publish import lakes
 from tests.publish.conftest import assert_whole
 
@@ -31,10 +32,10 @@ def as_datetime(value):
     return datetime(value.year, value.month, value.day) if isinstance(value, date) and not isinstance(value, datetime) else value
 
 
-def test_reports_document_is_the_predecessors(scenario_lake, settings, database):
-    publish(scenario_lake, settings)
+def test_reports_document_is_the_predecessors(built_scenario, settings, database):
+    publish(built_scenario, settings)
     document = database.reports.find_one({"_id": RA})
-    computed_at = marts(scenario_lake, f"SELECT computed_at FROM course_report WHERE course_key = '{RA}'")[0]["computed_at"]
+    computed_at = marts(built_scenario, f"SELECT computed_at FROM course_report WHERE course_key = '{RA}'")[0]["computed_at"]
     assert document == {
         "_id": RA,
         "metadata": {"name": "Curso A", "sme": "SCL, SPH", "start_date": datetime(2016, 6, 1), "end_date": datetime(2016, 7, 31)},
@@ -61,9 +62,9 @@ def test_reports_document_is_the_predecessors(scenario_lake, settings, database)
     assert sorted(database.reports.distinct("_id")) == [RA, RC]
 
 
-def test_round_trip(scenario_lake, settings, database):
-    summary = publish(scenario_lake, settings)
-    people = marts(scenario_lake, "SELECT * EXCLUDE (computed_at, data_through, definitions_version) FROM person_course")
+def test_round_trip(built_scenario, settings, database):
+    summary = publish(built_scenario, settings)
+    people = marts(built_scenario, "SELECT * EXCLUDE (computed_at, data_through, definitions_version) FROM person_course")
     assert summary.learners.written == len(people) > 0
     for course_key in (RA, RC):
         course, learners = assert_whole(database, course_key)
@@ -71,10 +72,10 @@ def test_round_trip(scenario_lake, settings, database):
         got = sorted(({k: v for k, v in doc.items() if k not in BOOKKEEPING} for doc in learners), key=lambda row: row["learner_id"])
         assert got == expected
         for mart, order in (("activity_daily", "date"), ("weekly_active", "week_start, label"), ("enrollment_daily", "date, mode")):
-            rows = marts(scenario_lake, f"SELECT * EXCLUDE (course_id, course_key, computed_at, data_through, definitions_version) "
+            rows = marts(built_scenario, f"SELECT * EXCLUDE (course_id, course_key, computed_at, data_through, definitions_version) "
                                         f"FROM {mart} WHERE course_key = '{course_key}' ORDER BY {order}")
             assert course[mart] == [{k: as_datetime(v) for k, v in row.items()} for row in rows], (course_key, mart)
-        report = marts(scenario_lake, f"SELECT * FROM course_report WHERE course_key = '{course_key}'")[0]
+        report = marts(built_scenario, f"SELECT * FROM course_report WHERE course_key = '{course_key}'")[0]
         assert course["indicators"]["users_total"] == report["users_total"]
         assert course["indicators"]["learners"] == len(expected)
         assert course["indicators"]["viewed"] == sum(row["viewed"] for row in expected)
@@ -90,12 +91,12 @@ def _operations(database) -> dict[str, int]:
     return {name: counters[name] for name in ("insert", "update", "delete")}
 
 
-def test_a_second_publish_writes_nothing(scenario_lake, settings, database):
-    first = publish(scenario_lake, settings)
+def test_a_second_publish_writes_nothing(built_scenario, settings, database):
+    first = publish(built_scenario, settings)
     assert first.written > 0 and first.publish == 1
     before = _operations(database)
     snapshot = {name: list(database[name].find()) for name in ("reports", "courses", "learners")}
-    second = publish(scenario_lake, settings)
+    second = publish(built_scenario, settings)
     after = _operations(database)
     assert second.publish is None and second.written == 0
     assert (second.reports.unchanged, second.courses.unchanged, second.learners.unchanged) == (2, 2, first.learners.written)
@@ -104,12 +105,12 @@ def test_a_second_publish_writes_nothing(scenario_lake, settings, database):
     assert {name: list(database[name].find()) for name in snapshot} == snapshot
 
 
-def test_one_changed_course_rewrites_only_its_documents(scenario_lake, settings, database, tmp_path):
-    publish(scenario_lake, settings)
+def test_one_changed_course_rewrites_only_its_documents(built_scenario, settings, database, tmp_path):
+    publish(built_scenario, settings)
     before = {(name, doc["_id"]): doc for name in ("reports", "courses") for doc in database[name].find()}
     ra_learners = sorted(doc["_id"] for doc in database.learners.find({"course_key": RA}))
 
-    lake = lakes.copy(scenario_lake, tmp_path)
+    lake = copy_lake(built_scenario, tmp_path)
     lakes.rewrite_mart(lake, "person_course", f"SELECT * REPLACE (CASE WHEN course_key = '{RC}' THEN nevents + 1 ELSE nevents END AS nevents) FROM mart")
     summary = publish(lake, settings)
 
@@ -127,9 +128,9 @@ def test_one_changed_course_rewrites_only_its_documents(scenario_lake, settings,
     assert all(doc["nevents"] >= 1 for doc in learners)
 
 
-def test_courses_gone_from_the_marts_are_removed(scenario_lake, settings, database, tmp_path):
-    publish(scenario_lake, settings)
-    lake = lakes.copy(scenario_lake, tmp_path)
+def test_courses_gone_from_the_marts_are_removed(built_scenario, settings, database, tmp_path):
+    publish(built_scenario, settings)
+    lake = copy_lake(built_scenario, tmp_path)
     for mart in ("course_report", "person_course", "activity_daily", "weekly_active", "enrollment_daily"):
         lakes.rewrite_mart(lake, mart, f"SELECT * FROM mart WHERE course_key <> '{RC}'")
     summary = publish(lake, settings)
@@ -140,9 +141,9 @@ def test_courses_gone_from_the_marts_are_removed(scenario_lake, settings, databa
     assert_whole(database, RA)
 
 
-def test_indexes_exist(scenario_lake, settings, database):
-    publish(scenario_lake, settings)
-    publish(scenario_lake, settings)  # creating them again is a no-op
+def test_indexes_exist(built_scenario, settings, database):
+    publish(built_scenario, settings)
+    publish(built_scenario, settings)  # creating them again is a no-op
     learners = database.learners.index_information()
     assert learners["course_publish_learner"]["key"] == [("course_key", 1), ("_publish", 1), ("learner_id", 1)]
     assert learners["course_publish_learner"]["unique"]
@@ -152,16 +153,16 @@ def test_indexes_exist(scenario_lake, settings, database):
     assert database.reports.index_information()["metadata_start_date"]["key"] == [("metadata.start_date", 1)]
 
 
-def test_a_running_publish_elsewhere_holds_the_lease(scenario_lake, settings, database):
+def test_a_running_publish_elsewhere_holds_the_lease(built_scenario, settings, database):
     now = datetime.now(timezone.utc)
     database["_idbx_publish"].insert_one({"_id": "lease", "holder": "other-host:1:x", "host": "other-host", "pid": 1,
                                        "acquired_at": now, "expires_at": now + timedelta(minutes=10)})
     with pytest.raises(PublishError, match=r"another publish to \w+ is running \(host other-host, pid 1, since"):
-        publish(scenario_lake, settings)
+        publish(built_scenario, settings)
     assert database.reports.count_documents({}) == 0
 
 
-def test_a_lease_left_by_a_dead_process_here_is_taken_over(scenario_lake, settings, database):
+def test_a_lease_left_by_a_dead_process_here_is_taken_over(built_scenario, settings, database):
     dead = os.fork()
     if dead == 0:
         os._exit(0)
@@ -169,7 +170,7 @@ def test_a_lease_left_by_a_dead_process_here_is_taken_over(scenario_lake, settin
     now = datetime.now(timezone.utc)
     database["_idbx_publish"].insert_one({"_id": "lease", "holder": f"{socket.gethostname()}:{dead}:x", "host": socket.gethostname(),
                                        "pid": dead, "acquired_at": now, "expires_at": now + timedelta(minutes=10)})
-    assert publish(scenario_lake, settings).reports.written == 2
+    assert publish(built_scenario, settings).reports.written == 2
     assert database["_idbx_publish"].find_one({"_id": "lease"})["holder"] is None
 
 
