@@ -34,9 +34,40 @@ CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 _SERVICES: dict[str, LocalService] = {}
 
 
+# pytest-xdist's workers (scripts/test.sh runs `pytest -n auto`) each start, for themselves, what
+# the tests they are given need. The tests that need something slow to start or to build are handed
+# to one worker together, by where they are (the scheduler knows tests only by their ids: with
+# pytest 9.2, xdist_group marks no longer reach it, so `--dist loadgroup` groups nothing); any other
+# test is handed out on its own.
+XDIST_GROUPS = {
+    "tests/orchestration/": "prefect-server",  # tens of seconds and a core to start
+    "tests/system/": "prefect-server",
+    "tests/dashboard/": "dashboard",  # the sample's dashboard; Chromium loading each of its pages
+    "tests/publish/": "scenario",  # SecantusDB; the scenario lake and the lakes made from it
+    "tests/models/test_marts.py": "scenario",
+}
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`--dist load` (what `-n` means) with the tests of XDIST_GROUPS kept together."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class LoadByGroup(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return next((group for where, group in XDIST_GROUPS.items() if nodeid.startswith(where)), nodeid)
+
+    return LoadByGroup(config, log)
+
+
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """The Prefect server takes tens of seconds to start: start it as soon as a test is known to
-    need it, and run those tests last, so that it starts while the others run."""
+    need it, and run those tests last, so that it starts while the others run. (Not on an xdist
+    worker, which may not be given those tests: its prefect_server starts it when asked.)"""
+    if hasattr(config, "workerinput"):
+        return
     needs_prefect = [item for item in items if "prefect_api" in getattr(item, "fixturenames", ())]
     if needs_prefect:
         items[:] = [item for item in items if item not in needs_prefect] + needs_prefect
@@ -54,7 +85,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.fixture(scope="session")
 def prefect_server() -> LocalService:
     server = _SERVICES.get("prefect")
-    if server is None:  # collected by a hook-less run (e.g. a plugin reordering): start it now
+    if server is None:  # on a pytest-xdist worker, or collected by a hook-less run: start it now
         server = _SERVICES["prefect"] = local_prefect_server(_PREFECT_HOME / "server", _PREFECT_HOME / "server.log")
         server.start()
     server.wait_ready()
