@@ -45,6 +45,7 @@ XDIST_GROUPS = {
     "tests/dashboard/": "dashboard",  # the sample's dashboard; Chromium loading each of its pages
     "tests/publish/": "scenario",  # SecantusDB; the scenario lake and the lakes made from it
     "tests/models/test_marts.py": "scenario",
+    "tests/models/test_grain.py": "scenario",
 }
 
 
