@@ -16,7 +16,8 @@ there, naming the file, before anything is written), then:
   what changed is not known by key, they are recomputed whole.
 
 A model that fails is reported with its file and the message; the models that read it are
-skipped; the others are still built. The catalog is refreshed when an output changed.
+skipped; the others are still built. The catalog is refreshed when an output changed and its
+views would change with it (a new output, other columns), or when lake files are newer than it.
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ class BuildSummary:
     seconds: float = 0.0
     absent_sources: list[str] = field(default_factory=list)
     reconciliation: list[tuple[str, str, int]] = field(default_factory=list)  # check, status, rows (not ok)
+    built_columns: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # outputs written: columns and types
+    sources_modified: int = 0  # the latest modification (ns) of the lake files the build read
     catalog_error: str = ""
 
     @property
@@ -116,7 +119,12 @@ def build(
             finally:
                 con.close()
     try:
-        if any(outcome.status == BUILT for outcome in summary.models) or not lake.catalog_path.exists():
+        if not lake.catalog_path.exists() or (
+            any(outcome.status == BUILT for outcome in summary.models)
+            # Lake files newer than the catalog (an ingestion whose refresh failed), or views a
+            # refresh would change: refresh; else the views read the rewritten files as they are.
+            and (lake.catalog_path.stat().st_mtime_ns < summary.sources_modified or not catalog.is_current(lake, summary.built_columns))
+        ):
             catalog.refresh(lake)
     except CatalogError as exc:
         summary.catalog_error = f"the catalog could not be refreshed (it keeps its previous views): {exc}"
@@ -160,6 +168,7 @@ class _Build:
         self.changes: dict[str, tuple[tuple[str, ...], str]] = {}
         # What the merged models were built from (their state is off the lake's while this build runs).
         self._merged_before: dict[str, ModelState] = {}
+        self.built_columns: dict[str, list[tuple[str, str]]] = {}  # outputs written: columns and types
 
     def _define_source(self, name: str) -> None:
         """Create a source's view (and those it reads) the first time a model needs it: binding a
@@ -210,6 +219,8 @@ class _Build:
             if on_model:
                 on_model(outcome)
         self.state.save(self.lake)
+        summary.built_columns = self.built_columns
+        summary.sources_modified = max((mtime for stats in self._source_stats.values() for _, mtime in stats.values()), default=0)
         every_source = set().union(*(self.project.sources(m.name) for m in chosen)) if chosen else set()
         summary.absent_sources = sorted(
             name for name in every_source
@@ -294,6 +305,8 @@ class _Build:
                 self.state.models[model.name].content = kept or self._content_hash(model, folder)
                 self.output_fingerprints[model.name] = self.state.models[model.name].content
         self.con.execute(f"CREATE OR REPLACE VIEW {quote_ident(model.name)} AS {writer.output_scan(folder, model.partition_by)}")
+        if outcome.status == BUILT:
+            self.built_columns[model.name] = [row[:2] for row in self.con.execute(f"DESCRIBE {quote_ident(model.name)}").fetchall()]
         if outcome.rows is None:
             outcome.rows = writer.output_rows(self.con, folder, model.partition_by)
         self.state.models[model.name].rows = outcome.rows

@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from idbx.errors import ConfigError, RegistryError
+from idbx.lake import catalog
 from idbx.lake.store import Lake
 from idbx.models import settings
 from idbx.models.project import read_project
@@ -98,6 +99,36 @@ def test_a_second_build_keeps_what_did_not_change_and_select_builds_what_is_aske
     assert "general_report" in {o.name for o in selected.models}
     assert "person_course" not in {o.name for o in selected.models}
     assert selected.outcome("course_report").status == BUILT
+
+
+def test_the_catalog_is_refreshed_only_when_its_views_would_change(tmp_path):
+    """A new day rewrites outputs behind the same views: the catalog, refreshed by the ingestion
+    that landed the day, is kept and reads the new rows. A model whose columns change, a new
+    output, or lake files newer than the catalog refresh it."""
+    lake = Lake(tmp_path / "lake")
+    registry = scenario.write(lake, tmp_path)
+    build(lake, registry_path=registry)
+    first = lake.catalog_path.stat().st_ino
+    tiny_lake.events(lake, date(2016, 7, 7), [scenario.ev(4, "play_video", scenario.t(7, 8, 0))])
+    assert build(lake, registry_path=registry).outcome("activity_daily").status == BUILT
+    assert lake.catalog_path.stat().st_ino != first  # the new file is newer than the catalog
+    tiny_lake.events(lake, date(2016, 7, 8), [scenario.ev(4, "play_video", scenario.t(8, 8, 0))])
+    catalog.refresh(lake)  # as `idbx ingest events` does
+    kept = lake.catalog_path.stat()
+    assert build(lake, registry_path=registry).outcome("activity_daily").status == BUILT
+    assert (lake.catalog_path.stat().st_ino, lake.catalog_path.stat().st_mtime_ns) == (kept.st_ino, kept.st_mtime_ns)
+    assert tiny_lake.rows(lake, "SELECT max(date) FROM activity_daily") == [(date(2016, 7, 8),)]
+    # Another column in a mart: its view must be made again.
+    root = tmp_path / "sql"
+    shutil.copytree(settings.sql_root(), root)
+    mart = root / "marts" / "course_countries.sql"
+    mart.write_text(mart.read_text().replace("  from_ip: ", "  from_ip_share: Share of learners located by IP.\n  from_ip: ")
+                    .replace("count(*) FILTER (WHERE country_source = 'ip') AS from_ip",
+                             "count(*) FILTER (WHERE country_source = 'ip') / count(*) AS from_ip_share,\n"
+                             "    count(*) FILTER (WHERE country_source = 'ip') AS from_ip"), encoding="utf-8")
+    assert build(lake, registry_path=registry, project=read_project(root)).outcome("course_countries").status == BUILT
+    assert lake.catalog_path.stat().st_ino != kept.st_ino
+    assert tiny_lake.rows(lake, "SELECT count(*) FROM course_countries WHERE from_ip_share IS NOT NULL")[0][0] > 0
 
 
 def test_refused_before_anything_is_written(tmp_path, monkeypatch):
