@@ -232,7 +232,8 @@ def main() -> None:
     for run in runs:
         for name in ("int__events__learner_course_day", "person_course"):
             model = next(m for m in run["models"] if m["name"] == name)
-            print(f"{run['label']}: {name} {model['status']}; {'; '.join(model['notes']) or 'whole'}")
+            how = "; ".join(model["notes"]) or ("whole" if model["status"] == "built" else model["status"])
+            print(f"{run['label']}: {name} {model['status']}; {how}")
 
 
 if __name__ == "__main__":
