@@ -34,14 +34,21 @@ def _secret(block: str) -> str:
         raise ConfigError(f"no Secret block named {block!r}") from None
 
 
+def _from_block(env: str) -> str | None:
+    """The value of the Secret block that `env` names; None when it names none (the caller's
+    own setting then applies: the environment variable the CLI reads)."""
+    block = os.environ.get(env)
+    return _secret(block) if block else None
+
+
 @contextmanager
 def partner_key() -> Iterator[GpgSettings | None]:
     """The key settings for decrypting, or None when none is configured (plain input only)."""
-    passphrase_block = os.environ.get(GPG_PASSPHRASE_BLOCK_ENV)
-    passphrase = _secret(passphrase_block) if passphrase_block else os.environ.get(GPG_PASSPHRASE_ENV)
-    key_block = os.environ.get(GPG_KEY_BLOCK_ENV)
-    if key_block:
-        armored = _secret(key_block)
+    passphrase = _from_block(GPG_PASSPHRASE_BLOCK_ENV)
+    if passphrase is None:
+        passphrase = os.environ.get(GPG_PASSPHRASE_ENV)
+    armored = _from_block(GPG_KEY_BLOCK_ENV)
+    if armored is not None:
         with tempfile.TemporaryDirectory(prefix="idbx-key-") as folder:
             key_file = Path(folder) / "partner-key.asc"
             with os.fdopen(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
@@ -51,13 +58,6 @@ def partner_key() -> Iterator[GpgSettings | None]:
         yield GpgSettings.resolve(passphrase=passphrase)
     else:
         yield None
-
-
-def _from_block(env: str) -> str | None:
-    """The value of the Secret block that `env` names; None when it names none (the caller's
-    own setting then applies: the environment variable the CLI reads)."""
-    block = os.environ.get(env)
-    return _secret(block) if block else None
 
 
 def pseudonym_key() -> str | None:
