@@ -18,7 +18,7 @@ app.add_typer(catalog_app, name="catalog")
 def catalog_refresh(lake: LakeOption = None) -> None:
     """Rebuild lake/catalog.duckdb's views (after moving the lake, say)."""
     with reported_errors():
-        chosen = Lake(lake_root(lake))
+        chosen = Lake(lake_root(lake)).require()
         chosen.check_writable()
         path = catalog.refresh(chosen)
     err.print(escape(f"catalog rebuilt: {path}"))

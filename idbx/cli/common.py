@@ -59,6 +59,13 @@ def parse_date(value: Optional[str], option: str) -> Optional[date]:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option) from None
 
 
+def existing_folder(path: Optional[Path], option: str) -> Optional[Path]:
+    """An output path whose folder exists: a mistyped --out is refused rather than created."""
+    if path is not None and not path.expanduser().absolute().parent.is_dir():
+        raise ConfigError(f"{option} {path}: there is no folder {path.expanduser().absolute().parent} (create it first)")
+    return path
+
+
 @contextmanager
 def reported_errors() -> Iterator[None]:
     """One line for what a user can cause, never a traceback: configuration errors exit 2, the

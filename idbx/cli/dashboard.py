@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from idbx.cli.common import LakeOption, app, err, out, reported_errors
+from idbx.cli.common import LakeOption, app, err, existing_folder, out, reported_errors
 from idbx.config import lake_root
 from idbx.dashboard import settings
 from idbx.lake.store import Lake
@@ -35,7 +35,9 @@ def dashboard_command(
         raise typer.BadParameter(f"{lang!r}: choose one of {', '.join(settings.LANGUAGES)}", param_hint="--lang")
     from idbx.dashboard import build_site  # imported here: altair and vl-convert take a while to load
 
-    root = Lake(lake_root(lake))
+    with reported_errors():
+        root = Lake(lake_root(lake)).require()
+        existing_folder(out_dir, "--out")
     with reported_errors(), err.status("dashboard") as status:
         summary = build_site(root, out_dir.expanduser().absolute() if out_dir else None, lang=lang, min_cell=min_cell,
                              on_step=lambda step: status.update(f"dashboard: {step}"))

@@ -9,7 +9,6 @@ from rich.markup import escape
 
 from idbx.cli.common import LakeOption, app, out, reported_errors
 from idbx.config import lake_root
-from idbx.errors import ConfigError
 from idbx.lake.check import check_lake
 from idbx.lake.store import Lake
 
@@ -23,19 +22,18 @@ def lake_check(lake: LakeOption = None) -> None:
     recorded but missing, files no source owns, failed files, leftovers of dead runs).
 
     Exit 0 when the lake is consistent, 1 when it needs a re-run (each problem on its own line,
-    naming the source file to ingest again).
+    naming the source file to ingest again). Leftovers of dead runs are listed but exit 0: the
+    next run removes them.
     """
     with reported_errors():
-        root = lake_root(lake)
-        if not root.is_dir():
-            raise ConfigError(f"no lake at {root}")
-        report = check_lake(Lake(root))
+        report = check_lake(Lake(lake_root(lake)).require())
     for problem in report.problems:
         out.print(f"[yellow]{problem.kind}[/] {escape(problem.message)}", highlight=False)
-    if report.problems:
+    if report.needs_rerun:
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(Counter(p.kind for p in report.problems).items()))
         out.print(f"[bold red]the lake needs a re-run[/] ({kinds}); {report.sources:,} source files recorded, "
                   f"{report.files:,} Parquet files checked", highlight=False)
         raise typer.Exit(1)
-    out.print(f"lake consistent: {report.sources:,} source files recorded, {report.files:,} Parquet files checked",
+    leftovers = f" ({len(report.problems)} leftover(s) the next run removes)" if report.problems else ""
+    out.print(f"lake consistent{leftovers}: {report.sources:,} source files recorded, {report.files:,} Parquet files checked",
               highlight=False)

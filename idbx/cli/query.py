@@ -17,6 +17,23 @@ from idbx.errors import CatalogError
 from idbx.lake.store import Lake
 
 _LOCK_HOLDER = re.compile(r"held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+# `EXPLAIN [ANALYZE]` before the statement it explains (which ANALYZE runs).
+_EXPLAIN = re.compile(r"^\s*EXPLAIN(\s+ANALYZE)?\b", re.IGNORECASE)
+
+
+def refuse_writes(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Only queries run: a read-only catalog still lets DuckDB write files (`COPY ... TO`, `EXPORT
+    DATABASE`), install or load extensions and attach other databases, any of which could forge
+    what the build and publish read. DuckDB's own parser tells each statement's type."""
+    for statement in con.extract_statements(sql):
+        kind = statement.type
+        if kind == duckdb.StatementType.EXPLAIN:
+            kind = con.extract_statements(_EXPLAIN.sub("", statement.query, count=1))[0].type
+        if kind != duckdb.StatementType.SELECT:
+            raise CatalogError(
+                f"idbx query runs queries only (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN), not {kind.name}: "
+                "it never writes files or changes the lake; for a CSV use `idbx query ... --csv > file.csv`"
+            )
 
 
 def open_catalog(lake: Lake) -> duckdb.DuckDBPyConnection:
@@ -49,8 +66,9 @@ def query(
     if not sql.strip():
         err.print("[bold red]error:[/] no SQL given: idbx query \"SELECT ...\"", highlight=False)
         raise typer.Exit(EXIT_USAGE)
-    with reported_errors(), open_catalog(Lake(lake_root(lake))) as con:
+    with reported_errors(), open_catalog(Lake(lake_root(lake)).require()) as con:
         try:
+            refuse_writes(con, sql)
             result = con.sql(sql)
             if result is None:
                 return

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from idbx.cli.common import LakeOption, app, err, reported_errors
+from idbx.cli.common import LakeOption, app, err, existing_folder, reported_errors
 from idbx.config import lake_root
 from idbx.exports.reports import REPORTS
 from idbx.exports.writer import write_report
@@ -37,7 +37,7 @@ def report_command(
     if name not in REPORTS:
         raise typer.BadParameter(f"{name!r} is not a report; choose one of {', '.join(REPORTS)}", param_hint="NAME")
     with reported_errors():
-        rows = write_report(Lake(lake_root(lake)), name, out, excel=excel, courses=course, include_pii=include_pii)
+        rows = write_report(Lake(lake_root(lake)).require(), name, existing_folder(out, "--out"), excel=excel, courses=course, include_pii=include_pii)
     err.print(escape(f"{name}: {rows:,} rows" + (f" written to {out}" if out else "")), highlight=False)
     if include_pii:
         err.print("[bold yellow]warning:[/] this export names learners (username, email, full name): "

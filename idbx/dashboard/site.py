@@ -49,6 +49,7 @@ def build_site(lake: Lake, out_dir: Path | None = None, lang: str = settings.DEF
         raise ConfigError(f"--lang {lang!r}: choose one of {', '.join(settings.LANGUAGES)}")
     if min_cell < 1:
         raise ConfigError(f"--min-cell {min_cell}: it must be at least 1")
+    lake.require()
     step = on_step or (lambda name: None)
     out = Path(out_dir) if out_dir is not None else lake.root / DEFAULT_FOLDER
     texts = Texts(lang)

@@ -9,6 +9,8 @@ import shutil
 import sys
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -57,6 +59,19 @@ def export_select(con: duckdb.DuckDBPyConnection, report_name: str, courses: lis
     return f"SELECT {columns} FROM {source}{where} ORDER BY {report.order_by}"
 
 
+@contextmanager
+def _mart_readable(report_name: str) -> Iterator[None]:
+    """A mart that no longer reads as its export expects (columns dropped or retyped outside a
+    build) is named in one line, not a DuckDB traceback."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        mart = REPORTS[report_name].mart
+        first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        raise IdbxError(f"{report_name}: the {mart} mart cannot be read as this export needs ({first}); "
+                        f"rebuild it: idbx build --select {mart}") from None
+
+
 def write_report(
     lake: Lake, report_name: str, out: Path | None, excel: bool = False, courses: list[str] | None = None,
     include_pii: bool = False, key: str | None = None,
@@ -69,7 +84,7 @@ def write_report(
         raise IdbxError(f"--include-pii is for the staff exports only ({allowed}), not {report_name}")
     if not lake.catalog_path.exists():
         raise IdbxError(f"no catalog at {lake.catalog_path}: ingest and `idbx build` first")
-    with duckdb.connect(str(lake.catalog_path), read_only=True) as con:
+    with duckdb.connect(str(lake.catalog_path), read_only=True) as con, _mart_readable(report_name):
         if include_pii:
             pseudonym.install(con, pseudonym.resolve_key(key))
         select = export_select(con, report_name, courses, include_pii)

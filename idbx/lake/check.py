@@ -25,10 +25,18 @@ from idbx.lake.store import SOURCE_KEY, SOURCE_SHA256, Lake, ManifestRecord, pen
 _SHOWN = 5
 
 
+# What the next run clears by itself: reported, but the lake needs no re-run for it.
+SELF_CLEARING = frozenset({"leftover"})
+
+
 @dataclass
 class Problem:
     kind: str
     message: str
+
+    @property
+    def needs_rerun(self) -> bool:
+        return self.kind not in SELF_CLEARING
 
 
 @dataclass
@@ -36,6 +44,10 @@ class LakeReport:
     problems: list[Problem] = field(default_factory=list)
     sources: int = 0  # manifest records
     files: int = 0  # bronze Parquet files checked
+
+    @property
+    def needs_rerun(self) -> bool:
+        return any(problem.needs_rerun for problem in self.problems)
 
 
 def interrupted_message(journal: list[dict]) -> str:

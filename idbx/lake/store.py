@@ -203,6 +203,15 @@ class Lake:
     def rejects_dir(self, dataset: str, **keys: object) -> Path:
         return self.partition_dir(f"rejects/{dataset}", **keys)
 
+    def require(self) -> Lake:
+        """This lake, when its folder exists: only ingestion and sync create a lake, so a command
+        that reads one given a mistyped --lake says so instead of working on an empty new folder."""
+        if self.root.is_dir():
+            return self
+        if self.root.exists():
+            raise ConfigError(f"lake {self.root} is a file, not a folder: give --lake (or IDBX_LAKE) a folder")
+        raise ConfigError(f"no lake at {self.root}: check --lake (or IDBX_LAKE); `idbx ingest` and `idbx sync` create one")
+
     def relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
 

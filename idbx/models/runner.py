@@ -103,7 +103,7 @@ def build(
     started = time.monotonic()
     key_bytes = pseudonym.resolve_key(key)
     registry = load_registry(registry_path)
-    lake.root.mkdir(parents=True, exist_ok=True)
+    lake.require()
     with build_lock(lake):
         state = BuildState.load(lake)
         project = project or read_project(parsed=state.parsed)

@@ -154,7 +154,7 @@ def scrub(
     on_file: Callable[[ScrubOutcome], None] | None = None,
 ) -> ScrubSummary:
     """Remove PII from every partition file dated more than `older_than_days` before `today` (UTC)."""
-    if not lake.bronze.is_dir():
+    if not lake.require().bronze.is_dir():
         raise ConfigError(f"no lake at {lake.root} (it has no bronze/ folder)")
     started = time.perf_counter()
     cutoff = (today or datetime.now(timezone.utc).date()) - timedelta(days=older_than_days)

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, TypeVar
 
 from bson.errors import InvalidDocument
@@ -175,7 +176,8 @@ class MongoStore:
 
     def _lease_document(self, token: str) -> dict[str, Any]:
         now = datetime.now(timezone.utc)
-        return {"holder": token, "host": socket.gethostname(), "pid": os.getpid(), "acquired_at": now,
+        return {"holder": token, "host": socket.gethostname(), "pid": os.getpid(), "pid_started": _process_start(os.getpid()),
+                "acquired_at": now,
                 "expires_at": now + timedelta(seconds=self.settings.lease_seconds)}
 
     def _take_lease(self, token: str) -> None:
@@ -327,13 +329,35 @@ def _abandoned(lease: dict[str, Any]) -> bool:
     pid = lease.get("pid")
     if pid == os.getpid():
         return lease.get("holder") not in _HELD
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except (PermissionError, TypeError, ValueError):
+    if not isinstance(pid, int):
         return False
-    return False
+    started = _process_start(pid)
+    # Gone, a zombie its parent has not reaped yet (a publish killed a moment ago), or another
+    # process that has since been given the same pid.
+    return started is None or (lease.get("pid_started") is not None and started != lease["pid_started"])
+
+
+def _process_start(pid: int) -> int | None:
+    """When a live process started (clock ticks since boot, from /proc/PID/stat); None when there
+    is no such process or it is a zombie."""
+    if not Path("/proc/self/stat").exists():  # not Linux: alive or not is all that can be told
+        return 0 if _exists(pid) else None
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return None if fields[0] in ("Z", "X") else int(fields[19])
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _transient(exc: PyMongoError) -> bool:

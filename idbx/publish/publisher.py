@@ -92,6 +92,7 @@ def publish(lake: Lake, settings: MongoSettings, on_progress: ProgressCallback |
     """
     started = time.monotonic()
     summary = PublishSummary(settings.database, settings.hosts)
+    lake.require()
     with lake.scratch() as scratch, marts.snapshot(lake, scratch) as (con, schemas):
         _hash_documents(con, schemas)
         store = MongoStore(settings, on_note)

@@ -48,6 +48,7 @@ class MongoSettings:
         )
         if not _URI.match(settings.uri):
             raise ConfigError(f"the MongoDB URI ({URI_ENV} or --mongo-uri) must start with mongodb:// or mongodb+srv://")
+        _check_database_name(settings.database)
         return settings
 
     @property
@@ -55,6 +56,20 @@ class MongoSettings:
         """The servers the URI names, without user or password: what messages show."""
         match = _URI.match(self.uri)
         return match.group("hosts") if match else "?"
+
+
+# What MongoDB refuses in a database name on any platform (its "Naming Restrictions"), and its limit.
+_DB_NAME_FORBIDDEN = '/\\. "$\x00'
+_DB_NAME_MAX_BYTES = 63
+
+
+def _check_database_name(name: str) -> None:
+    forbidden = sorted({char for char in name if char in _DB_NAME_FORBIDDEN})
+    if not name or forbidden or len(name.encode()) > _DB_NAME_MAX_BYTES:
+        why = (f"it holds {', '.join(repr(c) for c in forbidden)}" if forbidden
+               else "it is empty" if not name else f"it is longer than {_DB_NAME_MAX_BYTES} bytes")
+        raise ConfigError(f"{name!r} cannot be a MongoDB database name ({DB_ENV} or --db): {why}; "
+                          'MongoDB refuses names with / \\ . space " $ or longer than 63 bytes')
 
 
 # scheme://[user[:password]@]hosts[/database][?options]; a password may hold anything but '@' unescaped.

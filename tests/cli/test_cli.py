@@ -47,6 +47,7 @@ def test_rejected_rows_make_a_non_zero_exit(tmp_path):
 
 
 def test_bad_sql_is_reported(tmp_path, corpus):
+    (tmp_path / "lake").mkdir()
     run("catalog", "refresh", "--lake", str(tmp_path / "lake"))
     done = run("query", "SELECT * FROM no_such_view", "--lake", str(tmp_path / "lake"))
     assert done.returncode == 1 and "no_such_view" in done.stderr
@@ -78,6 +79,12 @@ def test_lake_check_says_whether_a_re_run_is_needed(tmp_path):
     assert run("ingest", "package", str(folder), "--lake", str(lake)).returncode == 0
     ok = run("lake", "check", "--lake", str(lake))
     assert ok.returncode == 0 and "lake consistent: 1 source files recorded, 1 Parquet files checked" in ok.stdout
+    dead_run = lake / "_scratch" / ("0" * 16)  # a scratch folder of a run that is gone
+    dead_run.mkdir()
+    leftover = run("lake", "check", "--lake", str(lake))
+    assert leftover.returncode == 0, "the next run removes a leftover: nothing to re-run"
+    assert f"leftover _scratch/{'0' * 16}" in leftover.stdout and "lake consistent (1 leftover(s) the next run removes)" in leftover.stdout
+    dead_run.rmdir()
     next(lake.rglob("data.parquet")).unlink()
     bad = run("lake", "check", "--lake", str(lake))
     assert bad.returncode == 1

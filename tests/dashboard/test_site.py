@@ -172,6 +172,7 @@ def test_country_by_ip_is_drawn_only_when_person_course_has_it(built_sample, sit
 
 
 def test_a_lake_without_marts_is_a_clear_error(tmp_path):
+    (tmp_path / "lake").mkdir()
     with pytest.raises(IdbxError, match="run `idbx build` first"):
         build_site(Lake(tmp_path / "lake"))
     assert not (tmp_path / "lake" / "dashboard").exists()

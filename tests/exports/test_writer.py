@@ -54,6 +54,7 @@ def test_excel_variant_starts_with_a_byte_order_mark(built_sample, tmp_path):
 
 
 def test_no_export_before_a_build(tmp_path):
+    (tmp_path / "lake").mkdir()
     with pytest.raises(IdbxError, match="no catalog"):
         write_report(Lake(tmp_path / "lake"), "general", None)
 

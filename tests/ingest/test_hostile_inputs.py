@@ -445,6 +445,7 @@ def test_empty_query_is_a_usage_error(tmp_path):
 
 
 def test_query_prints_values_as_duckdb_does(tmp_path):
+    (tmp_path / "lake").mkdir()
     idbx("catalog", "refresh", "--lake", tmp_path / "lake")
     sql = ("SELECT TIMESTAMP '2016-07-01 10:00:00.5' AS t, '{\"a\": [1, null]}'::JSON AS j, {'k': DATE '2016-07-01'} AS s, "
            "[1, NULL] AS l, NULL AS n, 1.5::DECIMAL(7,4) AS d")

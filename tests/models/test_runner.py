@@ -27,6 +27,7 @@ def marts_in_catalog(lake: Lake) -> set[str]:
 
 def test_an_empty_lake_gives_empty_marts_with_their_columns(tmp_path):
     lake = Lake(tmp_path / "lake")
+    lake.root.mkdir()
     summary = build(lake)
     assert not summary.failed
     assert {"course_blocks", "courseware_studentmodule", "events", "forum_posts", "student_courseenrollment"} <= set(summary.absent_sources)
@@ -70,6 +71,7 @@ def broken_project(tmp_path: Path, sql: str) -> Path:
 ])
 def test_a_model_reading_a_missing_table_or_column_fails_naming_both(tmp_path, sql, name):
     lake = Lake(tmp_path / "lake")
+    lake.root.mkdir()
     summary = build(lake, project=read_project(broken_project(tmp_path, sql)))
     broken = summary.outcome("zz_broken")
     assert broken.status == FAILED

@@ -50,6 +50,7 @@ def test_wrong_credentials_are_one_line_without_the_password(built_scenario, mon
 def test_a_bad_uri_and_a_lake_without_marts(tmp_path, mongo_uri):
     bad = CliRunner().invoke(app, ["publish", "--lake", str(tmp_path), "--mongo-uri", "http://user:pw@host"])
     assert bad.exit_code == 2 and "must start with mongodb://" in bad.output and "pw" not in bad.output
+    (tmp_path / "lake").mkdir()
     empty = CliRunner().invoke(app, ["publish", "--lake", str(tmp_path / "lake"), "--mongo-uri", mongo_uri])
     assert empty.exit_code == 1 and "run `idbx build` first" in empty.output
 

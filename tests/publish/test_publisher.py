@@ -175,5 +175,44 @@ def test_a_lease_left_by_a_dead_process_here_is_taken_over(built_scenario, setti
 
 
 def test_a_lake_without_marts_is_refused(tmp_path, settings):
+    (tmp_path / "lake").mkdir()
     with pytest.raises(IdbxError, match="run `idbx build` first"):
         publish(Lake(tmp_path / "lake"), settings)
+
+
+def test_a_lease_left_by_a_publish_killed_a_moment_ago_is_taken_over(built_scenario, settings, database):
+    """A publish killed by SIGKILL stays a zombie until its parent reaps it: its pid still answers
+    kill(pid, 0), yet it holds nothing."""
+    zombie = os.fork()
+    if zombie == 0:
+        os._exit(0)
+    try:
+        while open(f"/proc/{zombie}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+            pass
+        now = datetime.now(timezone.utc)
+        database["_idbx_publish"].insert_one({"_id": "lease", "holder": f"{socket.gethostname()}:{zombie}:x",
+                                           "host": socket.gethostname(), "pid": zombie, "acquired_at": now,
+                                           "expires_at": now + timedelta(minutes=10)})
+        assert publish(built_scenario, settings).reports.written == 2
+    finally:
+        os.waitpid(zombie, 0)
+
+
+def test_a_lease_whose_pid_was_given_to_another_process_is_taken_over(built_scenario, settings, database):
+    now = datetime.now(timezone.utc)
+    parent = os.getppid()  # alive, but not the process that took the lease (it started at another time)
+    database["_idbx_publish"].insert_one({"_id": "lease", "holder": f"{socket.gethostname()}:{parent}:x",
+                                       "host": socket.gethostname(), "pid": parent, "pid_started": 1,
+                                       "acquired_at": now, "expires_at": now + timedelta(minutes=10)})
+    assert publish(built_scenario, settings).reports.written == 2
+
+
+def test_a_live_publish_here_keeps_its_lease(built_scenario, settings, database):
+    now = datetime.now(timezone.utc)
+    parent = os.getppid()
+    started = int(open(f"/proc/{parent}/stat").read().rsplit(")", 1)[1].split()[19])
+    database["_idbx_publish"].insert_one({"_id": "lease", "holder": f"{socket.gethostname()}:{parent}:x",
+                                       "host": socket.gethostname(), "pid": parent, "pid_started": started,
+                                       "acquired_at": now, "expires_at": now + timedelta(minutes=10)})
+    with pytest.raises(PublishError, match="another publish"):
+        publish(built_scenario, settings)
