@@ -23,6 +23,8 @@ def build_command(
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Recompute every model and every event day.")] = False,
     registry: RegistryOption = None,
     list_models: Annotated[bool, typer.Option("--list", help="List the models in build order and exit.")] = False,
+    rekey: Annotated[bool, typer.Option(
+        "--rekey", help="Accept another IDBX_PSEUDONYM_KEY than the last build's: every learner_id changes (refused without it).")] = False,
 ) -> None:
     """Build the indicators: staging, intermediate and mart models, in dependency order.
 
@@ -32,7 +34,8 @@ def build_command(
 
     Exit codes: 0 every model built or up to date; 1 a model failed (the others were still built,
     except those that read it) or the registry is invalid; 2 usage or configuration error (no or
-    too short IDBX_PSEUDONYM_KEY, another build running on the lake).
+    too short IDBX_PSEUDONYM_KEY, another key than the lake was built with and no --rekey,
+    another build running on the lake).
     """
     from idbx.models.project import read_project  # imported here: other commands start faster without it
     from idbx.models.runner import build
@@ -45,7 +48,7 @@ def build_command(
         root = Lake(lake_root(lake))
         with _ModelProgress() as progress:
             summary = build(root, select=select, full_refresh=full_refresh, registry_path=registry,
-                            on_model=progress.on_model, on_plan=progress.on_plan)
+                            on_model=progress.on_model, on_plan=progress.on_plan, rekey=rekey)
     table = Table("model", "status", "rows", "seconds", "notes", title=f"build of {escape(str(root.root))}")
     for outcome in summary.models:
         table.add_row(
@@ -54,6 +57,9 @@ def build_command(
             escape("; ".join(outcome.notes)),
         )
     err.print(table)
+    if summary.rekeyed_learners is not None:
+        err.print(escape(f"rekeyed: {summary.rekeyed_learners:,} learner ids replaced by ids under the new key; the next "
+                         "`idbx publish` switches each course's learner documents to them"), highlight=False)
     if summary.absent_sources:
         err.print(escape(f"not in the lake (read as empty): {', '.join(summary.absent_sources)}"), highlight=False)
     for check, status, rows in summary.reconciliation:

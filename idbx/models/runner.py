@@ -34,9 +34,9 @@ from pathlib import Path
 import duckdb
 
 from idbx import engine
-from idbx.errors import CatalogError, IdbxError, ModelError
+from idbx.errors import CatalogError, ConfigError, IdbxError, ModelError
 from idbx.lake import catalog
-from idbx.lake.store import TMP_MARKER, Lake
+from idbx.lake.store import PARTITION_FILE, TMP_MARKER, Lake
 from idbx.models import incremental, settings, sources, writer
 from idbx.models.project import Model, Project, read_project
 from idbx.models.state import BuildState, EventFile, ModelState, build_lock
@@ -73,6 +73,7 @@ class BuildSummary:
     built_columns: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # outputs written: columns and types
     sources_modified: int = 0  # the latest modification (ns) of the lake files the build read
     catalog_error: str = ""
+    rekeyed_learners: int | None = None  # learner ids of the previous person_course that a --rekey build replaced
 
     @property
     def failed(self) -> list[ModelOutcome]:
@@ -94,11 +95,13 @@ def build(
     on_model: ModelCallback | None = None,
     on_plan: Callable[[int], None] | None = None,
     project: Project | None = None,
+    rekey: bool = False,
 ) -> BuildSummary:
     """Build the models (all, or the selected ones and what they read) and refresh the catalog.
 
-    Refused before anything is written when the pseudonym key is missing, the registry is invalid,
-    a model file is malformed or a selected name is unknown.
+    Refused before anything is written when the pseudonym key is missing or is not the one the
+    lake was built with (unless `rekey`: every learner id is then rebuilt under the new key), the
+    registry is invalid, a model file is malformed or a selected name is unknown.
     """
     started = time.monotonic()
     key_bytes = pseudonym.resolve_key(key)
@@ -106,6 +109,7 @@ def build(
     lake.require()
     with build_lock(lake):
         state = BuildState.load(lake)
+        rekeyed = _check_key(lake, state, key_bytes, rekey)
         project = project or read_project(parsed=state.parsed)
         chosen = project.selection(select)
         if on_plan:
@@ -129,7 +133,28 @@ def build(
     except CatalogError as exc:
         summary.catalog_error = f"the catalog could not be refreshed (it keeps its previous views): {exc}"
     summary.seconds = time.monotonic() - started
+    summary.rekeyed_learners = rekeyed
     return summary
+
+
+def _check_key(lake: Lake, state: BuildState, key: bytes, rekey: bool) -> int | None:
+    """Another pseudonym key than the last build's would silently give every learner a new id
+    (and the next publish would rewrite every learner document): refused unless `rekey`. Returns
+    how many learner ids a rekey replaces, None when the key is the same."""
+    fingerprint = pseudonym.key_fingerprint(key)
+    if state.key_fingerprint in (None, fingerprint):
+        return None
+    if not rekey:
+        raise ConfigError(
+            f"{lake.root} was built with another {pseudonym.KEY_ENV} (fingerprint {state.key_fingerprint}, this key's "
+            f"{fingerprint}): every learner_id would change; use the key it was built with, or rebuild every learner id "
+            "under this one with `idbx build --rekey`"
+        )
+    previous = lake.marts / settings.LEARNER_MART / PARTITION_FILE
+    if not previous.exists():
+        return 0
+    with duckdb.connect() as con:
+        return con.execute("SELECT count(DISTINCT learner_id) FROM read_parquet(?)", [str(previous)]).fetchall()[0][0]
 
 
 def _sweep_leftovers(lake: Lake) -> None:
@@ -218,6 +243,7 @@ class _Build:
             summary.models.append(outcome)
             if on_model:
                 on_model(outcome)
+        self.state.key_fingerprint = self.key_fingerprint
         self.state.save(self.lake)
         summary.built_columns = self.built_columns
         summary.sources_modified = max((mtime for stats in self._source_stats.values() for _, mtime in stats.values()), default=0)

@@ -27,6 +27,9 @@ PARTITION_COLUMNS = (EVENT_DATE, LOG_DATE)
 # Incremental models read the events through this staging view and nothing else.
 EVENTS_SOURCE = "events"
 REGISTRY_SOURCE = "course_registry"
+# One row per learner and course run, what MongoDB's learners collection holds: the learner ids a
+# change of pseudonym key replaces are counted there.
+LEARNER_MART = "person_course"
 # The SQL function that locates an address (idbx/privacy/geoip.py): a model calling it depends on
 # the IP-to-country database too.
 COUNTRY_FUNCTION = "ip_country"

@@ -38,6 +38,7 @@ class ModelState:
 class BuildState:
     models: dict[str, ModelState] = field(default_factory=dict)
     parsed: dict[str, list[str]] = field(default_factory=dict)  # SQL hash -> tables it reads
+    key_fingerprint: str | None = None  # of the pseudonym key the learner ids were last built with
 
     @staticmethod
     def path(lake: Lake):
@@ -56,7 +57,7 @@ class BuildState:
                              model.get("inputs", {}), model.get("content"))
             for name, model in raw["models"].items()
         }
-        return cls(models, raw.get("parsed", {}))
+        return cls(models, raw.get("parsed", {}), raw.get("key_fingerprint"))
 
     def save(self, lake: Lake) -> None:
         path = self.path(lake)
@@ -67,7 +68,8 @@ class BuildState:
                    "event_files": {rel: [info.size, info.mtime_ns, info.dates] for rel, info in model.event_files.items()}}
             for name, model in self.models.items()
         }
-        tmp.write_text(json.dumps({"version": _VERSION, "models": models, "parsed": self.parsed}), encoding="utf-8")
+        tmp.write_text(json.dumps({"version": _VERSION, "models": models, "parsed": self.parsed,
+                                   "key_fingerprint": self.key_fingerprint}), encoding="utf-8")
         os.replace(tmp, path)
 
     def known_event_dates(self) -> dict[tuple[str, int, int], dict[str, int]]:

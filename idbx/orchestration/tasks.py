@@ -88,9 +88,9 @@ def land_course(package: Path, course_key: str | None, lake_dir: str) -> RunSumm
 
 
 @task(name="build-models", **_LAND)
-def build_models(lake_dir: str, full_refresh: bool) -> BuildSummary:
+def build_models(lake_dir: str, full_refresh: bool, rekey: bool = False) -> BuildSummary:
     """The SQL models, as `idbx build` builds them (only what changed, unless `full_refresh`)."""
-    return build(Lake(Path(lake_dir)), full_refresh=full_refresh, key=pseudonym_key())
+    return build(Lake(Path(lake_dir)), full_refresh=full_refresh, key=pseudonym_key(), rekey=rekey)
 
 
 @task(name="write-exports", **_LAND)

@@ -172,3 +172,22 @@ def test_a_corrupt_input_fails_its_models_and_leaves_their_outputs(tmp_path):
     assert summary.outcome("int__events__learner_course_day").status == UNCHANGED
     assert (lake.marts / "course_report" / "data.parquet").read_bytes() == before
     assert not list(lake.root.glob("**/*.tmp-*"))
+
+
+def test_another_pseudonym_key_is_refused_unless_rekey(tmp_path):
+    lake = Lake(tmp_path / "lake")
+    registry = scenario.write(lake, tmp_path)
+    build(lake, registry_path=registry)
+    before = set(tiny_lake.rows(lake, "SELECT DISTINCT learner_id FROM person_course"))
+    marts_before = {path: path.stat().st_mtime_ns for path in lake.marts.rglob("*.parquet")}
+    other = "another-key-of-32-characters-xx"
+    with pytest.raises(ConfigError, match=r"was built with another IDBX_PSEUDONYM_KEY \(fingerprint \w+, this key's \w+\): "
+                                          r"every learner_id would change; .* `idbx build --rekey`"):
+        build(lake, key=other, registry_path=registry)
+    assert {path: path.stat().st_mtime_ns for path in lake.marts.rglob("*.parquet")} == marts_before
+    summary = build(lake, key=other, rekey=True, registry_path=registry)
+    assert not summary.failed and summary.rekeyed_learners == len(before) > 0
+    after = set(tiny_lake.rows(lake, "SELECT DISTINCT learner_id FROM person_course"))
+    assert len(after) == len(before) and not after & before
+    again = build(lake, key=other, registry_path=registry)  # the new key is now the lake's
+    assert again.rekeyed_learners is None and {o.status for o in again.models} <= {UNCHANGED, VIEW}
