@@ -159,7 +159,7 @@ def model_view_statements(lake: Lake) -> dict[str, str]:
 def refresh(lake: Lake, extra_views: dict[str, str] | None = None) -> Path:
     """Rebuild the catalog aside, then swap it in; a lake that cannot take it says why."""
     try:
-        lake.require()
+        lake.root.mkdir(parents=True, exist_ok=True)
         with lake.run("catalog refresh"):
             tmp = lake.aside(lake.catalog_path)
             try:

@@ -10,8 +10,11 @@ steps that a reader sees apart:
 - `missing`: a file a record lists is gone, or holds another number of rows than recorded;
 - `stray`: a Parquet file in bronze that no record owns (readers see its rows);
 - `failed`: a source whose last attempt failed (the lake holds its earlier version, or nothing);
-- `leftover`: a dead run's scratch folder or file written aside (may hold decrypted data).
-Re-running the ingestion of the files named clears each of them; the next run removes leftovers.
+- `leftover`: a dead run's scratch folder or file written aside (may hold decrypted data);
+- `tampered`: a bronze file or model output changed since the engine wrote it (its seal's size
+  or content digest differs; see idbx.lake.seals), or a file in a model's output it did not write.
+Re-running the ingestion of the files named clears each of them (the next build recomputes a
+tampered model output); the next run removes leftovers.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from idbx.lake import seals
 from idbx.lake.store import SOURCE_KEY, SOURCE_SHA256, Lake, ManifestRecord, pending_keys
 
 _SHOWN = 5
@@ -78,7 +82,7 @@ def _footers(lake: Lake, files: list[str]) -> dict[str, tuple[int, str | None, s
     }
 
 
-def _check_record(record: ManifestRecord, footers: dict, problems: list[Problem]) -> None:
+def _check_record(lake: Lake, record: ManifestRecord, footers: dict, problems: list[Problem]) -> None:
     last_failure = record.details.get("last_failure")
     if last_failure:
         held = "the lake holds the version landed before" if record.status == "ingested" else "nothing of it landed"
@@ -86,18 +90,26 @@ def _check_record(record: ManifestRecord, footers: dict, problems: list[Problem]
     if record.status != "ingested":
         return
     other_version, missing, rows = [], [], {"data": 0, "rejects": 0}
+    sealed = record.sealed()
     for name in record.owned_files():
         if name not in footers:
             missing.append(name)
             continue
         count, _, sha = footers[name]
-        if record.files is not None and sha != record.sha256:
+        # Another version the engine wrote (a file without the engine's footer, where the record
+        # sealed it, is told by its seal below).
+        if record.files is not None and sha != record.sha256 and not (sha is None and name in sealed):
             other_version.append(name)
         rows["rejects" if name.startswith("bronze/rejects/") else "data"] += count
+    tampered = [f"{name} ({why})" for name, seal in sealed.items()
+                if name in footers and name not in other_version and (why := seals.broken(lake.root / name, seal, digest=True))]
     if other_version:
         problems.append(Problem("unrecorded", (
             f"{record.key}: {', '.join(other_version)} holds another version of the file than the manifest records "
             "(a run stopped between publishing and recording it); re-run its ingestion")))
+    elif tampered:
+        problems.append(Problem("tampered", (
+            f"{record.key}: {', '.join(tampered)}: changed since it was landed; re-run its ingestion")))
     elif missing:
         problems.append(Problem("missing", f"{record.key}: {', '.join(missing)} is recorded but missing; re-run its ingestion"))
     elif (rows["data"], rows["rejects"]) != (record.rows, record.rejects):
@@ -116,7 +128,7 @@ def check_lake(lake: Lake) -> LakeReport:
     report.sources, report.files = len(records), len(files)
     owned = set()
     for record in records:
-        _check_record(record, footers, report.problems)
+        _check_record(lake, record, footers, report.problems)
         if record.status == "ingested":
             owned.update(record.owned_files())
     recorded = {record.key: record.sha256 for record in records if record.status == "ingested"}
@@ -130,9 +142,23 @@ def check_lake(lake: Lake) -> LakeReport:
                 "(a run stopped between publishing and recording it); re-run its ingestion")))
         else:
             report.problems.append(Problem("stray", f"{name}: no source file in the manifest owns it; readers see its rows"))
+    report.problems += tampered_outputs(lake)
     report.problems += [
         Problem("leftover", f"{lake.relative(path)}: left by a run that is no longer alive (may hold decrypted data); "
                             "the next ingestion removes it")
         for path in lake.leftovers()
     ]
     return report
+
+
+def tampered_outputs(lake: Lake, layers: tuple[str, ...] = ("silver", "marts")) -> list[Problem]:
+    """Model outputs (of these layers) that are not as the last build wrote them, content compared."""
+    problems = []
+    for model, recorded in seals.read_output_seals(lake).items():
+        layer = next(iter(recorded), "").split("/", 1)[0]
+        if layer not in layers:
+            continue
+        changed = seals.changed_outputs(lake, lake.root / layer / model, recorded, digest=True)
+        problems += [Problem("tampered", f"{line}; changed since `idbx build` wrote it: the next build recomputes {model}")
+                     for line in changed]
+    return problems

@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 
 from idbx.errors import ConfigError
 from idbx.lake.locks import HeldLock, append_line, dead_owner, read_lines
+from idbx.lake.seals import Seal, broken
 from idbx.quoting import sql_string
 
 PARTITION_FILE = "data.parquet"
@@ -80,6 +81,12 @@ class ManifestRecord:
     # The lake files (relative to its root) this source's rows and rejects are in; None in records
     # written before sources listed them.
     files: list[str] | None = None
+    # Each of those files as written (size, mtime_ns, sha256; see idbx.lake.seals); None in records
+    # written before files were sealed.
+    seals: dict[str, list] | None = None
+
+    def sealed(self) -> dict[str, Seal]:
+        return {name: Seal(*seal) for name, seal in (self.seals or {}).items()}
 
     def owned_files(self) -> list[str]:
         """Its files; records written before sources listed them owned their partitions' one file."""
@@ -270,6 +277,19 @@ class Lake:
         finally:
             tmp.unlink(missing_ok=True)
 
+    def replace_file(self, target: Path, data: bytes) -> None:
+        """Write a small file (state, seals) aside, synced, and rename it over `target`."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.aside(target)
+        try:
+            with open(tmp, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+
     @staticmethod
     def discard(staged: list[StagedFile]) -> None:
         for item in staged:
@@ -285,11 +305,26 @@ class Lake:
         it and a re-run of the file repairs it.
         """
         record.files = sorted(self.relative(item.final) for item in staged)
+        record.seals = {self.relative(item.final): Seal.of(item.tmp).as_list() for item in staged}
         with self._commit_lock():
             previous = self.manifest_get(record.key)
             kept = set(record.files)
             superseded = [self.root / f for f in (previous.owned_files() if previous else []) if f not in kept]
             self.publish(staged, superseded, record)
+
+    def replace_sealed(self, tmp: Path, final: Path) -> None:
+        """Rename a rewrite of a landed file (scrubbed, say) over it, and seal the new version in
+        its source's manifest record, as one step concurrent runs cannot interleave."""
+        source = (pq.read_metadata(tmp).metadata or {}).get(SOURCE_KEY.encode(), b"").decode()
+        with self._commit_lock():
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            seal = Seal.of(tmp)
+            os.replace(tmp, final)
+            record = self.manifest_get(source) if source else None
+            if record and record.seals is not None and self.relative(final) in record.seals:
+                record.seals[self.relative(final)] = seal.as_list()
+                self.manifest_put(record)
 
     @contextmanager
     def _commit_lock(self) -> Iterator[None]:
@@ -368,8 +403,12 @@ class Lake:
 
     def holds(self, record: ManifestRecord) -> bool:
         """Whether the lake holds the files a record lists, with the version it records (their
-        Parquet footers name it: a few hundred bytes read per file)."""
+        Parquet footers name it: a few hundred bytes read per file), as they were written (a file
+        changed since, by size or time, is landed again)."""
+        sealed = record.sealed()
         for name in record.owned_files():
+            if name in sealed and broken(self.root / name, sealed[name], digest=False):
+                return False
             try:
                 footer = pq.read_metadata(self.root / name).metadata or {}
             except OSError:

@@ -35,7 +35,7 @@ import duckdb
 
 from idbx import engine
 from idbx.errors import CatalogError, ConfigError, IdbxError, ModelError
-from idbx.lake import catalog
+from idbx.lake import catalog, seals
 from idbx.lake.store import PARTITION_FILE, TMP_MARKER, Lake
 from idbx.models import incremental, settings, sources, writer
 from idbx.models.project import Model, Project, read_project
@@ -194,6 +194,8 @@ class _Build:
         # What the merged models were built from (their state is off the lake's while this build runs).
         self._merged_before: dict[str, ModelState] = {}
         self.built_columns: dict[str, list[tuple[str, str]]] = {}  # outputs written: columns and types
+        self.output_seals = seals.read_output_seals(lake)
+        self._bronze_seals: dict[str, seals.Seal] | None = None
 
     def _define_source(self, name: str) -> None:
         """Create a source's view (and those it reads) the first time a model needs it: binding a
@@ -244,6 +246,9 @@ class _Build:
             if on_model:
                 on_model(outcome)
         self.state.key_fingerprint = self.key_fingerprint
+        # Seals first: a build stopped before the state is saved leaves outputs the next build
+        # recomputes anyway, never outputs taken for tampered ones.
+        seals.write_output_seals(self.lake, {name: files for name, files in self.output_seals.items() if name in self.project.models})
         self.state.save(self.lake)
         summary.built_columns = self.built_columns
         summary.sources_modified = max((mtime for stats in self._source_stats.values() for _, mtime in stats.values()), default=0)
@@ -306,6 +311,12 @@ class _Build:
             self.output_fingerprints[model.name] = self._fingerprint(model)
             outcome.status = VIEW
             return
+        recorded = self.output_seals.get(model.name, {})
+        changed = seals.changed_outputs(self.lake, folder, recorded, digest=False) if recorded else []
+        if changed:  # not as this engine wrote it: recomputed whole, never called unchanged
+            self.state.models.pop(model.name, None)
+            self._merged_before.pop(model.name, None)
+            outcome.notes.append(f"recomputed whole: {changed[0]}" + (f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""))
         if model.merge_by:
             self._build_merged(model, folder, outcome)
         elif model.materialized == settings.INCREMENTAL:
@@ -336,6 +347,7 @@ class _Build:
         if outcome.rows is None:
             outcome.rows = writer.output_rows(self.con, folder, model.partition_by)
         self.state.models[model.name].rows = outcome.rows
+        self.output_seals[model.name] = seals.reseal(self.lake, folder, recorded)
         if outcome.rows == 0:
             absent = sorted(s for s in self.project.sources(model.name) if not s.endswith("_history") and not self._stats(s))
             if absent:
@@ -500,7 +512,7 @@ class _Build:
 
     def _input_fingerprint(self, ref: str, events: bool = True) -> str:
         if ref not in self.project:
-            return sources.stats_fingerprint(self._stats(ref))
+            return sources.stats_fingerprint(self._sealed_stats(ref))
         upstream = self.project.models[ref]
         if upstream.materialized == settings.VIEW:
             return self._fingerprint(upstream, events)
@@ -511,10 +523,23 @@ class _Build:
             self._source_stats[source] = sources.file_stats(self.lake, sources.source_files(self.lake, source))
         return self._source_stats[source]
 
+    def _sealed_stats(self, source: str) -> dict:
+        """A source's file stats, refused when a file is not as its ingestion wrote it: a model
+        built from it would pass a forged or damaged partition on as the engine's own data."""
+        stats = self._stats(source)
+        if self._bronze_seals is None:
+            self._bronze_seals = {name: seal for record in self.lake.manifest_records() for name, seal in record.sealed().items()}
+        for rel, (size, mtime) in stats.items():
+            seal = self._bronze_seals.get(rel)
+            if seal and (seal.size, seal.mtime_ns) != (size, mtime):
+                raise IdbxError(f"{rel} changed since it was ingested (not the file its manifest record sealed); "
+                                "ingest its source file again (`idbx lake check` names it)")
+        return stats
+
     def _event_files_now(self) -> dict[str, EventFile]:
         """Every event file with the days it holds: read from the files new since the last build."""
         if self._events_now is None:
-            stats = self._stats(settings.EVENTS_SOURCE)
+            stats = self._sealed_stats(settings.EVENTS_SOURCE)
             known = self.state.known_event_dates()
             unknown = [rel for rel, (size, mtime) in stats.items() if (rel, size, mtime) not in known]
             scanned = sources.event_dates(self.con, self.lake, unknown)

@@ -116,9 +116,7 @@ def _rewrite(con: duckdb.DuckDBPyConnection, lake: Lake, path: Path, schema: lis
             raise RuntimeError(f"wrote {written:,} rows instead of {rows:,}; the file is left as it was")
         if _identity(path) != before:
             raise RuntimeError("the file was replaced while it was scrubbed (an ingestion of that day?); run scrub again")
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        lake.replace_sealed(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return rows

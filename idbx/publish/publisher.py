@@ -27,9 +27,10 @@ from typing import Any
 
 import duckdb
 
+from idbx.lake.check import tampered_outputs
 from idbx.lake.store import Lake
 from idbx.publish import documents, marts
-from idbx.publish.mongo import MongoStore
+from idbx.publish.mongo import MongoStore, PublishError
 from idbx.publish.settings import COURSES, LEARNERS, REPORTS, MongoSettings
 
 # (what, done, total): progress of the learner documents, for a progress bar.
@@ -93,6 +94,10 @@ def publish(lake: Lake, settings: MongoSettings, on_progress: ProgressCallback |
     started = time.monotonic()
     summary = PublishSummary(settings.database, settings.hosts)
     lake.require()
+    tampered = tampered_outputs(lake, layers=("marts",))
+    if tampered:
+        more = f" (and {len(tampered) - 1} more)" if len(tampered) > 1 else ""
+        raise PublishError(f"not published: {tampered[0].message}{more}; run `idbx build` first")
     with lake.scratch() as scratch, marts.snapshot(lake, scratch) as (con, schemas):
         _hash_documents(con, schemas)
         store = MongoStore(settings, on_note)

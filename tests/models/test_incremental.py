@@ -140,7 +140,7 @@ def test_a_build_stopped_between_an_aggregate_and_the_learners_recomputes_them_w
 def test_another_key_recomputes_every_day(scenario_lake, monkeypatch):
     lake, registry = scenario_lake
     monkeypatch.setenv("IDBX_PSEUDONYM_KEY", "another-key-of-enough-length")
-    summary = build(lake, registry_path=registry)
+    summary = build(lake, registry_path=registry, rekey=True)
     assert summary.outcome(DAILY).notes[0].startswith("recomputed every event day")
     ids = {row[0] for row in tiny_lake.rows(lake, "SELECT learner_id FROM person_course")}
     assert tiny_lake.pseudonym(1, "another-key-of-enough-length") in ids and tiny_lake.pseudonym(1) not in ids

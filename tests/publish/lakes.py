@@ -8,19 +8,24 @@ from pathlib import Path
 
 import duckdb
 
+from idbx.lake import seals
 from idbx.lake.store import PARTITION_FILE, Lake
 from idbx.quoting import sql_string
 from tests.conftest import copy_lake
 
 
 def rewrite_mart(lake: Lake, mart: str, select: str) -> None:
-    """Replace the mart's file with `select`, which reads the current one as `mart`."""
+    """Replace the mart's file with `select`, which reads the current one as `mart`, sealed as a
+    build seals what it writes (else publish refuses it as tampered)."""
     path = lake.marts / mart / PARTITION_FILE
     tmp = path.with_name("rewritten.parquet")
     with duckdb.connect() as con:
         con.execute(f"CREATE VIEW mart AS SELECT * FROM read_parquet({sql_string(str(path))})")
         con.execute(f"COPY ({select}) TO {sql_string(str(tmp))} (FORMAT parquet)")
     os.replace(tmp, path)
+    sealed = seals.read_output_seals(lake)
+    sealed[mart] = seals.reseal(lake, lake.marts / mart, {})
+    seals.write_output_seals(lake, sealed)
 
 
 def with_more_learners(lake: Lake, root: Path, copies: int) -> Lake:
