@@ -40,7 +40,7 @@ def command(storage_path: Path, port: int, host: str = "127.0.0.1", auth: bool =
     `test_commands` enables `configureFailPoint`, as mongod's enableTestCommands does (tests only)."""
     if not available():
         raise ConfigError(EXTRA_MISSING)
-    arguments = [sys.executable, "-m", "secantus", "--host", host, "--port", str(port),
+    arguments = [sys.executable, "-m", "idbx.local.secantus_server", "--host", host, "--port", str(port),
                  "--storage-path", str(storage_path), "--standalone", "--log-level", "WARNING"]
     return arguments + (["--auth"] if auth else []) + (["--enable-test-commands"] if test_commands else [])
 
