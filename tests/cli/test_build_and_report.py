@@ -68,6 +68,7 @@ def test_a_failing_model_makes_a_non_zero_exit(tmp_path):
 
 
 def test_report_before_any_build_and_list_of_models(tmp_path):
+    (tmp_path / "lake").mkdir()
     done = run("report", "general", "--lake", str(tmp_path / "lake"), env=env_with())
     assert done.returncode == 1 and "idbx build" in done.stderr
     listed = run("build", "--list")

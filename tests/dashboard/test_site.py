@@ -189,6 +189,7 @@ def test_cli_writes_the_site_and_prints_its_path(built_sample, site, tmp_path):
     assert "Traceback" not in done.stderr
     bad = run("dashboard", "--lake", str(lake.root), "--lang", "fr")
     assert bad.returncode == 2 and "fr" in bad.stderr
+    (tmp_path / "nothing").mkdir()
     empty = run("dashboard", "--lake", str(tmp_path / "nothing"))
     assert empty.returncode == 1 and "idbx build" in empty.stderr and "Traceback" not in empty.stderr
     (tmp_path / "notes.txt").write_text("not a site")
