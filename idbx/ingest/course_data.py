@@ -101,9 +101,8 @@ def plan(members: list[SourceMember]) -> tuple[list[PlannedFile], list[SourceMem
     """Split members into the files we land (in landing order) and files we do not know."""
     handled, unhandled = [], []
     for member in members:
-        parsed = parse_course_file(member.base_name)
-        if parsed or is_many_course_dump(member.base_name):
-            handled.append(PlannedFile(member, parsed))
+        if recognised(member.base_name):
+            handled.append(PlannedFile(member, parse_course_file(member.base_name)))
         else:
             unhandled.append(member)
     structured = {p.parsed.course_key for p in handled if p.parsed and p.parsed.kind == STRUCTURE}
@@ -113,6 +112,11 @@ def plan(members: list[SourceMember]) -> tuple[list[PlannedFile], list[SourceMem
         for p in handled
     ]
     return sorted(handled, key=PlannedFile.sort_key), unhandled
+
+
+def recognised(name: str) -> bool:
+    """Whether a file of a delivery is one we land (the others are listed as not handled)."""
+    return bool(parse_course_file(name) or is_many_course_dump(name))
 
 
 def manifest_key(snapshot: date, member: SourceMember) -> str:
@@ -475,15 +479,16 @@ def ingest_package(
     the lake and refresh the catalog.
 
     A file that cannot be decrypted or read, or has more rejected rows than IDBX_MAX_REJECT_RATE
-    allows, is reported as failed and leaves its partition as it was; the other files still land. Two different files with one name for one delivery date are
-    refused before anything lands. With `courses` (short keys), only the files named after those
+    allows, is reported as failed and leaves its partition as it was; the other files still land.
+    Two different files with one name for one delivery date, or a delivery with no file we
+    recognise, are refused before anything lands. With `courses` (short keys), only the files named after those
     courses are landed (no many-course dump) and the files not handled are left out of the
     summary: the flows fan a delivery out per course and report those once, from `plan`.
     """
     summary = RunSummary(what="course data")
     reject_rate = max_reject_rate()
+    deliveries = open_deliveries(paths, snapshot_date, recognised if courses is None else None)
     lake.check_writable()
-    deliveries = open_deliveries(paths, snapshot_date)
     planned: list[tuple[str, PlannedFile, PackageSource]] = []
     for delivery in deliveries:
         handled, unhandled = plan(delivery.members)

@@ -102,3 +102,23 @@ def test_lake_check_says_whether_a_re_run_is_needed(tmp_path):
     assert "the lake needs a re-run (1 missing)" in bad.stdout
     nowhere = run("lake", "check", "--lake", str(tmp_path / "nowhere"))
     assert nowhere.returncode == 2 and "no lake at" in nowhere.stderr  # a usage error
+
+
+def test_a_folder_with_nothing_to_ingest_is_an_error(tmp_path):
+    """Another folder given by mistake: one line, exit 1, no lake made (it used to land nothing and exit 0)."""
+    empty, other = tmp_path / "idbx-2016-08-01", tmp_path / "downloads"
+    empty.mkdir()
+    other.mkdir()
+    (other / "notes.txt").write_text("hello\n")
+    (other / "grades.csv").write_text("a,b\n")
+    lake = tmp_path / "lake"
+    for command, folder, said in [
+        ("package", empty, "idbx-2016-08-01: nothing to ingest: it holds no file"),
+        ("events", empty, f"{empty}: nothing to ingest: it holds no file"),
+        ("package", other, "downloads: nothing to ingest: none of its 2 file(s) (grades.csv, notes.txt) is a course-data file"),
+        ("events", other, f"{other}: nothing to ingest: none of its 2 file(s) is a tracking log"),
+    ]:
+        done = run("ingest", command, str(folder), "--lake", str(lake))
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        assert done.returncode == 1 and len(lines) == 1 and lines[0].startswith(f"error: {said}"), (command, done.stderr)
+        assert not lake.exists()
