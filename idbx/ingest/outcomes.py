@@ -45,7 +45,8 @@ class FileOutcome:
         """"2 of 4 rows rejected: line 3 (reason), line 4 (reason)", naming the first few lines."""
         named = ", ".join(f"line {line} ({reason})" for line, reason in self.first_rejects)
         more = self.rejects - len(self.first_rejects)
-        return (f"{self.rejects:,} of {self.rows + self.rejects:,} rows rejected"
+        unit = "lines" if self.dataset == "events" else "rows"  # a log's rejects are lines, not rows of a table
+        return (f"{self.rejects:,} of {self.rows + self.rejects:,} {unit} rejected"
                 + (f": {named}" if named else "") + (f" and {more:,} more" if named and more > 0 else ""))
 
 
