@@ -22,10 +22,9 @@ DEFAULT_MAX_INFLATE_MB = 64 << 10
 # ~20 times its size in memory, so 8 MB stays well inside one worker's DuckDB budget.
 DEFAULT_MAX_LINE_MB = 8
 MAX_REJECT_RATE_ENV = "IDBX_MAX_REJECT_RATE"
-# 2%: a few impossible cells (edX's dumps carry dates like 2015-09-31) land with a warning, while a
-# changed format rejects far more than that and fails the file. A file of fewer rows is judged as
-# if it had this many, so that a couple of bad cells never fail a small table (a 4-row `teams`).
+# 2%: a few impossible cells (a 2015-09-31) land with a warning; a changed format rejects far more, and fails.
 DEFAULT_MAX_REJECT_RATE = 0.02
+# A file of fewer rows is judged as if it had this many: a couple of bad cells never fail a small table.
 REJECT_RATE_MIN_ROWS = 100
 
 
