@@ -126,3 +126,14 @@ def test_a_delivery_with_tolerable_rejects_completes_and_one_over_the_rate_fails
     assert "| 14 | 0 | 1 | 47 | 0 |" in markdown and "**Rejected rows**" not in markdown, markdown
     assert "**Failed**\n- idbx-2015-11-06/edX-DemoX-Demo_Course-teams-acceptance.sql: 2 of 4 rows rejected" in markdown
     assert not list((tmp_path / "strict" / "bronze").glob("teams/**/*.parquet"))
+
+
+def test_a_delivery_with_nothing_to_ingest_fails_the_run(s3, gpg_env, tmp_path):
+    delivery = tmp_path / "idbx-2016-08-01.zip"
+    with zipfile.ZipFile(delivery, "w") as archive:
+        archive.writestr("idbx-2016-08-01/README.txt", "not a course data file\n")
+    upload_as_delivered(s3, [delivery])
+    state = sync_course_data(lake=str(tmp_path / "lake"), return_state=True)
+    assert state.is_failed()
+    assert state.message.startswith("idbx-2016-08-01.zip: nothing to ingest: none of its 1 file(s) (README.txt)"), state.message
+    assert not (tmp_path / "lake" / "bronze").exists()
