@@ -21,6 +21,11 @@ DEFAULT_MAX_INFLATE_MB = 64 << 10
 # Longest tracking-log line parsed: edX itself drops events over 50 kB; parsing a line takes
 # ~20 times its size in memory, so 8 MB stays well inside one worker's DuckDB budget.
 DEFAULT_MAX_LINE_MB = 8
+MAX_REJECT_RATE_ENV = "IDBX_MAX_REJECT_RATE"
+# 2%: a few impossible cells (a 2015-09-31) land with a warning; a changed format rejects far more, and fails.
+DEFAULT_MAX_REJECT_RATE = 0.02
+# A file of fewer rows is judged as if it had this many: a couple of bad cells never fail a small table.
+REJECT_RATE_MIN_ROWS = 100
 
 
 def lake_root(option: str | Path | None = None) -> Path:
@@ -72,3 +77,17 @@ def max_inflate_bytes() -> int:
 def max_line_bytes() -> int:
     """The longest tracking-log line parsed; longer lines are rejected as too long."""
     return _megabytes(MAX_LINE_ENV, DEFAULT_MAX_LINE_MB)
+
+
+def max_reject_rate() -> float:
+    """The share of a table file's rows that may be rejected while the file still lands (0 to 1)."""
+    raw = os.environ.get(MAX_REJECT_RATE_ENV)
+    if raw is None or raw == "":
+        return DEFAULT_MAX_REJECT_RATE
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{MAX_REJECT_RATE_ENV}={raw!r} is not a number (a share of a file's rows, 0 to 1)") from None
+    if not 0 <= value <= 1:
+        raise ConfigError(f"{MAX_REJECT_RATE_ENV}={raw!r} must be between 0 and 1 (a share of a file's rows)")
+    return value

@@ -46,6 +46,7 @@ XDIST_GROUPS = {
     "tests/publish/": "scenario",  # SecantusDB; the scenario lake and the lakes made from it
     "tests/models/test_marts.py": "scenario",
     "tests/models/test_grain.py": "scenario",
+    "tests/models/test_retired_learners.py": "retired-learners",  # one generated delivery, landed and built
 }
 
 

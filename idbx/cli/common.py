@@ -27,8 +27,8 @@ EXIT_USAGE = 2  # the command cannot start: a bad option or argument, a missing 
 app = typer.Typer(
     help="IDBx Data Engine: edX research data packages into a DuckDB/Parquet lake.",
     epilog=(
-        "Exit codes: 0 done; 1 something failed while running (a file could not be read, rows were rejected "
-        "by `ingest package`, a query or the catalog failed, the disk filled up); 2 usage or configuration error "
+        "Exit codes: 0 done; 1 something failed while running (a file could not be read or had more rejected "
+        "rows than IDBX_MAX_REJECT_RATE, a query or the catalog failed, the disk filled up); 2 usage or configuration error "
         "(bad option, missing or unusable key or passphrase, a lake folder that cannot be written); "
         "130 or 143 stopped by SIGINT or SIGTERM (what landed is kept; run again to finish). "
         "`idbx lake check` exits 1 when the lake needs a re-run."

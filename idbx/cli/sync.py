@@ -108,5 +108,5 @@ def sync_course_data_command(
                                          on_plan=progress.on_plan)
     if summary:
         print_summary(summary)
-    if report.failed or (summary and (summary.failed or summary.rejects)):
+    if report.failed or (summary and (summary.failed or summary.catalog_error)):
         raise typer.Exit(1)

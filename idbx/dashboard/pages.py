@@ -277,9 +277,21 @@ class _PageMaker:
                 (t["col_active"], t.number(course["users_active"])),
                 (t["col_certified"], t.number(course["certificates_certified"])),
                 (t["col_approval"], t.percent(course["approval_rate"])),
+                *self._retired_fact(course["course_key"]),
             ],
             "snapshot": t("snapshot", date=t.date(course["snapshot_date"])) if course["snapshot_date"] else t["no_snapshot"],
         }
+
+    def _retired_fact(self, key: str) -> list[tuple[str, str]]:
+        """How many of the course's learners had their account retired by edX on request: counted
+        in every figure, said so; a small count is shown as "< min_cell" like a series' counts."""
+        retired = self.funnels.get(key, {}).get("retired")
+        if retired is None:
+            return []
+        if shown_count(retired, self.min_cell) is None and retired:
+            self.tally.suppressed_values += 1
+            return [(self.t["col_retired"], self.t("suppressed", min_cell=self.min_cell))]
+        return [(self.t["col_retired"], self.t.number(retired))]
 
     def course_charts(self, key: str) -> list[Chart]:
         t = self.t

@@ -48,7 +48,7 @@ class DashboardData:
     course_breakdowns: Rows  # course_key, breakdown, category, learners (profiles, as course_report counts them)
     programme_breakdowns: Rows  # breakdown, category, learners (distinct learners over every course)
     ip_countries: Rows | None  # course_key, category, learners; None when person_course has no country_by_ip
-    funnel: Rows  # course_key, enrolled, viewed, explored, certified
+    funnel: Rows  # course_key, enrolled, viewed, explored, certified, retired (None before person_course had the flag)
     histograms: Rows  # course_key, measure (ndays | time), bin (index into the edges), learners
     reconciliation: Rows  # the latest check of each kind per course
     table_rejects: Rows  # snapshot_date, course_key, table_name, source_file, reason, rows
@@ -94,12 +94,13 @@ def _read(con: duckdb.DuckDBPyConnection) -> DashboardData:
             for breakdown, column in (("country", "country"), ("gender", "gender"), ("education", "level_of_education"))
         )),
         ip_countries=_ip_countries(con),
-        funnel=_rows(con, """
+        funnel=_rows(con, f"""
             SELECT course_key,
                    count(*) FILTER (WHERE enrolled) AS enrolled,
                    count(*) FILTER (WHERE viewed) AS viewed,
                    count(*) FILTER (WHERE explored) AS explored,
-                   count(*) FILTER (WHERE certified) AS certified
+                   count(*) FILTER (WHERE certified) AS certified,
+                   {_retired(con)} AS retired
             FROM person_course GROUP BY course_key"""),
         histograms=_rows(con, f"""
             SELECT course_key, 'ndays' AS measure, {_bin('ndays_act', settings.NDAYS_EDGES)} AS bin, count(*) AS learners
@@ -167,6 +168,11 @@ def _ip_countries(con: duckdb.DuckDBPyConnection) -> Rows | None:
     return _rows(con, """
         SELECT course_key, country_by_ip AS category, count(*) AS learners
         FROM person_course WHERE country_by_ip IS NOT NULL GROUP BY ALL""")
+
+
+def _retired(con: duckdb.DuckDBPyConnection) -> str:
+    """Learners whose edX account was retired (counted in the figures above), when person_course has the flag."""
+    return "count(*) FILTER (WHERE is_retired)" if "is_retired" in _columns(con, "person_course") else "CAST(NULL AS BIGINT)"
 
 
 def _has_manifest(con: duckdb.DuckDBPyConnection) -> bool:

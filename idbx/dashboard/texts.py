@@ -43,6 +43,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "col_active": ("Activos", "Active"),
     "col_certified": ("Certificados", "Certified"),
     "col_approval": ("Tasa de aprobación", "Approval rate"),
+    "col_retired": ("Cuentas retiradas por edX (incluidas)", "Accounts edX retired (included)"),
     "col_registered": ("En el registro", "Registered"),
     "approval_help": (
         "Aprobados (nota igual o superior a la de aprobación) sobre inscritos",

@@ -27,7 +27,7 @@ import duckdb
 import pyarrow as pa
 
 from idbx import engine
-from idbx.config import GpgSettings
+from idbx.config import GpgSettings, max_reject_rate
 from idbx.errors import ConfigError, SourceFormatError
 from idbx.ingest.crypto import Decryptor
 from idbx.ingest.outcomes import (
@@ -101,9 +101,8 @@ def plan(members: list[SourceMember]) -> tuple[list[PlannedFile], list[SourceMem
     """Split members into the files we land (in landing order) and files we do not know."""
     handled, unhandled = [], []
     for member in members:
-        parsed = parse_course_file(member.base_name)
-        if parsed or is_many_course_dump(member.base_name):
-            handled.append(PlannedFile(member, parsed))
+        if recognised(member.base_name):
+            handled.append(PlannedFile(member, parse_course_file(member.base_name)))
         else:
             unhandled.append(member)
     structured = {p.parsed.course_key for p in handled if p.parsed and p.parsed.kind == STRUCTURE}
@@ -115,14 +114,20 @@ def plan(members: list[SourceMember]) -> tuple[list[PlannedFile], list[SourceMem
     return sorted(handled, key=PlannedFile.sort_key), unhandled
 
 
+def recognised(name: str) -> bool:
+    """Whether a file of a delivery is one we land (the others are listed as not handled)."""
+    return bool(parse_course_file(name) or is_many_course_dump(name))
+
+
 def manifest_key(snapshot: date, member: SourceMember) -> str:
     return f"course_data/{snapshot.isoformat()}/{member.base_name}"
 
 
 class _PackageRun:
     def __init__(self, lake: Lake, snapshot: date, decryptor: Decryptor | None, scratch: Path, course_id: str | None,
-                 package_name: str):
+                 package_name: str, reject_rate: float):
         self.lake = lake
+        self.reject_rate = reject_rate
         self.snapshot = snapshot
         self.decryptor = decryptor
         self.scratch = scratch
@@ -166,7 +171,7 @@ class _PackageRun:
             land = self._course_file_lander(member, parsed, partition, outcome)
         kind = parsed.kind if parsed else "many_course_dump"
         record = ingest_member(self.lake, key, kind, member, self.scratch, self.decryptor, outcome, land,
-                               decrypt=planned.decrypt)
+                               decrypt=planned.decrypt, max_reject_rate=self.reject_rate)
         if outcome.status == UNCHANGED:
             outcome.untyped = record.details.get("untyped", False)
             outcome.partitions = record.partitions if len(record.partitions) > 1 else []
@@ -473,15 +478,17 @@ def ingest_package(
     """Land deliveries (zips, folders or loose files; each zip or folder dated by its own name) in
     the lake and refresh the catalog.
 
-    A file that cannot be decrypted or read is reported as failed and leaves its partition as it
-    was; the other files still land. Two different files with one name for one delivery date are
-    refused before anything lands. With `courses` (short keys), only the files named after those
+    A file that cannot be decrypted or read, or has more rejected rows than IDBX_MAX_REJECT_RATE
+    allows, is reported as failed and leaves its partition as it was; the other files still land.
+    Two different files with one name for one delivery date, or a delivery with no file we
+    recognise, are refused before anything lands. With `courses` (short keys), only the files named after those
     courses are landed (no many-course dump) and the files not handled are left out of the
     summary: the flows fan a delivery out per course and report those once, from `plan`.
     """
     summary = RunSummary(what="course data")
+    reject_rate = max_reject_rate()
+    deliveries = open_deliveries(paths, snapshot_date, recognised if courses is None else None)
     lake.check_writable()
-    deliveries = open_deliveries(paths, snapshot_date)
     planned: list[tuple[str, PlannedFile, PackageSource]] = []
     for delivery in deliveries:
         handled, unhandled = plan(delivery.members)
@@ -506,7 +513,7 @@ def ingest_package(
         try:
             for key, planned_file, delivery in planned:
                 package_run = package_runs.setdefault(id(delivery), _PackageRun(
-                    lake, delivery.snapshot_date, decryptor, run.scratch, course_id, delivery.label))
+                    lake, delivery.snapshot_date, decryptor, run.scratch, course_id, delivery.label, reject_rate))
                 try:
                     outcome = package_run.ingest(key, planned_file)
                 except FILE_ERRORS as exc:

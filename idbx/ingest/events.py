@@ -65,11 +65,18 @@ def part_file(source_name: str) -> str:
 
 
 def find_logs(paths: list[Path]) -> list[SourceMember]:
-    """Files named on the command line, and the tracking logs inside folders, oldest day first."""
+    """Files named on the command line, and the tracking logs inside folders, oldest day first; a
+    folder without one is refused (another folder given by mistake)."""
     found = []
     for path in paths:
         if path.is_dir():
-            found += [file_member(p) for p in folder_files(path) if is_events_log(p.name)]
+            files = folder_files(path)
+            logs = [file_member(p) for p in files if is_events_log(p.name)]
+            if not logs:
+                raise SourceFormatError(str(path), "nothing to ingest: " + (
+                    f"none of its {len(files)} file(s) is a tracking log (*.log, *.log.gz, *.log.gz.gpg)" if files
+                    else "it holds no file"))
+            found += logs
         elif path.is_file():
             found.append(file_member(path))
         else:
@@ -200,8 +207,8 @@ def ingest_events(
     name are refused before anything lands.
     """
     summary = RunSummary(what="events")
-    lake.check_writable()
     logs = find_logs(paths)
+    lake.check_writable()
     if log_date and len(logs) > 1:
         raise IdbxError("--log-date dates a single file; several files were given")
     keyed = [(f"{DATASET}/{member.base_name}", member) for member in logs]

@@ -31,6 +31,8 @@ class FileOutcome:
     partitions: list[str] = field(default_factory=list)
     rows: int = 0
     rejects: int = 0
+    # The first rejected lines of a file landed now (line number, reason without the line's values).
+    first_rejects: list[tuple[int, str]] = field(default_factory=list)
     repaired_rows: int = 0
     late_events: int = 0  # tracking logs: events from before the file's day
     size: int = 0
@@ -38,6 +40,14 @@ class FileOutcome:
     error: str = ""
     # A table we have no declaration for, landed with every column as text.
     untyped: bool = False
+
+    def rejected_rows(self) -> str:
+        """"2 of 4 rows rejected: line 3 (reason), line 4 (reason)", naming the first few lines."""
+        named = ", ".join(f"line {line} ({reason})" for line, reason in self.first_rejects)
+        more = self.rejects - len(self.first_rejects)
+        unit = "lines" if self.dataset == "events" else "rows"  # a log's rejects are lines, not rows of a table
+        return (f"{self.rejects:,} of {self.rows + self.rejects:,} {unit} rejected"
+                + (f": {named}" if named else "") + (f" and {more:,} more" if named and more > 0 else ""))
 
 
 @dataclass

@@ -12,13 +12,18 @@ from pathlib import Path
 
 import duckdb
 
-from idbx import stopping
-from idbx.config import GpgSettings
+from idbx import engine, stopping
+from idbx.config import MAX_REJECT_RATE_ENV, REJECT_RATE_MIN_ROWS, GpgSettings
 from idbx.errors import IdbxError, Interrupted, SourceFormatError, has_control_characters
 from idbx.ingest.crypto import Decryptor, sweep_keyrings
 from idbx.ingest.outcomes import FILE_ERRORS, INGESTED, FileOutcome, failure_message
+from idbx.ingest.parsers import reason_kind
 from idbx.ingest.sources import SourceMember, plain_copy
 from idbx.lake.store import PARTITION_FILE, SOURCE_KEY, SOURCE_SHA256, Lake, LakeRun, ManifestRecord, StagedFile
+from idbx.quoting import sql_string
+
+# Rejected lines a summary names (line and reason), the rest counted: the lake keeps them all.
+NAMED_REJECTS = 5
 
 
 def open_run(stack: ExitStack, lake: Lake, what: str, gpg: GpgSettings | None) -> tuple[Decryptor | None, LakeRun]:
@@ -119,6 +124,34 @@ class Landing:
             name, f"{self.counted:,} {self.unit} in the file, but {', '.join(said[:-1])} and {said[-1]}; nothing was published"
         )
 
+    def first_rejects(self, scratch: Path, limit: int = NAMED_REJECTS) -> list[tuple[int, str]]:
+        """The first rejected lines staged (line number, reason without the line's values)."""
+        files = [str(item.tmp) for item in self.staged if id(item) in self.rejects]
+        if not files:
+            return []
+        with engine.connect(scratch) as con:
+            found = con.execute(
+                f"SELECT line_number, reason FROM read_parquet([{', '.join(map(sql_string, files))}]) "
+                f"ORDER BY line_number LIMIT {int(limit)}"
+            ).fetchall()
+        return [(line, reason_kind(reason)) for line, reason in found]
+
+    def check_reject_rate(self, name: str, rate: float, first: list[tuple[int, str]]) -> None:
+        """Rejected rows are tolerated while they are at most `rate` of the file's rows (a file of
+        fewer than REJECT_RATE_MIN_ROWS counted as that many), and some rows landed; else the
+        file fails before anything is published."""
+        rows, rejected = self.counted - self.skipped, self.rejected_rows
+        if not rejected:
+            return
+        where = f"; line {first[0][0]}: {first[0][1]}" if first else ""
+        if not self.landed_rows:
+            raise SourceFormatError(name, f"all {rows:,} {self.unit} rejected{where}; nothing was published")
+        if rejected > rate * max(rows, REJECT_RATE_MIN_ROWS):
+            raise SourceFormatError(
+                name, f"{rejected:,} of {rows:,} {self.unit} rejected ({rejected / rows:.1%}), over {MAX_REJECT_RATE_ENV}="
+                f"{rate:g}{where}; nothing was published"
+            )
+
 
 def ingest_member(
     lake: Lake,
@@ -130,13 +163,15 @@ def ingest_member(
     outcome: FileOutcome,
     land: Callable[[Path | None, Landing], dict],
     decrypt: bool = True,
+    max_reject_rate: float | None = None,
 ) -> ManifestRecord:
     """Fill `outcome` and return the file's manifest record (the earlier one when unchanged).
 
     `land` stages the plain file's rows (and rejects) through the Landing (the file is None when
     `decrypt` is false: a file kept as delivered), counts the source's rows on it, fills the
     outcome's partition(s) and notes, and returns the details to keep in the manifest. A stop
-    request (see idbx.stopping) ends the file here as if it had not started.
+    request (see idbx.stopping) ends the file here as if it had not started. With
+    `max_reject_rate`, a file with more rejected rows than that fails (see Landing.check_reject_rate).
     """
     if has_control_characters(member.name):
         raise SourceFormatError(member.name, "refused: the file name holds control characters")
@@ -153,6 +188,9 @@ def ingest_member(
         plain = plain_copy(member, scratch, decryptor) if decrypt else None
         details = land(plain, landing)
         landing.check(member.name)
+        outcome.first_rejects = landing.first_rejects(scratch)
+        if max_reject_rate is not None:
+            landing.check_reject_rate(member.name, max_reject_rate, outcome.first_rejects)
         stopping.check()
         outcome.rows, outcome.rejects = landing.landed_rows, landing.rejected_rows
         record = ManifestRecord(

@@ -130,7 +130,19 @@ def _enrolled_sql(course_no: int, learners: int) -> str:
                 WHERE hash(i, {course_no}) % 100 < 60 OR {learners} < 20)"""
 
 
-def _course_tables(course_id: str, course_no: int, learners: int, studentmodule_rows: int | None) -> dict[str, str]:
+def _retired_sql(user_id: str, retired: int, column: str) -> str:
+    """A learner's username or email as the tables hold it: for the first `retired` learners, as
+    edX leaves an account it retired (`retired__user_<hash>`, `retired__user_<hash>@retired.invalid`)."""
+    hashed = f"'retired__user_' || sha256('learner' || {user_id})[:40]"
+    kept, retired_value = {
+        "username": (f"'learner' || {user_id}", hashed),
+        "email": (f"'learner' || {user_id} || '@example.org'", f"{hashed} || '@retired.invalid'"),
+    }[column]
+    return f"CASE WHEN {user_id} <= {retired} THEN {retired_value} ELSE {kept} END" if retired else kept
+
+
+def _course_tables(course_id: str, course_no: int, learners: int, studentmodule_rows: int | None,
+                   retired: int = 0) -> dict[str, str]:
     """SELECTs writing one course's tables; learners are global ids, about 60% enrol in each course."""
     cid = sql_string(course_id)
     enrolled = _enrolled_sql(course_no, learners)
@@ -143,10 +155,10 @@ def _course_tables(course_id: str, course_no: int, learners: int, studentmodule_
     per_learner = f"greatest(1, CAST(ceil({studentmodule_rows} / greatest(1, (SELECT count(*) FROM {active}))) AS BIGINT))" if studentmodule_rows else "1 + hash(user_id, 'm') % 24"
     return {
         "auth_user": f"""
-            SELECT user_id AS id, 'learner' || user_id AS username,
+            SELECT user_id AS id, {_retired_sql('user_id', retired, 'username')} AS username,
                    {_sql_list(FIRST_NAMES)}[1 + hash(user_id, 'f') % {len(FIRST_NAMES)}] AS first_name,
                    {_sql_list(LAST_NAMES)}[1 + hash(user_id, 'l') % {len(LAST_NAMES)}] AS last_name,
-                   'learner' || user_id || '@example.org' AS email,
+                   {_retired_sql('user_id', retired, 'email')} AS email,
                    'pbkdf2_sha256$36000$' || md5(user_id::VARCHAR) AS password,
                    0 AS is_staff, 1 AS is_active, 0 AS is_superuser,
                    TIMESTAMP '2016-05-01 10:00:00' + INTERVAL (hash(user_id, 'll') % 200000) SECOND AS last_login,
@@ -199,7 +211,8 @@ def _course_tables(course_id: str, course_no: int, learners: int, studentmodule_
                    ['audit','honor','verified'][1 + hash(user_id, {course_no}, 'mo') % 3] AS mode
             FROM {enrolled}""",
         "user_id_map": f"""
-            SELECT md5('salt' || user_id) AS hash_id, user_id AS id, 'learner' || user_id AS username FROM {enrolled}""",
+            SELECT md5('salt' || user_id) AS hash_id, user_id AS id, {_retired_sql('user_id', retired, 'username')} AS username
+            FROM {enrolled}""",
         "wiki_article": """
             SELECT 1 AS id, 1 AS current_revision_id, TIMESTAMP '2016-01-01 00:00:00' AS created""",
     }
@@ -310,9 +323,11 @@ def write_sample(
     studentmodule_rows: int | None = None,
     days: int = 3,
     events_per_day: int | None = None,
+    retired: int = 0,
 ) -> Sample:
     """Write `{org}-{date}.zip` of encrypted course tables, `days` encrypted tracking logs (the days
-    before the delivery) and the key that opens them, under out_dir."""
+    before the delivery) and the key that opens them, under out_dir. Learners 1 to `retired` come
+    as edX delivers accounts it retired on the learner's request (their logs keep the old names)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     key = SampleKey(out_dir)
     course_ids = sample_course_ids(courses)
@@ -330,7 +345,7 @@ def write_sample(
                 encrypted.unlink()
 
             for number, course_id in enumerate(course_ids):
-                for table, select in _course_tables(course_id, number, learners, studentmodule_rows).items():
+                for table, select in _course_tables(course_id, number, learners, studentmodule_rows, retired).items():
                     plain = work / table_file_name(course_id, table, encrypted=False)
                     _tsv(con, select, plain)
                     deliver(plain)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # the summaries' modules import DuckDB, pymongo and altair: n
 
 # Past this many files the table lists the failed ones and counts the others.
 _TABLE_ROWS = 200
+_REJECTS_VIEW = {"events": "event_rejects", "course data": "table_rejects"}
 
 
 def failure_message(failures: list[str]) -> str:
@@ -95,6 +96,10 @@ class FlowOutcome:
             lines += ["", f"**Not in the bucket (yet)**: {len(missing)}"] + [f"- {item.message}" for item in missing[:20]]
             if len(missing) > 20:
                 lines.append(f"- … {missing[20].label} to {missing[-1].label}")
+        rejected = [f for f in files if f.status == INGESTED and f.rejects]
+        if rejected:
+            lines += ["", f"**Rejected rows** (the files landed; every rejected row is in `{_REJECTS_VIEW.get(self.sync.what, 'table_rejects')}`)"]
+            lines += [f"- {PurePosixPath(f.name).name}: {f.rejected_rows()}" for f in rejected[:_TABLE_ROWS]]
         if self.failures:
             lines += ["", "**Failed**"] + [f"- {line}" for line in self.failures]
         if self.unhandled:

@@ -14,7 +14,7 @@ from prefect.tasks import exponential_backoff
 
 from idbx.errors import TransientS3Error
 from idbx.exports.writer import write_standard_exports
-from idbx.ingest.course_data import ingest_package, plan
+from idbx.ingest.course_data import ingest_package, plan, recognised
 from idbx.ingest.events import ingest_events
 from idbx.ingest.outcomes import RunSummary
 from idbx.ingest.sources import open_deliveries
@@ -71,8 +71,9 @@ def fetch_delivery(delivery: date | None, lake_dir: str, settings: SyncSettings)
 def plan_delivery(package: Path) -> tuple[list[str | None], list[str]]:
     """The delivery's course keys (one landing task each) and the files not handled yet. A
     delivery holding a many-course dump lands as one unit (`[None]`): the dump and the courses'
-    own files may fill the same partitions, which only a single run can arbitrate."""
-    (delivery,) = open_deliveries([package])
+    own files may fill the same partitions, which only a single run can arbitrate. A delivery
+    with no file we recognise fails the task, and so the run."""
+    (delivery,) = open_deliveries([package], recognised=recognised)
     handled, unhandled = plan(delivery.members)
     not_handled = [Path(member.name).name for member in unhandled]
     if any(planned.parsed is None for planned in handled):

@@ -35,7 +35,7 @@ def test_wrong_passphrase_exits_non_zero_with_a_clear_message(sample, tmp_path, 
     assert not (tmp_path / "lake" / "bronze").exists()
 
 
-def test_rejected_rows_make_a_non_zero_exit(tmp_path):
+def test_a_file_whose_rows_are_all_rejected_makes_a_non_zero_exit(tmp_path):
     folder = tmp_path / "idbx-2016-08-01"
     folder.mkdir()
     (folder / "IDBx-IDB1x-2T2014-student_courseenrollment-prod-analytics.sql").write_text(
@@ -43,7 +43,24 @@ def test_rejected_rows_make_a_non_zero_exit(tmp_path):
     )
     done = run("ingest", "package", str(folder), "--lake", str(tmp_path / "lake"))
     assert done.returncode == 1
-    assert "1 rejected" in done.stderr
+    assert "all 1 rows rejected; line 2: CAST (user_id); nothing was published" in done.stderr
+
+
+def test_the_corpus_package_lands_with_its_two_rejected_rows_named(corpus, tmp_path):
+    """Two impossible dates in a 4-row table are within IDBX_MAX_REJECT_RATE: a warning, exit 0;
+    with a stricter rate the table fails (exit 1) and the other files still land."""
+    package = corpus / "package" / "edX-DemoX-Demo_Course"
+    done = run("ingest", "package", str(package), "--snapshot-date", "2015-11-06", "--lake", str(tmp_path / "lake"))
+    assert done.returncode == 0, done.stderr
+    assert ("warning edX-DemoX-Demo_Course-teams-acceptance.sql: 2 of 4 rows rejected: line 3 (CAST (last_activity_at)), "
+            "line 4 (CAST (last_activity_at)), within IDBX_MAX_REJECT_RATE") in done.stderr
+    strict = run("ingest", "package", str(package), "--snapshot-date", "2015-11-06", "--lake", str(tmp_path / "strict"),
+                 env={**os.environ, "IDBX_MAX_REJECT_RATE": "0.01"})
+    assert strict.returncode == 1
+    assert "failed edX-DemoX-Demo_Course-teams-acceptance.sql: 2 of 4 rows rejected (50.0%), over IDBX_MAX_REJECT_RATE=0.01" in strict.stderr
+    bronze = tmp_path / "strict" / "bronze"
+    assert not [p for p in bronze.rglob("*") if "/teams/" in str(p) and p.is_file()]
+    assert list((bronze / "auth_user").rglob("*.parquet"))
 
 
 def test_bad_sql_is_reported(tmp_path, corpus):
@@ -92,3 +109,23 @@ def test_lake_check_says_whether_a_re_run_is_needed(tmp_path):
     assert "the lake needs a re-run (1 missing)" in bad.stdout
     nowhere = run("lake", "check", "--lake", str(tmp_path / "nowhere"))
     assert nowhere.returncode == 2 and "no lake at" in nowhere.stderr  # a usage error
+
+
+def test_a_folder_with_nothing_to_ingest_is_an_error(tmp_path):
+    """Another folder given by mistake: one line, exit 1, no lake made (it used to land nothing and exit 0)."""
+    empty, other = tmp_path / "idbx-2016-08-01", tmp_path / "downloads"
+    empty.mkdir()
+    other.mkdir()
+    (other / "notes.txt").write_text("hello\n")
+    (other / "grades.csv").write_text("a,b\n")
+    lake = tmp_path / "lake"
+    for command, folder, said in [
+        ("package", empty, "idbx-2016-08-01: nothing to ingest: it holds no file"),
+        ("events", empty, f"{empty}: nothing to ingest: it holds no file"),
+        ("package", other, "downloads: nothing to ingest: none of its 2 file(s) (grades.csv, notes.txt) is a course-data file"),
+        ("events", other, f"{other}: nothing to ingest: none of its 2 file(s) is a tracking log"),
+    ]:
+        done = run("ingest", command, str(folder), "--lake", str(lake))
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        assert done.returncode == 1 and len(lines) == 1 and lines[0].startswith(f"error: {said}"), (command, done.stderr)
+        assert not lake.exists()

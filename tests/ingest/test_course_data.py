@@ -186,8 +186,11 @@ def test_the_corpus_package_lands_whole(corpus, lake):
     assert summary.count("ingested") == len(list(folder.iterdir())) and not summary.failed
     assert summary.count("unhandled") == 0 and not any(f.untyped for f in summary.files)
     con = catalog(lake)
-    # the two teams rows with impossible days (2015-09-31, 2015-11-31) are the only rejects
+    # the two teams rows with impossible days (2015-09-31, 2015-11-31) are the only rejects: within
+    # the tolerated rate, the file lands with them named
     assert con.execute("SELECT table_name, line_number FROM table_rejects ORDER BY 2").fetchall() == [("teams", 3), ("teams", 4)]
+    [teams] = [f for f in summary.files if f.dataset == "teams"]
+    assert teams.rejected_rows() == "2 of 4 rows rejected: line 3 (CAST (last_activity_at)), line 4 (CAST (last_activity_at))"
     for path in folder.glob("*.sql"):
         table = path.name.split("-")[3]
         landed = scalar(con, f"SELECT count(*) FROM {table} WHERE course_key = 'demox_demo_course'")
@@ -247,6 +250,52 @@ def test_rejected_rows_are_kept_beside_the_partition(lake, tmp_path):
     summary = ingest_package([folder], lake, None)
     assert summary.rejects == 0
     assert scalar(catalog(lake), "SELECT count(*) FROM table_rejects") == 0
+
+
+def enrollment_file(folder: Path, rows: int, bad: int) -> Path:
+    """A student_courseenrollment dump of `rows` rows, the last `bad` of them with a user id that is no number."""
+    folder.mkdir(exist_ok=True)
+    lines = [b"id\tuser_id\tcourse_id\tcreated\tis_active\tmode"] + [
+        b"%d\t%s\tIDBx/IDB1x/2T2014\t2016-01-01 00:00:00\t1\thonor" % (n, b"x" if n > rows - bad else b"%d" % n)
+        for n in range(1, rows + 1)
+    ]
+    path = folder / "IDBx-IDB1x-2T2014-student_courseenrollment-prod-analytics.sql"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+def test_rejects_within_the_rate_land_and_over_it_fail_the_file(lake, tmp_path, monkeypatch):
+    """Default 2% of a file's rows (a file under 100 rows counted as 100); over it, or with no
+    row landed, the file fails and its partition stays as it was."""
+    folder = tmp_path / "idbx-2016-08-01"
+    enrollment_file(folder, 200, 4)
+    [within] = ingest_package([folder], lake, None).files
+    assert (within.status, within.rows, within.rejects) == ("ingested", 196, 4)
+    assert [line for line, _ in within.first_rejects] == [198, 199, 200, 201]
+    enrollment_file(folder, 200, 5)
+    [over] = ingest_package([folder], lake, None).files
+    assert over.status == "failed"
+    assert over.error == (
+        "IDBx-IDB1x-2T2014-student_courseenrollment-prod-analytics.sql: 5 of 200 rows rejected (2.5%), over "
+        "IDBX_MAX_REJECT_RATE=0.02; line 197: CAST (user_id); nothing was published"
+    )
+    con = catalog(lake)
+    assert (scalar(con, "SELECT count(*) FROM student_courseenrollment"), scalar(con, "SELECT count(*) FROM table_rejects")) == (196, 4)
+    con.close()
+    record = lake.manifest_get("course_data/2016-08-01/IDBx-IDB1x-2T2014-student_courseenrollment-prod-analytics.sql")
+    assert (record.status, record.rejects) == ("ingested", 4) and "5 of 200" in record.details["last_failure"]["error"]
+    # a small file may hold 2 rejected rows, not 3; none landed is a failure at any rate
+    enrollment_file(folder, 4, 3)
+    assert "3 of 4 rows rejected (75.0%)" in ingest_package([folder], lake, None).failed[0].error
+    monkeypatch.setenv("IDBX_MAX_REJECT_RATE", "1")
+    enrollment_file(folder, 2, 2)
+    assert "all 2 rows rejected; line 2: CAST (user_id)" in ingest_package([folder], lake, None).failed[0].error
+    monkeypatch.setenv("IDBX_MAX_REJECT_RATE", "0")
+    enrollment_file(folder, 200, 1)
+    assert "1 of 200 rows rejected (0.5%), over IDBX_MAX_REJECT_RATE=0" in ingest_package([folder], lake, None).failed[0].error
+    monkeypatch.setenv("IDBX_MAX_REJECT_RATE", "5%")
+    with pytest.raises(ConfigError, match="IDBX_MAX_REJECT_RATE='5%' is not a number"):
+        ingest_package([folder], lake, None)
 
 
 def test_invalid_utf8_and_very_long_rows_are_kept(lake, tmp_path):

@@ -5,6 +5,7 @@ delivery lands course by course."""
 from __future__ import annotations
 
 import hashlib
+import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -97,3 +98,42 @@ def test_a_delivery_lands_course_by_course_then_there_is_nothing_to_do(s3, sampl
     again = sync_course_data(lake=lake, return_state=True)
     assert again.is_completed() and "From S3: 1 already synced." in artifact(again)
     assert "| 0 | 30 | 0 |" in artifact(again)
+
+
+def test_a_delivery_with_tolerable_rejects_completes_and_one_over_the_rate_fails(s3, corpus, gpg_env, tmp_path, monkeypatch):
+    """The corpus package's teams dump has two impossible dates in four rows: within the default
+    IDBX_MAX_REJECT_RATE the run is Completed and its artifact names them; with 1% the teams file
+    fails, and so does the run, naming it."""
+    delivery = tmp_path / "idbx-2015-11-06.zip"
+    with zipfile.ZipFile(delivery, "w") as archive:
+        for path in sorted((corpus / "package" / "edX-DemoX-Demo_Course").iterdir()):
+            archive.write(path, f"idbx-2015-11-06/{path.name}")
+    upload_as_delivered(s3, [delivery])
+    tolerated = sync_course_data(lake=str(tmp_path / "lake"), return_state=True)
+    assert tolerated.is_completed(), tolerated.message
+    markdown = artifact(tolerated)
+    assert "| 15 | 0 | 0 | 49 | 2 |" in markdown, markdown
+    assert ("**Rejected rows** (the files landed; every rejected row is in `table_rejects`)\n"
+            "- edX-DemoX-Demo_Course-teams-acceptance.sql: 2 of 4 rows rejected: line 3 (CAST (last_activity_at)), "
+            "line 4 (CAST (last_activity_at))") in markdown
+    assert "**Failed**" not in markdown
+    monkeypatch.setenv("IDBX_MAX_REJECT_RATE", "0.01")
+    strict = sync_course_data(lake=str(tmp_path / "strict"), return_state=True)
+    assert strict.is_failed()
+    assert strict.message.startswith("idbx-2015-11-06/edX-DemoX-Demo_Course-teams-acceptance.sql: 2 of 4 rows rejected (50.0%), over "
+                                     "IDBX_MAX_REJECT_RATE=0.01")
+    markdown = artifact(strict)
+    assert "| 14 | 0 | 1 | 47 | 0 |" in markdown and "**Rejected rows**" not in markdown, markdown
+    assert "**Failed**\n- idbx-2015-11-06/edX-DemoX-Demo_Course-teams-acceptance.sql: 2 of 4 rows rejected" in markdown
+    assert not list((tmp_path / "strict" / "bronze").glob("teams/**/*.parquet"))
+
+
+def test_a_delivery_with_nothing_to_ingest_fails_the_run(s3, gpg_env, tmp_path):
+    delivery = tmp_path / "idbx-2016-08-01.zip"
+    with zipfile.ZipFile(delivery, "w") as archive:
+        archive.writestr("idbx-2016-08-01/README.txt", "not a course data file\n")
+    upload_as_delivered(s3, [delivery])
+    state = sync_course_data(lake=str(tmp_path / "lake"), return_state=True)
+    assert state.is_failed()
+    assert state.message.startswith("idbx-2016-08-01.zip: nothing to ingest: none of its 1 file(s) (README.txt)"), state.message
+    assert not (tmp_path / "lake" / "bronze").exists()

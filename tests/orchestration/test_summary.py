@@ -106,3 +106,15 @@ def test_a_failed_step_after_the_build_is_listed_and_the_others_kept():
     assert "| MongoDB | failed: nothing published, the collections are as they were |" in text
     assert "| dashboard | failed: the previous site is still in place |" in text
     assert "| CSV exports | 1 file, 4 rows in /lake/exports |" in text
+
+
+def test_the_rejected_rows_of_files_that_landed_are_named():
+    text = FlowOutcome("sync-events: 2016-07-01", SyncReport("events"), [RunSummary("events", files=[
+        FileOutcome("idbx-edx-events-2016-07-01.log.gz.gpg", INGESTED, "events", rows=300, rejects=7,
+                    first_rejects=[(4, "malformed JSON"), (9, "unparseable time")]),
+        FileOutcome("idbx-edx-events-2016-07-02.log.gz.gpg", INGESTED, "events", rows=300),
+    ])]).markdown()
+    assert ("**Rejected rows** (the files landed; every rejected row is in `event_rejects`)\n"
+            "- idbx-edx-events-2016-07-01.log.gz.gpg: 7 of 307 lines rejected: line 4 (malformed JSON), "
+            "line 9 (unparseable time) and 5 more\n") in text
+    assert "2016-07-02.log.gz.gpg:" not in text

@@ -277,6 +277,23 @@ def time_utc_sql(x: str) -> str:
             f"WHEN NOT regexp_matches({x}, '{_ANY_OFFSET}') THEN try_cast({x} AS TIMESTAMP) END)")
 
 
+# Epoch times some log collectors write in place of edX's ISO string: a JSON number of seconds
+# (fraction allowed) or milliseconds. Below 10^11 is seconds (10^11 ms is 1973, 10^11 s the year
+# 5138); up to 14 integer digits are read, so microseconds or more stay unparseable.
+_EPOCH_NUMBER = "[0-9]{1,14}([.][0-9]+)?"
+_JSON_NUMBER_TYPES = "('UBIGINT', 'BIGINT', 'DOUBLE')"
+
+
+def epoch_time_sql(x: str, json_type: str) -> str:
+    """SQL turning an epoch time written as a JSON number into a UTC ``TIMESTAMP`` (NULL for
+    anything else). `x` is the value as text, `json_type` SQL giving its JSON type, so that a
+    string of digits is not taken for a number; evaluated only for values that look like one."""
+    number = f"CAST({x} AS DECIMAL(24, 9))"
+    return (f"(CASE WHEN regexp_full_match({x}, '{_EPOCH_NUMBER}') AND {json_type} IN {_JSON_NUMBER_TYPES} "
+            f"THEN make_timestamp(CAST(round({number} * CASE WHEN {number} < 100000000000 THEN 1000000 ELSE 1000 END) "
+            f"AS BIGINT)) END)")
+
+
 def time_window(day: date | None, now: datetime | None = None) -> tuple[datetime, datetime, str]:
     """Plausible event times for a log: from edX's beginning to a week after the file's day (or,
     for a file of unknown day, to tomorrow), with the reason given past the end."""
@@ -356,7 +373,7 @@ WITH l AS (SELECT line_number, raw, overlong, CASE WHEN overlong IS NULL THEN tr
            FROM {lines}),
 r AS (SELECT *, {line_problem_sql('txt')} AS pre FROM l),
 x AS (SELECT *, CASE WHEN pre IS NULL THEN json_extract_string(txt, {_PATHS_SQL}) END AS f FROM r),
-t AS (SELECT *, {time_utc_sql('f[1]')} AS time_utc FROM x)
+t AS (SELECT *, coalesce({time_utc_sql('f[1]')}, {epoch_time_sql('f[1]', "json_type(txt, '$.time')")}) AS time_utc FROM x)
 SELECT
   line_number,
   coalesce(pre, CASE WHEN f[1] IS NULL THEN 'missing time'

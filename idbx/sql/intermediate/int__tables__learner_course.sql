@@ -19,6 +19,7 @@ columns:
   year_of_birth: Profile year of birth.
   level_of_education: Profile education code.
   country: Profile country code.
+  is_retired: Whether edX retired the learner's account (see stg__edx__auth_user); false when no account row names them.
 */
 WITH learners AS (
     SELECT course_key, learner_id FROM stg__edx__student_courseenrollment
@@ -41,7 +42,8 @@ SELECT
     profile.gender,
     profile.year_of_birth,
     profile.level_of_education,
-    profile.country
+    profile.country,
+    coalesce(account.is_retired, false) AS is_retired
 FROM learners
 LEFT JOIN stg__edx__student_courseenrollment AS enrollment
     ON enrollment.course_key = learners.course_key AND enrollment.learner_id = learners.learner_id
@@ -51,3 +53,4 @@ LEFT JOIN int__courseware__learner_course AS courseware
     ON courseware.course_key = learners.course_key AND courseware.learner_id = learners.learner_id
 LEFT JOIN stg__edx__auth_userprofile AS profile
     ON profile.course_key = learners.course_key AND profile.learner_id = learners.learner_id
+LEFT JOIN stg__edx__auth_user AS account ON account.learner_id = learners.learner_id

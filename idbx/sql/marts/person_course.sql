@@ -54,6 +54,7 @@ columns:
   country: Profile country code (ISO 3166 alpha-2).
   country_by_ip: Country (ISO 3166 alpha-2) of the address of the learner's latest event in the course that came from a public address (edX's last-country rule); NULL when there is none or the IP-to-country database does not know it.
   country_source: Where the learner's country comes from, profile (the profile gives one), ip (it does not, the address does) or unknown.
+  is_retired: Whether edX retired the learner's account on their request (retired__user_ username or @retired.invalid email); such learners stay in every count, with their profile as edX left it.
 */
 WITH runs AS (
     SELECT course_key, course_id, passing_grade FROM int__courses__runs_with_events WHERE NOT excluded
@@ -122,7 +123,8 @@ SELECT
         WHEN learners.country IS NOT NULL THEN 'profile'
         WHEN learners.country_by_ip IS NOT NULL THEN 'ip'
         ELSE 'unknown'
-    END AS country_source
+    END AS country_source,
+    coalesce(learners.is_retired, false) AS is_retired
 FROM learners
 JOIN runs ON runs.course_key = learners.course_key
 LEFT JOIN forum_posts

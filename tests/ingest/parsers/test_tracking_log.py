@@ -162,6 +162,32 @@ def test_time_normalisation_independent_of_session_timezone(value, expected):
         assert got == expected, (tz, value)
 
 
+def test_epoch_times_land_as_the_same_instant_as_iso_times(tmp_path):
+    """Collectors that write `time` as a JSON number of seconds or milliseconds: the same UTC
+    instant as edX's ISO forms; a string of digits, microseconds or a non-number stay rejects,
+    and the time window still applies."""
+    same = ["2016-10-12T10:00:00Z", "2016-10-12T05:00:00-05:00", "2016-10-12 10:00:00", "2016-10-12T10:00:00.000000+00:00",
+            1476266400, 1476266400000, 1476266400.0]
+    lines = [ev(time=value) for value in same] + [ev(time="E").replace(b'"E"', b"1.4762664E9"),
+        ev(time=1476266400.25), ev(time=1476266400250.5),
+        ev(time="1476266400"), ev(time=1476266400000000), ev(time=-1476266400), ev(time=True), ev(time=[1476266400]),
+        ev(time=1300000000), ev(time=99_999_999_999_999),
+    ]
+    con = duckdb.connect()
+    con.execute("SET TimeZone='America/Bogota'")
+    parse = tl.TrackingLogParse(con, write(tmp_path, lines), day=dt.date(2016, 10, 12))
+    rows = sorted(parse.accepted.fetchall(), key=lambda row: row[0])
+    noon = dt.datetime(2016, 10, 12, 10, 0)
+    assert [row[1] for row in rows] == [noon] * 8 + [noon + dt.timedelta(microseconds=250_000),
+                                                      noon + dt.timedelta(microseconds=250_500)]
+    assert {r["line_number"]: r["reason"] for r in parse.rejects.to_pylist()} == {
+        11: "unparseable time: 1476266400", 12: "unparseable time: 1476266400000000",
+        13: "unparseable time: -1476266400", 14: "unparseable time: true", 15: "unparseable time: [1476266400]",
+        16: "time before edX existed: 1300000000",
+        17: "time over 7 days after the file's day (2016-10-12): 99999999999999",
+    }
+
+
 def test_user_id_fallbacks_and_fields(tmp_path):
     lines = [
         ev(context={"user_id": 5}),                                  # int
