@@ -39,7 +39,7 @@ from idbx.lake import catalog
 from idbx.lake.store import TMP_MARKER, Lake
 from idbx.models import incremental, settings, sources, writer
 from idbx.models.project import Model, Project, read_project
-from idbx.models.state import BuildState, EventFile, ModelState, build_lock
+from idbx.models.state import BuildState, EventFile, ModelState, build_lock, landed_sources, record_complete_build
 from idbx.privacy import geoip, pseudonym
 from idbx.quoting import quote_ident, sql_string
 from idbx.registry import DEFAULT_PASSING_GRADE, load_registry
@@ -105,6 +105,7 @@ def build(
     registry = load_registry(registry_path)
     lake.root.mkdir(parents=True, exist_ok=True)
     with build_lock(lake):
+        landed = landed_sources(lake.manifest_records())
         state = BuildState.load(lake)
         project = project or read_project(parsed=state.parsed)
         chosen = project.selection(select)
@@ -128,6 +129,8 @@ def build(
             catalog.refresh(lake)
     except CatalogError as exc:
         summary.catalog_error = f"the catalog could not be refreshed (it keeps its previous views): {exc}"
+    if not select and not summary.failed and not summary.catalog_error:
+        record_complete_build(lake, landed)
     summary.seconds = time.monotonic() - started
     return summary
 

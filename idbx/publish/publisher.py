@@ -28,8 +28,10 @@ from typing import Any
 import duckdb
 
 from idbx.lake.store import Lake
+from idbx.models.state import last_complete_build
 from idbx.publish import documents, marts
 from idbx.publish.mongo import MongoStore
+from idbx.publish.published import record_publish
 from idbx.publish.settings import COURSES, LEARNERS, REPORTS, MongoSettings
 
 # (what, done, total): progress of the learner documents, for a progress bar.
@@ -92,6 +94,9 @@ def publish(lake: Lake, settings: MongoSettings, on_progress: ProgressCallback |
     """
     started = time.monotonic()
     summary = PublishSummary(settings.database, settings.hosts)
+    # Read before the marts are: a build ending in between makes this publish look older than
+    # it is (the next sync publishes again, writing nothing), never newer.
+    built = last_complete_build(lake)
     with lake.scratch() as scratch, marts.snapshot(lake, scratch) as (con, schemas):
         _hash_documents(con, schemas)
         store = MongoStore(settings, on_note)
@@ -115,6 +120,7 @@ def publish(lake: Lake, settings: MongoSettings, on_progress: ProgressCallback |
                 store.finish(summary.publish, summary.as_record())
         finally:
             store.close()
+    record_publish(lake, built[0].digest if built else None, settings.database, settings.hosts)
     summary.seconds = time.monotonic() - started
     return summary
 
