@@ -11,6 +11,7 @@ import fcntl
 import hashlib
 import json
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -112,7 +113,7 @@ def record_complete_build(lake: Lake, read: LandedSources) -> None:
     """A build of every model ended without a failure, having read `read` (taken when it started:
     a file landed meanwhile makes the lake ahead of it, and the next build takes it)."""
     path = _complete_path(lake)
-    tmp = path.with_name(f".{path.name}{TMP_MARKER}{os.getpid()}")
+    tmp = path.with_name(f".{path.name}{TMP_MARKER}{os.getpid()}-{uuid.uuid4().hex[:8]}")  # outside the build lock
     built_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     tmp.write_text(json.dumps(asdict(read) | {"built_at": built_at}), encoding="utf-8")
     os.replace(tmp, path)
