@@ -88,7 +88,8 @@ class _Plan:
 def publish(lake: Lake, settings: MongoSettings, on_progress: ProgressCallback | None = None,
             on_note: Callable[[str], None] | None = None) -> PublishSummary:
     """Publish the lake's marts to MongoDB (the CLI's `idbx publish` and the flows call this).
-    `on_note` hears of each transient failure that is about to be retried.
+    `on_note` hears of each transient failure that is about to be retried. Once done, the lake
+    records which complete build it published (idbx.publish.published).
 
     Raises `PublishError` (one line, nothing half-published) or `IdbxError` for a lake without marts.
     """

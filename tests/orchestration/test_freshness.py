@@ -56,6 +56,7 @@ def test_ahead_until_built_and_published_and_again_when_a_day_lands(two_days, sa
     assert reason.endswith(f"the first {sample.event_logs[2].name}")
     assert not build(lake, key=SAMPLE_PSEUDONYM_KEY).failed
     assert "is not published yet (last publish " in behind(lake)
+    assert behind(lake).endswith(f", to {settings.database} at {settings.hosts})")
     publish(lake, settings)
     assert behind(lake) is None
 
