@@ -1,8 +1,8 @@
 """`build-and-publish`: the SQL models built, then the standard CSV exports written into
 lake/exports/, the marts published to MongoDB and the offline dashboard redrawn. Started by each
-sync deployment that landed something new (see idbx.orchestration.runs), or by hand. Ends with a
-markdown artifact; fails when a step failed (a failed build stops the steps after it, which
-would read its marts), naming the step in one line.
+sync deployment's run while the lake is ahead of the marts (see idbx.orchestration.freshness),
+or by hand. Ends with a markdown artifact; fails when a step failed (a failed build stops the
+steps after it, which would read its marts), naming the step in one line.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """`sync-course-data`: fetch a weekly course-data delivery (default: the newest, unless the lake
 holds it) and land it, one task per course run. Ends with a markdown artifact; fails when the
 delivery could not be fetched or one of its files could not be read. Run by its deployment, it
-starts build-and-publish when a file landed."""
+starts build-and-publish when the lake is ahead of the marts."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Each day is a fetch task and a landing task, fanned out over the task runner (a Dask cluster when
 IDBX_DASK_ADDRESS or IDBX_DASK_WORKERS is set). The run ends with a markdown artifact, and fails
 when a log could not be fetched or read; a day not delivered yet is only reported. Run by its
-deployment, it starts build-and-publish when a log landed.
+deployment, it starts build-and-publish when the lake is ahead of the marts.
 """
 
 from __future__ import annotations

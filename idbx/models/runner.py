@@ -39,7 +39,7 @@ from idbx.lake import catalog, seals
 from idbx.lake.store import PARTITION_FILE, TMP_MARKER, Lake
 from idbx.models import incremental, settings, sources, writer
 from idbx.models.project import Model, Project, read_project
-from idbx.models.state import BuildState, EventFile, ModelState, build_lock
+from idbx.models.state import BuildState, EventFile, ModelState, build_lock, landed_sources, record_complete_build
 from idbx.privacy import geoip, pseudonym
 from idbx.quoting import quote_ident, sql_string
 from idbx.registry import DEFAULT_PASSING_GRADE, load_registry
@@ -108,6 +108,7 @@ def build(
     registry = load_registry(registry_path)
     lake.require()
     with build_lock(lake):
+        landed = landed_sources(lake.manifest_records())
         state = BuildState.load(lake)
         rekeyed = _check_key(lake, state, key_bytes, rekey)
         project = project or read_project(parsed=state.parsed)
@@ -132,6 +133,8 @@ def build(
             catalog.refresh(lake)
     except CatalogError as exc:
         summary.catalog_error = f"the catalog could not be refreshed (it keeps its previous views): {exc}"
+    if not select and not summary.failed and not summary.catalog_error:
+        record_complete_build(lake, landed)
     summary.seconds = time.monotonic() - started
     summary.rekeyed_learners = rekeyed
     return summary

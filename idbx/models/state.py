@@ -1,19 +1,25 @@
 """What the last builds left (I/O): per model, the fingerprint it was built from and, for the
 incremental ones, the event files (and the days each held) it covers or what each model it reads
 was. Kept in
-`lake/_state/build/state.json`, replaced atomically; a lock keeps two builds off one lake."""
+`lake/_state/build/state.json`, replaced atomically; a lock keeps two builds off one lake.
+Beside it, `complete.json`: the landed source files the last complete build read (every model,
+none failed, the catalog refreshed), which says whether the marts are behind the lake."""
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 
 from idbx.errors import ConfigError
-from idbx.lake.store import TMP_MARKER, Lake
+from idbx.ingest.outcomes import FAILED
+from idbx.lake.store import TMP_MARKER, Lake, ManifestRecord
 
 _VERSION = 2
 
@@ -79,6 +85,49 @@ class BuildState:
             for rel, info in model.event_files.items():
                 known[(rel, info.size, info.mtime_ns)] = info.dates
         return known
+
+
+@dataclass(frozen=True)
+class LandedSources:
+    """What the manifest says the lake holds: a digest of each landed source file's key and
+    version (failed attempts that landed nothing left out), how many, and the latest landing time."""
+
+    digest: str
+    files: int
+    through: str | None
+
+    def newer(self, records: list[ManifestRecord]) -> list[ManifestRecord]:
+        """The records landed after these (by their landing time, to the second)."""
+        return [r for r in records if r.status != FAILED and (self.through is None or r.ingested_at > self.through)]
+
+
+def landed_sources(records: list[ManifestRecord]) -> LandedSources:
+    landed = sorted((r.key, r.sha256, r.ingested_at) for r in records if r.status != FAILED)
+    digest = hashlib.sha256(json.dumps([[key, sha256] for key, sha256, _ in landed]).encode()).hexdigest()
+    return LandedSources(digest, len(landed), max((at for *_, at in landed), default=None))
+
+
+def _complete_path(lake: Lake):
+    return lake.state / "build" / "complete.json"
+
+
+def record_complete_build(lake: Lake, read: LandedSources) -> None:
+    """A build of every model ended without a failure, having read `read` (taken when it started:
+    a file landed meanwhile makes the lake ahead of it, and the next build takes it)."""
+    path = _complete_path(lake)
+    tmp = path.with_name(f".{path.name}{TMP_MARKER}{os.getpid()}-{uuid.uuid4().hex[:8]}")  # outside the build lock
+    built_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    tmp.write_text(json.dumps(asdict(read) | {"built_at": built_at}), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def last_complete_build(lake: Lake) -> tuple[LandedSources, str] | None:
+    """What the last complete build read, and when it ended; None before the first."""
+    try:
+        raw = json.loads(_complete_path(lake).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    return LandedSources(raw["digest"], raw["files"], raw["through"]), raw["built_at"]
 
 
 @contextmanager

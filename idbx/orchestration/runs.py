@@ -1,5 +1,6 @@
 """What the flow bodies share: gathering their tasks' results, starting build-and-publish after a
-sync, and ending a run with its artifact and a state that says whether every step succeeded."""
+sync when the lake is ahead of the marts, and ending a run with its artifact and a state that
+says whether every step succeeded."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from prefect.exceptions import ObjectNotFound
 from prefect.futures import PrefectFuture
 from prefect.states import Completed, Failed, State
 
+from idbx.config import lake_root
 from idbx.errors import IdbxError
+from idbx.lake.store import Lake
+from idbx.orchestration.freshness import behind
 from idbx.orchestration.summary import BuildAndPublishOutcome, FlowOutcome
 
 
@@ -45,29 +49,33 @@ def settle_step(future: PrefectFuture, step: str, errors: list[str]):
     return values[0] if values else None
 
 
-# The deployment (prefect.yaml) a sync deployment's run starts when it landed something new.
+# The deployment (prefect.yaml) a sync deployment's run starts when the lake is ahead of it.
 BUILD_AND_PUBLISH_DEPLOYMENT = "build-and-publish/after-sync"
 
 
 def start_build_and_publish(outcome: FlowOutcome, lake: str | None) -> None:
-    """When a sync runs as a deployment and landed something new, start the build-and-publish
+    """When a sync runs as a deployment and the lake holds data the last complete build and
+    publish did not cover (see idbx.orchestration.freshness: this run's landing or an earlier
+    one whose build-and-publish never ran, crashed or failed), start the build-and-publish
     deployment on the same lake, without waiting for it (its own run, queued behind a build
-    already running: the deployment allows one at a time). Its run name, or why none was
-    started, goes into the sync's notes. Runs outside a deployment (the quickstart, a test, a
+    already running: the deployment allows one at a time). Why, and its run name, or why none
+    was started, go into the sync's notes. Runs outside a deployment (the quickstart, a test, a
     developer's call) chain nothing: they build when they choose to."""
     from prefect.runtime import deployment
 
     if deployment.id is None:
         return
-    if not outcome.totals()["ingested"]:
-        outcome.notes.append("nothing new landed: build-and-publish not started")
+    reason = behind(Lake(lake_root(lake)))
+    if reason is None:
+        outcome.notes.append("the marts and MongoDB hold everything the lake does: build-and-publish not started")
         return
     try:
         run = run_deployment(BUILD_AND_PUBLISH_DEPLOYMENT, parameters={"lake": lake} if lake else {}, timeout=0)
     except ObjectNotFound:
-        outcome.notes.append(f"{BUILD_AND_PUBLISH_DEPLOYMENT} is not deployed (prefect deploy --all): nothing was built or published")
+        outcome.notes.append(f"{reason}, but {BUILD_AND_PUBLISH_DEPLOYMENT} is not deployed (prefect deploy --all): "
+                             "nothing was built or published")
         return
-    outcome.notes.append(f"{BUILD_AND_PUBLISH_DEPLOYMENT} started: flow run {run.name}")
+    outcome.notes.append(f"{reason}: {BUILD_AND_PUBLISH_DEPLOYMENT} started, flow run {run.name}")
 
 
 def finish_run(outcome: FlowOutcome | BuildAndPublishOutcome, key: str) -> State:

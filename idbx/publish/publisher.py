@@ -29,8 +29,10 @@ import duckdb
 
 from idbx.lake.check import tampered_outputs
 from idbx.lake.store import Lake
+from idbx.models.state import last_complete_build
 from idbx.publish import documents, marts
 from idbx.publish.mongo import MongoStore, PublishError
+from idbx.publish.published import record_publish
 from idbx.publish.settings import COURSES, LEARNERS, REPORTS, MongoSettings
 
 # (what, done, total): progress of the learner documents, for a progress bar.
@@ -87,7 +89,8 @@ class _Plan:
 def publish(lake: Lake, settings: MongoSettings, on_progress: ProgressCallback | None = None,
             on_note: Callable[[str], None] | None = None) -> PublishSummary:
     """Publish the lake's marts to MongoDB (the CLI's `idbx publish` and the flows call this).
-    `on_note` hears of each transient failure that is about to be retried.
+    `on_note` hears of each transient failure that is about to be retried. Once done, the lake
+    records which complete build it published (idbx.publish.published).
 
     Raises `PublishError` (one line, nothing half-published) or `IdbxError` for a lake without marts.
     """
@@ -98,6 +101,9 @@ def publish(lake: Lake, settings: MongoSettings, on_progress: ProgressCallback |
     if tampered:
         more = f" (and {len(tampered) - 1} more)" if len(tampered) > 1 else ""
         raise PublishError(f"not published: {tampered[0].message}{more}; run `idbx build` first")
+    # Read before the marts are: a build ending in between makes this publish look older than
+    # it is (the next sync publishes again, writing nothing), never newer.
+    built = last_complete_build(lake)
     with lake.scratch() as scratch, marts.snapshot(lake, scratch) as (con, schemas):
         _hash_documents(con, schemas)
         store = MongoStore(settings, on_note)
@@ -121,6 +127,7 @@ def publish(lake: Lake, settings: MongoSettings, on_progress: ProgressCallback |
                 store.finish(summary.publish, summary.as_record())
         finally:
             store.close()
+    record_publish(lake, built[0].digest if built else None, settings.database, settings.hosts)
     summary.seconds = time.monotonic() - started
     return summary
 
