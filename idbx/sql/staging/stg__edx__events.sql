@@ -20,6 +20,19 @@ columns:
   event_source: browser, server, mobile or task.
   enrollment_user_id: For enrollment events, the learner enrolled or unenrolled (the body's user_id, else the user's); NULL for other events.
   enrollment_mode: For enrollment events, the mode the body gives; NULL for other events.
+  video_action: For video player events, edX's legacy name (play_video, pause_video, seek_video, stop_video; the mobile players' edx.video.played, .paused, .stopped, .position.changed and .seeked mapped to them as edX's event shim maps them); NULL for other events.
+  video_id: For video player events, the video's encoded module id (the body's id, else the html id of its module_id as edX's shim derives it); NULL for other events.
+  video_position: For video player events, the body's position in seconds as text (currentTime, or current_time, for play, pause and stop; new_time for seek; '0' for a pause without one, as edX reads it).
+  video_seek_from: For seek events, the position sought from (old_time) as text.
+  video_duration: For video player events, the body's duration as text, NULL when absent.
+  body_is_object: Whether the event body is a JSON object (edX's pipelines skip events whose body is not).
+  checked_problem_id: For server problem_check events, the body's problem_id; NULL for other events.
+  checked_problem_correct: For server problem_check events, whether the body's success is correct.
+  forum_vote_value: For edx.forum.*.voted events, the body's vote_value (up or down).
+  forum_vote_undone: For edx.forum.*.voted events, the body's undo_vote.
+  forum_vote_receiver_hash: For edx.forum.*.voted events, a 64-bit hash of the target_username (an in-build join key, hashed again with the pseudonym key before it is stored).
+  username_hash: A 64-bit hash of the event's username (the same in-build join key; never stored as is).
+  subsection_path: For implicit page events of a courseware subsection (/courses/{course}/courseware/{chapter}/{sequential}/...), the URL path (edX's student-engagement pattern); NULL for other events.
   source_file: The log file that delivered the event.
   line_number: The event's line in that file (with source_file, what tells one event from another).
 */
@@ -38,6 +51,45 @@ SELECT
             THEN coalesce(try_cast(json_extract_string(event, '$.user_id') AS BIGINT), user_id)
     END AS enrollment_user_id,
     CASE WHEN event_type LIKE 'edx.course.enrollment.%' THEN json_extract_string(event, '$.mode') END AS enrollment_mode,
+    CASE
+        WHEN event_type IN ('play_video', 'pause_video', 'seek_video', 'stop_video') THEN event_type
+        WHEN event_type = 'edx.video.played' THEN 'play_video'
+        WHEN event_type = 'edx.video.paused' THEN 'pause_video'
+        WHEN event_type = 'edx.video.stopped' THEN 'stop_video'
+        WHEN event_type IN ('edx.video.position.changed', 'edx.video.seeked') THEN 'seek_video'
+    END AS video_action,
+    CASE WHEN event_type IN (
+        'play_video', 'pause_video', 'seek_video', 'stop_video',
+        'edx.video.played', 'edx.video.paused', 'edx.video.stopped', 'edx.video.position.changed', 'edx.video.seeked'
+    ) THEN coalesce(
+        nullif(trim(json_extract_string(event, '$.id'), ' ' || chr(9) || chr(10) || chr(13)), ''),
+        -- edX's shim: a usage key's html id is its block id; an old i4x:// location's, its path with dashes
+        nullif(regexp_extract(json_extract_string(event, '$.module_id'), 'block@([^+@]+)$', 1), ''),
+        replace(replace(json_extract_string(event, '$.module_id'), 'i4x://', 'i4x-'), '/', '-')
+    ) END AS video_id,
+    CASE
+        WHEN event_type IN ('seek_video', 'edx.video.position.changed', 'edx.video.seeked') THEN json_extract_string(event, '$.new_time')
+        WHEN event_type IN ('pause_video', 'edx.video.paused')
+            AND NOT json_exists(event, '$.currentTime') AND NOT json_exists(event, '$.current_time') THEN '0'
+        WHEN event_type IN ('play_video', 'pause_video', 'stop_video', 'edx.video.played', 'edx.video.paused', 'edx.video.stopped')
+            THEN coalesce(json_extract_string(event, '$.currentTime'), json_extract_string(event, '$.current_time'))
+    END AS video_position,
+    CASE WHEN event_type IN ('seek_video', 'edx.video.position.changed', 'edx.video.seeked') THEN json_extract_string(event, '$.old_time') END AS video_seek_from,
+    CASE WHEN event_type IN (
+        'play_video', 'pause_video', 'seek_video', 'stop_video',
+        'edx.video.played', 'edx.video.paused', 'edx.video.stopped', 'edx.video.position.changed', 'edx.video.seeked'
+    ) THEN json_extract_string(event, '$.duration') END AS video_duration,
+    json_type(event) = 'OBJECT' AS body_is_object,
+    CASE WHEN event_type = 'problem_check' AND event_source = 'server' THEN json_extract_string(event, '$.problem_id') END AS checked_problem_id,
+    CASE WHEN event_type = 'problem_check' AND event_source = 'server'
+        THEN lower(coalesce(json_extract_string(event, '$.success'), 'incorrect')) = 'correct' END AS checked_problem_correct,
+    CASE WHEN event_type LIKE 'edx.forum.%.voted' THEN json_extract_string(event, '$.vote_value') END AS forum_vote_value,
+    CASE WHEN event_type LIKE 'edx.forum.%.voted' THEN coalesce(try_cast(json_extract_string(event, '$.undo_vote') AS BOOLEAN), false) END AS forum_vote_undone,
+    CASE WHEN event_type LIKE 'edx.forum.%.voted' AND nullif(json_extract_string(event, '$.target_username'), '') IS NOT NULL
+        THEN hash(json_extract_string(event, '$.target_username')) END AS forum_vote_receiver_hash,
+    CASE WHEN coalesce(username, '') <> '' THEN hash(username) END AS username_hash,
+    CASE WHEN event_type LIKE '/courses/%'
+        AND regexp_matches(event_type, '^/courses/[^/+]+(/|\+)[^/+]+(/|\+)[^/]+/courseware/[^/]+/[^/]+/.*$') THEN event_type END AS subsection_path,
     source_file,
     line_number
 FROM events

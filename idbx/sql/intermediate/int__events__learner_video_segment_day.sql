@@ -1,0 +1,149 @@
+/*
+description: >
+  The 5-second segments of each video each learner watched on each day (UTC date of the play event
+  that began the viewing), with edX's video-timeline definitions (edx-analytics-pipeline,
+  edx/analytics/tasks/insights/video.py, UserVideoViewingTask and VideoUsageTask;
+  VIDEO_VIEWING_SECONDS_PER_SEGMENT = 5). A learner's play, pause, seek and stop events of one
+  video (browser and mobile players, legacy and edx.video.* names), in time order: a play begins a
+  viewing, at the new position of the seek that ended the previous viewing when there is one, else
+  at its own currentTime; the next event ends it (pause or stop: at its currentTime; seek: at its
+  old_time), unless it is another play, which begins a new viewing instead; a viewing with no end
+  is dropped. Positions that are not numbers, negative or over 10 hours drop their event. A
+  viewing is dropped when it ends before it starts, lasts under 0.25 s, or ends past the video's
+  duration + 1 s. A viewing covers every segment from int(start) / 5 to int(end) / 5. Where we
+  differ: viewings are paired within one UTC day (edX pairs across its 3-day window), so that a
+  late log file recomputes only its own days; a viewing open at midnight is dropped.
+grain: [course_key, video_id, learner_id, event_date, segment]
+materialized: incremental
+partition_by: event_date
+columns:
+  course_key: Short key of the course run.
+  course_id: The edX course id as the events give it.
+  video_id: The video's encoded module id (the events' id).
+  learner_id: Pseudonymous learner id.
+  event_date: UTC date of the plays that began the viewings.
+  segment: Segment of the video (0 = seconds 0 to 4.999, 1 = 5 to 9.999, ...).
+  views: Viewings of the day that covered the segment.
+  known_duration: Longest duration (seconds) the plays of those viewings gave, NULL when none gave one.
+  unknown_duration_views: Those viewings whose play gave no duration (edX then treats the video's duration as unknown).
+*/
+WITH player_events AS (
+    SELECT
+        course_key,
+        course_id,
+        user_id,
+        event_date,
+        time,
+        video_action,
+        video_id,
+        try_cast(video_position AS DOUBLE) AS position,
+        try_cast(video_seek_from AS DOUBLE) AS seek_from,
+        -- edX: a missing, null or zero duration is unknown (-1)
+        coalesce(nullif(try_cast(video_duration AS DOUBLE), 0), -1) AS duration
+    FROM stg__edx__events
+    WHERE video_action IS NOT NULL AND user_id IS NOT NULL AND coalesce(video_id, '') <> ''
+),
+
+valid_events AS (
+    SELECT *
+    FROM player_events
+    WHERE isfinite(position) AND position BETWEEN 0 AND 36000
+        AND (video_action <> 'seek_video' OR (isfinite(seek_from) AND seek_from BETWEEN 0 AND 36000))
+),
+
+sequenced AS (
+    SELECT
+        *,
+        lead(video_action) OVER learner_video AS next_action,
+        lead(position) OVER learner_video AS next_position,
+        lead(seek_from) OVER learner_video AS next_seek_from,
+        lag(video_action) OVER learner_video AS previous_action
+    FROM valid_events
+    WINDOW learner_video AS (PARTITION BY course_key, user_id, video_id, event_date ORDER BY time, video_action, position, seek_from NULLS FIRST, duration)
+),
+
+-- The events that matter to the next play: plays, and the events that ended a viewing (those
+-- right after a play). The one before a play says where its viewing starts.
+marked AS (
+    SELECT
+        *,
+        CASE WHEN video_action = 'play_video' OR previous_action = 'play_video' THEN video_action END AS mark
+    FROM sequenced
+),
+
+viewings AS (
+    SELECT
+        course_key,
+        course_id,
+        user_id,
+        video_id,
+        event_date,
+        duration,
+        CASE
+            WHEN last_value(CASE WHEN mark IS NOT NULL THEN mark END IGNORE NULLS) OVER preceding_events = 'seek_video'
+                THEN last_value(CASE WHEN mark IS NOT NULL THEN position END IGNORE NULLS) OVER preceding_events
+            ELSE position
+        END AS start_position,
+        CASE next_action WHEN 'seek_video' THEN next_seek_from ELSE next_position END AS end_position,
+        video_action,
+        next_action
+    FROM marked
+    WINDOW preceding_events AS (
+        PARTITION BY course_key, user_id, video_id, event_date
+        ORDER BY time, video_action, position, seek_from NULLS FIRST, duration
+        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+    )
+),
+
+kept_viewings AS (
+    SELECT *
+    FROM viewings
+    WHERE video_action = 'play_video' AND next_action IS NOT NULL AND next_action <> 'play_video'
+        AND end_position - start_position >= 0.25
+        AND (duration = -1 OR end_position <= duration + 1)
+),
+
+viewed_segments AS (
+    SELECT
+        course_key,
+        course_id,
+        user_id,
+        video_id,
+        event_date,
+        duration,
+        unnest(generate_series(CAST(floor(start_position) AS BIGINT) // 5, CAST(floor(end_position) AS BIGINT) // 5)) AS segment
+    FROM kept_viewings
+),
+
+learner_segments AS (
+    SELECT
+        course_key,
+        user_id,
+        video_id,
+        event_date,
+        segment,
+        min(course_id) AS course_id,
+        count(*) AS views,
+        max(duration) FILTER (WHERE duration <> -1) AS known_duration,
+        count(*) FILTER (WHERE duration = -1) AS unknown_duration_views
+    FROM viewed_segments
+    GROUP BY course_key, user_id, video_id, event_date, segment
+),
+
+pseudonyms AS (
+    SELECT user_id, learner_pseudonym(user_id) AS learner_id
+    FROM (SELECT DISTINCT user_id FROM learner_segments) AS user_ids
+)
+
+SELECT
+    learner_segments.course_key,
+    learner_segments.course_id,
+    learner_segments.video_id,
+    pseudonyms.learner_id,
+    learner_segments.event_date,
+    learner_segments.segment,
+    learner_segments.views,
+    learner_segments.known_duration,
+    learner_segments.unknown_duration_views
+FROM learner_segments
+JOIN pseudonyms ON pseudonyms.user_id = learner_segments.user_id
