@@ -59,6 +59,17 @@ REPORTS: dict[str, Report] = {
         "every enrolled learner of every course run: demographics, progress, certificate, course",
         pii_allowed=True,
     ),
+    "engagement": Report(
+        "learner_engagement",
+        (("course_id", "course_id"), ("end_date", "end_date"), ("learner_id", "learner_id"),
+         *((name, name) for name in (
+             "cohort", "days_active", "problems_attempted", "problem_attempts", "problems_correct", "videos_played",
+             "forum_posts", "forum_responses", "forum_comments", "forum_upvotes_given", "forum_downvotes_given",
+             "forum_upvotes_received", "forum_downvotes_received", "textbook_pages_viewed", "last_subsection_viewed"))),
+        "course_key, end_date, learner_id", "course_key",
+        "edX's learner engagement report: every enrolled learner's activity per interval (--interval, --start, --end)",
+        pii_allowed=True,
+    ),
     "person-course": Report(
         "person_course",
         (),  # every column of the mart, in its order

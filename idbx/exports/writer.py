@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from idbx.errors import IdbxError
+from idbx.exports import engagement
 from idbx.exports.reports import PII_COLUMNS, REPORTS
 from idbx.lake.store import Lake
 from idbx.privacy import pseudonym
@@ -39,11 +40,16 @@ def _people_sql() -> str:
     )
 
 
-def export_select(con: duckdb.DuckDBPyConnection, report_name: str, courses: list[str] | None = None, include_pii: bool = False) -> str:
+def export_select(
+    con: duckdb.DuckDBPyConnection, report_name: str, courses: list[str] | None = None, include_pii: bool = False,
+    intervals: engagement.Intervals | None = None,
+) -> str:
     report = REPORTS[report_name]
     known = {row[0] for row in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
     if report.mart not in known:
         raise IdbxError(f"the lake has no {report.mart} mart yet: run `idbx build` first")
+    if report.mart == engagement.MART:  # its learners named in place of learner_id, its intervals chosen
+        return engagement.report_select(con, intervals or engagement.Intervals(), courses, _people_sql() if include_pii else None)
     if report.columns:
         columns = ", ".join(f"{expression} AS {quote_ident(header)}" for header, expression in report.columns)
     else:
@@ -74,11 +80,12 @@ def _mart_readable(report_name: str) -> Iterator[None]:
 
 def write_report(
     lake: Lake, report_name: str, out: Path | None, excel: bool = False, courses: list[str] | None = None,
-    include_pii: bool = False, key: str | None = None,
+    include_pii: bool = False, key: str | None = None, intervals: engagement.Intervals | None = None,
 ) -> int:
     """Write the export to `out` (stdout when None); returns the number of rows. With
     `include_pii` (staff exports only) learners are also named, matched by the pseudonym key
-    (`key`, else IDBX_PSEUDONYM_KEY), which must be the one the marts were built with."""
+    (`key`, else IDBX_PSEUDONYM_KEY), which must be the one the marts were built with.
+    `intervals`: the engagement report's (default: the mart's whole range)."""
     if include_pii and not REPORTS[report_name].pii_allowed:
         allowed = ", ".join(name for name, report in REPORTS.items() if report.pii_allowed)
         raise IdbxError(f"--include-pii is for the staff exports only ({allowed}), not {report_name}")
@@ -87,7 +94,7 @@ def write_report(
     with duckdb.connect(str(lake.catalog_path), read_only=True) as con, _mart_readable(report_name):
         if include_pii:
             pseudonym.install(con, pseudonym.resolve_key(key))
-        select = export_select(con, report_name, courses, include_pii)
+        select = export_select(con, report_name, courses, include_pii, intervals)
         if include_pii:
             rows, named = con.execute(f"SELECT count(*), count(username) FROM ({select})").fetchall()[0]
             if rows and not named:

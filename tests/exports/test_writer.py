@@ -62,7 +62,7 @@ def test_no_export_before_a_build(tmp_path):
 def test_standard_exports_are_every_report_with_its_rows_and_nothing_aside(built_sample, tmp_path):
     written = write_standard_exports(built_sample, tmp_path / "exports")
     assert sorted(path.name for path in written) == sorted(path.name for path in (tmp_path / "exports").iterdir()) == [
-        "active-users.csv", "enrollments.csv", "general.csv", "masterfile.csv", "person-course.csv"]
+        "active-users.csv", "engagement.csv", "enrollments.csv", "general.csv", "masterfile.csv", "person-course.csv"]
     for path, rows in written.items():
         assert len(list(csv.reader(io.StringIO(path.read_text())))) == rows + 1 > 1, path.name
     assert not PII.search("".join(path.read_text() for path in written))

@@ -1,0 +1,67 @@
+/*
+description: >
+  Each learner's engagement on each day in each course: their own events' counts
+  (int__events__learner_engagement_day) with the forum votes they received that day
+  (int__events__forum_votes_received_day, credited by username to the learner whose events carry
+  it). A day with received votes only is a day of activity, as in edX's report. The learner
+  engagement mart and `idbx report engagement` sum intervals from it.
+grain: [course_key, learner_id, event_date]
+materialized: view
+columns:
+  course_key: Short key of the course run.
+  learner_id: Pseudonymous learner id.
+  event_date: UTC date.
+  attempted_problems: Distinct problem ids checked.
+  problem_attempts: Problem checks.
+  correct_problems: Distinct problem ids with a correct check.
+  played_videos: Distinct video ids played.
+  forum_posts: Threads created.
+  forum_responses: Responses created.
+  forum_comments: Comments created.
+  forum_upvotes_given: Up votes given, less those undone.
+  forum_downvotes_given: Down votes given, less those undone.
+  forum_upvotes_received: Up votes received, less those undone.
+  forum_downvotes_received: Down votes received, less those undone.
+  textbook_pages_viewed: Textbook pages viewed.
+  last_subsection_viewed: URL path of the day's last courseware subsection viewed.
+  last_subsection_viewed_at: Its time.
+*/
+WITH usernames AS (
+    SELECT username_key, min(learner_id) AS learner_id
+    FROM int__events__learner_engagement_day
+    GROUP BY username_key
+),
+
+received AS (
+    SELECT
+        votes.course_key,
+        usernames.learner_id,
+        votes.event_date,
+        CAST(sum(votes.forum_upvotes_received) AS BIGINT) AS forum_upvotes_received,
+        CAST(sum(votes.forum_downvotes_received) AS BIGINT) AS forum_downvotes_received
+    FROM int__events__forum_votes_received_day AS votes
+    JOIN usernames ON usernames.username_key = votes.receiver_key
+    GROUP BY votes.course_key, usernames.learner_id, votes.event_date
+)
+
+SELECT
+    coalesce(own.course_key, received.course_key) AS course_key,
+    coalesce(own.learner_id, received.learner_id) AS learner_id,
+    coalesce(own.event_date, received.event_date) AS event_date,
+    coalesce(own.attempted_problems, []) AS attempted_problems,
+    coalesce(own.problem_attempts, 0) AS problem_attempts,
+    coalesce(own.correct_problems, []) AS correct_problems,
+    coalesce(own.played_videos, []) AS played_videos,
+    coalesce(own.forum_posts, 0) AS forum_posts,
+    coalesce(own.forum_responses, 0) AS forum_responses,
+    coalesce(own.forum_comments, 0) AS forum_comments,
+    coalesce(own.forum_upvotes_given, 0) AS forum_upvotes_given,
+    coalesce(own.forum_downvotes_given, 0) AS forum_downvotes_given,
+    coalesce(received.forum_upvotes_received, 0) AS forum_upvotes_received,
+    coalesce(received.forum_downvotes_received, 0) AS forum_downvotes_received,
+    coalesce(own.textbook_pages_viewed, 0) AS textbook_pages_viewed,
+    own.last_subsection_viewed,
+    own.last_subsection_viewed_at
+FROM int__events__learner_engagement_day AS own
+FULL JOIN received
+    ON received.course_key = own.course_key AND received.learner_id = own.learner_id AND received.event_date = own.event_date
