@@ -155,3 +155,47 @@ def test_a_day_of_events_from_a_log_file_named_otherwise(scenario_lake, tmp_path
     assert tiny_lake.rows(lake, f"SELECT nplay_video FROM {DAILY} WHERE learner_id = '{tiny_lake.pseudonym(2)}' "
                                "AND event_date = DATE '2016-07-03'") == [(1,)]
     assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full"))
+
+
+# day partitions written by the late log (the 2nd and the 7th; the vote is of the 2nd only)
+ENGAGEMENT_DAYS = {"int__events__learner_engagement_day": 2, "int__events__forum_votes_received_day": 1,
+                   "int__events__learner_video_segment_day": 2}
+
+
+def test_engagement_and_video_models_take_late_and_withdrawn_events(scenario_lake, tmp_path):
+    """A late log brings a viewing, a problem check, a forum vote and a subsection page of the 2nd
+    and a viewing of the 7th; then that log is withdrawn. Each time only those days are
+    recomputed, and every engagement and video table is the full refresh's."""
+    lake, registry = scenario_lake
+    video = {"id": "v1", "duration": 100}
+    tiny_lake.events(lake, date(2016, 7, 7), [
+        ev(4, "play_video", t(2, 20, 0), event={**video, "currentTime": 10}),
+        ev(4, "pause_video", t(2, 20, 1), event={**video, "currentTime": 22}),
+        ev(4, "problem_check", t(2, 20, 2), source="server", event={"problem_id": "p1", "success": "correct"}),
+        ev(4, "edx.forum.thread.voted", t(2, 20, 3), source="server", event={"vote_value": "up", "target_username": "learner2"}),
+        ev(4, f"/courses/{scenario.A}/courseware/ch1/seq1/", t(2, 20, 4), source="server", event={"GET": {}}),
+        ev(2, "play_video", t(7, 8, 0), event={**video, "currentTime": 0}),
+        ev(2, "stop_video", t(7, 8, 2), event={**video, "currentTime": 100}),
+    ])
+    summary = build(lake, registry_path=registry)
+    for name, written in ENGAGEMENT_DAYS.items():
+        assert summary.outcome(name).notes == [f"recomputed 2 event day(s): {written} partition(s) written, 0 removed"], name
+    # learner 4: 10 -> 22 (segments 2-4); learner 2: 0 -> 100 (0-20; the end segment, of 95 s, is 19)
+    assert tiny_lake.rows(lake, "SELECT duration, users_at_start, users_at_end, total_viewed_seconds FROM video_engagement") == [
+        (100, 1, 1, (3 + 21) * 5)]
+    assert tiny_lake.rows(lake, "SELECT segment, num_users FROM video_segments WHERE segment BETWEEN 1 AND 5 ORDER BY 1") == [
+        (1, 1), (2, 2), (3, 2), (4, 2), (5, 1)]
+    engaged = f"""SELECT learner_id, problems_attempted, problems_correct, videos_played, forum_upvotes_given,
+                         forum_upvotes_received, last_subsection_viewed FROM learner_engagement
+                  WHERE course_key = 'ra_2016_t1' AND learner_id IN ('{tiny_lake.pseudonym(2)}', '{tiny_lake.pseudonym(4)}')"""
+    assert sorted(tiny_lake.rows(lake, engaged)) == sorted([
+        (tiny_lake.pseudonym(4), 1, 1, 1, 1, 0, f"/courses/{scenario.A}/courseware/ch1/seq1/"),
+        (tiny_lake.pseudonym(2), 0, 0, 1, 0, 1, "")])
+    assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full"))
+    shutil.rmtree(lake.partition_dir("events", log_date="2016-07-07"))
+    summary = build(lake, registry_path=registry)
+    # the 2nd keeps learner 5's enrolment event (a day of activity), nothing of video
+    assert summary.outcome("int__events__learner_engagement_day").notes == ["recomputed 2 event day(s): 1 partition(s) written, 1 removed"]
+    assert summary.outcome("int__events__learner_video_segment_day").notes == ["recomputed 2 event day(s): 0 partition(s) written, 2 removed"]
+    assert tiny_lake.rows(lake, "SELECT count(*) FROM video_segments") == [(0,)]
+    assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full2"))
