@@ -442,27 +442,46 @@ class _PackageRun:
         landing.count(len(rows))
 
     def _enrolments(self, dumped: dict, source: str, table: str) -> dict[str, list[str]]:
-        """user id → course ids, from the dump's own student_courseenrollment, else from this
-        snapshot's enrolments already in the lake."""
+        """user id → course ids, from the dump's own student_courseenrollment, else from the
+        enrolments the lake already knows (see `_known_enrolments`)."""
         enrolled: dict[str, list[str]] = {}
         if "student_courseenrollment" in dumped:
             enrolments = dumped["student_courseenrollment"]
             user, course = enrolments.columns.index("user_id"), enrolments.columns.index("course_id")
             pairs = [(row[user], row[course]) for row in enrolments.rows]
         else:
-            found = sorted(self.lake.bronze.glob(f"student_courseenrollment/snapshot_date={self.snapshot}/course=*/{PARTITION_FILE}"))
-            if not found:
+            pairs = self._known_enrolments()
+            if not pairs:
                 raise SourceFormatError(
                     source, f"{table} has no course_id: its rows go to the courses their learners are enrolled in, and "
-                    f"no student_courseenrollment of {self.snapshot} is in the dump or the lake; land that first",
+                    "neither the dump nor the lake knows an enrolment (no student_courseenrollment, no enrolment events); "
+                    "land those first",
                 )
-            files = "[" + ", ".join(sql_string(str(path)) for path in found) + "]"
-            with engine.connect(self.scratch) as con:
-                pairs = con.execute(f"SELECT DISTINCT CAST(user_id AS VARCHAR), course_id FROM read_parquet({files})").fetchall()
         for user_id, course_id in pairs:
             if course_id and parse_course_id(course_id) and course_id not in enrolled.setdefault(user_id, []):
                 enrolled[user_id].append(course_id)
         return enrolled
+
+    def _known_enrolments(self) -> list[tuple[str, str]]:
+        """(user id, course id) of every enrolment the lake holds: the enrolment tables of every
+        snapshot and the tracking logs' enrolment events (the learner the body names, as the
+        enrolment models read them), so that a self-hosted dump of user tables alone lands."""
+        tables = sorted(self.lake.bronze.glob(f"student_courseenrollment/snapshot_date=*/course=*/{PARTITION_FILE}"))
+        logs = sorted(self.lake.bronze.glob("events/log_date=*/*.parquet"))
+        selects = []
+        if tables:
+            files = "[" + ", ".join(sql_string(str(path)) for path in tables) + "]"
+            selects.append(f"SELECT CAST(user_id AS VARCHAR), course_id FROM read_parquet({files})")
+        if logs:
+            files = "[" + ", ".join(sql_string(str(path)) for path in logs) + "]"
+            selects.append(
+                "SELECT CAST(coalesce(try_cast(json_extract_string(event, '$.user_id') AS BIGINT), user_id) AS VARCHAR), course_id "
+                f"FROM read_parquet({files}) WHERE event_type LIKE 'edx.course.enrollment.%' AND course_id IS NOT NULL"
+            )
+        if not selects:
+            return []
+        with engine.connect(self.scratch) as con:
+            return con.execute(" UNION ".join(selects)).fetchall()
 
 
 def ingest_package(

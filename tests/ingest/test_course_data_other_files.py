@@ -194,3 +194,34 @@ def test_two_files_for_one_partition_in_one_run(lake, tmp_path):
                                  "IDBx-IDB1x-2T2014-student_courseenrollment-edge-analytics.sql": table})
     summary = ingest_package([folder], lake, None, snapshot_date=date(2016, 8, 1))
     assert len(summary.failed) == 1 and "already lands bronze/student_courseenrollment" in summary.failed[0].error
+
+
+USERS_ONLY_DUMP = """-- mysqldump edxapp auth_user: the users of every course, no enrolment table
+CREATE TABLE `auth_user` (`id` int(11), `username` varchar(30), `email` varchar(75), `date_joined` datetime);
+INSERT INTO `auth_user` VALUES (1,'ana','ana@example.org','2015-01-01 00:00:00'),(2,'bob','bob@example.org','2015-01-01 00:00:00'),
+(9,'staff','staff@example.org','2015-01-01 00:00:00');
+"""
+
+
+def test_a_dump_without_enrolments_assigns_its_users_by_the_enrolments_the_lake_knows(lake, tmp_path):
+    from idbx.ingest.events import ingest_events
+
+    # nothing known yet: refused, naming what to land first
+    refused = ingest_package([delivery(tmp_path, {"edxapp.sql": USERS_ONLY_DUMP}, "idbx-2016-08-01")], lake, None)
+    assert len(refused.failed) == 1 and "neither the dump nor the lake knows an enrolment" in refused.failed[0].error
+    # ana enrolled by an event (a staff member enrolling her: the body names her), bob by an earlier table
+    log = tmp_path / "events.log"
+    log.write_text(json.dumps({
+        "username": "staff", "event_type": "edx.course.enrollment.activated", "event_source": "server", "time": "2016-07-01T10:00:00+00:00",
+        "context": {"user_id": 9, "course_id": "course-v1:IDBx+IDB6x+2016_T1"},
+        "event": {"user_id": 1, "course_id": "course-v1:IDBx+IDB6x+2016_T1", "mode": "audit"}}) + "\n")
+    assert not ingest_events([log], lake, log_date=date(2016, 7, 1)).failed
+    earlier = delivery(tmp_path, {"IDBx-IDB1x-2T2014-student_courseenrollment-prod-analytics.sql":
+                                  "id\tuser_id\tcourse_id\tcreated\tis_active\tmode\n1\t2\tIDBx/IDB1x/2T2014\t2016-01-01 00:00:00\t1\thonor\n"},
+                       "idbx-2016-07-25")
+    assert not ingest_package([earlier], lake, None).failed
+    summary = ingest_package([delivery(tmp_path, {"edxapp.sql": USERS_ONLY_DUMP}, "idbx-2016-08-01")], lake, None)
+    assert not summary.failed, [f.error for f in summary.failed]
+    users = catalog(lake).execute("SELECT course_key, list(username ORDER BY id) FROM auth_user GROUP BY ALL ORDER BY 1").fetchall()
+    assert users == [("idb1x_2t2014", ["bob"]), ("idb6x_2016_t1", ["ana"])]
+    assert "auth_user: 1 row(s) of learners enrolled in no course, left out" in summary.files[0].notes
