@@ -136,11 +136,19 @@ def _idbx(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_cli_names_learners_only_when_asked(engagement_lake, tmp_path):
-    users = tmp_path / "ForumX-1-1-2015-09-30"
+    # A self-hosted dump of the users and cohorts of every course, without an enrolment table: its
+    # users go to the courses the enrolment events put them in.
+    users = tmp_path / "forumx-2015-09-30"
     users.mkdir()
-    header = "id\tusername\tfirst_name\tlast_name\temail\tpassword\tis_staff\tis_active\tis_superuser\tlast_login\tdate_joined\n"
-    (users / "ForumX-1-1-auth_user-prod-analytics.sql").write_text(header + "".join(
-        f"{user}\t{name}\t\t\t{name}@example.org\tx\t0\t1\t0\tNULL\t2015-01-01 00:00:00\n" for user, name in NAMES.items()))
+    (users / "edxapp.sql").write_text(
+        "CREATE TABLE `auth_user` (`id` int(11), `username` varchar(30), `email` varchar(75), `date_joined` datetime);\n"
+        "INSERT INTO `auth_user` VALUES "
+        + ",".join(f"({user},'{name}','{name}@example.org','2015-01-01 00:00:00')" for user, name in NAMES.items()) + ";\n"
+        "CREATE TABLE `course_groups_courseusergroup` (`id` int(11), `name` varchar(255), `course_id` varchar(255), `group_type` varchar(20));\n"
+        f"INSERT INTO `course_groups_courseusergroup` VALUES (1,'Grupo A','{COURSE}','cohort'),(2,'Grupo B','{COURSE}','cohort');\n"
+        "CREATE TABLE `course_groups_cohortmembership` (`id` int(11), `course_user_group_id` int(11), `user_id` int(11), `course_id` varchar(255));\n"
+        f"INSERT INTO `course_groups_cohortmembership` VALUES (1,1,1,'{COURSE}'),(2,2,2,'{COURSE}'),(3,1,3,'{COURSE}');\n"
+    )
     assert not ingest_package([users], engagement_lake, snapshot_date=date(2015, 9, 30)).failed
     assert not build(engagement_lake).failed
     plain, named = tmp_path / "plain.csv", tmp_path / "named.csv"
@@ -156,9 +164,10 @@ def test_cli_names_learners_only_when_asked(engagement_lake, tmp_path):
     assert "warning:" in done.stderr and "username, email" in done.stderr
     rows = list(csv.DictReader(named.open()))
     assert list(rows[0])[:6] == ["course_id", "end_date", "username", "email", "cohort", "days_active"]
-    assert sorted((row["username"], row["email"], row["days_active"]) for row in rows) == [
-        ("audit", "audit@example.org", "3"), ("honor", "honor@example.org", "2"), ("quiet", "quiet@example.org", "0"),
-        ("staff", "staff@example.org", "1"), ("verified", "verified@example.org", "3")]
+    assert sorted((row["username"], row["email"], row["cohort"], row["days_active"]) for row in rows) == [
+        ("audit", "audit@example.org", "Grupo B", "3"), ("honor", "honor@example.org", "Grupo A", "2"),
+        ("quiet", "quiet@example.org", "", "0"), ("staff", "staff@example.org", "", "1"),
+        ("verified", "verified@example.org", "Grupo A", "3")]
     # options for other reports, and a bad interval, are usage errors
     assert _idbx("report", "masterfile", "--lake", str(engagement_lake.root), "--interval", "daily").returncode == 2
     assert _idbx(*common[:4], "--interval", "monthly").returncode == 2
