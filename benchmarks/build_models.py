@@ -154,7 +154,10 @@ def write_events(con: duckdb.DuckDBPyConnection, lake: Lake, courses: int, learn
         "ip": "'190.' || (u % 250) || '.' || (hash(s, 'ip') % 250) || '.7'", "agent": "'Mozilla/5.0'", "host": "'courses.edx.org'",
         "session": "md5(s::VARCHAR)", "org_id": "'IDBx'", "course_id": "cid", "course_key": course_key_sql("cid"),
         "context": "json_object('user_id', u, 'course_id', cid)",
-        "event": "json_object('user_id', u, 'mode', ['audit', 'verified'][1 + hash(u) % 2], 'id', 'v' || (k % 20))",
+        "event": "json_object('user_id', u, 'mode', ['audit', 'verified'][1 + hash(u) % 2], 'id', 'v' || (k % 20), "
+                 # video positions that move on through a session (viewings from play to pause), problems and answers
+                 "'currentTime', i * 9 + hash(k, 'p') % 9, 'old_time', i * 9, 'new_time', i * 9 + 30, "
+                 "'problem_id', 'p' || (k % 9), 'success', ['correct', 'incorrect'][1 + hash(k, 'ok') % 2])",
         "source_file": "'idbx-edx-events-' || CAST(log_date AS VARCHAR) || '.log.gz.gpg'", "line_number": "k",
     }
     sessions = events // 25

@@ -50,6 +50,12 @@ def bar_chart(rows: list[dict], texts: Texts, title: str, category_title: str, o
             "height": bars * step}
 
 
+def retention_chart(rows: list[dict], texts: Texts, title: str, series: tuple[str, ...]) -> Spec:
+    """A curve per video: rows of `series` (the video), `seconds` (start of the segment), `share`
+    (None when suppressed), `share_text` and `learners_text`."""
+    return _with_rows(_retention_template(texts.lang, title, series), rows)
+
+
 def _with_rows(template: Spec, rows: list[dict]) -> Spec:
     return {**template, "datasets": {VALUES: rows}}
 
@@ -83,6 +89,24 @@ def _line_template(lang: str, title: str, week: bool, few_days: bool, series: tu
         params = [zoom]
     lines = base.mark_line(invalid="break-paths-filter-domains", point=alt.OverlayMarkDef(size=30)).encode(tooltip=tooltip)
     return _finish(lines.add_params(*params).properties(height=settings.CHART_HEIGHT), texts, title)
+
+
+@lru_cache(maxsize=None)
+def _retention_template(lang: str, title: str, series: tuple[str, ...]) -> Spec:
+    texts = Texts(lang)
+    pick = alt.selection_point(fields=["series"], bind="legend")
+    tooltip = [alt.Tooltip("series:N", title=texts["tooltip_video"]), alt.Tooltip("seconds:Q", title=texts["axis_video_seconds"]),
+               alt.Tooltip("share_text:N", title=texts["tooltip_share"]), alt.Tooltip("learners_text:N", title=texts["tooltip_learners"])]
+    lines = alt.Chart(alt.Data(name=VALUES)).mark_line(invalid="break-paths-filter-domains", point=alt.OverlayMarkDef(size=20)).encode(
+        x=alt.X("seconds:Q", title=texts["axis_video_seconds"], axis=alt.Axis(format=",d", tickMinStep=5)),
+        y=alt.Y("share:Q", title=texts["axis_still_watching"], axis=alt.Axis(format="%")),
+        color=alt.Color("series:N", title=texts["tooltip_video"], sort=list(series),
+                        legend=alt.Legend(orient="bottom", columns=2, labelLimit=200)),
+        opacity=alt.condition(pick, alt.value(1), alt.value(DIMMED)),
+        tooltip=tooltip,
+    )
+    zoom = alt.selection_interval(bind="scales", encodings=["x"])
+    return _finish(lines.add_params(zoom, pick).properties(height=settings.CHART_HEIGHT), texts, title)
 
 
 @lru_cache(maxsize=None)

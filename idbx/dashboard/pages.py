@@ -109,6 +109,7 @@ class _PageMaker:
         self.funnels = {row["course_key"]: row for row in data.funnel}
         self.histograms = _by_course(data.histograms)
         self.checks = _by_course(data.reconciliation)
+        self.video_retention = _by_course(data.video_retention)
 
     # -- the header and footer of every page --------------------------------------------------
 
@@ -321,7 +322,36 @@ class _PageMaker:
                                           "chart_country_ip")
             chart.note = t["note_ip"]
             result.append(chart)
+        result.append(self._retention_chart(key))
         return result
+
+    def _retention_chart(self, key: str) -> Chart:
+        """Each video's learners per segment over its starters (users_at_start): only videos with
+        at least min_cell starters, segments of fewer learners hidden (their share would tell)."""
+        t = self.t
+        chart = Chart(t["chart_video_retention"], t("note_video_retention", min_cell=self.min_cell))
+        segments = self.video_retention.get(key, [])
+        if not segments:
+            chart.message = t["no_data"]
+            return chart
+        rows, videos = [], []
+        for row in segments:
+            if row["users_at_start"] < self.min_cell:
+                continue
+            if row["video_id"] not in videos:
+                videos.append(row["video_id"])
+            shown = shown_count(row["num_users"], self.min_cell)
+            if shown is None:
+                self.tally.suppressed_values += 1
+            share = shown / row["users_at_start"] if shown is not None else None
+            rows.append({"series": row["video_id"], "seconds": row["segment"] * 5, "share": share,
+                         "share_text": t.percent(share) if share is not None else t("suppressed", min_cell=self.min_cell),
+                         "learners_text": t.number(shown) if shown is not None else t("suppressed", min_cell=self.min_cell)})
+        if not videos:
+            chart.message = t("too_few", min_cell=self.min_cell)
+            return chart
+        chart.draw(charts.retention_chart(rows, t, chart.title, tuple(videos)), SERIES)
+        return chart
 
     def _funnel_chart(self, key: str) -> Chart:
         t = self.t

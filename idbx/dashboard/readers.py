@@ -16,6 +16,7 @@ import duckdb
 from idbx.dashboard import settings
 from idbx.errors import IdbxError
 from idbx.ingest.parsers import reason_kind_sql
+from idbx.ingest.parsers.naming import course_key_sql
 from idbx.lake.catalog import bronze_view_statements, model_view_statements
 from idbx.lake.store import Lake
 from idbx.quoting import quote_ident
@@ -23,7 +24,7 @@ from idbx.quoting import quote_ident
 Rows = list[dict[str, Any]]
 
 MARTS = ("course_report", "course_demographics", "person_course", "activity_daily", "weekly_active",
-         "enrollment_daily", "reconciliation")
+         "enrollment_daily", "reconciliation", "video_segments", "video_engagement")
 _BRONZE_VIEWS = ("table_rejects", "event_rejects", "ingest_manifest")
 _EVENT_RECORDS = "kind = 'events' AND status = 'ingested'"  # manifest records of tracking logs that landed
 
@@ -55,6 +56,7 @@ class DashboardData:
     event_rejects: Rows  # log_date, source_file, reason, rows
     late_events: Rows  # log_date, source_file, late_events, max_days_late
     log_days: list[date] = field(default_factory=list)
+    video_retention: Rows = field(default_factory=list)  # course_key, video_id, users_at_start, segment, num_users
 
 
 def read_dashboard_data(lake: Lake) -> DashboardData:
@@ -130,6 +132,12 @@ def _read(con: duckdb.DuckDBPyConnection) -> DashboardData:
         log_days=[day for (day,) in con.execute(f"""
             SELECT DISTINCT CAST(regexp_extract(partitions[1], 'log_date=([0-9-]+)', 1) AS DATE) AS day
             FROM ingest_manifest WHERE {_EVENT_RECORDS} ORDER BY day""").fetchall()] if _has_manifest(con) else [],
+        video_retention=_rows(con, f"""
+            SELECT {course_key_sql('video.course_id')} AS course_key, video.video_id, video.users_at_start,
+                   segments.segment, segments.num_users
+            FROM video_segments AS segments
+            JOIN video_engagement AS video ON video.course_id = segments.course_id AND video.video_id = segments.video_id
+            ORDER BY course_key, video.video_id, segments.segment"""),
     )
 
 

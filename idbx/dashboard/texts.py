@@ -86,11 +86,20 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "Country of the public IP address of the learner's latest event in the course, whether or not their profile "
         "gives one.",
     ),
+    "chart_video_retention": ("Retención en los vídeos", "Video retention"),
+    "note_video_retention": (
+        "Por vídeo, estudiantes que vieron cada tramo de 5 segundos en proporción a los que vieron su inicio (definiciones de "
+        "edX). Solo vídeos con al menos {min_cell} espectadores al inicio; tramos de menos de {min_cell} no se muestran.",
+        "Per video, learners who watched each 5-second segment as a share of those who watched its start (edX's "
+        "definitions). Only videos with at least {min_cell} viewers at the start; segments of fewer than {min_cell} not shown.",
+    ),
     "note_funnel": (
         "Vieron: abrieron el contenido; exploraron: al menos la mitad de los capítulos; certificados: certificado descargable.",
         "Viewed: opened the courseware; explored: at least half of the chapters; certified: a downloadable certificate.",
     ),
     "axis_date": ("Fecha", "Date"),
+    "axis_video_seconds": ("Segundo del vídeo", "Second of the video"),
+    "axis_still_watching": ("Siguen viendo", "Still watching"),
     "axis_week": ("Semana", "Week"),
     "axis_learners": ("Estudiantes", "Learners"),
     "axis_course": ("Curso", "Course"),
@@ -104,6 +113,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "legend_label": ("Actividad", "Activity"),
     "legend_measure": ("Medida", "Measure"),
     "tooltip_learners": ("Estudiantes", "Learners"),
+    "tooltip_share": ("Proporción", "Share"),
+    "tooltip_video": ("Vídeo", "Video"),
     "approved": ("Aprobados", "Passed"),
     "certified": ("Certificados", "Certified"),
     "other_courses": ("Otros cursos", "Other courses"),

@@ -4,8 +4,16 @@ course_report says and sortable, one column on a phone."""
 
 from __future__ import annotations
 
+import json
+import re
+from datetime import date
+
 import pytest
 
+from idbx.dashboard import build_site
+from idbx.ingest.events import ingest_events
+from idbx.models.runner import build
+from tests.dashboard.conftest import chart_specs
 from tests.dashboard.test_site import assert_table_matches_course_report
 
 # Vega draws each mark set as <g class="mark-<type> role-mark ...">; a drawn chart has shapes in one.
@@ -90,3 +98,37 @@ def test_readable_on_a_phone(site, browser_context):
         assert widths and max(widths) <= 390
     finally:
         page.close()
+
+
+def test_the_video_retention_curve_draws_and_hides_small_cells(lake, tmp_path, browser_context, monkeypatch):
+    """A course of six viewers of one video (all from its start, four to 20 s, two on to 40 s): the
+    course page draws its retention curve; the segments only two watched are not shown; no learner id."""
+    monkeypatch.setenv("IDBX_PSEUDONYM_KEY", "browser-test-pseudonym-key-0123")
+    course = "course-v1:IDBx+IDB6x+2016_T1"
+    lines = []
+    for user in range(1, 7):
+        for second, event_type, position in ((0, "play_video", 0), (30, "pause_video", 40 if user > 4 else 20)):
+            lines.append(json.dumps({
+                "username": f"learner{user}", "event_type": event_type, "event_source": "browser",
+                "time": f"2016-07-01T10:{user:02d}:{second:02d}+00:00", "context": {"user_id": user, "course_id": course},
+                "event": json.dumps({"id": "abc123", "currentTime": position, "duration": 40})}))
+    log = tmp_path / "videos.log"
+    log.write_text("\n".join(lines) + "\n")
+    assert not ingest_events([log], lake, log_date=date(2016, 7, 1)).failed
+    assert not build(lake).failed
+    summary = build_site(lake, tmp_path / "site")
+    page_file = summary.out / "course-idb6x_2016_t1.html"
+    html = page_file.read_text()
+    specs = [spec for spec in chart_specs(html) if spec.get("description") == "Retención en los vídeos"]
+    assert len(specs) == 1
+    shares = {row["seconds"]: row["share"] for row in specs[0]["datasets"]["values"]}
+    # segments 0-4 (0-20 s) watched by all six; 5-8 by two (hidden); the final segment, 8, by two
+    assert shares == {0: 1.0, 5: 1.0, 10: 1.0, 15: 1.0, 20: 1.0, 25: None, 30: None, 35: None, 40: None}
+    assert "learner1" not in html and not re.search(r"\b[0-9a-f]{64}\b", html)  # no username, no learner id
+    page = browser_context.new_page()
+    page.goto(page_file.as_uri(), wait_until="load")
+    page.wait_for_function("() => [...document.querySelectorAll('.chart[data-spec]')].every(b => b.querySelector('svg'))", timeout=20000)
+    boxes = [box for box in page.query_selector_all(".chart[data-spec]") if box.get_attribute("aria-label") == "Retención en los vídeos"]
+    assert len(boxes) == 1 and boxes[0].evaluate(DRAWN)
+    page.close()
+

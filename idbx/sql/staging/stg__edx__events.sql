@@ -21,7 +21,7 @@ columns:
   enrollment_user_id: For enrollment events, the learner enrolled or unenrolled (the body's user_id, else the user's); NULL for other events.
   enrollment_mode: For enrollment events, the mode the body gives; NULL for other events.
   video_action: For video player events, edX's legacy name (play_video, pause_video, seek_video, stop_video; the mobile players' edx.video.played, .paused, .stopped, .position.changed and .seeked mapped to them as edX's event shim maps them); NULL for other events.
-  video_id: For video player events, the video's encoded module id (the body's id, else the html id of its module_id as edX's shim derives it); NULL for other events.
+  video_id: For video player events, the video's encoded module id (the body's id, else its module_id; a usage key given there becomes its html id, as edX's event shim derives it); NULL for other events.
   video_position: For video player events, the body's position in seconds as text (currentTime, or current_time, for play, pause and stop; new_time for seek; '0' for a pause without one, as edX reads it).
   video_seek_from: For seek events, the position sought from (old_time) as text.
   video_duration: For video player events, the body's duration as text, NULL when absent.
@@ -58,15 +58,22 @@ SELECT
         WHEN event_type = 'edx.video.stopped' THEN 'stop_video'
         WHEN event_type IN ('edx.video.position.changed', 'edx.video.seeked') THEN 'seek_video'
     END AS video_action,
+    -- The body's id, else the mobile players' module_id; a usage key becomes the html id edX's shim
+    -- derives from it (its block id; an old i4x:// location's path with dashes).
     CASE WHEN event_type IN (
         'play_video', 'pause_video', 'seek_video', 'stop_video',
         'edx.video.played', 'edx.video.paused', 'edx.video.stopped', 'edx.video.position.changed', 'edx.video.seeked'
-    ) THEN coalesce(
-        nullif(trim(json_extract_string(event, '$.id'), ' ' || chr(9) || chr(10) || chr(13)), ''),
-        -- edX's shim: a usage key's html id is its block id; an old i4x:// location's, its path with dashes
-        nullif(regexp_extract(json_extract_string(event, '$.module_id'), 'block@([^+@]+)$', 1), ''),
-        replace(replace(json_extract_string(event, '$.module_id'), 'i4x://', 'i4x-'), '/', '-')
-    ) END AS video_id,
+    ) THEN CASE
+        WHEN coalesce(nullif(trim(json_extract_string(event, '$.id'), ' ' || chr(9) || chr(10) || chr(13)), ''), json_extract_string(event, '$.module_id'))
+            LIKE 'block-v1:%'
+            THEN regexp_extract(coalesce(nullif(trim(json_extract_string(event, '$.id'), ' ' || chr(9) || chr(10) || chr(13)), ''),
+                                         json_extract_string(event, '$.module_id')), 'block@([^+@]+)$', 1)
+        WHEN coalesce(nullif(trim(json_extract_string(event, '$.id'), ' ' || chr(9) || chr(10) || chr(13)), ''), json_extract_string(event, '$.module_id'))
+            LIKE 'i4x://%'
+            THEN replace(replace(coalesce(nullif(trim(json_extract_string(event, '$.id'), ' ' || chr(9) || chr(10) || chr(13)), ''),
+                                          json_extract_string(event, '$.module_id')), 'i4x://', 'i4x-'), '/', '-')
+        ELSE coalesce(nullif(trim(json_extract_string(event, '$.id'), ' ' || chr(9) || chr(10) || chr(13)), ''), json_extract_string(event, '$.module_id'))
+    END END AS video_id,
     CASE
         WHEN event_type IN ('seek_video', 'edx.video.position.changed', 'edx.video.seeked') THEN json_extract_string(event, '$.new_time')
         WHEN event_type IN ('pause_video', 'edx.video.paused')
