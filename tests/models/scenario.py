@@ -59,6 +59,8 @@ DAY_3 = [  # log of 2016-07-03 (a Sunday: the ISO week began on Monday 2016-06-2
     ev(4, "play_video", t(3, 18, 0), source="mobile"),
     ev(6, "play_video", t(3, 12, 0), course=C),
     ev(7, "play_video", t(3, 12, 0), course=B),
+    # a vote of the excluded course (silver only): learner 7 on their own thread
+    ev(7, "edx.forum.thread.voted", t(3, 12, 5), course=B, source="server", event={"vote_value": "up", "target_username": "learner7"}),
 ]
 DAY_6 = [  # log of 2016-07-06 (nothing on the 4th and 5th)
     ev(3, "play_video", t(6, 9, 0)),
