@@ -33,7 +33,9 @@ columns:
   last_subsection_viewed: URL path of the day's last courseware subsection page (the greater path when two share the time); NULL when none.
   last_subsection_viewed_at: Its time.
 */
-WITH engagement_events AS (
+-- Materialized: the body fields are read once per event (inlined, every column and filter that
+-- reads them would parse the body again).
+WITH body_events AS MATERIALIZED (
     SELECT
         course_key,
         course_id,
@@ -41,6 +43,7 @@ WITH engagement_events AS (
         event_date,
         time,
         event_type,
+        body_is_object,
         username_hash,
         checked_problem_id,
         checked_problem_correct,
@@ -49,7 +52,13 @@ WITH engagement_events AS (
         forum_vote_undone,
         subsection_path
     FROM stg__edx__events
-    WHERE user_id IS NOT NULL AND has_username AND body_is_object
+    WHERE user_id IS NOT NULL AND has_username
+),
+
+engagement_events AS (
+    SELECT *
+    FROM body_events
+    WHERE body_is_object
         AND NOT (event_type = 'problem_check' AND coalesce(checked_problem_id, '') = '')
         AND NOT (event_type = 'play_video' AND coalesce(video_id, '') = '')
         AND NOT (event_type LIKE 'edx.forum.%.voted' AND coalesce(forum_vote_value, '') NOT IN ('up', 'down'))

@@ -27,7 +27,8 @@ columns:
   known_duration: Longest duration (seconds) the plays of those viewings gave, NULL when none gave one.
   unknown_duration_views: Those viewings whose play gave no duration (edX then treats the video's duration as unknown).
 */
-WITH player_events AS (
+-- Materialized: the body fields are read once per event (see int__events__learner_engagement_day).
+WITH player_events AS MATERIALIZED (
     SELECT
         course_key,
         course_id,

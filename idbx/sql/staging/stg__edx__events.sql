@@ -59,45 +59,49 @@ SELECT
         WHEN event_type IN ('edx.video.position.changed', 'edx.video.seeked') THEN 'seek_video'
     END AS video_action,
     -- The body's id, else the mobile players' module_id; a usage key becomes the html id edX's shim
-    -- derives from it (its block id; an old i4x:// location's path with dashes).
+    -- derives from it: its block id, or an old i4x:// location's path with dashes (an html id has no slash).
     CASE WHEN event_type IN (
-        'play_video', 'pause_video', 'seek_video', 'stop_video',
-        'edx.video.played', 'edx.video.paused', 'edx.video.stopped', 'edx.video.position.changed', 'edx.video.seeked'
-    ) THEN CASE
-        WHEN coalesce(nullif(trim(json_extract_string(event, '$.id'), ' ' || chr(9) || chr(10) || chr(13)), ''), json_extract_string(event, '$.module_id'))
-            LIKE 'block-v1:%'
-            THEN regexp_extract(coalesce(nullif(trim(json_extract_string(event, '$.id'), ' ' || chr(9) || chr(10) || chr(13)), ''),
-                                         json_extract_string(event, '$.module_id')), 'block@([^+@]+)$', 1)
-        WHEN coalesce(nullif(trim(json_extract_string(event, '$.id'), ' ' || chr(9) || chr(10) || chr(13)), ''), json_extract_string(event, '$.module_id'))
-            LIKE 'i4x://%'
-            THEN replace(replace(coalesce(nullif(trim(json_extract_string(event, '$.id'), ' ' || chr(9) || chr(10) || chr(13)), ''),
-                                          json_extract_string(event, '$.module_id')), 'i4x://', 'i4x-'), '/', '-')
-        ELSE coalesce(nullif(trim(json_extract_string(event, '$.id'), ' ' || chr(9) || chr(10) || chr(13)), ''), json_extract_string(event, '$.module_id'))
-    END END AS video_id,
+        'play_video', 'pause_video', 'seek_video', 'stop_video', 'edx.video.played', 'edx.video.paused', 'edx.video.stopped',
+        'edx.video.position.changed', 'edx.video.seeked'
+    ) THEN replace(regexp_replace(regexp_replace(
+        coalesce(nullif(trim(body_fields[1], ' ' || chr(9) || chr(10) || chr(13)), ''), body_fields[2]),
+        '^block-v1:.*block@([^+@]+)$', '\1'), '^i4x://', 'i4x-'), '/', '-') END AS video_id,
     CASE
-        WHEN event_type IN ('seek_video', 'edx.video.position.changed', 'edx.video.seeked') THEN json_extract_string(event, '$.new_time')
+        WHEN event_type IN ('seek_video', 'edx.video.position.changed', 'edx.video.seeked') THEN body_fields[5]
         WHEN event_type IN ('pause_video', 'edx.video.paused')
             AND NOT json_exists(event, '$.currentTime') AND NOT json_exists(event, '$.current_time') THEN '0'
         WHEN event_type IN ('play_video', 'pause_video', 'stop_video', 'edx.video.played', 'edx.video.paused', 'edx.video.stopped')
-            THEN coalesce(json_extract_string(event, '$.currentTime'), json_extract_string(event, '$.current_time'))
+            THEN coalesce(body_fields[3], body_fields[4])
     END AS video_position,
-    CASE WHEN event_type IN ('seek_video', 'edx.video.position.changed', 'edx.video.seeked') THEN json_extract_string(event, '$.old_time') END AS video_seek_from,
+    CASE WHEN event_type IN ('seek_video', 'edx.video.position.changed', 'edx.video.seeked') THEN body_fields[6] END AS video_seek_from,
     CASE WHEN event_type IN (
-        'play_video', 'pause_video', 'seek_video', 'stop_video',
-        'edx.video.played', 'edx.video.paused', 'edx.video.stopped', 'edx.video.position.changed', 'edx.video.seeked'
-    ) THEN json_extract_string(event, '$.duration') END AS video_duration,
-    json_type(event) = 'OBJECT' AS body_is_object,
-    CASE WHEN event_type = 'problem_check' AND event_source = 'server' THEN json_extract_string(event, '$.problem_id') END AS checked_problem_id,
+        'play_video', 'pause_video', 'seek_video', 'stop_video', 'edx.video.played', 'edx.video.paused', 'edx.video.stopped',
+        'edx.video.position.changed', 'edx.video.seeked'
+    ) THEN body_fields[7] END AS video_duration,
+    -- a prefix, not a parse: a body that is an object is stored as its JSON text
+    CAST(event AS VARCHAR) LIKE '{%' AS body_is_object,
+    CASE WHEN event_type = 'problem_check' AND event_source = 'server' THEN body_fields[8] END AS checked_problem_id,
     CASE WHEN event_type = 'problem_check' AND event_source = 'server'
-        THEN lower(coalesce(json_extract_string(event, '$.success'), 'incorrect')) = 'correct' END AS checked_problem_correct,
-    CASE WHEN event_type LIKE 'edx.forum.%.voted' THEN json_extract_string(event, '$.vote_value') END AS forum_vote_value,
-    CASE WHEN event_type LIKE 'edx.forum.%.voted' THEN coalesce(try_cast(json_extract_string(event, '$.undo_vote') AS BOOLEAN), false) END AS forum_vote_undone,
-    CASE WHEN event_type LIKE 'edx.forum.%.voted' AND nullif(json_extract_string(event, '$.target_username'), '') IS NOT NULL
-        THEN hash(json_extract_string(event, '$.target_username')) END AS forum_vote_receiver_hash,
+        THEN lower(coalesce(body_fields[9], 'incorrect')) = 'correct' END AS checked_problem_correct,
+    CASE WHEN event_type LIKE 'edx.forum.%.voted' THEN body_fields[10] END AS forum_vote_value,
+    CASE WHEN event_type LIKE 'edx.forum.%.voted' THEN coalesce(try_cast(body_fields[11] AS BOOLEAN), false) END AS forum_vote_undone,
+    CASE WHEN event_type LIKE 'edx.forum.%.voted' AND nullif(body_fields[12], '') IS NOT NULL THEN hash(body_fields[12]) END AS forum_vote_receiver_hash,
     CASE WHEN coalesce(username, '') <> '' THEN hash(username) END AS username_hash,
     CASE WHEN event_type LIKE '/courses/%'
         AND regexp_matches(event_type, '^/courses/[^/+]+(/|\+)[^/+]+(/|\+)[^/]+/courseware/[^/]+/[^/]+/.*$') THEN event_type END AS subsection_path,
     source_file,
     line_number
-FROM events
+FROM (
+    -- The body fields the video, problem and vote columns read, in one parse of the body.
+    SELECT
+        *,
+        CASE WHEN event_type IN (
+            'play_video', 'pause_video', 'seek_video', 'stop_video', 'edx.video.played', 'edx.video.paused', 'edx.video.stopped',
+            'edx.video.position.changed', 'edx.video.seeked', 'problem_check'
+        ) OR event_type LIKE 'edx.forum.%.voted' THEN json_extract_string(event, [
+            '$.id', '$.module_id', '$.currentTime', '$.current_time', '$.new_time', '$.old_time', '$.duration',
+            '$.problem_id', '$.success', '$.vote_value', '$.undo_vote', '$.target_username'
+        ]) END AS body_fields
+    FROM events
+) AS events
 WHERE course_key IS NOT NULL AND time IS NOT NULL
