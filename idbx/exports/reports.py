@@ -61,11 +61,7 @@ REPORTS: dict[str, Report] = {
     ),
     "engagement": Report(
         "learner_engagement",
-        (("course_id", "course_id"), ("end_date", "end_date"), ("learner_id", "learner_id"),
-         *((name, name) for name in (
-             "cohort", "days_active", "problems_attempted", "problem_attempts", "problems_correct", "videos_played",
-             "forum_posts", "forum_responses", "forum_comments", "forum_upvotes_given", "forum_downvotes_given",
-             "forum_upvotes_received", "forum_downvotes_received", "textbook_pages_viewed", "last_subsection_viewed"))),
+        (),  # its columns and intervals: idbx/exports/engagement.py (edX's order, the learner after end_date)
         "course_key, end_date, learner_id", "course_key",
         "edX's learner engagement report: every enrolled learner's activity per interval (--interval, --start, --end)",
         pii_allowed=True,
