@@ -27,6 +27,12 @@ def lake_check(lake: LakeOption = None) -> None:
     """
     with reported_errors():
         report = check_lake(Lake(lake_root(lake)).require())
+    for done in report.erasures:
+        out.print(f"erasure {done['erased_at']}: {done['learners']} learner(s) ({done['mode']}), "
+                  f"{len(done['partitions'])} partition(s) rewritten"
+                  + (f", {len(done['purged'])} delivery(ies) removed from landing/" if done["purged"] else
+                     f", {len(done['landing'])} delivery(ies) in landing/ still hold them" if done["landing"] else ""),
+                  highlight=False)
     for problem in report.problems:
         out.print(f"[yellow]{problem.kind}[/] {escape(problem.message)}", highlight=False)
     if report.needs_rerun:

@@ -20,6 +20,7 @@ from idbx.ingest.outcomes import FILE_ERRORS, INGESTED, FileOutcome, failure_mes
 from idbx.ingest.parsers import reason_kind
 from idbx.ingest.sources import SourceMember, plain_copy
 from idbx.lake.store import PARTITION_FILE, SOURCE_KEY, SOURCE_SHA256, Lake, LakeRun, ManifestRecord, StagedFile
+from idbx.privacy import erasure
 from idbx.quoting import sql_string
 
 # Rejected lines a summary names (line and reason), the rest counted: the lake keeps them all.
@@ -77,30 +78,45 @@ class Landing:
     unit: str = "rows"
     skipped: int = 0
     skipped_as: str = ""
+    # Per staged file: rows of learners erased on request (idbx/privacy/erasure.py), and of those the dropped.
+    erased: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     def stage(self, relation: duckdb.DuckDBPyRelation, partition: Path, file_name: str = PARTITION_FILE,
               rejects: bool = False) -> StagedFile:
         item = self.lake.stage_partition(relation, partition, file_name, {SOURCE_KEY: self.key, SOURCE_SHA256: self.sha256})
         self.staged.append(item)
+        matched, dropped = erasure.erase_staged(self.lake, self.lake.run_id(), item.tmp, item.final)
+        item.rows -= dropped
+        if matched:
+            self.erased[id(item)] = (matched, dropped)
         if rejects:
             self.rejects.add(id(item))
         return item
 
     def drop(self, item: StagedFile) -> None:
-        """Give up one staged file (to stage it again another way)."""
+        """Give up one staged file (to stage it again another way): its rows are staged again."""
         self.lake.discard([item])
+        self.erased.pop(id(item), None)
         self.staged.remove(item)
         self.rejects.discard(id(item))
 
     def discard(self) -> None:
         self.lake.discard(self.staged)
-        self.staged, self.rejects = [], set()
+        self.staged, self.rejects, self.erased = [], set(), {}
 
     def count(self, counted: int, unit: str = "rows", skipped: int = 0, skipped_as: str = "") -> None:
         """Add what a source (or one part of it) holds, counted apart from the parse (in its bytes)."""
         self.counted += counted
         self.skipped += skipped
         self.unit, self.skipped_as = unit, skipped_as or self.skipped_as
+
+    @property
+    def erased_rows(self) -> int:
+        return sum(matched for matched, _ in self.erased.values())
+
+    @property
+    def dropped_rows(self) -> int:
+        return sum(dropped for _, dropped in self.erased.values())
 
     @property
     def landed_rows(self) -> int:
@@ -115,9 +131,11 @@ class Landing:
         lines of a log): else the file fails with the numbers, before anything is published. A
         lander that stages rows without counting them fails this way too."""
         landed, rejected = self.landed_rows, self.rejected_rows
-        if self.counted == landed + rejected + self.skipped:
+        if self.counted == landed + rejected + self.skipped + self.dropped_rows:
             return
         said = [f"{landed:,} landed", f"{rejected:,} were rejected"]
+        if self.dropped_rows:
+            said.append(f"{self.dropped_rows:,} were of erased learners")
         if self.skipped_as:
             said.append(f"{self.skipped:,} were {self.skipped_as}")
         raise SourceFormatError(
@@ -193,6 +211,10 @@ def ingest_member(
             landing.check_reject_rate(member.name, max_reject_rate, outcome.first_rejects)
         stopping.check()
         outcome.rows, outcome.rejects = landing.landed_rows, landing.rejected_rows
+        if landing.erased_rows:
+            details = {**details, "erased_rows": landing.erased_rows, "erased_dropped": landing.dropped_rows}
+            outcome.notes.append(f"{landing.erased_rows:,} row(s) of learners erased on request: "
+                                 f"{landing.dropped_rows:,} left out, the others de-identified")
         record = ManifestRecord(
             key=key, kind=kind, source=member.origin, size=member.size, sha256=sha, status=INGESTED,
             rows=outcome.rows, rejects=outcome.rejects, partitions=outcome.partitions or [outcome.partition],

@@ -25,6 +25,7 @@ import duckdb
 
 from idbx.lake import seals
 from idbx.lake.store import SOURCE_KEY, SOURCE_SHA256, Lake, ManifestRecord, pending_keys
+from idbx.privacy.forget import erasure_records, pending_erasure
 
 _SHOWN = 5
 
@@ -48,6 +49,7 @@ class LakeReport:
     problems: list[Problem] = field(default_factory=list)
     sources: int = 0  # manifest records
     files: int = 0  # bronze Parquet files checked
+    erasures: list[dict] = field(default_factory=list)  # learners erased on request (idbx/privacy/forget.py)
 
     @property
     def needs_rerun(self) -> bool:
@@ -122,6 +124,12 @@ def check_lake(lake: Lake) -> LakeReport:
     """Everything a reader of this lake may see that a re-run would change (see the module docstring)."""
     report = LakeReport()
     report.problems += [Problem("interrupted", interrupted_message(journal)) for journal in lake.interrupted_runs()]
+    pending = pending_erasure(lake)
+    if pending:
+        report.problems.append(Problem("interrupted", (
+            f"the erasure of {pending['learners']} learner(s) started {pending['started']} did not finish; "
+            "run `idbx forget` again to complete it")))
+    report.erasures = erasure_records(lake)
     files = sorted(lake.relative(path) for path in lake.bronze.rglob("*.parquet")) if lake.bronze.exists() else []
     footers = _footers(lake, files)
     records = lake.manifest_records()

@@ -224,6 +224,10 @@ class Lake:
 
     # -- writing -----------------------------------------------------------------------------
 
+    def run_id(self) -> str:
+        """The id of the run files are written under (see `aside`)."""
+        return self._current().id
+
     def aside(self, final: Path) -> Path:
         """A hidden name beside `final` to write it under before renaming it into place, tagged with
         the current run so that the sweep can tell whose it is."""
@@ -313,18 +317,48 @@ class Lake:
             self.publish(staged, superseded, record)
 
     def replace_sealed(self, tmp: Path, final: Path) -> None:
-        """Rename a rewrite of a landed file (scrubbed, say) over it, and seal the new version in
-        its source's manifest record, as one step concurrent runs cannot interleave."""
-        source = (pq.read_metadata(tmp).metadata or {}).get(SOURCE_KEY.encode(), b"").decode()
+        """Rename a rewrite of a landed file (scrubbed, or with erased learners' rows dropped) over
+        it, and seal the new version, with its rows, in its source's manifest record, as one step
+        concurrent runs cannot interleave."""
+        footer = pq.read_metadata(tmp)
+        source = (footer.metadata or {}).get(SOURCE_KEY.encode(), b"").decode()
+        name = self.relative(final)
         with self._commit_lock():
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
             seal = Seal.of(tmp)
-            os.replace(tmp, final)
+            fewer = pq.read_metadata(final).num_rows - footer.num_rows
             record = self.manifest_get(source) if source else None
-            if record and record.seals is not None and self.relative(final) in record.seals:
-                record.seals[self.relative(final)] = seal.as_list()
-                self.manifest_put(record)
+            if record and name in record.owned_files():
+                if record.seals is not None and name in record.seals:
+                    record.seals[name] = seal.as_list()
+                if name.startswith("bronze/rejects/"):
+                    record.rejects -= fewer
+                else:
+                    record.rows -= fewer
+                pending = self._manifest_stage(record)
+                os.replace(tmp, final)
+                os.replace(pending, self._manifest_path(record.key))
+            else:
+                os.replace(tmp, final)
+
+    def reseal(self, final: Path) -> None:
+        """Seal a rewritten file as it is, and recount its source's rows, when a run stopped between
+        renaming it into place and recording it (see `replace_sealed`)."""
+        source = (pq.read_metadata(final).metadata or {}).get(SOURCE_KEY.encode(), b"").decode()
+        name = self.relative(final)
+        with self._commit_lock():
+            record = self.manifest_get(source) if source else None
+            if not record or record.seals is None or name not in record.seals:
+                return
+            seal = Seal.of(final)
+            if seal.as_list() == record.seals[name]:
+                return
+            record.seals[name] = seal.as_list()
+            counts = {f: pq.read_metadata(self.root / f).num_rows for f in record.owned_files() if (self.root / f).exists()}
+            record.rows = sum(n for f, n in counts.items() if not f.startswith("bronze/rejects/"))
+            record.rejects = sum(n for f, n in counts.items() if f.startswith("bronze/rejects/"))
+            self.manifest_put(record)
 
     @contextmanager
     def _commit_lock(self) -> Iterator[None]:

@@ -1,0 +1,200 @@
+"""`idbx forget`: an erased learner is found nowhere the engine writes, the aggregates stay right,
+later ingests keep them out, a killed run completes, a dry run changes nothing."""
+
+import hashlib
+import hmac
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from idbx.config import GpgSettings
+from idbx.ingest.course_data import ingest_package
+from idbx.ingest.events import ingest_events
+from idbx.lake.check import check_lake
+from idbx.lake.store import Lake
+from idbx.privacy import erasure
+from idbx.privacy.forget import Identifiers, forget, read_identifiers
+from idbx.quoting import sql_string
+from tests.conftest import SAMPLE_PSEUDONYM_KEY, copy_lake
+from tests.models import tiny_lake
+
+IDBX = str(Path(sys.executable).parent / "idbx")
+USER = 37  # a learner of the sample (no other learner's username starts with "learner37")
+NAME, EMAIL = f"learner{USER}", f"learner{USER}@example.org"
+
+
+def learner_id(user_id: int, key: str = SAMPLE_PSEUDONYM_KEY) -> str:
+    return hmac.new(key.encode(), str(user_id).encode(), hashlib.sha256).hexdigest()
+
+
+def traces(lake: Lake, user_id: int, texts: list[str]) -> list[str]:
+    """Where the lake still holds the learner: a user id column of bronze holding their id, any
+    Parquet value or text file holding one of `texts` (whole words)."""
+    found = []
+    con = duckdb.connect()
+    pattern = "(^|[^A-Za-z0-9])(" + "|".join(t.replace(".", r"\.") for t in texts) + ")($|[^A-Za-z0-9])"
+    for path in sorted(lake.root.rglob("*")):
+        if not path.is_file() or path.name == "catalog.duckdb":
+            continue
+        if path.suffix == ".parquet":
+            columns = [c for c, *_ in con.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_string(str(path))}, hive_partitioning = false)").fetchall()]
+            rel = path.relative_to(lake.root)
+            if rel.parts[0] == "bronze":
+                dataset = erasure.dataset_of(lake, path)
+                for column in erasure.roles(dataset, columns).user_ids:
+                    n = con.execute(f'SELECT count(*) FROM read_parquet(?, hive_partitioning = false) WHERE TRY_CAST("{column}" AS BIGINT) = {user_id}', [str(path)]).fetchall()[0][0]
+                    if n:
+                        found.append(f"{rel}: {column} = {user_id} in {n} row(s)")
+            text = " || ' ' || ".join(f'coalesce(CAST("{c}" AS VARCHAR), \'\')' for c in columns)
+            n = con.execute(f"SELECT count(*) FROM read_parquet(?, hive_partitioning = false) WHERE regexp_matches({text}, ?)",
+                            [str(path), pattern]).fetchall()[0][0]
+            if n:
+                found.append(f"{rel}: {n} row(s) hold {texts}")
+        elif path.suffix in (".json", ".jsonl", ".csv", ".html", ".js", ".txt", ".md"):
+            content = path.read_text(encoding="utf-8", errors="replace")
+            if duckdb.sql("SELECT regexp_matches(?, ?)", params=[content, pattern]).fetchall()[0][0]:
+                found.append(f"{path.relative_to(lake.root)}: holds {texts}")
+    return found
+
+
+def course_counts(lake: Lake) -> list[tuple]:
+    """Per course: enrolments, active learners, certificates by status, from the course report mart."""
+    return duckdb.sql(f"""
+        SELECT course_key, users_total, users_active, certificates_certified, certificates_failed, certificates_approved
+        FROM read_parquet({sql_string(str(lake.marts / 'course_report' / '**' / '*.parquet'))}) ORDER BY course_key""").fetchall()
+
+
+def enrolled_courses(lake: Lake, user_id: int) -> int:
+    return duckdb.sql(f"""SELECT count(DISTINCT course_key) FROM read_parquet(
+        {sql_string(str(lake.bronze / 'student_courseenrollment' / '**' / '*.parquet'))}) WHERE user_id = {user_id}""").fetchall()[0][0]
+
+
+def bronze_rows(lake: Lake) -> dict[str, int]:
+    return {lake.relative(p): pq.read_metadata(p).num_rows for p in sorted(lake.bronze.rglob("*.parquet"))}
+
+
+@pytest.fixture
+def built(built_sample: Lake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Lake:
+    monkeypatch.setenv("IDBX_PSEUDONYM_KEY", SAMPLE_PSEUDONYM_KEY)
+    return copy_lake(built_sample, tmp_path)
+
+
+def test_the_sample_learner_is_there_to_forget(built: Lake):
+    assert traces(built, USER, [NAME, EMAIL, learner_id(USER)])
+    assert enrolled_courses(built, USER) >= 1
+
+
+@pytest.mark.parametrize("mode", ["deidentify", "delete"])
+def test_forget_erases_the_learner_everywhere_and_keeps_the_aggregates_right(built: Lake, mode: str, sample):
+    before = course_counts(built)
+    enrolled = {key for key, in duckdb.sql(f"""SELECT DISTINCT course_key FROM read_parquet(
+        {sql_string(str(built.bronze / 'student_courseenrollment' / '**' / '*.parquet'))}) WHERE user_id = {USER}""").fetchall()}
+    summary = forget(built, Identifiers(usernames={NAME}), mode)
+    assert summary.learners == 1 and summary.files and "build" in summary.steps
+    assert traces(built, USER, [NAME, EMAIL, learner_id(USER)]) == []
+    after = course_counts(built)
+    if mode == "deidentify":
+        assert after == before
+    else:  # exactly one enrolment fewer in each course they were enrolled in
+        assert [(k, total + (k in enrolled)) for k, total, *_ in after] == [(k, total) for k, total, *_ in before]
+    report = check_lake(built)
+    assert not report.needs_rerun, [p.message for p in report.problems]
+    [record] = report.erasures
+    assert record["learners"] == 1 and record["mode"] == mode and record["partitions"]
+    assert NAME not in json.dumps(record) and str(USER) not in json.dumps(record["partitions"])
+
+    # The same delivery and logs landed again (their manifest records lost): the register keeps the learner out.
+    for path in (built.state / "manifest").glob("*.json"):
+        path.unlink()
+    gpg = GpgSettings(key_file=sample.key_file, passphrase=sample.passphrase)
+    landed = ingest_package([sample.package], built, gpg)
+    assert not landed.failed
+    assert not ingest_events(sample.event_logs, built, gpg).failed
+    assert any("erased on request" in note for f in landed.files for note in f.notes)
+    assert traces(built, USER, [NAME, EMAIL]) == []
+    assert not check_lake(built).needs_rerun
+
+
+def test_dry_run_changes_nothing(built: Lake):
+    def snapshot() -> dict[str, str]:
+        return {p.relative_to(built.root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(built.root.rglob("*")) if p.is_file() and p.name != "catalog.duckdb"}
+
+    before = snapshot()
+    summary = forget(built, Identifiers(emails={EMAIL.upper()}), "delete", dry_run=True)
+    assert summary.learners == 1 and summary.files and all(f.rows_after < f.rows_before for f in summary.files)
+    assert snapshot() == before
+
+
+def test_an_unknown_identifier_is_registered_and_a_later_delivery_keeps_it_out(landed_sample: Lake, tmp_path: Path, sample):
+    lake = copy_lake(landed_sample, tmp_path)
+    for path in (lake.state / "manifest").glob("*.json"):
+        path.unlink()
+    shutil_rmtree(lake.bronze)
+    summary = forget(lake, Identifiers(user_ids={USER}), "delete")
+    assert summary.not_found == 1 and not summary.files
+    gpg = GpgSettings(key_file=sample.key_file, passphrase=sample.passphrase)
+    assert not ingest_package([sample.package], lake, gpg).failed
+    # Rows keyed by the user id are kept out; names only in the tables were not known to the register.
+    found = traces(lake, USER, ["impossible-token"])
+    assert found == []
+
+
+def shutil_rmtree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path)
+    path.mkdir()
+
+
+def test_identifiers_file(tmp_path: Path):
+    path = tmp_path / "erase.txt"
+    path.write_text("# requests of 2026-12\n37\nuser_id:38\nlearner39\nemail:a@b.org\nx@y.org  # by mail\n\n", encoding="utf-8")
+    found = read_identifiers(path)
+    assert found.user_ids == {37, 38} and found.usernames == {"learner39"} and found.emails == {"a@b.org", "x@y.org"}
+    path.write_text("37\nuser_id:abc\n", encoding="utf-8")
+    with pytest.raises(Exception, match=r"erase.txt:2: not a user id"):
+        read_identifiers(path)
+
+
+def test_the_scenario_learner_is_erased_from_events_and_forum_too(built_scenario: Lake, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("IDBX_PSEUDONYM_KEY", tiny_lake.KEY)
+    lake = copy_lake(built_scenario, tmp_path)
+    before = duckdb.sql(f"SELECT count(*) FROM read_parquet({sql_string(str(lake.bronze / 'events' / '**' / '*.parquet'))})").fetchall()[0][0]
+    forget(lake, Identifiers(user_ids={1}), "deidentify")
+    assert traces(lake, 1, ["learner1", learner_id(1, tiny_lake.KEY)]) == []
+    after = duckdb.sql(f"SELECT count(*) FROM read_parquet({sql_string(str(lake.bronze / 'events' / '**' / '*.parquet'))})").fetchall()[0][0]
+    assert after == before
+
+
+def test_forget_killed_then_run_again_equals_an_uninterrupted_one(built: Lake, tmp_path: Path):
+    whole = copy_lake(built, tmp_path / "whole")
+    forget(whole, Identifiers(usernames={NAME}), "delete")
+    env = {**os.environ, "IDBX_PSEUDONYM_KEY": SAMPLE_PSEUDONYM_KEY}
+    env.pop("IDBX_MONGO_URI", None)
+    command = [IDBX, "forget", "--username", NAME, "--mode", "delete", "--lake", str(built.root)]
+    journal = built.state / "erasure" / "pending.jsonl"
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (journal.exists() and '"done"' in journal.read_text()):
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert journal.exists(), "the run ended before it could be killed mid-rewrite"
+    assert any(p.kind == "interrupted" for p in check_lake(built).problems)
+    again = subprocess.run([IDBX, "forget", "--lake", str(built.root)], env=env,
+                           capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert not journal.exists()
+    assert bronze_rows(built) == bronze_rows(whole)
+    assert course_counts(built) == course_counts(whole)
+    assert traces(built, USER, [NAME, EMAIL, learner_id(USER)]) == []
+    assert not check_lake(built).needs_rerun
