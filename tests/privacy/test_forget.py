@@ -198,3 +198,25 @@ def test_forget_killed_then_run_again_equals_an_uninterrupted_one(built: Lake, t
     assert course_counts(built) == course_counts(whole)
     assert traces(built, USER, [NAME, EMAIL, learner_id(USER)]) == []
     assert not check_lake(built).needs_rerun
+
+
+def test_forget_removes_the_learner_from_mongodb_and_republishes_courses(built: Lake, mongo_uri: str, database):
+    from idbx.publish.publisher import publish
+    from idbx.publish.settings import MongoSettings
+
+    settings = MongoSettings(uri=mongo_uri, database=database.name)
+    publish(built, settings)
+
+    def mentions() -> list[str]:
+        found = []
+        for name in database.list_collection_names():
+            text = json.dumps(list(database[name].find({})), default=str)
+            found += [f"{name}: {value}" for value in (learner_id(USER), NAME, EMAIL) if value in text]
+        return found
+
+    assert mentions()
+    reports = {doc["_id"]: doc["report"]["users"] for doc in database["reports"].find({})}
+    summary = forget(built, Identifiers(user_ids={USER}), "deidentify", mongo=settings)
+    assert "publish" in summary.steps
+    assert mentions() == []
+    assert {doc["_id"]: doc["report"]["users"] for doc in database["reports"].find({})} == reports
