@@ -21,7 +21,9 @@ from idbx.ingest.sources import open_deliveries
 from idbx.lake.store import Lake
 from idbx.models.runner import BuildSummary, build
 from idbx.orchestration.secrets import mongo_uri, partner_key, pseudonym_key
+from idbx.privacy.forget import ForgetSummary, Identifiers, forget, read_identifiers
 from idbx.publish import MongoSettings, PublishSummary, publish
+from idbx.publish.settings import URI_ENV
 from idbx.sync import course_data, events
 from idbx.sync.outcomes import SyncReport
 from idbx.sync.settings import SyncSettings
@@ -111,3 +113,30 @@ def draw_dashboard(lake_dir: str, lang: str):
     from idbx.dashboard import build_site  # altair and vl-convert take seconds to import: only here
 
     return build_site(Lake(Path(lake_dir)), lang=lang)
+
+
+@task(name="forget-learners", **_LAND)
+def forget_learners_task(lake_dir: str, usernames: list[str], emails: list[str], user_ids: list[int], from_files: list[str],
+                         mode: str, dry_run: bool, purge_landing: bool) -> ForgetSummary:
+    """`idbx forget` with the same options; MongoDB published again when a URI is configured
+    (its Secret block or IDBX_MONGO_URI). The artifact names no learner: counts and partitions."""
+    import os
+
+    from prefect.artifacts import create_markdown_artifact
+
+    asked = Identifiers(set(user_ids), {u for u in usernames}, {e for e in emails})
+    for path in from_files:
+        read_identifiers(Path(path), asked)
+    uri = mongo_uri() or os.environ.get(URI_ENV)
+    summary = forget(Lake(Path(lake_dir)), asked, mode, dry_run=dry_run, purge_landing=purge_landing,
+                     mongo=MongoSettings.resolve(uri) if uri else None, key=pseudonym_key())
+    verb = "would rewrite" if dry_run else "rewrote"
+    lines = [f"# forget-learners: {summary.mode}{' (dry run)' if dry_run else ''}", "",
+             f"{summary.learners} learner(s); {verb} {len(summary.files)} file(s) in {len(summary.partitions)} partition(s); "
+             f"{summary.not_found} identifier(s) found nowhere (registered)", "",
+             *(f"- {p}" for p in summary.partitions), "",
+             f"then: {', '.join(summary.steps) or 'nothing'}", "",
+             f"landing/ still holds them: {', '.join(summary.landing)}" if summary.landing and not summary.purged
+             else f"removed from landing/: {', '.join(summary.purged) or 'none'}"]
+    create_markdown_artifact("\n".join(lines), key="forget-learners", description="erasure on request")
+    return summary
