@@ -3,7 +3,8 @@
 Ingestion keeps the lake consistent file by file, but a run killed outright can stop between two
 steps that a reader sees apart:
 - `interrupted`: a run ended before processing every file it planned (a delivery half-landed: a
-  course's tables can come from two deliveries until it is re-run);
+  course's tables can come from two deliveries until it is re-run), or an erasure (`idbx forget`)
+  stopped before its end (some learners' rows erased, the marts not rebuilt yet);
 - `unrecorded`: a source's files were published but its manifest record was not written, so the
   manifest names another version than the lake holds (every file carries its source's key and
   sha256 in its Parquet footer);
@@ -19,13 +20,13 @@ tampered model output); the next run removes leftovers.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import duckdb
 
 from idbx.lake import seals
 from idbx.lake.store import SOURCE_KEY, SOURCE_SHA256, Lake, ManifestRecord, pending_keys
-from idbx.privacy.forget import erasure_records, pending_erasure
 
 _SHOWN = 5
 
@@ -54,6 +55,20 @@ class LakeReport:
     @property
     def needs_rerun(self) -> bool:
         return any(problem.needs_rerun for problem in self.problems)
+
+
+def erasure_records(lake: Lake) -> list[dict]:
+    """Every erasure done on this lake (`idbx forget`), oldest first."""
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted((lake.erasure_state / "log").glob("*.json"))]
+
+
+def pending_erasure(lake: Lake) -> dict | None:
+    """The header of an erasure a run started and has not finished, if any."""
+    try:
+        first = (lake.erasure_state / "pending.jsonl").read_text(encoding="utf-8").split("\n", 1)[0]
+    except FileNotFoundError:
+        return None
+    return json.loads(first)
 
 
 def interrupted_message(journal: list[dict]) -> str:

@@ -193,6 +193,12 @@ class Lake:
         return self.root / "_state"
 
     @property
+    def erasure_state(self) -> Path:
+        """The erasure register, a record per erasure (log/) and the journal of one under way
+        (pending.jsonl); see idbx/privacy/forget.py."""
+        return self.state / "erasure"
+
+    @property
     def catalog_path(self) -> Path:
         return self.root / "catalog.duckdb"
 

@@ -102,7 +102,7 @@ class Register:
 
 
 def register_path(lake: Lake) -> Path:
-    return lake.state / "erasure" / "register.json"
+    return lake.erasure_state / "register.json"
 
 
 def load_register(lake: Lake) -> Register | None:

@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 from idbx import engine
 from idbx.errors import ConfigError, IdbxError
 from idbx.lake import catalog
+from idbx.lake.check import pending_erasure
 from idbx.lake.store import SOURCE_KEY, Lake
 from idbx.privacy import erasure
 from idbx.quoting import sql_string
@@ -111,22 +112,11 @@ class ForgetSummary:
 
 
 def journal_path(lake: Lake) -> Path:
-    return lake.state / "erasure" / "pending.jsonl"
+    return lake.erasure_state / "pending.jsonl"
 
 
 def records_dir(lake: Lake) -> Path:
-    return lake.state / "erasure" / "log"
-
-
-def erasure_records(lake: Lake) -> list[dict]:
-    """Every erasure done on this lake, oldest first."""
-    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(records_dir(lake).glob("*.json"))]
-
-
-def pending_erasure(lake: Lake) -> dict | None:
-    """The header of an erasure a run left unfinished, if any."""
-    path = journal_path(lake)
-    return _read_journal(path)[0] if path.exists() else None
+    return lake.erasure_state / "log"
 
 
 # -- finding the learners ------------------------------------------------------------------------
