@@ -224,7 +224,7 @@ class _PackageRun:
         try:
             data = landing.stage(tables.table_relation(con, plain, schema, header, lineage), partition)
             bad_utf8, too_long, rejected = tables.retry_reasons(con)
-            lost = data.rows + rejected + dump_rejects < source_rows
+            lost = data.rows + landing.dropped_from(data) + rejected + dump_rejects < source_rows
             if bad_utf8 or too_long or lost:
                 # Rare: read again, with the bad bytes replaced and/or room for very long rows (DuckDB
                 # drops a row longer than its read buffer without a reject: the count shows it).

@@ -110,6 +110,10 @@ class Landing:
         self.skipped += skipped
         self.unit, self.skipped_as = unit, skipped_as or self.skipped_as
 
+    def dropped_from(self, item: StagedFile) -> int:
+        """Rows of erased learners left out of one staged file."""
+        return self.erased.get(id(item), (0, 0))[1]
+
     @property
     def erased_rows(self) -> int:
         return sum(matched for matched, _ in self.erased.values())

@@ -41,13 +41,15 @@ from idbx.quoting import quote_ident, sql_string
 DEIDENTIFY = "deidentify"
 DELETE = "delete"
 MODES = (DEIDENTIFY, DELETE)
-KINDS = ("user_id", "username", "email")
+KINDS = ("user_id", "username", "email", "profile_id")
 
 # Columns holding an edX user id, where the dataset's own name for it is not `user_id`.
 USER_ID_COLUMNS = {
     "auth_user": ("id",), "user_id_map": ("id",), "courseware_studentmodule": ("student_id",),
     "forum_posts": ("author_id",), "wiki_article": ("owner_id",),
 }
+# A learner's profile's id (auth_userprofile.id) where another table refers to it.
+PROFILE_ID_COLUMNS = ("user_profile_id",)
 USERNAME_COLUMNS = ("username", "author_username")
 EMAIL_COLUMNS = ("email",)
 # Emptied on an erased learner's rows besides the PII: keys that edX maps back to the learner
@@ -66,7 +68,7 @@ _run_guard = threading.Lock()
 
 def normalized(kind: str, value: str | int) -> str:
     """The text hashed: a user id's decimal digits, a username or email trimmed and lower-cased."""
-    return str(int(value)) if kind == "user_id" else str(value).strip().lower()
+    return str(int(value)) if kind in ("user_id", "profile_id") else str(value).strip().lower()
 
 
 def identifier_hash(salt: str, kind: str, value: str | int) -> str:
@@ -74,7 +76,7 @@ def identifier_hash(salt: str, kind: str, value: str | int) -> str:
 
 
 def _hash_sql(salt: str, kind: str, expression: str) -> str:
-    text = f"CAST({expression} AS VARCHAR)" if kind == "user_id" else f"lower(trim(CAST({expression} AS VARCHAR)))"
+    text = f"CAST({expression} AS VARCHAR)" if kind in ("user_id", "profile_id") else f"lower(trim(CAST({expression} AS VARCHAR)))"
     return f"sha256({sql_string(salt + kind + ':')} || {text})"
 
 
@@ -134,12 +136,13 @@ class Roles:
     user_ids: tuple[str, ...] = ()
     usernames: tuple[str, ...] = ()
     emails: tuple[str, ...] = ()
+    profile_ids: tuple[str, ...] = ()
     emptied: tuple[str, ...] = ()
     json_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
     rejects: bool = False
 
     def __bool__(self) -> bool:
-        return bool(self.rejects or self.user_ids or self.usernames or self.emails)
+        return bool(self.rejects or self.user_ids or self.usernames or self.emails or self.profile_ids)
 
 
 def roles(dataset: str, columns: list[str]) -> Roles:
@@ -147,12 +150,13 @@ def roles(dataset: str, columns: list[str]) -> Roles:
         return Roles(rejects="raw" in columns)
     user_ids = tuple(c for c in USER_ID_COLUMNS.get(dataset, ("user_id",)) if c in columns)
     spec = pii_spec(dataset, columns)
-    emptied = set(spec.columns) | {c for c in LINKING_COLUMNS + WRITTEN_COLUMNS.get(dataset, ()) if c in columns}
-    if user_ids and "id" in columns and "id" not in user_ids:
+    profile_ids = tuple(c for c in PROFILE_ID_COLUMNS if c in columns)
+    emptied = set(spec.columns) | set(profile_ids) | {c for c in LINKING_COLUMNS + WRITTEN_COLUMNS.get(dataset, ()) if c in columns}
+    if (user_ids or profile_ids) and "id" in columns and "id" not in user_ids:
         emptied.add("id")  # a learner's row's id in edX's database
     keys = {c: tuple(k) + (ANSWER_KEYS if c == "event" else ()) for c, k in spec.keys.items()}
     return Roles(user_ids, tuple(c for c in USERNAME_COLUMNS if c in columns), tuple(c for c in EMAIL_COLUMNS if c in columns),
-                 tuple(c for c in columns if c in emptied), keys)
+                 profile_ids, tuple(c for c in columns if c in emptied), keys)
 
 
 def install(con: duckdb.DuckDBPyConnection, register: Register, learners: dict[str, int] | None) -> None:
@@ -189,7 +193,8 @@ def _matched(source: str, salt: str, role: Roles) -> str:
         return (f"SELECT s.*, (SELECT min(learner) FROM erased_hashes WHERE list_contains({found}, hash)) AS __learner "
                 f"FROM {source} AS s")
     joins, picks = [], []
-    for kind, columns in (("user_id", role.user_ids), ("username", role.usernames), ("email", role.emails)):
+    for kind, columns in (("user_id", role.user_ids), ("username", role.usernames), ("email", role.emails),
+                          ("profile_id", role.profile_ids)):
         for column in columns:
             alias = f"h{len(joins)}"
             joins.append(f"LEFT JOIN erased_hashes AS {alias} ON {alias}.hash = {_hash_sql(salt, kind, 's.' + quote_ident(column))}")

@@ -53,9 +53,6 @@ class Identifiers:
     def __bool__(self) -> bool:
         return bool(self.user_ids or self.usernames or self.emails)
 
-    def __len__(self) -> int:
-        return len(self.user_ids) + len(self.usernames) + len(self.emails)
-
 
 def read_identifiers(path: Path, into: Identifiers | None = None) -> Identifiers:
     """One learner identifier a line: `user_id:N`, `username:U`, `email:E`, or bare (digits are a
@@ -158,9 +155,17 @@ def resolve(con: duckdb.DuckDBPyConnection, lake: Lake, asked: Identifiers) -> t
     hit = set()
     for kind, value, user_id, usernames, emails in found:
         hit.add((kind, value))
-        learner = learners.setdefault(user_id, {"user_id": {user_id}, "username": set(), "email": set()})
+        learner = learners.setdefault(user_id, {"user_id": {user_id}, "username": set(), "email": set(), "profile_id": set()})
         learner["username"].update(usernames or ())
         learner["email"].update(emails or ())
+    profiles = lake.bronze / "auth_userprofile"
+    ids = ", ".join(str(u) for u in learners if isinstance(u, int))
+    if ids and any(profiles.rglob("*.parquet")):  # the profile's own id, which other tables refer to
+        for user_id, profile_id in con.execute(
+            f"SELECT DISTINCT user_id, id FROM read_parquet({sql_string(str(profiles / '**' / '*.parquet'))}, union_by_name = true, "
+            f"hive_partitioning = false) WHERE user_id IN ({ids}) AND id IS NOT NULL"
+        ).fetchall():
+            learners[user_id]["profile_id"].add(profile_id)
     missing = [(kind, value) for kind, value in con.execute("SELECT kind, value FROM asked").fetchall() if (kind, value) not in hit]
     for kind, value in missing:
         learners[f"{kind}:{value}"] = {kind: {value}}
@@ -300,7 +305,8 @@ def _complete(lake: Lake, header: dict, mongo, key: str | None, summary: ForgetS
         saved = json.loads((lake.root / record).read_text(encoding="utf-8"))
         summary.files = [FileErasure(f["path"], f["rows_before"], f["rows_after"], f["matched"]) for f in saved["files"]]
         summary.landing, summary.purged = saved["landing"], saved["purged"]
-    _downstream(lake, path, steps, mongo, key, summary)
+    if summary.files:  # else bronze is as it was, and so is everything made from it
+        _downstream(lake, path, steps, mongo, key, summary)
     path.unlink(missing_ok=True)
 
 

@@ -239,3 +239,20 @@ def test_forget_removes_the_learner_from_mongodb_and_republishes_courses(built: 
     assert "publish" in summary.steps
     assert mentions() == []
     assert {doc["_id"]: doc["report"]["users"] for doc in database["reports"].find({})} == reports
+
+
+def test_a_table_keyed_by_the_learners_profile_loses_the_key(tmp_path: Path):
+    """student_languageproficiency names a learner by their profile's id: de-identified, it is emptied."""
+    lake = Lake(tmp_path / "lake")
+    path = lake.bronze / "student_languageproficiency" / "snapshot_date=2016-07-04" / "course=c" / "data.parquet"
+    path.parent.mkdir(parents=True)
+    duckdb.sql(f"COPY (SELECT * FROM (VALUES (1, 501, 'es'), (2, 502, 'pt'), (3, 501, 'en')) t(id, user_profile_id, code)) "
+               f"TO {sql_string(str(path))} (FORMAT parquet)")
+    register = erasure.Register("salt")
+    register.add(erasure.entries_for(register, "t1", "deidentify", {"user_id": {7}, "profile_id": {501}}))
+    con = duckdb.connect()
+    erasure.install(con, register, {"t1": -5})
+    assert erasure.matches_in(con, [path], "student_languageproficiency", "salt") == {path: 2}
+    target = tmp_path / "erased.parquet"
+    assert erasure.rewrite_to(con, path, target, "student_languageproficiency", "salt") == 3
+    assert duckdb.sql(f"SELECT * FROM {sql_string(str(target))}").fetchall() == [(None, None, "es"), (2, 502, "pt"), (None, None, "en")]
