@@ -73,7 +73,7 @@ def test_a_deployed_day_is_reprocessed_by_a_process_worker_then_built_and_publis
     upload_as_delivered(s3, sample.event_logs)
     lake = tmp_path / "lake"
     env = worker_env(tmp_path, prefect_api, lake, sample, mongo_uri, database.name)
-    for name in ("sync-events/daily", "sync-course-data/weekly", "build-and-publish/after-sync"):
+    for name in ("sync-events/daily", "sync-course-data/weekly", "build-and-publish/after-sync", "forget-learners/on-request"):
         assert f"Deployment '{name}' successfully created" in deployed
     started = prefect("deployment", "run", "sync-events/daily", "--param", "day=2016-07-02", env=env)
     flow_run_id = re.search(r"UUID: ([0-9a-f-]{36})", started)[1]
