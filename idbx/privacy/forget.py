@@ -354,9 +354,13 @@ def _downstream(lake: Lake, journal: Path, steps: set[str], mongo, key: str | No
 
         step("exports", lambda: write_standard_exports(lake))
     if (lake.root / "dashboard").is_dir():
+        from idbx.dashboard import settings as site_settings
         from idbx.dashboard.site import build_site
 
-        step("dashboard", lambda: build_site(lake))
+        drawn = lake.root / "dashboard" / site_settings.MARKER  # drawn again as it was: same language and small-cell threshold
+        options = json.loads(drawn.read_text(encoding="utf-8")) if drawn.is_file() else {}
+        step("dashboard", lambda: build_site(lake, lang=options.get("lang", site_settings.DEFAULT_LANGUAGE),
+                                             min_cell=options.get("min_cell", site_settings.DEFAULT_MIN_CELL)))
 
 
 # -- the command ----------------------------------------------------------------------------------

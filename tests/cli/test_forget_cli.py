@@ -30,10 +30,13 @@ def test_forget_cli(lake: Lake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert "would rewrite" in dry.stdout and not (lake.state / "erasure").exists()
 
     (lake.root / "exports").mkdir()
+    assert run("dashboard", "--lang", "en", "--lake", str(lake.root)).returncode == 0
+    site = (lake.root / "dashboard").resolve()
     done = run("forget", "--user-id", "37", "--email", "nobody@example.org", "--lake", str(lake.root))
     assert done.returncode == 0, done.stderr
     assert "2 learner(s)" in done.stdout and "1 identifier(s) found nowhere" in done.stdout
-    assert "then: build, exports" in done.stdout and "the next `idbx publish` removes" in done.stdout
+    assert "then: build, exports, dashboard" in done.stdout
+    assert (lake.root / "dashboard").resolve() != site and 'lang="en"' in (lake.root / "dashboard" / "index.html").read_text() and "the next `idbx publish` removes" in done.stdout
     assert (lake.root / "exports" / "masterfile.csv").exists()
     check = run("lake", "check", "--lake", str(lake.root))
     assert check.returncode == 0, check.stdout
