@@ -1,0 +1,91 @@
+/*
+description: >
+  The answer distribution of each problem part, edx-analytics-pipeline's definition
+  (edx/analytics/tasks/insights/answer_dist.py, AnswerDistributionPerCourse): for each learner
+  and problem, the first and the most recent submission (by time); each part's answers grouped by
+  value (the choice ids when the part has them, else the answer) and variant, counting how many
+  learners gave it first and how many gave it last; the answer text, correctness and question of a
+  group are those of its most recent submission. Parts whose most recent submission is of a
+  response type edX leaves out (custom, code, open-ended, or none given) are left out.
+  Answer values are what learners typed: aggregates only, shown to course teams, never tied to a
+  learner here.
+grain: [course_key, problem_id, part_id, value_key, variant]
+materialized: table
+columns:
+  course_id: The edX course id.
+  course_key: Short key of the course run.
+  problem_id: Usage key of the problem.
+  part_id: The answer (input) id within the problem.
+  value_key: What the answers are grouped by (the choice ids when the part has them, else the answer).
+  variant: The problem's variant ('1' when none).
+  value_id: The choice id(s) ('' for typed answers).
+  answer_value: The answer as shown.
+  correct: Whether the answer was correct (its most recent submission).
+  first_response_count: Learners whose first submission gave this answer.
+  last_response_count: Learners whose most recent submission gave this answer.
+  problem_name: The problem's display name (from the events).
+  question: The part's question text.
+  response_type: The part's response type (its most recent submission's).
+*/
+WITH runs AS (
+    SELECT course_key, course_id FROM int__courses__runs_with_events WHERE NOT excluded
+),
+
+events_of AS (
+    SELECT
+        *,
+        CASE WHEN value_id <> '' THEN value_id ELSE answer_value END AS value_key,
+        row_number() OVER (PARTITION BY course_key, problem_id, learner_id, part_id ORDER BY time, source_file, line_number) AS from_first,
+        row_number() OVER (PARTITION BY course_key, problem_id, learner_id, part_id ORDER BY time DESC, source_file DESC, line_number DESC) AS from_last
+    FROM int__events__problem_responses
+),
+
+latest_of_part AS (
+    SELECT course_key, problem_id, part_id, arg_max(response_type, (time, source_file, line_number)) AS response_type
+    FROM int__events__problem_responses
+    GROUP BY course_key, problem_id, part_id
+),
+
+groups AS (
+    SELECT
+        course_key,
+        problem_id,
+        part_id,
+        value_key,
+        variant,
+        arg_max(value_id, (time, source_file, line_number)) AS value_id,
+        arg_max(answer_value, (time, source_file, line_number)) AS answer_value,
+        arg_max(correct, (time, source_file, line_number)) AS correct,
+        count(*) FILTER (WHERE from_first = 1) AS first_response_count,
+        count(*) FILTER (WHERE from_last = 1) AS last_response_count,
+        arg_max(problem_name, (time, source_file, line_number)) AS problem_name,
+        arg_max(question, (time, source_file, line_number)) AS question
+    FROM events_of
+    WHERE from_first = 1 OR from_last = 1
+    GROUP BY course_key, problem_id, part_id, value_key, variant
+)
+
+SELECT
+    runs.course_id,
+    groups.course_key,
+    groups.problem_id,
+    groups.part_id,
+    groups.value_key,
+    groups.variant,
+    groups.value_id,
+    groups.answer_value,
+    groups.correct,
+    groups.first_response_count,
+    groups.last_response_count,
+    groups.problem_name,
+    groups.question,
+    latest_of_part.response_type
+FROM groups
+JOIN runs ON runs.course_key = groups.course_key
+JOIN latest_of_part
+    ON latest_of_part.course_key = groups.course_key
+    AND latest_of_part.problem_id = groups.problem_id
+    AND latest_of_part.part_id = groups.part_id
+WHERE latest_of_part.response_type IN (
+    'choiceresponse', 'optionresponse', 'multiplechoiceresponse', 'numericalresponse', 'stringresponse', 'formularesponse'
+)
