@@ -132,3 +132,32 @@ def test_problems_and_answers_of_edx_problem_response_fixture(corpus, lake):
     # One row per part of the 25 submissions (each of one part), under the pseudonyms of users 6 and 8.
     assert tiny_lake.rows(lake, "SELECT count(*) FROM int__events__problem_responses WHERE learner_id IN "
                                 f"('{tiny_lake.pseudonym(6)}', '{tiny_lake.pseudonym(8)}')") == [(25,)]
+
+
+FUNNEL = ("url_name, f.block_type, f.display_name, f.course_index, f.chapter_index, f.sequential_index, learners, "
+          "learners_from_events, learners_from_courseware, share_of_previous, share_of_first")
+
+
+def test_the_chapter_funnel_of_the_scenario(built_scenario):
+    """Course A: courseware rows of learner 1 (chapters ch1, ch2, ch3 and problem p1), learner 2
+    (ch1) and learner 3 (video v1, in ch1's s1); events of learner 1 on p1 (its xblock handler URL
+    and its submission), on the 1st."""
+    got = tiny_lake.rows(built_scenario, f"""SELECT {FUNNEL} FROM chapter_funnel AS f JOIN course_axis USING (course_key, block_id)
+                                            WHERE course_key = 'ra_2016_t1' ORDER BY f.course_index""")
+    assert got == [
+        ("ch1", "chapter", "Intro", 2, 1, None, 3, 1, 3, None, 1.0),
+        ("s1", "sequential", "Bienvenida", 3, 1, 1, 2, 1, 2, None, 1.0),
+        ("ch2", "chapter", "Semana 1", 7, 2, None, 1, 0, 1, 1 / 3, 1 / 3),
+        ("s2", "sequential", "Tarea", 8, 2, 2, 0, 0, 0, 0.0, 0.0),
+        ("ch3", "chapter", "Examen", 11, 3, None, 1, 0, 1, 1.0, 1 / 3),
+        ("s3", "sequential", "Examen final", 12, 3, 3, 0, 0, 0, None, 0.0),  # after none: no share
+    ]
+    assert tiny_lake.rows(built_scenario, "SELECT DISTINCT course_key FROM chapter_funnel") == [("ra_2016_t1",)]  # C has no outline
+    assert tiny_lake.rows(built_scenario, f"""SELECT event_date, block_type, url_name, events FROM int__events__learner_block_day
+                                             WHERE learner_id = '{tiny_lake.pseudonym(1)}'""") == [(date(2016, 7, 1), "problem", "p1", 2)]
+    # p1: learner 1's one wrong submission, placed in the outline.
+    assert tiny_lake.rows(built_scenario, """SELECT url_name, display_name, course_index, chapter_index, chapter_name, sequential_index,
+                                                    graded, source, learners_attempted, attempts, learners_correct,
+                                                    first_attempt_correct_rate, mean_attempts_to_correct
+                                             FROM problem_engagement""") == [
+        ("p1", "Ejercicio 1", 6, 1, "Intro", 1, False, "events", 1, 1, 0, 0.0, None)]

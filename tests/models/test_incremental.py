@@ -155,3 +155,34 @@ def test_a_day_of_events_from_a_log_file_named_otherwise(scenario_lake, tmp_path
     assert tiny_lake.rows(lake, f"SELECT nplay_video FROM {DAILY} WHERE learner_id = '{tiny_lake.pseudonym(2)}' "
                                "AND event_date = DATE '2016-07-03'") == [(1,)]
     assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full"))
+
+
+def test_late_problem_and_courseware_events_update_the_content_marts(scenario_lake, tmp_path):
+    """The log of the 7th holds learner 1's second, right submission of p1, a late right one of
+    learner 2 (of the 2nd) and learner 2's visit to chapter ch2's subsection s2 (tests/models/content.py)."""
+    lake, registry = scenario_lake
+    right = {**scenario.P1_WRONG, "success": "correct", "grade": 1, "answers": {"p1_2_1": "choice_2"},
+             "submission": {"p1_2_1": {**scenario.P1_WRONG["submission"]["p1_2_1"], "answer": "Azul", "correct": True}}}
+    tiny_lake.events(lake, date(2016, 7, 7), [
+        ev(1, "problem_check", t(7, 9, 0), source="server", event={**right, "attempts": 2}),
+        ev(2, "problem_check", t(2, 21, 0), source="server", event=right),
+        ev(2, f"/courses/{scenario.A}/courseware/ch2/s2/", t(7, 10, 0), source="server"),
+    ])
+    summary = build(lake, registry_path=registry)
+    for name in ("int__events__problem_responses", "int__events__learner_block_day"):
+        assert summary.outcome(name).notes == ["recomputed 2 event day(s): 2 partition(s) written, 0 removed"], name
+    # p1: learner 1 wrong then right (2 tries), learner 2 right at once.
+    assert tiny_lake.rows(lake, "SELECT learners_attempted, attempts, learners_correct, first_attempt_correct_rate, "
+                                "mean_attempts_to_correct FROM problem_engagement") == [(2, 3, 2, 0.5, 1.5)]
+    assert tiny_lake.rows(lake, "SELECT value_key, answer_value, correct, first_response_count, last_response_count "
+                                "FROM problem_answer_distribution ORDER BY 1") == [
+        ("choice_1", "Rojo", False, 1, 0), ("choice_2", "Azul", True, 1, 2)]
+    # ch2 is reached by learner 1 (courseware) and now learner 2 (events); s2 by learner 2.
+    assert tiny_lake.rows(lake, "SELECT display_name, learners, learners_from_events FROM chapter_funnel "
+                                "WHERE display_name IN ('Semana 1', 'Tarea') ORDER BY course_index") == [("Semana 1", 2, 1), ("Tarea", 1, 1)]
+    assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full"))
+    # The 7th withdrawn: back to the scenario's rows.
+    shutil.rmtree(lake.partition_dir("events", log_date="2016-07-07"))
+    build(lake, registry_path=registry)
+    assert tiny_lake.rows(lake, "SELECT learners_attempted, attempts FROM problem_engagement") == [(1, 1)]
+    assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full-after"))
