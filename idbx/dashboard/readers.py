@@ -23,7 +23,7 @@ from idbx.quoting import quote_ident
 Rows = list[dict[str, Any]]
 
 MARTS = ("course_report", "course_demographics", "person_course", "activity_daily", "weekly_active",
-         "enrollment_daily", "reconciliation")
+         "enrollment_daily", "reconciliation", "chapter_funnel", "problem_engagement")
 _BRONZE_VIEWS = ("table_rejects", "event_rejects", "ingest_manifest")
 _EVENT_RECORDS = "kind = 'events' AND status = 'ingested'"  # manifest records of tracking logs that landed
 
@@ -55,6 +55,8 @@ class DashboardData:
     event_rejects: Rows  # log_date, source_file, reason, rows
     late_events: Rows  # log_date, source_file, late_events, max_days_late
     log_days: list[date] = field(default_factory=list)
+    chapter_funnel: Rows = field(default_factory=list)  # chapter_funnel: course_key, block_type, display_name, indexes, learners, shares
+    problems: Rows = field(default_factory=list)  # problem_engagement, problems at least one learner attempted
 
 
 def read_dashboard_data(lake: Lake) -> DashboardData:
@@ -130,6 +132,13 @@ def _read(con: duckdb.DuckDBPyConnection) -> DashboardData:
         log_days=[day for (day,) in con.execute(f"""
             SELECT DISTINCT CAST(regexp_extract(partitions[1], 'log_date=([0-9-]+)', 1) AS DATE) AS day
             FROM ingest_manifest WHERE {_EVENT_RECORDS} ORDER BY day""").fetchall()] if _has_manifest(con) else [],
+        chapter_funnel=_rows(con, """
+            SELECT course_key, block_type, display_name, course_index, chapter_index, learners, share_of_previous
+            FROM chapter_funnel ORDER BY course_key, course_index"""),
+        problems=_rows(con, """
+            SELECT course_key, url_name, display_name, chapter_index, chapter_name, source, learners_attempted, attempts,
+                   learners_correct, correct_rate, first_attempt_correct_rate, mean_attempts_to_correct
+            FROM problem_engagement WHERE learners_attempted > 0"""),
     )
 
 
