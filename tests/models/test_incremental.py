@@ -167,6 +167,7 @@ def test_late_problem_and_courseware_events_update_the_content_marts(scenario_la
         ev(1, "problem_check", t(7, 9, 0), source="server", event={**right, "attempts": 2}),
         ev(2, "problem_check", t(2, 21, 0), source="server", event=right),
         ev(2, f"/courses/{scenario.A}/courseware/ch2/s2/", t(7, 10, 0), source="server"),
+        scenario.enrollment(8, "activated", t(7, 11, 0), "honor"),  # after the table's snapshot (the 4th)
     ])
     summary = build(lake, registry_path=registry)
     for name in ("int__events__problem_responses", "int__events__learner_block_day"):
@@ -180,6 +181,10 @@ def test_late_problem_and_courseware_events_update_the_content_marts(scenario_la
     # ch2 is reached by learner 1 (courseware) and now learner 2 (events); s2 by learner 2.
     assert tiny_lake.rows(lake, "SELECT display_name, learners, learners_from_events FROM chapter_funnel "
                                 "WHERE display_name IN ('Semana 1', 'Tarea') ORDER BY course_index") == [("Semana 1", 2, 1), ("Tarea", 1, 1)]
+    # Learner 8, enrolled by the events after the snapshot, joins the table's honor learner (learner 1).
+    assert tiny_lake.rows(lake, "SELECT date, enrolled, source FROM enrollment_timeline WHERE course_key = 'ra_2016_t1' "
+                                "AND mode = 'honor' AND date >= DATE '2016-07-06' ORDER BY 1") == [
+        (date(2016, 7, 6), 1, "table and events"), (date(2016, 7, 7), 2, "table and events")]
     assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full"))
     # The 7th withdrawn: back to the scenario's rows.
     shutil.rmtree(lake.partition_dir("events", log_date="2016-07-07"))
