@@ -99,6 +99,15 @@ def headlines(courses: Rows, weekly_active: Rows, texts: Texts) -> list[Headline
     ]
 
 
+def enrolment_note(sources: dict | None, texts: Texts) -> str:
+    """Which source the enrolled-by-mode series of a course comes from, and which days it covers."""
+    if sources is None:
+        return ""
+    if sources["snapshot_date"] is None:
+        return texts("note_enrolled_events", start=texts.date(sources["first_date"]))
+    return texts("note_enrolled_table", snapshot=texts.date(sources["snapshot_date"]))
+
+
 def has_data(course: dict, active_courses: set[str]) -> bool:
     """Whether a course run has anything to show: a delivery of its tables, enrolments, or events."""
     return course["snapshot_date"] is not None or course["users_total"] > 0 or course["course_key"] in active_courses

@@ -114,6 +114,7 @@ class _PageMaker:
         self.checks = _by_course(data.reconciliation)
         self.chapter_funnel = _by_course(data.chapter_funnel)
         self.problems = _by_course(data.problems)
+        self.enrolment_sources = {row["course_key"]: row for row in data.enrolment_sources}
         active = {row["course_key"] for row in data.daily_active}
         self.courses_with_data = [course for course in data.courses if content.has_data(course, active)]
 
@@ -171,6 +172,7 @@ class _PageMaker:
     def overview_charts(self) -> list[Chart]:
         t, data = self.t, self.data
         result = [self._enrolled_by_course(), self._mode_chart(data.enrolled_by_mode)]
+        result[1].note = t["note_enrolled_sources"]
         weekly = defaultdict(int)
         for row in data.weekly_active:
             weekly[(row["week_start"], row["label"])] += row["learners"]
@@ -310,6 +312,7 @@ class _PageMaker:
     def course_charts(self, key: str) -> list[Chart]:
         t = self.t
         result = [self._mode_chart(self.enrolled_by_mode.get(key, []))]
+        result[0].note = content.enrolment_note(self.enrolment_sources.get(key), t)
         daily = Chart(t["chart_daily_active"])
         days = self.daily_active.get(key, [])
         if days:
@@ -345,6 +348,9 @@ class _PageMaker:
         if not funnel:
             chart.message = t["no_data"]
             return chart
+        course = next(course for course in self.data.courses if course["course_key"] == key)
+        if funnel["enrolled"] != course["users_total"]:
+            chart.note += " " + t("note_funnel_enrolled", funnel=t.number(funnel["enrolled"]), table=t.number(course["users_total"]))
         rows = [{"category": t[f"funnel_{step}"], "learners": funnel[step], "learners_text": t.number(funnel[step])}
                 for step in ("enrolled", "viewed", "explored", "certified")]
         chart.draw(charts.bar_chart(rows, t, chart.title, t["axis_category"], ordered=True), HEADLINE)

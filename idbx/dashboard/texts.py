@@ -67,8 +67,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "chart_ndays": ("Días con actividad por estudiante", "Days active per learner"),
     "chart_time": ("Tiempo dedicado por estudiante", "Time spent per learner"),
     "note_enrolled": (
-        "Según los eventos de inscripción; los {top} cursos con más inscritos, el resto sumado.",
-        "From the enrollment events; the {top} courses with most learners, the rest summed.",
+        "Filas de inscripción por fecha de creación hasta la instantánea de cada curso, luego los eventos de inscripción; "
+        "los {top} cursos con más inscritos, el resto sumado.",
+        "Enrollment rows by creation date up to each course's snapshot, then the enrollment events; the {top} courses "
+        "with most learners, the rest summed.",
     ),
     "note_weekly": (
         "Definiciones de edX: semanas ISO (lunes a domingo, UTC). En el resumen, suma de los cursos.",
@@ -240,6 +242,26 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "empty_courses_help": (
         "En el registro, sin entregas ni eventos: fuera de la tabla y de los totales.",
         "In the registry, with no delivery and no events: left out of the table and the totals.",
+    ),
+    "note_enrolled_sources": (
+        "Filas de inscripción por fecha de creación y modalidad actual hasta la instantánea de cada curso, luego los "
+        "eventos de inscripción; sin restar las bajas, como la columna Inscritos.",
+        "Enrollment rows by creation date and current mode up to each course's snapshot, then the enrollment events; "
+        "unenrollments not subtracted, as in the Enrolled column.",
+    ),
+    "note_enrolled_table": (
+        "Filas de inscripción por fecha de creación y modalidad actual hasta la instantánea del {snapshot} (termina en "
+        "la cifra de Inscritos), luego los eventos de inscripción.",
+        "Enrollment rows by creation date and current mode up to the snapshot of {snapshot} (ending at the Enrolled "
+        "figure), then the enrollment events.",
+    ),
+    "note_enrolled_events": (
+        "Sin tabla de inscripciones: solo los eventos de inscripción, desde el {start} (los registros no llegan más atrás).",
+        "No enrollment table: the enrollment events alone, from {start} (the logs reach no further back).",
+    ),
+    "note_funnel_enrolled": (
+        "Inscritos aquí: {funnel} (filas de inscripción o eventos de inscripción); la tabla de inscripciones sola: {table}.",
+        "Enrolled here: {funnel} (enrollment rows or enrollment events); the enrollment table alone: {table}.",
     ),
     "check_course_outline": ("Estructura del curso", "Course outline"),
     "status_no structure": ("sin estructura", "no structure"),

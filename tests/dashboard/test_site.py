@@ -251,3 +251,23 @@ def test_the_course_page_shows_the_chapter_funnel_and_the_hardest_problems(site,
                 if attempted >= site.min_cell and (right == 0 or right >= site.min_cell)
                 and (attempted - right == 0 or attempted - right >= site.min_cell)]
     assert names == eligible[:10] and names
+
+
+def test_enrolled_by_mode_reaches_back_to_the_table_and_agrees_with_the_course_figure(site, built_sample):
+    """Issue 18, item 7: the series comes from the enrollment table up to its snapshot (the logs
+    cover only the days delivered), so on the snapshot day its modes add up to the Enrolled figure,
+    and the chart says where it comes from."""
+    from idbx.dashboard.texts import Texts
+
+    page = (site.out / settings.course_page("idb1x_2t2014")).read_text(encoding="utf-8")
+    chart = next(spec for spec in chart_specs(page) if spec["description"] == "Inscritos por modalidad")
+    with duckdb.connect(str(built_sample.catalog_path), read_only=True) as con:
+        snapshot, total, first_created, first_log = con.execute(
+            "SELECT snapshot_date, users_total, (SELECT min(CAST(enrolled_at AS DATE)) FROM stg__edx__student_courseenrollment "
+            "WHERE course_key = 'idb1x_2t2014'), (SELECT min(event_date) FROM int__events__course_day) "
+            "FROM course_report WHERE course_key = 'idb1x_2t2014'").fetchone()
+    values = chart["datasets"]["values"]
+    assert sum(row["learners"] or 0 for row in values if row["date"] == snapshot.isoformat()) == total > 0
+    # It starts before the logs do (the first days, under the small-cell threshold in total, show no parts).
+    assert first_created.isoformat() <= min(row["date"] for row in values) < first_log.isoformat()
+    assert Texts("es")("note_enrolled_table", snapshot=Texts("es").date(snapshot)) in page
