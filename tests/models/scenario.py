@@ -104,6 +104,8 @@ def write(lake: Lake, tmp: Path) -> Path:
     ])
     # Course A's outline (3 chapters, as many as the courseware rows show): see tests/models/content.py.
     tiny_lake.table(lake, "course_blocks", A, content.blocks_rows())
+    tiny_lake.table(lake, "course_blocks", B, [{"block_id": "block-v1:IDBx+RB+2016_T1+type@chapter+block@only", "block_type": "chapter",
+                                                "display_name": "Único", "depth": 1, "chapter_id": "block-v1:IDBx+RB+2016_T1+type@chapter+block@only"}])
     tiny_lake.table(lake, "student_courseenrollment", C, [
         {"id": 1, "user_id": 1, "created": datetime(2016, 6, 10), "is_active": True, "mode": "honor"},
         {"id": 2, "user_id": 6, "created": datetime(2016, 6, 11), "is_active": True, "mode": "audit"},

@@ -41,13 +41,15 @@ def test_course_report_breakdowns_drop_empty_values(built_scenario):
 
 def test_excluded_courses_are_left_out_of_every_mart(built_scenario):
     marts = ["course_report", "general_report", "masterfile", "person_course", "activity_daily", "weekly_active",
-             "enrollment_daily", "course_demographics", "active_users_report"]
+             "enrollment_daily", "course_demographics", "active_users_report", "course_axis", "chapter_funnel",
+             "problem_engagement", "problem_answer_distribution", "enrollment_timeline"]
     for mart in marts:
         key = "id" if mart == "general_report" else "course_key"
         assert q(built_scenario, f"SELECT count(*) FROM {mart} WHERE {key} = 'rb_2016_t1'") == [(0,)], mart
     assert q(built_scenario, "SELECT count(*) FROM enrollments_report WHERE mooc_id = 'rb_2016_t1'") == [(0,)]
     # ... but the lake keeps its data below the marts.
     assert q(built_scenario, "SELECT count(*) FROM int__events__learner_course_day WHERE course_key = 'rb_2016_t1'") == [(1,)]
+    assert q(built_scenario, "SELECT count(*) FROM course_blocks WHERE course_key = 'rb_2016_t1'") == [(1,)]
 
 
 def test_general_report_has_the_predecessor_columns(built_scenario):

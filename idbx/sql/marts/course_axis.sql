@@ -33,7 +33,9 @@ columns:
   snapshot_date: Delivery date of the structure.
 */
 WITH RECURSIVE placed AS (
-    SELECT * FROM stg__edx__course_blocks WHERE depth IS NOT NULL
+    SELECT *
+    FROM stg__edx__course_blocks
+    WHERE depth IS NOT NULL AND course_key NOT IN (SELECT course_key FROM int__courses__runs_with_events WHERE excluded)
 ),
 
 -- Each block's path from its root as a string of zero-padded positions: sorting it is walking the tree.
