@@ -168,13 +168,15 @@ def test_late_problem_and_courseware_events_update_the_content_marts(scenario_la
         ev(2, "problem_check", t(2, 21, 0), source="server", event=right),
         ev(2, f"/courses/{scenario.A}/courseware/ch2/s2/", t(7, 10, 0), source="server"),
         scenario.enrollment(8, "activated", t(7, 11, 0), "honor"),  # after the table's snapshot (the 4th)
+        ev(3, "problem_check", t(7, 12, 0), source="server", event={"problem_id": scenario.P1, "success": "correct"}),  # no parts
     ])
     summary = build(lake, registry_path=registry)
     for name in ("int__events__problem_responses", "int__events__learner_block_day"):
         assert summary.outcome(name).notes == ["recomputed 2 event day(s): 2 partition(s) written, 0 removed"], name
-    # p1: learner 1 wrong then right (2 tries), learner 2 right at once.
+    # p1: learner 1 wrong then right (2 tries), learners 2 and 3 right at once (3's submission names no part:
+    # an attempt all the same, but no answer to count).
     assert tiny_lake.rows(lake, "SELECT learners_attempted, attempts, learners_correct, first_attempt_correct_rate, "
-                                "mean_attempts_to_correct FROM problem_engagement") == [(2, 3, 2, 0.5, 1.5)]
+                                "mean_attempts_to_correct FROM problem_engagement") == [(3, 4, 3, 2 / 3, 4 / 3)]
     assert tiny_lake.rows(lake, "SELECT value_key, answer_value, correct, first_response_count, last_response_count "
                                 "FROM problem_answer_distribution ORDER BY 1") == [
         ("choice_1", "Rojo", False, 1, 0), ("choice_2", "Azul", True, 1, 2)]

@@ -6,7 +6,8 @@ description: >
   event's submission (else, for old events, its answers and correct_map); parts whose id ends in
   _dynamath or _comment are hidden inputs and left out; a part's value id is the answers entry when
   it differs from the submitted answer (choice ids), and then the answer text is the submission's
-  with its markup stripped; a list answer reads [a|b|c]; an empty variant is '1'.
+  with its markup stripped; a list answer reads [a|b|c]; an empty variant is '1'. A submission
+  whose body names its problem but no part still counts as an attempt: one row, part_id ''.
 grain: [source_file, line_number, part_id]
 materialized: incremental
 partition_by: event_date
@@ -22,7 +23,7 @@ columns:
   success: Whether the whole submission was correct.
   grade: Points scored.
   max_grade: Points possible.
-  part_id: The answer (input) id within the problem.
+  part_id: The answer (input) id within the problem ('' for a submission that names no part).
   answer_value: The answer as shown (text, markup stripped for choices; [a|b] for several).
   value_id: The choice id(s) when the part is a choice ('' otherwise).
   correct: Whether this part was correct.
@@ -35,7 +36,7 @@ columns:
 WITH checks AS (
     SELECT *
     FROM stg__edx__events
-    WHERE event_type = 'problem_check' AND event_source = 'server' AND user_id IS NOT NULL AND has_username
+    WHERE event_type = 'problem_check' AND event_source = 'server' AND user_id IS NOT NULL AND has_username AND module_id IS NOT NULL
 ),
 
 parts AS (
@@ -45,7 +46,7 @@ parts AS (
         json_extract(checks.problem_submission, '$."' || part.part_id || '"') AS submitted,
         json_extract(checks.problem_answers, '$."' || part.part_id || '"') AS answered
     FROM checks,
-        unnest(json_keys(coalesce(checks.problem_submission, checks.problem_answers))) AS part(part_id)
+        unnest(coalesce(nullif(json_keys(coalesce(checks.problem_submission, checks.problem_answers)), []), [''])) AS part(part_id)
     WHERE part.part_id NOT LIKE '%\_dynamath' ESCAPE '\' AND part.part_id NOT LIKE '%\_comment' ESCAPE '\'
 ),
 

@@ -35,7 +35,7 @@ columns:
 WITH RECURSIVE placed AS (
     SELECT *
     FROM stg__edx__course_blocks
-    WHERE depth IS NOT NULL AND course_key NOT IN (SELECT course_key FROM int__courses__runs_with_events WHERE excluded)
+    WHERE depth IS NOT NULL AND course_key NOT IN (SELECT course_key FROM int__courses__course_runs WHERE excluded)
 ),
 
 -- Each block's path from its root as a string of zero-padded positions: sorting it is walking the tree.

@@ -38,11 +38,13 @@ events_of AS (
         row_number() OVER (PARTITION BY course_key, problem_id, learner_id, part_id ORDER BY time, source_file, line_number) AS from_first,
         row_number() OVER (PARTITION BY course_key, problem_id, learner_id, part_id ORDER BY time DESC, source_file DESC, line_number DESC) AS from_last
     FROM int__events__problem_responses
+    WHERE part_id <> ''
 ),
 
 latest_of_part AS (
     SELECT course_key, problem_id, part_id, arg_max(response_type, (time, source_file, line_number)) AS response_type
     FROM int__events__problem_responses
+    WHERE part_id <> ''
     GROUP BY course_key, problem_id, part_id
 ),
 
