@@ -1,12 +1,14 @@
 /*
 description: >
   Which blocks of the courseware each learner opened or used on each day (UTC date of the events'
-  own time), from the tracking logs, stored by event date: the chapter and subsection of each
-  courseware page (/courses/<course>/courseware/<chapter>/<subsection>/), the block of each xblock
-  handler URL (/courses/<course>/xblock/<usage key>/handler/...), and the block the event's context
-  names (context.module, problem submissions). Blocks are named by type and url name (the last part
-  of their usage key), the form courseware URLs, old i4x ids and new block ids share, so that the
-  outline (course_axis) places them whichever form the events use.
+  own time), from the tracking logs' URLs, stored by event date: the chapter and subsection of each
+  courseware page (/courses/<course>/courseware/<chapter>/<subsection>/) and the block of each xblock
+  handler URL (/courses/<course>/xblock/<usage key>/handler/..., which every problem submission,
+  video transcript or other block interaction goes through). Read from the event type alone: no
+  event body is parsed (a body per event cost more than all the other event models together).
+  Blocks are named by type and url name (the last part of their usage key), the form courseware
+  URLs, old i4x ids and new block ids share, so that the outline (course_axis) places them
+  whichever form the events use.
 grain: [course_key, learner_id, event_date, block_type, url_name]
 materialized: incremental
 partition_by: event_date
@@ -24,11 +26,11 @@ WITH learner_events AS (
         user_id,
         event_date,
         event_type,
-        coalesce(module_id, CASE WHEN event_type LIKE '/courses/%/xblock/%' THEN regexp_extract(event_type, '/xblock/([^/]+)', 1) END) AS usage_key
+        CASE WHEN event_type LIKE '/courses/%/xblock/%' THEN regexp_extract(event_type, '/xblock/([^/]+)', 1) END AS usage_key
     FROM stg__edx__events
     WHERE
         user_id IS NOT NULL AND has_username
-        AND (module_id IS NOT NULL OR event_type LIKE '/courses/%/courseware/%' OR event_type LIKE '/courses/%/xblock/%')
+        AND (event_type LIKE '/courses/%/courseware/%' OR event_type LIKE '/courses/%/xblock/%')
 ),
 
 opened AS (

@@ -36,7 +36,7 @@ columns:
 WITH checks AS (
     SELECT *
     FROM stg__edx__events
-    WHERE event_type = 'problem_check' AND event_source = 'server' AND user_id IS NOT NULL AND has_username AND module_id IS NOT NULL
+    WHERE event_type = 'problem_check' AND event_source = 'server' AND user_id IS NOT NULL AND has_username AND problem_id IS NOT NULL
 ),
 
 parts AS (
@@ -78,8 +78,8 @@ SELECT
     pseudonyms.learner_id,
     listed.event_date,
     listed.time,
-    listed.module_id AS problem_id,
-    listed.module_name AS problem_name,
+    listed.problem_id,
+    listed.problem_name,
     listed.problem_attempts AS attempt,
     listed.problem_success AS success,
     listed.problem_grade AS grade,

@@ -4,7 +4,7 @@ description: >
   course order, the learners who reached it (opened any block of it: a courseware page or a block
   named in their events, or a courseware_studentmodule row of the chapter, the subsection or a
   block inside), and that count as a share of the previous chapter's (subsection's) and of the
-  first's. Learners may skip ahead, so a share can pass 1. Courses without an outline have no rows
+  first's (counted from int__content__learner_units). Learners may skip ahead, so a share can pass 1. Courses without an outline have no rows
   (the reconciliation mart lists them under course_outline).
 grain: [course_key, block_id]
 materialized: table
@@ -27,41 +27,15 @@ WITH runs AS (
     SELECT course_key, course_id FROM int__courses__runs_with_events WHERE NOT excluded
 ),
 
-reached AS (
-    SELECT DISTINCT course_key, learner_id, 'events' AS source, block_type, url_name
-    FROM int__events__learner_block_day
-    UNION ALL
-    SELECT DISTINCT course_key, learner_id, 'courseware', module_type, regexp_replace(module_id, '^.*(block@|/)', '')
-    FROM stg__edx__courseware_studentmodule
-),
-
-placed AS (
-    SELECT reached.course_key, reached.learner_id, reached.source, axis.chapter_id, axis.sequential_id
-    FROM reached
-    JOIN course_axis AS axis
-        ON axis.course_key = reached.course_key AND axis.block_type = reached.block_type AND axis.url_name = reached.url_name
-),
-
 reach AS (
     SELECT
         course_key,
-        chapter_id AS block_id,
-        count(DISTINCT learner_id) AS learners,
-        count(DISTINCT learner_id) FILTER (WHERE source = 'events') AS learners_from_events,
-        count(DISTINCT learner_id) FILTER (WHERE source = 'courseware') AS learners_from_courseware
-    FROM placed
-    WHERE chapter_id IS NOT NULL
-    GROUP BY course_key, chapter_id
-    UNION ALL
-    SELECT
-        course_key,
-        sequential_id,
-        count(DISTINCT learner_id),
-        count(DISTINCT learner_id) FILTER (WHERE source = 'events'),
-        count(DISTINCT learner_id) FILTER (WHERE source = 'courseware')
-    FROM placed
-    WHERE sequential_id IS NOT NULL
-    GROUP BY course_key, sequential_id
+        block_id,
+        count(*) AS learners,
+        count(*) FILTER (WHERE from_events) AS learners_from_events,
+        count(*) FILTER (WHERE from_courseware) AS learners_from_courseware
+    FROM int__content__learner_units
+    GROUP BY course_key, block_id
 ),
 
 steps AS (
