@@ -187,6 +187,7 @@ def test_late_problem_and_courseware_events_update_the_content_marts(scenario_la
                                 "WHERE block_type = 'chapter' OR display_name = 'Tarea' ORDER BY course_index") == [
         ("Intro", 3, 2), ("Semana 1", 2, 1), ("Tarea", 1, 1), ("Examen", 1, 0)]
     assert summary.outcome("int__content__learner_units").notes == [merged(1)]  # learner 2 alone
+    assert summary.outcome("int__problems__learner_parts").notes == [merged(3)]  # learners 1, 2 and 3 submitted p1
     # Learner 8, enrolled by the events after the snapshot, joins the table's honor learner (learner 1).
     assert tiny_lake.rows(lake, "SELECT date, enrolled, source FROM enrollment_timeline WHERE course_key = 'ra_2016_t1' "
                                 "AND mode = 'honor' AND date >= DATE '2016-07-06' ORDER BY 1") == [

@@ -5,7 +5,8 @@ description: >
   and problem, the first and the most recent submission (by time); each part's answers grouped by
   value (the choice ids when the part has them, else the answer) and variant, counting how many
   learners gave it first and how many gave it last; the answer text, correctness and question of a
-  group are those of its most recent submission. Parts whose most recent submission is of a
+  group are those of its most recent submission (ties broken by learner id). Counted from each
+  learner's first and last answers (int__problems__learner_parts). Parts whose most recent submission is of a
   response type edX leaves out (custom, code, open-ended, or none given) are left out.
   Answer values are what learners typed: aggregates only, shown to course teams, never tied to a
   learner here.
@@ -31,19 +32,25 @@ WITH runs AS (
     SELECT course_key, course_id FROM int__courses__runs_with_events WHERE NOT excluded
 ),
 
-events_of AS (
+answers AS (
     SELECT
-        *,
-        CASE WHEN value_id <> '' THEN value_id ELSE answer_value END AS value_key,
-        row_number() OVER (PARTITION BY course_key, problem_id, learner_id, part_id ORDER BY time, source_file, line_number) AS from_first,
-        row_number() OVER (PARTITION BY course_key, problem_id, learner_id, part_id ORDER BY time DESC, source_file DESC, line_number DESC) AS from_last
-    FROM int__events__problem_responses
+        course_key, problem_id, part_id, learner_id, first_value_key AS value_key, first_variant AS variant, first_at AS answered_at,
+        first_value_id AS value_id, first_answer_value AS answer_value, first_correct AS correct, first_question AS question,
+        problem_name, true AS is_first
+    FROM int__problems__learner_parts
+    WHERE part_id <> ''
+    UNION ALL
+    SELECT
+        course_key, problem_id, part_id, learner_id, last_value_key, last_variant, last_at,
+        last_value_id, last_answer_value, last_correct, last_question,
+        problem_name, false
+    FROM int__problems__learner_parts
     WHERE part_id <> ''
 ),
 
 latest_of_part AS (
-    SELECT course_key, problem_id, part_id, arg_max(response_type, (time, source_file, line_number)) AS response_type
-    FROM int__events__problem_responses
+    SELECT course_key, problem_id, part_id, arg_max(last_response_type, (last_at, learner_id)) AS response_type
+    FROM int__problems__learner_parts
     WHERE part_id <> ''
     GROUP BY course_key, problem_id, part_id
 ),
@@ -55,15 +62,14 @@ groups AS (
         part_id,
         value_key,
         variant,
-        arg_max(value_id, (time, source_file, line_number)) AS value_id,
-        arg_max(answer_value, (time, source_file, line_number)) AS answer_value,
-        arg_max(correct, (time, source_file, line_number)) AS correct,
-        count(*) FILTER (WHERE from_first = 1) AS first_response_count,
-        count(*) FILTER (WHERE from_last = 1) AS last_response_count,
-        arg_max(problem_name, (time, source_file, line_number)) AS problem_name,
-        arg_max(question, (time, source_file, line_number)) AS question
-    FROM events_of
-    WHERE from_first = 1 OR from_last = 1
+        arg_max(value_id, (answered_at, learner_id)) AS value_id,
+        arg_max(answer_value, (answered_at, learner_id)) AS answer_value,
+        arg_max(correct, (answered_at, learner_id)) AS correct,
+        count(*) FILTER (WHERE is_first) AS first_response_count,
+        count(*) FILTER (WHERE NOT is_first) AS last_response_count,
+        arg_max(problem_name, (answered_at, learner_id)) AS problem_name,
+        arg_max(question, (answered_at, learner_id)) AS question
+    FROM answers
     GROUP BY course_key, problem_id, part_id, value_key, variant
 )
 

@@ -8,6 +8,7 @@ description: >
   only the latest outcome: attempted = a grade or attempts recorded, correct = full marks, first
   attempt correct = correct in one attempt, attempts to correct = the attempts recorded (source
   courseware). With the problem's place in the outline (course_axis) when the course has one.
+  Counted from each learner's record (int__problems__learner_parts).
 grain: [course_key, problem_id]
 materialized: table
 columns:
@@ -33,46 +34,33 @@ WITH runs AS (
     SELECT course_key, course_id FROM int__courses__runs_with_events WHERE NOT excluded
 ),
 
-submissions AS (
-    SELECT DISTINCT course_key, problem_id, learner_id, time, success, problem_name, source_file, line_number
-    FROM int__events__problem_responses
-),
-
 learner_problems AS (
     SELECT
         course_key,
         problem_id,
         learner_id,
-        count(*) AS attempts,
-        arg_min(success, (time, source_file, line_number)) AS first_correct,
-        min(time) FILTER (WHERE success) AS first_success,
-        max(problem_name) AS problem_name
-    FROM submissions
+        any_value(problem_name) AS problem_name,
+        any_value(submissions) AS submissions,
+        any_value(first_right) AS first_right,
+        any_value(ever_right) AS ever_right,
+        any_value(submissions_to_right) AS submissions_to_right
+    FROM int__problems__learner_parts
     GROUP BY course_key, problem_id, learner_id
-),
-
-to_correct AS (
-    SELECT submissions.course_key, submissions.problem_id, submissions.learner_id, count(*) AS attempts
-    FROM submissions
-    JOIN learner_problems USING (course_key, problem_id, learner_id)
-    WHERE submissions.time <= learner_problems.first_success
-    GROUP BY submissions.course_key, submissions.problem_id, submissions.learner_id
 ),
 
 from_events AS (
     SELECT
-        learner_problems.course_key,
-        learner_problems.problem_id,
-        max(learner_problems.problem_name) AS problem_name,
+        course_key,
+        problem_id,
+        max(problem_name) AS problem_name,
         'events' AS source,
         count(*) AS learners_attempted,
-        CAST(sum(learner_problems.attempts) AS BIGINT) AS attempts,
-        count(*) FILTER (WHERE learner_problems.first_success IS NOT NULL) AS learners_correct,
-        count(*) FILTER (WHERE learner_problems.first_correct) AS first_correct,
-        avg(to_correct.attempts) AS mean_attempts_to_correct
+        CAST(sum(submissions) AS BIGINT) AS attempts,
+        count(*) FILTER (WHERE ever_right) AS learners_correct,
+        count(*) FILTER (WHERE first_right) AS first_correct,
+        avg(submissions_to_right) AS mean_attempts_to_correct
     FROM learner_problems
-    LEFT JOIN to_correct USING (course_key, problem_id, learner_id)
-    GROUP BY learner_problems.course_key, learner_problems.problem_id
+    GROUP BY course_key, problem_id
 ),
 
 from_courseware AS (
