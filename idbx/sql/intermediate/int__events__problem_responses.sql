@@ -17,6 +17,7 @@ columns:
   learner_id: Pseudonymous learner id.
   event_date: UTC date of the submission.
   time: Time of the submission (UTC).
+  response_order: Orders the submissions by time in one integer (the time in microseconds, ties broken by a hash of the event's file and line).
   problem_id: Usage key of the problem.
   problem_name: The problem's display name as the event's context gives it.
   attempt: The attempt number the event gives.
@@ -43,7 +44,11 @@ parts AS (
     SELECT
         checks.*,
         part.part_id,
-        json_extract(checks.problem_submission, '$."' || part.part_id || '"') AS submitted,
+        -- Each part's submission parsed once into the fields read below.
+        json_transform(
+            json_extract(checks.problem_submission, '$."' || part.part_id || '"'),
+            '{"answer": "JSON", "correct": "BOOLEAN", "response_type": "VARCHAR", "variant": "VARCHAR", "question": "VARCHAR"}'
+        ) AS submitted,
         json_extract(checks.problem_answers, '$."' || part.part_id || '"') AS answered
     FROM checks,
         unnest(coalesce(nullif(json_keys(coalesce(checks.problem_submission, checks.problem_answers)), []), [''])) AS part(part_id)
@@ -53,8 +58,8 @@ parts AS (
 values_of AS (
     SELECT
         parts.*,
-        CASE WHEN submitted IS NOT NULL THEN json_extract(submitted, '$.answer') ELSE answered END AS answer_json,
-        submitted IS NOT NULL AND CAST(answered AS VARCHAR) IS DISTINCT FROM CAST(json_extract(submitted, '$.answer') AS VARCHAR) AS has_value_id
+        CASE WHEN submitted IS NOT NULL THEN submitted.answer ELSE answered END AS answer_json,
+        submitted IS NOT NULL AND CAST(answered AS VARCHAR) IS DISTINCT FROM CAST(submitted.answer AS VARCHAR) AS has_value_id
     FROM parts
 ),
 
@@ -62,6 +67,7 @@ values_of AS (
 listed AS (
     SELECT
         values_of.*,
+        json_type(answer_json) = 'ARRAY' AS answer_is_list,
         CASE WHEN json_type(answer_json) = 'ARRAY' THEN json_extract_string(answer_json, '$[*]') ELSE [json_extract_string(answer_json, '$')] END AS answer_list,
         CASE WHEN json_type(answered) = 'ARRAY' THEN json_extract_string(answered, '$[*]') ELSE [json_extract_string(answered, '$')] END AS value_list
     FROM values_of
@@ -78,6 +84,8 @@ SELECT
     pseudonyms.learner_id,
     listed.event_date,
     listed.time,
+    -- One integer that orders submissions as (time, file, line) would, for cheap first/last picks.
+    epoch_us(listed.time) * 1024 + CAST(hash(listed.source_file, listed.line_number) % 1024 AS BIGINT) AS response_order,
     listed.problem_id,
     listed.problem_name,
     listed.problem_attempts AS attempt,
@@ -85,24 +93,24 @@ SELECT
     listed.problem_grade AS grade,
     listed.problem_max_grade AS max_grade,
     listed.part_id,
-    CASE WHEN json_type(listed.answer_json) = 'ARRAY' THEN '[' ELSE '' END
+    CASE WHEN listed.answer_is_list THEN '[' ELSE '' END
     || array_to_string(list_transform(listed.answer_list, lambda answer: CASE
         WHEN listed.has_value_id THEN trim(regexp_replace(regexp_replace(answer, '<[^>]*>', ' ', 'g'), '\s+', ' ', 'g'))
         ELSE trim(answer)
     END), '|')
-    || CASE WHEN json_type(listed.answer_json) = 'ARRAY' THEN ']' ELSE '' END AS answer_value,
+    || CASE WHEN listed.answer_is_list THEN ']' ELSE '' END AS answer_value,
     CASE
         WHEN NOT listed.has_value_id THEN ''
         WHEN json_type(listed.answered) = 'ARRAY' THEN '[' || array_to_string(list_transform(listed.value_list, lambda v: trim(v)), '|') || ']'
         ELSE trim(listed.value_list[1])
     END AS value_id,
     CASE
-        WHEN listed.submitted IS NOT NULL THEN coalesce(try_cast(json_extract_string(listed.submitted, '$.correct') AS BOOLEAN), false)
+        WHEN listed.submitted IS NOT NULL THEN coalesce(listed.submitted.correct, false)
         ELSE coalesce(json_extract_string(listed.problem_correct_map, '$."' || listed.part_id || '".correctness') = 'correct', false)
     END AS correct,
-    json_extract_string(listed.submitted, '$.response_type') AS response_type,
-    coalesce(nullif(json_extract_string(listed.submitted, '$.variant'), ''), '1') AS variant,
-    coalesce(json_extract_string(listed.submitted, '$.question'), '') AS question,
+    listed.submitted.response_type AS response_type,
+    coalesce(nullif(listed.submitted.variant, ''), '1') AS variant,
+    coalesce(listed.submitted.question, '') AS question,
     listed.source_file,
     listed.line_number
 FROM listed

@@ -26,7 +26,6 @@ columns:
   first_value_id: Its choice id(s) ('' for typed answers).
   first_answer_value: Its text as shown.
   first_correct: Whether it was right.
-  first_question: The part's question then.
   last_at: Time of the most recent answer to the part.
   last_value_key: What the most recent answer is grouped by.
   last_variant: Its problem variant.
@@ -44,7 +43,7 @@ WITH responses AS (
 ),
 
 submissions AS (
-    SELECT DISTINCT course_key, learner_id, problem_id, time, success, problem_name, source_file, line_number
+    SELECT DISTINCT course_key, learner_id, problem_id, response_order, success, problem_name
     FROM responses
 ),
 
@@ -54,10 +53,10 @@ learner_problems AS (
         learner_id,
         problem_id,
         count(*) AS submissions,
-        arg_min(success, (time, source_file, line_number)) AS first_right,
+        arg_min(success, response_order) AS first_right,
         bool_or(success) AS ever_right,
-        min((time, source_file, line_number)) FILTER (WHERE success) AS first_right_at,
-        arg_max(problem_name, (time, source_file, line_number)) AS problem_name
+        min(response_order) FILTER (WHERE success) AS first_right_order,
+        arg_max(problem_name, response_order) AS problem_name
     FROM submissions
     GROUP BY course_key, learner_id, problem_id
 ),
@@ -68,7 +67,7 @@ to_right AS (
     JOIN learner_problems
         ON learner_problems.course_key = submissions.course_key AND learner_problems.learner_id = submissions.learner_id
         AND learner_problems.problem_id = submissions.problem_id
-    WHERE (submissions.time, submissions.source_file, submissions.line_number) <= learner_problems.first_right_at
+    WHERE submissions.response_order <= learner_problems.first_right_order
     GROUP BY submissions.course_key, submissions.learner_id, submissions.problem_id
 ),
 
@@ -78,21 +77,8 @@ parts AS (
         learner_id,
         problem_id,
         part_id,
-        min(time) AS first_at,
-        arg_min(value_key, (time, source_file, line_number)) AS first_value_key,
-        arg_min(variant, (time, source_file, line_number)) AS first_variant,
-        arg_min(value_id, (time, source_file, line_number)) AS first_value_id,
-        arg_min(answer_value, (time, source_file, line_number)) AS first_answer_value,
-        arg_min(correct, (time, source_file, line_number)) AS first_correct,
-        arg_min(question, (time, source_file, line_number)) AS first_question,
-        max(time) AS last_at,
-        arg_max(value_key, (time, source_file, line_number)) AS last_value_key,
-        arg_max(variant, (time, source_file, line_number)) AS last_variant,
-        arg_max(value_id, (time, source_file, line_number)) AS last_value_id,
-        arg_max(answer_value, (time, source_file, line_number)) AS last_answer_value,
-        arg_max(correct, (time, source_file, line_number)) AS last_correct,
-        arg_max(question, (time, source_file, line_number)) AS last_question,
-        arg_max(response_type, (time, source_file, line_number)) AS last_response_type
+        arg_min(struct_pack(at := time, value_key, variant, value_id, answer_value, correct), response_order) AS first_answer,
+        arg_max(struct_pack(at := time, value_key, variant, value_id, answer_value, correct, question, response_type), response_order) AS last_answer
     FROM responses
     GROUP BY course_key, learner_id, problem_id, part_id
 )
@@ -107,21 +93,20 @@ SELECT
     learner_problems.first_right,
     learner_problems.ever_right,
     to_right.submissions AS submissions_to_right,
-    parts.first_at,
-    parts.first_value_key,
-    parts.first_variant,
-    parts.first_value_id,
-    parts.first_answer_value,
-    parts.first_correct,
-    parts.first_question,
-    parts.last_at,
-    parts.last_value_key,
-    parts.last_variant,
-    parts.last_value_id,
-    parts.last_answer_value,
-    parts.last_correct,
-    parts.last_question,
-    parts.last_response_type
+    parts.first_answer.at AS first_at,
+    parts.first_answer.value_key AS first_value_key,
+    parts.first_answer.variant AS first_variant,
+    parts.first_answer.value_id AS first_value_id,
+    parts.first_answer.answer_value AS first_answer_value,
+    parts.first_answer.correct AS first_correct,
+    parts.last_answer.at AS last_at,
+    parts.last_answer.value_key AS last_value_key,
+    parts.last_answer.variant AS last_variant,
+    parts.last_answer.value_id AS last_value_id,
+    parts.last_answer.answer_value AS last_answer_value,
+    parts.last_answer.correct AS last_correct,
+    parts.last_answer.question AS last_question,
+    parts.last_answer.response_type AS last_response_type
 FROM parts
 JOIN learner_problems
     ON learner_problems.course_key = parts.course_key AND learner_problems.learner_id = parts.learner_id

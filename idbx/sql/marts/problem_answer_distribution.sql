@@ -35,7 +35,7 @@ WITH runs AS (
 answers AS (
     SELECT
         course_key, problem_id, part_id, learner_id, first_value_key AS value_key, first_variant AS variant, first_at AS answered_at,
-        first_value_id AS value_id, first_answer_value AS answer_value, first_correct AS correct, first_question AS question,
+        first_value_id AS value_id, first_answer_value AS answer_value, first_correct AS correct, last_question AS question,
         problem_name, true AS is_first
     FROM int__problems__learner_parts
     WHERE part_id <> ''
