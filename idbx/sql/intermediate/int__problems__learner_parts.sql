@@ -20,13 +20,16 @@ columns:
   first_right: Whether the learner's first submission of the problem was right.
   ever_right: Whether any submission of the problem was right.
   submissions_to_right: Submissions up to and including the first right one (NULL when never right).
+  problem_row: Whether this row is the one that carries the problem's figures for the learner (its first part), so that they are counted once.
   first_at: Time of the first answer to the part.
+  first_order: Order key of the first answer (int__events__problem_responses' response_order).
   first_value_key: What the first answer is grouped by (the choice ids, else the answer).
   first_variant: Its problem variant.
   first_value_id: Its choice id(s) ('' for typed answers).
   first_answer_value: Its text as shown.
   first_correct: Whether it was right.
   last_at: Time of the most recent answer to the part.
+  last_order: Order key of the most recent answer.
   last_value_key: What the most recent answer is grouped by.
   last_variant: Its problem variant.
   last_value_id: Its choice id(s).
@@ -77,6 +80,8 @@ parts AS (
         learner_id,
         problem_id,
         part_id,
+        min(response_order) AS first_order,
+        max(response_order) AS last_order,
         arg_min(struct_pack(at := time, value_key, variant, value_id, answer_value, correct), response_order) AS first_answer,
         arg_max(struct_pack(at := time, value_key, variant, value_id, answer_value, correct, question, response_type), response_order) AS last_answer
     FROM responses
@@ -93,13 +98,16 @@ SELECT
     learner_problems.first_right,
     learner_problems.ever_right,
     to_right.submissions AS submissions_to_right,
+    row_number() OVER (PARTITION BY parts.course_key, parts.learner_id, parts.problem_id ORDER BY parts.part_id) = 1 AS problem_row,
     parts.first_answer.at AS first_at,
+    parts.first_order,
     parts.first_answer.value_key AS first_value_key,
     parts.first_answer.variant AS first_variant,
     parts.first_answer.value_id AS first_value_id,
     parts.first_answer.answer_value AS first_answer_value,
     parts.first_answer.correct AS first_correct,
     parts.last_answer.at AS last_at,
+    parts.last_order,
     parts.last_answer.value_key AS last_value_key,
     parts.last_answer.variant AS last_variant,
     parts.last_answer.value_id AS last_value_id,

@@ -5,7 +5,7 @@ description: >
   and problem, the first and the most recent submission (by time); each part's answers grouped by
   value (the choice ids when the part has them, else the answer) and variant, counting how many
   learners gave it first and how many gave it last; the answer text, correctness and question of a
-  group are those of its most recent submission (ties broken by learner id). Counted from each
+  group are those of its most recent submission (by the submissions' order key). Counted from each
   learner's first and last answers (int__problems__learner_parts). Parts whose most recent submission is of a
   response type edX leaves out (custom, code, open-ended, or none given) are left out.
   Answer values are what learners typed: aggregates only, shown to course teams, never tied to a
@@ -34,14 +34,14 @@ WITH runs AS (
 
 answers AS (
     SELECT
-        course_key, problem_id, part_id, learner_id, first_value_key AS value_key, first_variant AS variant, first_at AS answered_at,
+        course_key, problem_id, part_id, first_value_key AS value_key, first_variant AS variant, first_order AS answer_order,
         first_value_id AS value_id, first_answer_value AS answer_value, first_correct AS correct, last_question AS question,
         problem_name, true AS is_first
     FROM int__problems__learner_parts
     WHERE part_id <> ''
     UNION ALL
     SELECT
-        course_key, problem_id, part_id, learner_id, last_value_key, last_variant, last_at,
+        course_key, problem_id, part_id, last_value_key, last_variant, last_order,
         last_value_id, last_answer_value, last_correct, last_question,
         problem_name, false
     FROM int__problems__learner_parts
@@ -49,7 +49,7 @@ answers AS (
 ),
 
 latest_of_part AS (
-    SELECT course_key, problem_id, part_id, arg_max(last_response_type, (last_at, learner_id)) AS response_type
+    SELECT course_key, problem_id, part_id, arg_max(last_response_type, last_order) AS response_type
     FROM int__problems__learner_parts
     WHERE part_id <> ''
     GROUP BY course_key, problem_id, part_id
@@ -62,13 +62,13 @@ groups AS (
         part_id,
         value_key,
         variant,
-        arg_max(value_id, (answered_at, learner_id)) AS value_id,
-        arg_max(answer_value, (answered_at, learner_id)) AS answer_value,
-        arg_max(correct, (answered_at, learner_id)) AS correct,
+        arg_max(value_id, answer_order) AS value_id,
+        arg_max(answer_value, answer_order) AS answer_value,
+        arg_max(correct, answer_order) AS correct,
         count(*) FILTER (WHERE is_first) AS first_response_count,
         count(*) FILTER (WHERE NOT is_first) AS last_response_count,
-        arg_max(problem_name, (answered_at, learner_id)) AS problem_name,
-        arg_max(question, (answered_at, learner_id)) AS question
+        arg_max(problem_name, answer_order) AS problem_name,
+        arg_max(question, answer_order) AS question
     FROM answers
     GROUP BY course_key, problem_id, part_id, value_key, variant
 )

@@ -34,20 +34,6 @@ WITH runs AS (
     SELECT course_key, course_id FROM int__courses__runs_with_events WHERE NOT excluded
 ),
 
-learner_problems AS (
-    SELECT
-        course_key,
-        problem_id,
-        learner_id,
-        any_value(problem_name) AS problem_name,
-        any_value(submissions) AS submissions,
-        any_value(first_right) AS first_right,
-        any_value(ever_right) AS ever_right,
-        any_value(submissions_to_right) AS submissions_to_right
-    FROM int__problems__learner_parts
-    GROUP BY course_key, problem_id, learner_id
-),
-
 from_events AS (
     SELECT
         course_key,
@@ -59,7 +45,8 @@ from_events AS (
         count(*) FILTER (WHERE ever_right) AS learners_correct,
         count(*) FILTER (WHERE first_right) AS first_correct,
         avg(submissions_to_right) AS mean_attempts_to_correct
-    FROM learner_problems
+    FROM int__problems__learner_parts
+    WHERE problem_row
     GROUP BY course_key, problem_id
 ),
 
