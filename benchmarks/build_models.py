@@ -73,6 +73,21 @@ EVENT_MIX = [
     (1, "'/courses/' || cid || '/about'", "browser", False),
 ]
 
+# Server problem_check events carry a body (what problem engagement and the answer distribution
+# read): one of 9 problems of the course, one part, a right or a wrong choice.
+PROBLEM_KIND = next(i for i, (_, event_type, source, _) in enumerate(EVENT_MIX) if event_type == "'problem_check'" and source == "server")
+PROBLEM_BODY = """json_object('problem_id', 'block-v1:' || cid[11:] || '+type@problem+block@p' || (k % 9), 'attempts', 1 + k % 3,
+    'success', CASE WHEN hash(k, 'ok') % 3 = 0 THEN 'correct' ELSE 'incorrect' END, 'grade', 0, 'max_grade', 1,
+    'answers', json_object('p' || (k % 9) || '_2_1', 'choice_' || hash(k, 'ok') % 3),
+    'submission', json_object('p' || (k % 9) || '_2_1', json_object('answer', 'Choice ' || hash(k, 'ok') % 3,
+        'correct', hash(k, 'ok') % 3 = 0, 'response_type', 'multiplechoiceresponse', 'input_type', 'choicegroup', 'variant', '')))"""
+
+BLOCK_ID = "'block-v1:IDBx+BENCH' || course_no || 'x+2016_T1+type@' || {kind} || '+block@' || {name}"
+OUTLINE_ROWS = "VALUES ('course', 'course', NULL, NULL, NULL, 0, NULL, NULL), " + ", ".join(
+    f"('chapter', 'ch{c}', 'course', 'course', {c + 1}, 1, 'ch{c}', NULL), ('sequential', 's{c}', 'chapter', 'ch{c}', 1, 2, 'ch{c}', 's{c}'), "
+    f"('vertical', 'u{c}', 'sequential', 's{c}', 1, 3, 'ch{c}', 's{c}')" for c in range(5)) + ", " + ", ".join(
+    f"('problem', 'p{p}', 'vertical', 'u{p % 5}', {p // 5 + 1}, 4, 'ch{p % 5}', 's{p % 5}')" for p in range(9))
+
 
 def _columns(columns: dict[str, str], values: dict[str, str]) -> str:
     return ", ".join(f"CAST({values.get(name, 'NULL')} AS {type_}) AS {quote_ident(name)}" for name, type_ in columns.items())
@@ -113,6 +128,17 @@ def generate(lake: Lake, courses: int, learners: int, events: int) -> None:
             "module_id": "'block-v1:IDBx+BENCH' || course_no || 'x+2016_T1+type@x+block@' || CASE WHEN m < 3 THEN 'ch' || (hash(user_id, m) % 8) ELSE 'b' || m END",
             "state": "'{\"position\": 1}'", "created": f"TIMESTAMP '{FIRST_DAY}'", "modified": f"TIMESTAMP '{SNAPSHOT}'"}),
         "user_id_map": ("enrolled", {"hash_id": "md5(user_id::VARCHAR)", "id": "user_id", "username": "'learner' || user_id"}),
+        # Each course's outline: chapters ch0-ch4 (the courseware pages' names), a sequential and a
+        # vertical in each, the 9 problems the problem_check events name spread over the verticals.
+        "course_blocks": (f"(SELECT DISTINCT course_no FROM enrolled), ({OUTLINE_ROWS}) AS b(kind, name, parent_kind, parent, "
+                          "position, depth, chapter, sequential)", {
+            "block_id": f"{BLOCK_ID.format(kind='kind', name='name')}",
+            "block_type": "kind", "display_name": "kind || ' ' || name",
+            "parent_id": f"CASE WHEN parent IS NOT NULL THEN {BLOCK_ID.format(kind='parent_kind', name='parent')} END",
+            "position": "position", "depth": "depth",
+            "chapter_id": f"CASE WHEN chapter IS NOT NULL THEN {BLOCK_ID.format(kind=repr('chapter'), name='chapter')} END",
+            "sequential_id": f"CASE WHEN sequential IS NOT NULL THEN {BLOCK_ID.format(kind=repr('sequential'), name='sequential')} END",
+            "graded": "kind = 'sequential'", "format": "CASE WHEN kind = 'sequential' THEN 'Homework' END"}),
     }
     for table, (source, values) in tables.items():
         columns = {c.name: c.type for c in TABLES[table].columns} | LINEAGE_COLUMNS
@@ -154,10 +180,11 @@ def write_events(con: duckdb.DuckDBPyConnection, lake: Lake, courses: int, learn
         "ip": "'190.' || (u % 250) || '.' || (hash(s, 'ip') % 250) || '.7'", "agent": "'Mozilla/5.0'", "host": "'courses.edx.org'",
         "session": "md5(s::VARCHAR)", "org_id": "'IDBx'", "course_id": "cid", "course_key": course_key_sql("cid"),
         "context": "json_object('user_id', u, 'course_id', cid)",
-        "event": "json_object('user_id', u, 'mode', ['audit', 'verified'][1 + hash(u) % 2], 'id', 'v' || (k % 20), "
+        "event": f"CASE WHEN kind = {PROBLEM_KIND} THEN {PROBLEM_BODY} "
+                 "ELSE json_object('user_id', u, 'mode', ['audit', 'verified'][1 + hash(u) % 2], 'id', 'v' || (k % 20), "
                  # video positions that move on through a session (viewings from play to pause), problems and answers
                  "'currentTime', i * 9 + hash(k, 'p') % 9, 'old_time', i * 9, 'new_time', i * 9 + 30, "
-                 "'problem_id', 'p' || (k % 9), 'success', ['correct', 'incorrect'][1 + hash(k, 'ok') % 2])",
+                 "'problem_id', 'p' || (k % 9), 'success', ['correct', 'incorrect'][1 + hash(k, 'ok') % 2]) END",
         "source_file": "'idbx-edx-events-' || CAST(log_date AS VARCHAR) || '.log.gz.gpg'", "line_number": "k",
     }
     sessions = events // 25

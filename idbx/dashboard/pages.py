@@ -13,7 +13,7 @@ from typing import Any
 
 import jinja2
 
-from idbx.dashboard import charts, settings
+from idbx.dashboard import charts, content, settings
 from idbx.dashboard.cells import Part, merge_small_parts, merge_small_ranges, shown_count
 from idbx.dashboard.readers import DashboardData, Rows
 from idbx.dashboard.texts import Texts
@@ -71,18 +71,21 @@ def build_pages(data: DashboardData, texts: Texts, min_cell: int, vega_options: 
     common = {"t": texts, "lang": texts.lang, "min_cell": min_cell, "below": min_cell - 1, "assets": settings.ASSETS,
               "script": script, "vega_options": vega_options, "freshness": maker.freshness(), "build": maker.build_line(),
               "index": settings.INDEX, "rejects_page": settings.REJECTS_PAGE}
-    content = SiteContent(tally=maker.tally)
+    site = SiteContent(tally=maker.tally)
     overview_charts = maker.overview_charts()
-    content.pages[settings.INDEX] = _render("overview.html.j2", common, charts=overview_charts, courses=maker.course_rows())
-    content.charts += sum(1 for chart in overview_charts if chart.spec)
+    site.pages[settings.INDEX] = _render("overview.html.j2", common, charts=overview_charts, courses=maker.course_rows(),
+                                         headlines=content.headlines(maker.courses_with_data, data.weekly_active, texts),
+                                         empty_courses=maker.empty_courses())
+    site.charts += sum(1 for chart in overview_charts if chart.spec)
     for course in data.courses:
         course_charts = maker.course_charts(course["course_key"])
-        content.pages[settings.course_page(course["course_key"])] = _render(
+        site.pages[settings.course_page(course["course_key"])] = _render(
             "course.html.j2", common, course=maker.course_facts(course), charts=course_charts,
-            checks=maker.reconciliation(course["course_key"]))
-        content.charts += sum(1 for chart in course_charts if chart.spec)
-    content.pages[settings.REJECTS_PAGE] = _render("rejects.html.j2", common, **maker.rejects())
-    return content
+            checks=maker.reconciliation(course["course_key"]),
+            problems=content.hardest_problems(maker.problems.get(course["course_key"], []), texts, min_cell))
+        site.charts += sum(1 for chart in course_charts if chart.spec)
+    site.pages[settings.REJECTS_PAGE] = _render("rejects.html.j2", common, **maker.rejects())
+    return site
 
 
 def _render(template: str, common: dict, **context: Any) -> str:
@@ -110,6 +113,11 @@ class _PageMaker:
         self.histograms = _by_course(data.histograms)
         self.checks = _by_course(data.reconciliation)
         self.video_retention = _by_course(data.video_retention)
+        self.chapter_funnel = _by_course(data.chapter_funnel)
+        self.problems = _by_course(data.problems)
+        self.enrolment_sources = {row["course_key"]: row for row in data.enrolment_sources}
+        active = {row["course_key"] for row in data.daily_active}
+        self.courses_with_data = [course for course in data.courses if content.has_data(course, active)]
 
     # -- the header and footer of every page --------------------------------------------------
 
@@ -134,10 +142,17 @@ class _PageMaker:
 
     # -- overview -----------------------------------------------------------------------------
 
+    def empty_courses(self) -> list[dict]:
+        """Course runs of the registry with nothing delivered yet: listed apart from the table."""
+        shown = {course["course_key"] for course in self.courses_with_data}
+        return [{"name": course["name"] or course["course_key"], "key": course["course_key"],
+                 "page": settings.course_page(course["course_key"])}
+                for course in self.data.courses if course["course_key"] not in shown]
+
     def course_rows(self) -> list[dict]:
         t = self.t
         rows = []
-        for course in self.data.courses:
+        for course in self.courses_with_data:
             rows.append({
                 "page": settings.course_page(course["course_key"]),
                 "cells": [
@@ -158,6 +173,7 @@ class _PageMaker:
     def overview_charts(self) -> list[Chart]:
         t, data = self.t, self.data
         result = [self._enrolled_by_course(), self._mode_chart(data.enrolled_by_mode)]
+        result[1].note = t["note_enrolled_sources"]
         weekly = defaultdict(int)
         for row in data.weekly_active:
             weekly[(row["week_start"], row["label"])] += row["learners"]
@@ -297,6 +313,7 @@ class _PageMaker:
     def course_charts(self, key: str) -> list[Chart]:
         t = self.t
         result = [self._mode_chart(self.enrolled_by_mode.get(key, []))]
+        result[0].note = content.enrolment_note(self.enrolment_sources.get(key), t)
         daily = Chart(t["chart_daily_active"])
         days = self.daily_active.get(key, [])
         if days:
@@ -308,6 +325,7 @@ class _PageMaker:
         weekly.note = t["note_weekly_course"]
         result.append(weekly)
         result.append(self._funnel_chart(key))
+        result.append(self._chapter_funnel_chart(key))
         result.append(self._histogram_chart(key, "ndays", t["chart_ndays"], t["axis_days_active"], settings.NDAYS_EDGES))
         result.append(self._histogram_chart(key, "time", t["chart_time"], t["axis_time_spent"], settings.TIME_SPENT_MINUTES_EDGES))
         breakdowns = defaultdict(list)
@@ -360,9 +378,23 @@ class _PageMaker:
         if not funnel:
             chart.message = t["no_data"]
             return chart
+        course = next(course for course in self.data.courses if course["course_key"] == key)
+        if funnel["enrolled"] != course["users_total"]:
+            chart.note += " " + t("note_funnel_enrolled", funnel=t.number(funnel["enrolled"]), table=t.number(course["users_total"]))
         rows = [{"category": t[f"funnel_{step}"], "learners": funnel[step], "learners_text": t.number(funnel[step])}
                 for step in ("enrolled", "viewed", "explored", "certified")]
         chart.draw(charts.bar_chart(rows, t, chart.title, t["axis_category"], ordered=True), HEADLINE)
+        return chart
+
+    def _chapter_funnel_chart(self, key: str) -> Chart:
+        t = self.t
+        chart = Chart(t["chart_chapter_funnel"], t["note_chapter_funnel"])
+        spec, hidden = content.chapter_funnel_spec(self.chapter_funnel.get(key, []), t, chart.title, self.min_cell)
+        self.tally.suppressed_values += hidden
+        if spec is None:
+            chart.message = t["no_outline"]
+        else:
+            chart.draw(spec, SERIES)
         return chart
 
     def _histogram_chart(self, key: str, measure: str, title: str, range_title: str, edges: tuple[int, ...]) -> Chart:

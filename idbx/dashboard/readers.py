@@ -24,7 +24,8 @@ from idbx.quoting import quote_ident
 Rows = list[dict[str, Any]]
 
 MARTS = ("course_report", "course_demographics", "person_course", "activity_daily", "weekly_active",
-         "enrollment_daily", "reconciliation", "video_segments", "video_engagement")
+         "enrollment_timeline", "reconciliation", "chapter_funnel", "problem_engagement", "video_segments",
+         "video_engagement")
 _BRONZE_VIEWS = ("table_rejects", "event_rejects", "ingest_manifest")
 _EVENT_RECORDS = "kind = 'events' AND status = 'ingested'"  # manifest records of tracking logs that landed
 
@@ -42,7 +43,7 @@ class DashboardData:
 
     build: BuildInfo
     courses: Rows  # course_report, one row per course run
-    enrolled_by_course: Rows  # course_key, date, enrolled (all modes)
+    enrolled_by_course: Rows  # course_key, date, enrolled (all modes; enrollment_timeline: table, then events)
     enrolled_by_mode: Rows  # course_key, date, mode, enrolled
     daily_active: Rows  # course_key, date, learners
     weekly_active: Rows  # course_key, week_start, label, learners
@@ -57,6 +58,9 @@ class DashboardData:
     late_events: Rows  # log_date, source_file, late_events, max_days_late
     log_days: list[date] = field(default_factory=list)
     video_retention: Rows = field(default_factory=list)  # course_key, video_id, users_at_start, segment, num_users
+    chapter_funnel: Rows = field(default_factory=list)  # chapter_funnel: course_key, block_type, display_name, indexes, learners, shares
+    problems: Rows = field(default_factory=list)  # problem_engagement, problems at least one learner attempted
+    enrolment_sources: Rows = field(default_factory=list)  # course_key, first_date, snapshot_date (None: events only)
 
 
 def read_dashboard_data(lake: Lake) -> DashboardData:
@@ -80,9 +84,9 @@ def _read(con: duckdb.DuckDBPyConnection) -> DashboardData:
             ORDER BY start_date DESC NULLS LAST, course_key"""),
         enrolled_by_course=_rows(con, """
             SELECT course_key, date, CAST(sum(enrolled) AS BIGINT) AS enrolled
-            FROM enrollment_daily GROUP BY course_key, date ORDER BY course_key, date"""),
+            FROM enrollment_timeline GROUP BY course_key, date ORDER BY course_key, date"""),
         enrolled_by_mode=_rows(con, """
-            SELECT course_key, date, mode, enrolled FROM enrollment_daily ORDER BY course_key, date, mode"""),
+            SELECT course_key, date, mode, enrolled FROM enrollment_timeline ORDER BY course_key, date, mode"""),
         daily_active=_rows(con, """
             SELECT course_key, date, active_learners AS learners FROM activity_daily ORDER BY course_key, date"""),
         weekly_active=_rows(con, """
@@ -138,6 +142,16 @@ def _read(con: duckdb.DuckDBPyConnection) -> DashboardData:
             FROM video_segments AS segments
             JOIN video_engagement AS video ON video.course_id = segments.course_id AND video.video_id = segments.video_id
             ORDER BY course_key, video.video_id, segments.segment"""),
+        chapter_funnel=_rows(con, """
+            SELECT course_key, block_type, display_name, course_index, chapter_index, learners, share_of_previous
+            FROM chapter_funnel ORDER BY course_key, course_index"""),
+        problems=_rows(con, """
+            SELECT course_key, url_name, display_name, chapter_index, chapter_name, source, learners_attempted, attempts,
+                   learners_correct, correct_rate, first_attempt_correct_rate, mean_attempts_to_correct
+            FROM problem_engagement WHERE learners_attempted > 0"""),
+        enrolment_sources=_rows(con, """
+            SELECT course_key, min(date) AS first_date, max(snapshot_date) AS snapshot_date
+            FROM enrollment_timeline GROUP BY course_key"""),
     )
 
 

@@ -67,8 +67,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "chart_ndays": ("Días con actividad por estudiante", "Days active per learner"),
     "chart_time": ("Tiempo dedicado por estudiante", "Time spent per learner"),
     "note_enrolled": (
-        "Según los eventos de inscripción; los {top} cursos con más inscritos, el resto sumado.",
-        "From the enrollment events; the {top} courses with most learners, the rest summed.",
+        "Filas de inscripción por fecha de creación hasta la instantánea de cada curso, luego los eventos de inscripción; "
+        "los {top} cursos con más inscritos, el resto sumado.",
+        "Enrollment rows by creation date up to each course's snapshot, then the enrollment events; the {top} courses "
+        "with most learners, the rest summed.",
     ),
     "note_weekly": (
         "Definiciones de edX: semanas ISO (lunes a domingo, UTC). En el resumen, suma de los cursos.",
@@ -206,6 +208,74 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "Generado por idbx el {when} a partir de los marts (definiciones {version}).",
         "Made by idbx on {when} from the marts (definitions {version}).",
     ),
+    # content engagement (chapter funnel, hardest problems) and the overview's headline figures
+    "chart_chapter_funnel": ("Alcance de cada capítulo", "Reach of each chapter"),
+    "note_chapter_funnel": (
+        "Estudiantes que abrieron alguna parte de cada capítulo (eventos o registros de contenido), en el orden del curso; "
+        "entre paréntesis, la proporción de los del capítulo anterior.",
+        "Learners who opened any part of each chapter (events or courseware records), in course order; in brackets, "
+        "the share of the previous chapter's learners.",
+    ),
+    "reach_share": ("{learners} ({share} del anterior)", "{learners} ({share} of the previous)"),
+    "axis_chapter": ("Capítulo", "Chapter"),
+    "no_outline": (
+        "Sin estructura del curso en las entregas: no se conoce el orden de sus capítulos.",
+        "No course structure in the deliveries: the order of its chapters is unknown.",
+    ),
+    "hardest_problems": ("Problemas más difíciles", "Hardest problems"),
+    "hardest_problems_help": (
+        "Los problemas con menor proporción de estudiantes que los resolvieron (servidor: eventos problem_check; si no "
+        "hay, registros de contenido). Solo problemas con al menos {min_cell} estudiantes que acertaron o ninguno, y al "
+        "menos {min_cell} que fallaron o ninguno.",
+        "The problems the smallest share of learners got right (server problem_check events; without them, courseware "
+        "records). Only problems that at least {min_cell} learners or none got right, and at least {min_cell} or none "
+        "did not.",
+    ),
+    "no_problems": ("Ningún problema con suficientes estudiantes.", "No problem with enough learners."),
+    "col_problem": ("Problema", "Problem"),
+    "col_chapter": ("Capítulo", "Chapter"),
+    "col_attempted": ("Lo intentaron", "Attempted"),
+    "col_attempts": ("Intentos", "Attempts"),
+    "col_correct_rate": ("Lo resolvieron", "Got it right"),
+    "col_first_attempt": ("Al primer intento", "At the first try"),
+    "col_to_correct": ("Intentos hasta acertar", "Tries to get it right"),
+    "col_source": ("Fuente", "Source"),
+    "source_events": ("eventos", "events"),
+    "source_courseware": ("registros de contenido", "courseware records"),
+    "not_in_outline": ("fuera de la estructura", "not in the outline"),
+    "headlines": ("El programa en cifras", "The programme in figures"),
+    "headline_active_week": ("Activos esta semana", "Active this week"),
+    "source_enrolled": ("filas de inscripción de las últimas entregas", "enrollment rows of the latest deliveries"),
+    "source_active_week": ("eventos de la semana del {week}, suma de los cursos", "events of the week of {week}, summed over courses"),
+    "source_certified": ("certificados descargables de las últimas entregas", "downloadable certificates of the latest deliveries"),
+    "source_approval": ("aprobados sobre inscritos, todos los cursos", "passed over enrolled, every course"),
+    "empty_courses": ("Cursos sin datos todavía", "Courses with no data yet"),
+    "empty_courses_help": (
+        "En el registro, sin entregas ni eventos: fuera de la tabla y de los totales.",
+        "In the registry, with no delivery and no events: left out of the table and the totals.",
+    ),
+    "note_enrolled_sources": (
+        "Filas de inscripción por fecha de creación y modalidad actual hasta la instantánea de cada curso, luego los "
+        "eventos de inscripción; sin restar las bajas, como la columna Inscritos.",
+        "Enrollment rows by creation date and current mode up to each course's snapshot, then the enrollment events; "
+        "unenrollments not subtracted, as in the Enrolled column.",
+    ),
+    "note_enrolled_table": (
+        "Filas de inscripción por fecha de creación y modalidad actual hasta la instantánea del {snapshot} (termina en "
+        "la cifra de Inscritos), luego los eventos de inscripción.",
+        "Enrollment rows by creation date and current mode up to the snapshot of {snapshot} (ending at the Enrolled "
+        "figure), then the enrollment events.",
+    ),
+    "note_enrolled_events": (
+        "Sin tabla de inscripciones: solo los eventos de inscripción, desde el {start} (los registros no llegan más atrás).",
+        "No enrollment table: the enrollment events alone, from {start} (the logs reach no further back).",
+    ),
+    "note_funnel_enrolled": (
+        "Inscritos aquí: {funnel} (filas de inscripción o eventos de inscripción); la tabla de inscripciones sola: {table}.",
+        "Enrolled here: {funnel} (enrollment rows or enrollment events); the enrollment table alone: {table}.",
+    ),
+    "check_course_outline": ("Estructura del curso", "Course outline"),
+    "status_no structure": ("sin estructura", "no structure"),
 }
 
 _LABELS: dict[str, dict[str, tuple[str, str]]] = {

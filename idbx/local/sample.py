@@ -377,6 +377,9 @@ def write_sample(
 # has chapters ch01-ch04, each with a sequential chNNs1; see course_structure).
 _COURSEWARE = "'/courseware/ch0' || (1 + k % 4) || '/ch0' || (1 + k % 4) || 's1/'"
 _PAGE = f"'https://courses.edx.org/courses/' || cid || {_COURSEWARE}"
+# A problem submitted: the first problem of one of those sequentials (chNNs1v1p); even k is right (choice_0).
+_PROBLEM = "'ch0' || (1 + k % 4) || 's1v1p'"
+_CHOICE = "CASE WHEN k % 2 = 0 THEN 0 ELSE 1 + (k % 4) // 2 END"
 _CONTEXT = "json_object('user_id', u, 'org_id', 'IDBx', 'course_id', cid, 'path', '/event')"
 _BROWSER = f"""'username', 'learner' || u, 'session', md5('s' || u)[:32], 'ip', '190.' || (u % 250) || '.' || (k % 250) || '.7',
     'agent', 'Mozilla/5.0 (X11; Linux x86_64) Chrome/50.0', 'host', 'courses.edx.org', 'referer', {_PAGE},
@@ -390,8 +393,13 @@ EVENT_SHAPES = (
     ("pause_video", f"""json_object('event_type', 'pause_video', 'time', strftime(t, '%Y-%m-%dT%H:%M:%SZ'),
         'event', json_object('id', md5(cid)[:8], 'currentTime', k % 600)::VARCHAR, {_BROWSER})"""),
     ("problem_check", f"""json_object('event_type', 'problem_check', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
-        'event', json_object('problem_id', 'block-v1:x+type@problem+block@' || md5(k::VARCHAR)[:6], 'success', CASE WHEN k % 2 = 0 THEN 'correct' ELSE 'incorrect' END,
-                             'grade', k % 2, 'max_grade', 1, 'attempts', 1 + k % 3),
+        'event', json_object('problem_id', 'block-v1:' || cid[11:] || '+type@problem+block@' || {_PROBLEM}, 'success', CASE WHEN k % 2 = 0 THEN 'correct' ELSE 'incorrect' END,
+                             'grade', 1 - k % 2, 'max_grade', 1, 'attempts', 1 + k % 3,
+                             'answers', json_object({_PROBLEM} || '_2_1', 'choice_' || {_CHOICE}),
+                             'submission', json_object({_PROBLEM} || '_2_1', json_object(
+                                 'answer', ['Opción A', 'Opción B', 'Opción C'][1 + {_CHOICE}], 'correct', k % 2 = 0,
+                                 'response_type', 'multiplechoiceresponse', 'input_type', 'choicegroup', 'variant', '',
+                                 'question', '¿Cuál es la respuesta?'))),
         'context', json_object('user_id', u, 'org_id', 'IDBx', 'course_id', cid, 'path', '/courses/' || cid || '/xblock/x/handler/xmodule_handler/problem_check'), {_SERVER})"""),
     ("problem_check_browser", f"""json_object('event_type', 'problem_check', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f-05:00'),
         'event', 'input_' || md5(k::VARCHAR)[:6] || '_2_1=choice_1', {_BROWSER})"""),

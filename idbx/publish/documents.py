@@ -35,7 +35,11 @@ SERIES = {
     "weekly_active": ("week_start", "label"),
     "enrollment_daily": ("date", "mode"),
 }
-MARTS = (COURSE_REPORT, PERSON_COURSE, *SERIES)
+# The outline of the `courses` documents: chapters in course order, with their subsections and reach.
+OUTLINE = "chapter_funnel"
+OUTLINE_FIELDS = ("block_id", "display_name", "learners", "learners_from_events", "learners_from_courseware",
+                  "share_of_previous", "share_of_first")
+MARTS = (COURSE_REPORT, PERSON_COURSE, *SERIES, OUTLINE)
 COURSE_COLUMNS = ("course_key", "course_id")
 # Columns of course_report that describe the course rather than count anything.
 COURSE_METADATA = ("course_id", "name", "sme", "start_date", "end_date", "registered", "passing_grade", "snapshot_date")
@@ -96,8 +100,9 @@ def reports_select(source: str) -> str:
 def courses_select(sources: dict[str, str], schemas: dict[str, Schema]) -> str:
     """The `courses` documents: `_id` (course key), `_hash`, the course's metadata, `indicators`
     (course_report's counts and person_course's learners, viewed, explored, completed, certified),
-    `demographics` (course_report's maps), one list per series mart (rows in date order) and
-    `data_through`. Every course any of these marts holds has one."""
+    `demographics` (course_report's maps), one list per series mart (rows in date order), `outline`
+    (the chapters in course order, each with its reach and its subsections', from chapter_funnel;
+    empty without a course structure) and `data_through`. Every course any of these marts holds has one."""
     report_schema = [(c, t) for c, t in schemas[COURSE_REPORT] if c not in MART_METADATA and c != "course_key"]
     metadata = [(c, bson_value(c, t, "report")) for c, t in report_schema if c in COURSE_METADATA]
     maps = [(c, f"report.{quote_ident(c)}") for c, t in report_schema if c not in COURSE_METADATA and t.upper().startswith("MAP")]
@@ -120,6 +125,8 @@ def courses_select(sources: dict[str, str], schemas: dict[str, Schema]) -> str:
             f"FROM {sources[mart]} GROUP BY course_key)"
         )
         series_fields.append((mart, f"coalesce({mart}.series, [])"))
+    ctes += _outline_ctes(sources[OUTLINE])
+    series_fields.append(("outline", "coalesce(outline.chapters, [])"))
     data_through = " UNION ALL ".join(f"SELECT max(data_through) AS day FROM {sources[mart]}" for mart in MARTS)
     course_id = "coalesce(report.course_id, " + ", ".join(f"(SELECT min(course_id) FROM {sources[m]} AS s WHERE s.course_key = course_keys.course_key)" for m in (PERSON_COURSE, *SERIES)) + ")"
     fields = (
@@ -129,7 +136,7 @@ def courses_select(sources: dict[str, str], schemas: dict[str, Schema]) -> str:
         + series_fields
         + [("data_through", f"CAST((SELECT max(day) FROM ({data_through}) AS days) AS TIMESTAMP)")]
     )
-    joins = " ".join(f"LEFT JOIN {mart} ON {mart}.course_key = course_keys.course_key" for mart in SERIES)
+    joins = " ".join(f"LEFT JOIN {mart} ON {mart}.course_key = course_keys.course_key" for mart in (*SERIES, "outline"))
     return (
         f"WITH {', '.join(ctes)} "
         f"SELECT _id, {_hash('document')} AS _hash, unnest(document) FROM ("
@@ -137,6 +144,22 @@ def courses_select(sources: dict[str, str], schemas: dict[str, Schema]) -> str:
         f"LEFT JOIN {sources[COURSE_REPORT]} AS report ON report.course_key = course_keys.course_key "
         f"LEFT JOIN learners ON learners.course_key = course_keys.course_key {joins}) AS documents"
     )
+
+
+def _outline_ctes(source: str) -> list[str]:
+    """`outline`: per course, its chapters in course order, each with its subsections in order."""
+    def fields(extra: str, table: str) -> str:
+        return _pack([(c, f"{table}.{quote_ident(c)}") for c in (*OUTLINE_FIELDS[:2], extra, *OUTLINE_FIELDS[2:])])
+
+    return [
+        f"outline_sequentials AS (SELECT course_key, chapter_index, list({fields('sequential_index', 'sequentials')} ORDER BY course_index) "
+        f"AS sequentials FROM {source} AS sequentials WHERE block_type = 'sequential' GROUP BY course_key, chapter_index)",
+        f"outline AS (SELECT chapters.course_key, list(struct_insert({fields('chapter_index', 'chapters')}, "
+        "sequentials := coalesce(outline_sequentials.sequentials, [])) ORDER BY chapters.course_index) AS chapters "
+        f"FROM {source} AS chapters LEFT JOIN outline_sequentials ON outline_sequentials.course_key = chapters.course_key "
+        "AND outline_sequentials.chapter_index = chapters.chapter_index "
+        "WHERE chapters.block_type = 'chapter' GROUP BY chapters.course_key)",
+    ]
 
 
 def learner_columns(schema: Schema) -> list[tuple[str, str]]:

@@ -46,10 +46,13 @@ class _CourseTable(HTMLParser):
             self.inside = False
 
 
-def course_report(lake: Lake) -> dict[str, tuple]:
+def course_report(lake: Lake, with_data: bool = True) -> dict[str, tuple]:
+    """course_report's rows of the runs with data (a delivery, enrolments or events), or of the others."""
     with duckdb.connect(str(lake.catalog_path), read_only=True) as con:
         return {row[0]: row[1:] for row in con.execute(
-            "SELECT course_key, users_total, users_active, certificates_certified, certificates_approved, registered FROM course_report"
+            "SELECT course_key, users_total, users_active, certificates_certified, certificates_approved, registered FROM course_report "
+            f"WHERE {'' if with_data else 'NOT'} (snapshot_date IS NOT NULL OR users_total > 0 "
+            "OR course_key IN (SELECT course_key FROM activity_daily))"
         ).fetchall()}
 
 
@@ -68,8 +71,9 @@ def test_one_page_per_course_run_and_the_table_is_course_report(site, built_samp
     table = _CourseTable()
     table.feed(index)
     assert_table_matches_course_report(table.rows, built_sample)
-    assert site.courses == len(table.rows) and site.pages == len(table.rows) + 2
-    for key in course_report(built_sample):
+    empty = course_report(built_sample, with_data=False)
+    assert site.courses == len(table.rows) + len(empty) and site.pages == site.courses + 2
+    for key in [*course_report(built_sample), *empty]:
         assert f'href="{settings.course_page(key)}"' in index and (site.out / settings.course_page(key)).is_file()
     # Every local link and script of every page resolves inside the site.
     for page in site.out.glob("*.html"):
@@ -206,3 +210,64 @@ def test_unreadable_marts_and_unwritable_folders_are_clear_errors(built_sample, 
     (tmp_path / "a-file").write_text("x")
     with pytest.raises(IdbxError, match="cannot write the dashboard beside"):
         build_site(marts_only(built_sample, tmp_path / "lake2"), tmp_path / "a-file" / "dashboard")
+
+
+def test_the_overview_heads_with_the_programme_figures_and_lists_courses_without_data_apart(site, built_sample):
+    """Enrolled, certified and the approval rate are the sums of the course table's columns (the
+    runs with data); active this week is the sum of the courses' ACTIVE learners of the latest week."""
+    from idbx.dashboard.texts import Texts
+
+    t = Texts("es")
+    index = site.index.read_text(encoding="utf-8")
+    heads = re.search(r'<dl class="facts headlines" id="headlines">(.*?)</dl>', index, re.S).group(1)
+    shown = dict(re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", heads))
+    report = course_report(built_sample).values()
+    enrolled = sum(row[0] for row in report)
+    with duckdb.connect(str(built_sample.catalog_path), read_only=True) as con:
+        active = con.execute("SELECT sum(learners) FROM weekly_active WHERE label = 'ACTIVE' "
+                             "AND week_start = (SELECT max(week_start) FROM weekly_active WHERE label = 'ACTIVE')").fetchall()[0][0]
+    assert shown == {"Inscritos": t.number(enrolled), "Activos esta semana": t.number(active),
+                     "Certificados": t.number(sum(row[2] for row in report)),
+                     "Tasa de aprobación": t.percent(sum(row[3] for row in report) / enrolled)}
+    assert enrolled > 0 and active > 0
+    empty = course_report(built_sample, with_data=False)
+    listed = re.search(r'<ul class="empty-courses" id="empty-courses"[^>]*>(.*?)</ul>', index, re.S).group(1)
+    assert sorted(re.findall(r"<code>(.*?)</code>", listed)) == sorted(empty) and empty
+
+
+def test_the_course_page_shows_the_chapter_funnel_and_the_hardest_problems(site, built_sample):
+    page = (site.out / settings.course_page("idb1x_2t2014")).read_text(encoding="utf-8")
+    funnel = next(spec for spec in chart_specs(page) if spec["description"] == "Alcance de cada capítulo")
+    with duckdb.connect(str(built_sample.catalog_path), read_only=True) as con:
+        chapters = con.execute("SELECT chapter_index, display_name, learners FROM chapter_funnel WHERE course_key = 'idb1x_2t2014' "
+                               "AND block_type = 'chapter' ORDER BY course_index").fetchall()
+        problems = con.execute("SELECT display_name, learners_attempted, learners_correct FROM problem_engagement "
+                               "WHERE course_key = 'idb1x_2t2014' ORDER BY correct_rate, first_attempt_correct_rate, url_name").fetchall()
+    assert chapters and [(row["category"], row["learners"]) for row in funnel["datasets"]["values"]] == [
+        (f"{index}. {name}", learners if learners >= site.min_cell or learners == 0 else None) for index, name, learners in chapters]
+    table = re.search(r'<table class="problems" id="hardest-problems">(.*?)</table>', page, re.S).group(1)
+    names = re.findall(r'<tr><th scope="row">(.*?)</th>', table)
+    eligible = [name for name, attempted, right in problems
+                if attempted >= site.min_cell and (right == 0 or right >= site.min_cell)
+                and (attempted - right == 0 or attempted - right >= site.min_cell)]
+    assert names == eligible[:10] and names
+
+
+def test_enrolled_by_mode_reaches_back_to_the_table_and_agrees_with_the_course_figure(site, built_sample):
+    """Issue 18, item 7: the series comes from the enrollment table up to its snapshot (the logs
+    cover only the days delivered), so on the snapshot day its modes add up to the Enrolled figure,
+    and the chart says where it comes from."""
+    from idbx.dashboard.texts import Texts
+
+    page = (site.out / settings.course_page("idb1x_2t2014")).read_text(encoding="utf-8")
+    chart = next(spec for spec in chart_specs(page) if spec["description"] == "Inscritos por modalidad")
+    with duckdb.connect(str(built_sample.catalog_path), read_only=True) as con:
+        snapshot, total, first_created, first_log = con.execute(
+            "SELECT snapshot_date, users_total, (SELECT min(CAST(enrolled_at AS DATE)) FROM stg__edx__student_courseenrollment "
+            "WHERE course_key = 'idb1x_2t2014'), (SELECT min(event_date) FROM int__events__course_day) "
+            "FROM course_report WHERE course_key = 'idb1x_2t2014'").fetchone()
+    values = chart["datasets"]["values"]
+    assert sum(row["learners"] or 0 for row in values if row["date"] == snapshot.isoformat()) == total > 0
+    # It starts before the logs do (the first days, under the small-cell threshold in total, show no parts).
+    assert first_created.isoformat() <= min(row["date"] for row in values) < first_log.isoformat()
+    assert Texts("es")("note_enrolled_table", snapshot=Texts("es").date(snapshot)) in page

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from idbx.lake.store import Lake
-from tests.models import tiny_lake
+from tests.models import content, tiny_lake
 
 A = "course-v1:IDBx+RA+2016_T1"  # key ra_2016_t1, passing grade 0.7
 B = "course-v1:IDBx+RB+2016_T1"  # key rb_2016_t1, excluded
@@ -34,10 +34,17 @@ def enrollment(user: int, action: str, time: datetime, mode: str) -> dict:
     return ev(user, f"edx.course.enrollment.{action}", time, source="server", event={"user_id": user, "mode": mode, "course_id": A})
 
 
+P1 = "block-v1:IDBx+RA+2016_T1+type@problem+block@p1"
+# Learner 1's submission of problem p1 (of the outline in tests/models/content.py): a wrong choice.
+P1_WRONG = {"problem_id": P1, "attempts": 1, "success": "incorrect", "grade": 0, "max_grade": 1,
+            "answers": {"p1_2_1": "choice_1"},
+            "submission": {"p1_2_1": {"answer": "Rojo", "correct": False, "response_type": "multiplechoiceresponse",
+                                      "input_type": "choicegroup", "variant": "", "question": "¿Color?"}}}
+
 DAY_1 = [  # log of 2016-07-01
     ev(1, "play_video", t(1, 10, 0)),
     ev(1, "pause_video", t(1, 10, 1)),  # gap 60 s
-    ev(1, "problem_check", t(1, 10, 3), source="server"),  # gap 120 s
+    ev(1, "problem_check", t(1, 10, 3), source="server", event=P1_WRONG),  # gap 120 s
     ev(1, "problem_check", t(1, 10, 3)),  # gap 0 s (the browser's copy: counted, not a submission)
     ev(1, "seek_video", t(1, 10, 20)),  # gap 17 min: not counted in sum_dt
     ev(1, f"/courses/{A}/xblock/block-v1:IDBx+RA+2016_T1+type@problem+block@p1/handler/xmodule_handler/input_ajax", t(1, 10, 21), source="server"),
@@ -97,6 +104,10 @@ def write(lake: Lake, tmp: Path) -> Path:
         {**module, "id": 5, "student_id": 2, "module_type": "chapter", "module_id": "ch1"},
         {**module, "id": 6, "student_id": 3, "module_type": "video", "module_id": "v1"},
     ])
+    # Course A's outline (3 chapters, as many as the courseware rows show): see tests/models/content.py.
+    tiny_lake.table(lake, "course_blocks", A, content.blocks_rows())
+    tiny_lake.table(lake, "course_blocks", B, [{"block_id": "block-v1:IDBx+RB+2016_T1+type@chapter+block@only", "block_type": "chapter",
+                                                "display_name": "Único", "depth": 1, "chapter_id": "block-v1:IDBx+RB+2016_T1+type@chapter+block@only"}])
     tiny_lake.table(lake, "student_courseenrollment", C, [
         {"id": 1, "user_id": 1, "created": datetime(2016, 6, 10), "is_active": True, "mode": "honor"},
         {"id": 2, "user_id": 6, "created": datetime(2016, 6, 11), "is_active": True, "mode": "audit"},

@@ -199,3 +199,46 @@ def test_engagement_and_video_models_take_late_and_withdrawn_events(scenario_lak
     assert summary.outcome("int__events__learner_video_segment_day").notes == ["recomputed 2 event day(s): 0 partition(s) written, 2 removed"]
     assert tiny_lake.rows(lake, "SELECT count(*) FROM video_segments") == [(0,)]
     assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full2"))
+
+
+def test_late_problem_and_courseware_events_update_the_content_marts(scenario_lake, tmp_path):
+    """The log of the 7th holds learner 1's second, right submission of p1, a late right one of
+    learner 2 (of the 2nd) and learner 2's visit to chapter ch2's subsection s2 (tests/models/content.py)."""
+    lake, registry = scenario_lake
+    right = {**scenario.P1_WRONG, "success": "correct", "grade": 1, "answers": {"p1_2_1": "choice_2"},
+             "submission": {"p1_2_1": {**scenario.P1_WRONG["submission"]["p1_2_1"], "answer": "Azul", "correct": True}}}
+    tiny_lake.events(lake, date(2016, 7, 7), [
+        ev(1, "problem_check", t(7, 9, 0), source="server", event={**right, "attempts": 2}),
+        ev(2, "problem_check", t(2, 21, 0), source="server", event=right),
+        ev(2, f"/courses/{scenario.A}/xblock/{scenario.P1}/handler/xmodule_handler/problem_check", t(2, 21, 0), source="server"),
+        ev(2, f"/courses/{scenario.A}/courseware/ch2/s2/", t(7, 10, 0), source="server"),
+        scenario.enrollment(8, "activated", t(7, 11, 0), "honor"),  # after the table's snapshot (the 4th)
+        ev(3, "problem_check", t(7, 12, 0), source="server", event={"problem_id": scenario.P1, "success": "correct"}),  # no parts
+    ])
+    summary = build(lake, registry_path=registry)
+    for name in ("int__events__problem_responses", "int__events__learner_block_day"):
+        assert summary.outcome(name).notes == ["recomputed 2 event day(s): 2 partition(s) written, 0 removed"], name
+    # p1: learner 1 wrong then right (2 tries), learners 2 and 3 right at once (3's submission names no part:
+    # an attempt all the same, but no answer to count).
+    assert tiny_lake.rows(lake, "SELECT learners_attempted, attempts, learners_correct, first_attempt_correct_rate, "
+                                "mean_attempts_to_correct FROM problem_engagement") == [(3, 4, 3, 2 / 3, 4 / 3)]
+    assert tiny_lake.rows(lake, "SELECT value_key, answer_value, correct, first_response_count, last_response_count "
+                                "FROM problem_answer_distribution ORDER BY 1") == [
+        ("choice_1", "Rojo", False, 1, 0), ("choice_2", "Azul", True, 1, 2)]
+    # ch1 is now reached by learner 2 in the events too (p1's handler URL, late); ch2 by learner 1
+    # (courseware) and now learner 2 (events); s2 by learner 2.
+    assert tiny_lake.rows(lake, "SELECT display_name, learners, learners_from_events FROM chapter_funnel "
+                                "WHERE block_type = 'chapter' OR display_name = 'Tarea' ORDER BY course_index") == [
+        ("Intro", 3, 2), ("Semana 1", 2, 1), ("Tarea", 1, 1), ("Examen", 1, 0)]
+    assert summary.outcome("int__content__learner_units").notes == [merged(1)]  # learner 2 alone
+    assert summary.outcome("int__problems__learner_parts").notes == [merged(3)]  # learners 1, 2 and 3 submitted p1
+    # Learner 8, enrolled by the events after the snapshot, joins the table's honor learner (learner 1).
+    assert tiny_lake.rows(lake, "SELECT date, enrolled, source FROM enrollment_timeline WHERE course_key = 'ra_2016_t1' "
+                                "AND mode = 'honor' AND date >= DATE '2016-07-06' ORDER BY 1") == [
+        (date(2016, 7, 6), 1, "table and events"), (date(2016, 7, 7), 2, "table and events")]
+    assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full"))
+    # The 7th withdrawn: back to the scenario's rows.
+    shutil.rmtree(lake.partition_dir("events", log_date="2016-07-07"))
+    build(lake, registry_path=registry)
+    assert tiny_lake.rows(lake, "SELECT learners_attempted, attempts FROM problem_engagement") == [(1, 1)]
+    assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full-after"))

@@ -41,13 +41,15 @@ def test_course_report_breakdowns_drop_empty_values(built_scenario):
 
 def test_excluded_courses_are_left_out_of_every_mart(built_scenario):
     marts = ["course_report", "general_report", "masterfile", "person_course", "activity_daily", "weekly_active",
-             "enrollment_daily", "course_demographics", "active_users_report"]
+             "enrollment_daily", "course_demographics", "active_users_report", "course_axis", "chapter_funnel",
+             "problem_engagement", "problem_answer_distribution", "enrollment_timeline"]
     for mart in marts:
         key = "id" if mart == "general_report" else "course_key"
         assert q(built_scenario, f"SELECT count(*) FROM {mart} WHERE {key} = 'rb_2016_t1'") == [(0,)], mart
     assert q(built_scenario, "SELECT count(*) FROM enrollments_report WHERE mooc_id = 'rb_2016_t1'") == [(0,)]
     # ... but the lake keeps its data below the marts.
     assert q(built_scenario, "SELECT count(*) FROM int__events__learner_course_day WHERE course_key = 'rb_2016_t1'") == [(1,)]
+    assert q(built_scenario, "SELECT count(*) FROM course_blocks WHERE course_key = 'rb_2016_t1'") == [(1,)]
 
 
 def test_general_report_has_the_predecessor_columns(built_scenario):
@@ -181,3 +183,23 @@ def test_every_mart_records_when_and_from_what(built_scenario):
     got = q(built_scenario, "SELECT DISTINCT data_through, definitions_version LIKE '1.%' FROM person_course")
     assert got == [(date(2016, 7, 6), True)]  # the latest event day is after the snapshot
     assert q(built_scenario, "SELECT DISTINCT data_through FROM course_report") == [(date(2016, 7, 4),)]
+
+
+def test_enrollment_timeline_reaches_back_to_the_table_and_ends_at_its_count(built_scenario):
+    """Course A's table: learner 1 honor (created June 1st), 2 audit (2nd), 3 verified (3rd), 4 audit
+    (4th), 5 audit (5th, unenrolled since, still a row); snapshot of July 4th. The events enrol no
+    one after it (learners 3 and 5 are in the table). The calendar runs to the lake's last event day."""
+    got = q(built_scenario, f"SELECT date, mode, enrolled, source FROM enrollment_timeline WHERE course_key = '{RA}' "
+                            "AND date IN (DATE '2016-06-01', DATE '2016-06-04', DATE '2016-07-04', DATE '2016-07-06') ORDER BY 1, 2")
+    assert got == [
+        (date(2016, 6, 1), "audit", 0, "table"), (date(2016, 6, 1), "honor", 1, "table"), (date(2016, 6, 1), "verified", 0, "table"),
+        (date(2016, 6, 4), "audit", 2, "table"), (date(2016, 6, 4), "honor", 1, "table"), (date(2016, 6, 4), "verified", 1, "table"),
+        (date(2016, 7, 4), "audit", 3, "table"), (date(2016, 7, 4), "honor", 1, "table"), (date(2016, 7, 4), "verified", 1, "table"),
+        (date(2016, 7, 6), "audit", 3, "table and events"), (date(2016, 7, 6), "honor", 1, "table and events"),
+        (date(2016, 7, 6), "verified", 1, "table and events"),
+    ]
+    # June 1st to July 6th, three modes; at the snapshot the modes add up to course_report's users_total.
+    assert q(built_scenario, f"SELECT count(*), count(DISTINCT date) FROM enrollment_timeline WHERE course_key = '{RA}'") == [(108, 36)]
+    assert q(built_scenario, f"""SELECT sum(enrolled) FROM enrollment_timeline WHERE course_key = '{RA}' AND date = DATE '2016-07-04'""") == \
+        q(built_scenario, f"SELECT users_total FROM course_report WHERE course_key = '{RA}'")
+    assert q(built_scenario, "SELECT DISTINCT course_key FROM enrollment_timeline ORDER BY 1") == [(RA,), ("rc_2016_t1",)]

@@ -216,3 +216,17 @@ def test_a_live_publish_here_keeps_its_lease(built_scenario, settings, database)
                                        "acquired_at": now, "expires_at": now + timedelta(minutes=10)})
     with pytest.raises(PublishError, match="another publish"):
         publish(built_scenario, settings)
+
+
+def test_the_course_documents_carry_the_outline_with_each_chapters_reach(built_scenario, settings, database):
+    """Course A's outline (tests/models/content.py) with the reach test_content derives by hand:
+    ch1 3 learners (s1 2), ch2 1 (s2 none), ch3 1 (s3 none); course C has no structure."""
+    publish(built_scenario, settings)
+    outline = database.courses.find_one({"_id": RA})["outline"]
+    assert [(c["display_name"], c["chapter_index"], c["learners"], c["learners_from_events"], c["learners_from_courseware"],
+             c["share_of_previous"], c["share_of_first"]) for c in outline] == [
+        ("Intro", 1, 3, 1, 3, None, 1.0), ("Semana 1", 2, 1, 0, 1, 1 / 3, 1 / 3), ("Examen", 3, 1, 0, 1, 1.0, 1 / 3)]
+    assert [[(s["display_name"], s["sequential_index"], s["learners"]) for s in c["sequentials"]] for c in outline] == [
+        [("Bienvenida", 1, 2)], [("Tarea", 2, 0)], [("Examen final", 3, 0)]]
+    assert outline[0]["block_id"] == "block-v1:IDBx+RA+2016_T1+type@chapter+block@ch1"
+    assert database.courses.find_one({"_id": RC})["outline"] == []

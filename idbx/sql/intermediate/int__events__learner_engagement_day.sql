@@ -45,8 +45,8 @@ WITH body_events AS MATERIALIZED (
         event_type,
         body_is_object,
         username_hash,
-        checked_problem_id,
-        checked_problem_correct,
+        problem_id,
+        coalesce(problem_success, false) AS problem_correct,
         video_id,
         forum_vote_value,
         forum_vote_undone,
@@ -59,7 +59,7 @@ engagement_events AS (
     SELECT *
     FROM body_events
     WHERE body_is_object
-        AND NOT (event_type = 'problem_check' AND coalesce(checked_problem_id, '') = '')
+        AND NOT (event_type = 'problem_check' AND coalesce(problem_id, '') = '')
         AND NOT (event_type = 'play_video' AND coalesce(video_id, '') = '')
         AND NOT (event_type LIKE 'edx.forum.%.voted' AND coalesce(forum_vote_value, '') NOT IN ('up', 'down'))
 ),
@@ -71,9 +71,9 @@ learner_days AS (
         event_date,
         min(course_id) AS course_id,
         min(username_hash) AS username_hash,
-        list_sort(list_distinct(list(checked_problem_id) FILTER (WHERE event_type = 'problem_check'))) AS attempted_problems,
+        list_sort(list_distinct(list(problem_id) FILTER (WHERE event_type = 'problem_check'))) AS attempted_problems,
         count(*) FILTER (WHERE event_type = 'problem_check') AS problem_attempts,
-        list_sort(list_distinct(list(checked_problem_id) FILTER (WHERE checked_problem_correct))) AS correct_problems,
+        list_sort(list_distinct(list(problem_id) FILTER (WHERE problem_correct))) AS correct_problems,
         list_sort(list_distinct(list(video_id) FILTER (WHERE event_type = 'play_video'))) AS played_videos,
         count(*) FILTER (WHERE event_type = 'edx.forum.thread.created') AS forum_posts,
         count(*) FILTER (WHERE event_type = 'edx.forum.response.created') AS forum_responses,

@@ -6,11 +6,13 @@ description: >
   rows vs learners the events ever enrolled by then (events only cover the days the lake holds
   logs for, so a course older than its logs differs). file_rows: rows the ingestion counted in
   each landed source file (the manifest) vs rows bronze holds from it, for the datasets the marts
-  read (the six report tables, course_blocks, forum_posts and the tracking logs).
+  read (the six report tables, course_blocks, forum_posts and the tracking logs). course_outline:
+  blocks in the course's outline (course_axis) for every run with data, status no structure when
+  no delivery held its structure (the outline, chapter funnel and problems' places then stay empty).
 grain: [check_name, course_key, item]
 materialized: table
 columns:
-  check_name: enrollments_active, enrollments_total or file_rows.
+  check_name: enrollments_active, enrollments_total, file_rows or course_outline.
   course_key: Short key of the course run (NULL for a tracking-log file).
   course_id: The edX course id (enrollment checks).
   item: What is compared (the source file for file_rows).
@@ -18,7 +20,7 @@ columns:
   expected: The count from the source (snapshot, or the manifest).
   found: The count derived independently (events, or bronze).
   difference: found - expected.
-  status: ok, differs, no events (the course has no enrollment events), no snapshot, missing in bronze or not in manifest.
+  status: ok, differs, no events (the course has no enrollment events), no snapshot, missing in bronze, not in manifest or no structure.
 */
 WITH runs AS (
     SELECT course_key, course_id, snapshot_date FROM int__courses__runs_with_events WHERE NOT excluded
@@ -113,6 +115,27 @@ file_checks AS (
     FULL OUTER JOIN manifest_files
         ON manifest_files.lake_partition = bronze_files.lake_partition
         AND manifest_files.file_name = regexp_extract(bronze_files.source_file, '[^/]+$')
+),
+
+outlines AS (
+    SELECT course_key, max(snapshot_date) AS snapshot_date, count(*) AS blocks
+    FROM course_axis
+    GROUP BY course_key
+),
+
+outline_checks AS (
+    SELECT
+        'course_outline' AS check_name,
+        runs.course_key,
+        runs.course_id,
+        'blocks in the course outline' AS item,
+        outlines.snapshot_date AS as_of,
+        CAST(NULL AS BIGINT) AS expected,
+        coalesce(outlines.blocks, 0) AS found,
+        CASE WHEN outlines.course_key IS NULL THEN 'no structure' ELSE 'ok' END AS status
+    FROM runs
+    LEFT JOIN outlines ON outlines.course_key = runs.course_key
+    WHERE runs.snapshot_date IS NOT NULL OR runs.course_key IN (SELECT course_key FROM int__events__course_day)
 )
 
 SELECT
@@ -134,3 +157,6 @@ FROM enrollment_checks
 UNION ALL
 SELECT check_name, course_key, course_id, item, as_of, expected, found, found - expected, status
 FROM file_checks
+UNION ALL
+SELECT check_name, course_key, course_id, item, as_of, expected, found, CAST(NULL AS BIGINT), status
+FROM outline_checks

@@ -1,7 +1,8 @@
 /*
 description: >
   Courseware state rows of the latest snapshot of each course (one row per learner and module
-  the learner opened), without the state JSON. A view: only its aggregates are stored.
+  the learner opened), without the state JSON (only a problem's attempt count is read from it).
+  A view: only its aggregates are stored.
 grain: [course_key, learner_id, module_id]
 materialized: view
 columns:
@@ -11,6 +12,7 @@ columns:
   module_id: The module's usage key.
   grade: Points scored on the module (problems), NULL otherwise.
   max_grade: Points possible on the module (problems), NULL otherwise.
+  attempts: Submissions the state records for a problem (its attempts), NULL otherwise.
   created_at: When the learner first opened the module (UTC).
   modified_at: When the row last changed (UTC).
 */
@@ -21,6 +23,10 @@ SELECT
     module.module_id,
     module.grade,
     module.max_grade,
+    CASE
+        WHEN module.module_type = 'problem' AND json_valid(module.state)
+            THEN try_cast(json_extract_string(module.state, '$.attempts') AS INTEGER)
+    END AS attempts,
     module.created AS created_at,
     module.modified AS modified_at
 FROM courseware_studentmodule AS module

@@ -5,7 +5,9 @@ description: >
   stored. It keeps the edX user id, which those aggregates replace with learner_id (hashing once
   per learner, not once per event). Enrollment events name their learner in the body (a staff
   member may enroll someone else): that id and the mode have their own columns, read from the body
-  only for those events.
+  only for those events. Server problem_check events (graded submissions) have their body's fields
+  in columns too (problem, attempts, success, grade, the answers as submitted: learner-written text
+  without any identity, kept for the answer distribution); the rest of the body stays out.
 grain: [source_file, line_number]
 materialized: view
 columns:
@@ -26,13 +28,20 @@ columns:
   video_seek_from: For seek events, the position sought from (old_time) as text.
   video_duration: For video player events, the body's duration as text, NULL when absent.
   body_is_object: Whether the event body is a JSON object (edX's pipelines skip events whose body is not).
-  checked_problem_id: For server problem_check events, the body's problem_id; NULL for other events.
-  checked_problem_correct: For server problem_check events, whether the body's success is correct.
   forum_vote_value: For edx.forum.*.voted events, the body's vote_value (up or down).
   forum_vote_undone: For edx.forum.*.voted events, the body's undo_vote.
   forum_vote_receiver_hash: For edx.forum.*.voted events, a 64-bit hash of the target_username (an in-build join key, hashed again with the pseudonym key before it is stored).
   username_hash: A 64-bit hash of the event's username (the same in-build join key; never stored as is).
   subsection_path: For implicit page events of a courseware subsection (/courses/{course}/courseware/{chapter}/{sequential}/...), the URL path (edX's student-engagement pattern); NULL for other events.
+  problem_id: For server problem_check events, the usage key of the problem (the body's problem_id); NULL for other events.
+  problem_name: For server problem_check events, the problem's display name as the context gives it.
+  problem_attempts: For server problem_check events, the attempt number the body gives; NULL for other events.
+  problem_success: For server problem_check events, whether the submission was correct (success = correct).
+  problem_grade: For server problem_check events, the points scored.
+  problem_max_grade: For server problem_check events, the points possible.
+  problem_submission: For server problem_check events, the body's submission object (part id -> answer, correct, response_type, input_type, variant, question).
+  problem_answers: For server problem_check events, the body's answers object (part id -> the value or the choice ids).
+  problem_correct_map: For server problem_check events, the body's correct_map object (part id -> correctness), what events without a submission give.
   source_file: The log file that delivered the event.
   line_number: The event's line in that file (with source_file, what tells one event from another).
 */
@@ -80,28 +89,39 @@ SELECT
     ) THEN body_fields[7] END AS video_duration,
     -- a prefix, not a parse: a body that is an object is stored as its JSON text
     CAST(event AS VARCHAR) LIKE '{%' AS body_is_object,
-    CASE WHEN event_type = 'problem_check' AND event_source = 'server' THEN body_fields[8] END AS checked_problem_id,
-    CASE WHEN event_type = 'problem_check' AND event_source = 'server'
-        THEN lower(coalesce(body_fields[9], 'incorrect')) = 'correct' END AS checked_problem_correct,
-    CASE WHEN event_type LIKE 'edx.forum.%.voted' THEN body_fields[10] END AS forum_vote_value,
-    CASE WHEN event_type LIKE 'edx.forum.%.voted' THEN coalesce(try_cast(body_fields[11] AS BOOLEAN), false) END AS forum_vote_undone,
-    CASE WHEN event_type LIKE 'edx.forum.%.voted' AND nullif(body_fields[12], '') IS NOT NULL THEN hash(body_fields[12]) END AS forum_vote_receiver_hash,
+    CASE WHEN event_type LIKE 'edx.forum.%.voted' THEN body_fields[8] END AS forum_vote_value,
+    CASE WHEN event_type LIKE 'edx.forum.%.voted' THEN coalesce(try_cast(body_fields[9] AS BOOLEAN), false) END AS forum_vote_undone,
+    CASE WHEN event_type LIKE 'edx.forum.%.voted' AND nullif(body_fields[10], '') IS NOT NULL THEN hash(body_fields[10]) END AS forum_vote_receiver_hash,
     CASE WHEN coalesce(username, '') <> '' THEN hash(username) END AS username_hash,
     CASE WHEN event_type LIKE '/courses/%'
         AND regexp_matches(event_type, '^/courses/[^/+]+(/|\+)[^/+]+(/|\+)[^/]+/courseware/[^/]+/[^/]+/.*$') THEN event_type END AS subsection_path,
+    problem_body[1] ->> '$' AS problem_id,
+    problem_body[9] ->> '$' AS problem_name,
+    try_cast(problem_body[2] ->> '$' AS INTEGER) AS problem_attempts,
+    (problem_body[3] ->> '$') = 'correct' AS problem_success,
+    try_cast(problem_body[4] ->> '$' AS DOUBLE) AS problem_grade,
+    try_cast(problem_body[5] ->> '$' AS DOUBLE) AS problem_max_grade,
+    problem_body[6] AS problem_submission,
+    problem_body[7] AS problem_answers,
+    problem_body[8] AS problem_correct_map,
     source_file,
     line_number
 FROM (
-    -- The body fields the video, problem and vote columns read, in one parse of the body.
+    -- The body fields the video and vote columns read, in one parse of the body.
     SELECT
         *,
         CASE WHEN event_type IN (
             'play_video', 'pause_video', 'seek_video', 'stop_video', 'edx.video.played', 'edx.video.paused', 'edx.video.stopped',
-            'edx.video.position.changed', 'edx.video.seeked', 'problem_check'
+            'edx.video.position.changed', 'edx.video.seeked'
         ) OR event_type LIKE 'edx.forum.%.voted' THEN json_extract_string(event, [
             '$.id', '$.module_id', '$.currentTime', '$.current_time', '$.new_time', '$.old_time', '$.duration',
-            '$.problem_id', '$.success', '$.vote_value', '$.undo_vote', '$.target_username'
-        ]) END AS body_fields
+            '$.vote_value', '$.undo_vote', '$.target_username'
+        ]) END AS body_fields,
+        -- A submission's fields, each body parsed once (what a JSON path per column would parse nine times).
+        CASE WHEN event_type = 'problem_check' AND event_source = 'server' THEN list_concat(
+            json_extract(event, ['$.problem_id', '$.attempts', '$.success', '$.grade', '$.max_grade', '$.submission', '$.answers', '$.correct_map']),
+            json_extract(context, ['$.module.display_name'])
+        ) END AS problem_body
     FROM events
+    WHERE course_key IS NOT NULL AND time IS NOT NULL
 ) AS events
-WHERE course_key IS NOT NULL AND time IS NOT NULL
