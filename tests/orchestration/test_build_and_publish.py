@@ -27,7 +27,7 @@ from tests.publish.conftest import failing_commands
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
 KEY = "build-and-publish-test-key-0123456789"
-EXPORTS = ["active-users.csv", "enrollments.csv", "general.csv", "masterfile.csv", "person-course.csv"]
+EXPORTS = ["active-users.csv", "engagement.csv", "enrollments.csv", "general.csv", "masterfile.csv", "person-course.csv"]
 
 
 @dataclass
@@ -98,7 +98,7 @@ def test_a_run_builds_exports_publishes_and_draws_the_dashboard(first_run):
     markdown = artifact(state)
     assert markdown.startswith(f"## build-and-publish: {lake.root}\n")
     assert re.search(r"\| build \| \d+ built, \d+ view \(", markdown)  # a first build: nothing unchanged, nothing failed
-    assert "| CSV exports | 5 files, " in markdown and f"| person-course.csv | {learners:,} |" in markdown
+    assert "| CSV exports | 6 files, " in markdown and f"| person-course.csv | {learners:,} |" in markdown
     assert f"| learners | {learners:,} | 0 | 0 |" in markdown
     assert f"| dashboard | {lake.root}/dashboard/index.html (" in markdown
     assert KEY not in markdown and "**Failed**" not in markdown
