@@ -37,7 +37,7 @@ from idbx import engine
 from idbx.errors import CatalogError, ConfigError, IdbxError, ModelError
 from idbx.lake import catalog, seals
 from idbx.lake.store import PARTITION_FILE, TMP_MARKER, Lake
-from idbx.models import incremental, settings, sources, writer
+from idbx.models import functions, incremental, settings, sources, writer
 from idbx.models.project import Model, Project, read_project
 from idbx.models.state import BuildState, EventFile, ModelState, build_lock, landed_sources, record_complete_build
 from idbx.privacy import geoip, pseudonym
@@ -189,6 +189,8 @@ class _Build:
         # The registry's default passing grade, for the runs it does not list (macros are the
         # runner's constants as SQL; the fingerprints include them).
         con.execute(f"CREATE OR REPLACE TEMP MACRO default_passing_grade() AS {DEFAULT_PASSING_GRADE}")
+        for statement in functions.duckdb_statements():
+            con.execute(statement)
         self._defined_sources: set[str] = set()
         self._bound_views: set[str] = set()
         self._unreadable_sources: dict[str, str] = {}
@@ -298,15 +300,10 @@ class _Build:
             raise ModelError(model.label, f"an incremental model may read only the events through views, not {', '.join(sorted(tables + list(other_sources)))}")
 
     def _mart_values(self, model: Model, data_through: date | None) -> str:
-        """The columns the runner adds to a mart's rows, as SQL."""
-        through = f"DATE '{data_through}'" if data_through else "CAST(NULL AS DATE)"
-        version = f"{settings.DEFINITIONS_VERSION}.{self.project.definitions_hash(model.name)[:10]}"
-        return f"TIMESTAMP '{self.computed_at}' AS computed_at, {through} AS data_through, {sql_string(version)} AS definitions_version"
+        return mart_values(self.project, model, self.computed_at, data_through)
 
     def _select(self, model: Model, data_through: date | None) -> str:
-        if not model.is_mart:
-            return model.sql
-        return f"SELECT *, {self._mart_values(model, data_through)} FROM ({model.sql}) AS model"
+        return model_select(self.project, model, self.computed_at, data_through)
 
     def _build_model(self, model: Model, outcome: ModelOutcome) -> None:
         folder = self.lake.root / model.output_folder / model.name
@@ -560,6 +557,20 @@ class _Build:
             candidates.append(date.fromisoformat(max(days)) if days else None)
         found = [day for day in candidates if day]
         return max(found) if found else None
+
+
+def mart_values(project: Project, model: Model, computed_at: datetime, data_through: date | None) -> str:
+    """The columns the runner adds to a mart's rows, as SQL."""
+    through = f"DATE '{data_through}'" if data_through else "CAST(NULL AS DATE)"
+    version = f"{settings.DEFINITIONS_VERSION}.{project.definitions_hash(model.name)[:10]}"
+    return f"TIMESTAMP '{computed_at}' AS computed_at, {through} AS data_through, {sql_string(version)} AS definitions_version"
+
+
+def model_select(project: Project, model: Model, computed_at: datetime, data_through: date | None) -> str:
+    """A model's SELECT as the build runs it (a mart with the columns the runner adds)."""
+    if not model.is_mart:
+        return model.sql
+    return f"SELECT *, {mart_values(project, model, computed_at, data_through)} FROM ({model.sql}) AS model"
 
 
 def _hash(*parts: str) -> str:

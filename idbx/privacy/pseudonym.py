@@ -57,6 +57,18 @@ def macro_sql(key: bytes) -> str:
     )
 
 
+def spark_function_sql(key: bytes) -> str:
+    """The same HMAC as a Spark SQL temporary function (`idbx build --engine spark`)."""
+    padded = _padded(key)
+    inner = bytes(b ^ 0x36 for b in padded).hex()
+    outer = bytes(b ^ 0x5C for b in padded).hex()
+    return (
+        f"CREATE OR REPLACE TEMPORARY FUNCTION {MACRO}(user_id STRING) RETURNS STRING RETURN "
+        f"CASE WHEN user_id IS NOT NULL THEN sha2(concat(unhex('{outer}'), "
+        f"unhex(sha2(concat(unhex('{inner}'), CAST(user_id AS BINARY)), 256))), 256) END"
+    )
+
+
 def install(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
     con.execute(macro_sql(key))
 

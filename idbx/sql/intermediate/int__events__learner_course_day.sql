@@ -102,9 +102,7 @@ SELECT
     learner_days.last_event,
     -- Gaps between consecutive counted events, those of at most 300 s, summed as whole
     -- microseconds: exact, so every build gives the same value whatever the order of the rows.
-    coalesce(list_sum(list_filter(
-        list_transform(learner_days.counted_times[2:], lambda event_time, i: event_time - learner_days.counted_times[i]),
-        lambda gap: gap <= 300000000
-    )), 0) / 1000000.0 AS sum_dt
+    -- (sum_of_short_gaps: idbx/models/functions.py, defined for each engine.)
+    sum_of_short_gaps(learner_days.counted_times, 300000000) / 1000000.0 AS sum_dt
 FROM learner_days
 JOIN pseudonyms ON pseudonyms.user_id = learner_days.user_id
