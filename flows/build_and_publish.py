@@ -22,13 +22,14 @@ from idbx.orchestration.tasks import build_models, draw_dashboard, publish_marts
 
 @flow(name="build-and-publish", task_runner=task_runner())
 def build_and_publish(lake: str | None = None, full_refresh: bool = False, lang: str = dashboard.DEFAULT_LANGUAGE,
-                      rekey: bool = False) -> State:
+                      rekey: bool = False, engine: str = "duckdb", spark_master: str | None = None) -> State:
     """`full_refresh` recomputes every model; `lang` is the dashboard's language (es or en);
-    `rekey` accepts another pseudonym key than the last build's (every learner id changes)."""
+    `rekey` accepts another pseudonym key than the last build's (every learner id changes);
+    `engine` is where the models run: duckdb, or spark (on `spark_master`, every model recomputed)."""
     started = time.monotonic()
     lake_dir = str(lake_root(lake))
     outcome = BuildAndPublishOutcome(f"build-and-publish: {lake_dir}")
-    outcome.build = settle_step(build_models.submit(lake_dir, full_refresh, rekey), "build", outcome.errors)
+    outcome.build = settle_step(build_models.submit(lake_dir, full_refresh, rekey, engine, spark_master), "build", outcome.errors)
     if outcome.built:  # the three read the same marts, each on its own: one failing does not stop the others
         exports = write_exports.submit(lake_dir)
         published = publish_marts.submit(lake_dir)

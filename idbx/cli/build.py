@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated, Optional
 
 import typer
@@ -11,7 +12,14 @@ from rich.table import Table
 
 from idbx.cli.common import LakeOption, RegistryOption, app, err, out, reported_errors
 from idbx.config import lake_root
+from idbx.errors import ConfigError
 from idbx.lake.store import Lake
+
+
+class Engine(str, Enum):
+    duckdb = "duckdb"
+    spark = "spark"
+
 
 _STYLE = {"built": "green", "unchanged": "dim", "view": "dim", "failed": "bold red", "skipped": "yellow"}
 
@@ -25,6 +33,11 @@ def build_command(
     list_models: Annotated[bool, typer.Option("--list", help="List the models in build order and exit.")] = False,
     rekey: Annotated[bool, typer.Option(
         "--rekey", help="Accept another IDBX_PSEUDONYM_KEY than the last build's: every learner_id changes (refused without it).")] = False,
+    engine: Annotated[Engine, typer.Option(
+        "--engine", help="Where the models run: DuckDB on this machine, or Apache Spark (needs idbx[spark] and Java 17; "
+                         "every model recomputed).")] = Engine.duckdb,
+    spark_master: Annotated[Optional[str], typer.Option(
+        "--spark-master", metavar="URL", help="With --engine spark: the Spark master (default IDBX_SPARK_MASTER, else local[2]).")] = None,
 ) -> None:
     """Build the indicators: staging, intermediate and mart models, in dependency order.
 
@@ -41,14 +54,22 @@ def build_command(
     from idbx.models.runner import build
 
     with reported_errors():
+        if spark_master and engine != Engine.spark:
+            raise ConfigError("--spark-master goes with --engine spark")
         if list_models:
             for model in read_project().models.values():
                 out.print(f"{model.layer:<13} {model.materialized:<12} {model.name}", highlight=False)
             return
         root = Lake(lake_root(lake))
         with _ModelProgress() as progress:
-            summary = build(root, select=select, full_refresh=full_refresh, registry_path=registry,
-                            on_model=progress.on_model, on_plan=progress.on_plan, rekey=rekey)
+            if engine == Engine.spark:
+                from idbx.models import spark
+
+                summary = spark.build(root, select=select, registry_path=registry, master=spark_master,
+                                      on_model=progress.on_model, on_plan=progress.on_plan, rekey=rekey)
+            else:
+                summary = build(root, select=select, full_refresh=full_refresh, registry_path=registry,
+                                on_model=progress.on_model, on_plan=progress.on_plan, rekey=rekey)
     table = Table("model", "status", "rows", "seconds", "notes", title=f"build of {escape(str(root.root))}")
     for outcome in summary.models:
         table.add_row(

@@ -45,6 +45,7 @@ MASTER_ENV = "IDBX_SPARK_MASTER"
 FULL_REFRESH_NOTE = "full refresh on Spark (by-day partitions and merge by key are the DuckDB build's)"
 _SESSION_CONFIG = {
     "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
     "spark.log.level": "OFF",  # a failing model is reported by the build, in one line
     # DuckDB's TIMESTAMP has no time zone: Spark's TIMESTAMP_NTZ, written as plain microseconds.
     "spark.sql.session.timeZone": "UTC",
@@ -168,9 +169,11 @@ def build(
     on_model: runner.ModelCallback | None = None,
     on_plan=None,
     project: Project | None = None,
+    rekey: bool = False,
 ) -> runner.BuildSummary:
     """Build the models (all, or the selected ones and what they read) on Spark, every one whole.
-    Refused as the DuckDB build refuses (missing or other key, invalid registry, bad model)."""
+    Refused as the DuckDB build refuses (missing or other key without `rekey`, invalid registry,
+    a model with no Spark mapping)."""
     started = time.monotonic()
     key_bytes = pseudonym.resolve_key(key)
     registry = load_registry(registry_path)
@@ -182,7 +185,7 @@ def build(
     with build_lock(lake):
         landed = landed_sources(lake.manifest_records())
         state = BuildState.load(lake)
-        runner._check_key(lake, state, key_bytes, rekey=False)
+        rekeyed = runner._check_key(lake, state, key_bytes, rekey)
         sources.write_registry_seed(lake, registry)
         columns = runner.describe(lake, key, project)
         if on_plan:
@@ -201,6 +204,7 @@ def build(
     if not select and not summary.failed and not summary.catalog_error:
         record_complete_build(lake, landed)
     summary.seconds = time.monotonic() - started
+    summary.rekeyed_learners = rekeyed
     return summary
 
 

@@ -12,7 +12,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
-from idbx.errors import TransientS3Error
+from idbx.errors import ConfigError, TransientS3Error
 from idbx.exports.writer import write_standard_exports
 from idbx.ingest.course_data import ingest_package, plan, recognised
 from idbx.ingest.events import ingest_events
@@ -91,8 +91,16 @@ def land_course(package: Path, course_key: str | None, lake_dir: str) -> RunSumm
 
 
 @task(name="build-models", **_LAND)
-def build_models(lake_dir: str, full_refresh: bool, rekey: bool = False) -> BuildSummary:
-    """The SQL models, as `idbx build` builds them (only what changed, unless `full_refresh`)."""
+def build_models(lake_dir: str, full_refresh: bool, rekey: bool = False, engine: str = "duckdb",
+                 spark_master: str | None = None) -> BuildSummary:
+    """The SQL models, as `idbx build` builds them (only what changed, unless `full_refresh`; on
+    Spark with `engine="spark"`, every model recomputed)."""
+    if engine == "spark":
+        from idbx.models import spark  # pyspark only for this engine
+
+        return spark.build(Lake(Path(lake_dir)), key=pseudonym_key(), rekey=rekey, master=spark_master)
+    if engine != "duckdb":
+        raise ConfigError(f"engine must be duckdb or spark, not {engine!r}")
     return build(Lake(Path(lake_dir)), full_refresh=full_refresh, key=pseudonym_key(), rekey=rekey)
 
 
