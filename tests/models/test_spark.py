@@ -1,0 +1,100 @@
+"""The models on Spark (local[2]) give what they give on DuckDB, row for row, at the same lake
+paths with the same columns and types, so the catalog and what reads it work on either engine's
+output. One Spark session for the module (about 13 s to start) and one Spark build of the scenario
+lake (about 40 to 75 s on the 2-core machine): these tests run together, as one xdist group."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from idbx.lake.catalog import MODEL_SCHEMA_FILE
+from idbx.lake.store import PARTITION_FILE, Lake
+from idbx.models import spark
+from idbx.models.state import BuildState
+from tests.cli.test_cli import run
+from tests.models import scenario, tiny_lake
+
+RA = "ra_2016_t1"
+
+
+@pytest.fixture(scope="session")
+def spark_session():
+    session = spark.spark_session("local[2]")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def spark_built(spark_session, tmp_path_factory: pytest.TempPathFactory):
+    """The scenario lake built on Spark, and its build summary."""
+    root = tmp_path_factory.mktemp("scenario-spark")
+    lake = Lake(root / "lake")
+    registry = scenario.write(lake, root)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("IDBX_PSEUDONYM_KEY", tiny_lake.KEY)
+        summary = spark.build(lake, registry_path=registry, session=spark_session)
+    return lake, summary
+
+
+def _scan(folder: Path) -> str:
+    if (folder / PARTITION_FILE).exists():
+        return f"read_parquet('{folder / PARTITION_FILE}')"
+    if any(folder.glob(f"*=*/{PARTITION_FILE}")):
+        return f"read_parquet('{folder}/*=*/{PARTITION_FILE}', hive_partitioning = false)"
+    return f"read_parquet('{folder / MODEL_SCHEMA_FILE}')"
+
+
+def _same(left, right) -> bool:
+    if isinstance(left, float) and isinstance(right, float):
+        return math.isclose(left, right, rel_tol=1e-9)
+    if isinstance(left, (tuple, list)) and isinstance(right, (tuple, list)):
+        return len(left) == len(right) and all(_same(a, b) for a, b in zip(left, right))
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(_same(left[k], right[k]) for k in left)
+    return left == right
+
+
+def test_every_output_on_spark_equals_duckdb_s(spark_built, built_scenario):
+    lake, summary = spark_built
+    assert not summary.failed, [o.error for o in summary.failed]
+    compared = []
+    with duckdb.connect() as con:
+        for layer in ("silver", "marts"):
+            for folder in sorted(p for p in (built_scenario.root / layer).iterdir() if p.is_dir()):
+                on_spark = lake.root / layer / folder.name
+                described = con.execute(f"DESCRIBE SELECT * FROM {_scan(folder)}").fetchall()
+                assert [r[:2] for r in con.execute(f"DESCRIBE SELECT * FROM {_scan(on_spark)}").fetchall()] == \
+                       [r[:2] for r in described], folder.name
+                columns = ", ".join(f'"{r[0]}"' for r in described if r[0] != "computed_at")  # when each build ran
+                duck = con.execute(f"SELECT {columns} FROM {_scan(folder)} ORDER BY ALL").fetchall()
+                other = con.execute(f"SELECT {columns} FROM {_scan(on_spark)} ORDER BY ALL").fetchall()
+                assert len(other) == len(duck) and _same(other, duck), folder.name
+                compared.append((folder.name, len(duck)))
+    assert len(compared) >= 30 and sum(rows for _, rows in compared) > 100
+    # The partitioned outputs keep DuckDB's layout: one data.parquet per day, the column inside.
+    days = sorted(p.name for p in (lake.silver / "int__events__learner_course_day").glob("event_date=*"))
+    assert days == sorted(p.name for p in (built_scenario.silver / "int__events__learner_course_day").glob("event_date=*"))
+    assert all((lake.silver / "int__events__learner_course_day" / day / PARTITION_FILE).exists() for day in days)
+
+
+def test_the_catalog_reads_spark_s_marts_and_the_summary_says_full_refresh(spark_built):
+    lake, summary = spark_built
+    (gender, countries), = tiny_lake.rows(lake, f"SELECT gender, countries FROM course_report WHERE course_key = '{RA}'")
+    assert gender == {"f": 1, "m": 2}
+    assert countries["MX"]["birth"] == {"1980": 1, "1990": 1}
+    learner_ids = {row[0] for row in tiny_lake.rows(lake, "SELECT learner_id FROM person_course")}
+    assert tiny_lake.pseudonym(1) in learner_ids  # the HMAC written for Spark is the definition's
+    stored = [o for o in summary.models if o.status == "built"]
+    assert stored and all(spark.FULL_REFRESH_NOTE in o.notes for o in stored)
+    # The DuckDB build's records of them no longer hold: its next build recomputes them.
+    assert not set(BuildState.load(lake).models) & {o.name for o in stored}
+
+
+def test_spark_master_without_the_spark_engine_is_a_usage_error(tmp_path):
+    done = run("build", "--lake", str(tmp_path / "lake"), "--spark-master", "local[1]")
+    assert done.returncode == 2
+    assert "--spark-master goes with --engine spark" in done.stderr
