@@ -18,9 +18,11 @@ from idbx.registry import DEFAULT_PASSING_GRADE
 SUM_OF_SHORT_GAPS = "sum_of_short_gaps"
 RUNNER_FUNCTIONS = frozenset({
     pseudonym.MACRO, "default_passing_grade", "ip_country", "ip_is_public", "epoch_us", SUM_OF_SHORT_GAPS,
+    "isfinite", "json_valid",
 })
-# Computed on Spark by DuckDB's own macros, a vector of values at a time (idbx/models/spark.py).
-DUCKDB_ON_SPARK = {"ip_country": "STRING", "ip_is_public": "BOOLEAN"}
+# Computed on Spark by DuckDB itself (its macros or functions), a vector of values at a time
+# (idbx/models/spark.py).
+DUCKDB_ON_SPARK = {"ip_country": "STRING", "ip_is_public": "BOOLEAN", "json_valid": "BOOLEAN"}
 
 # The sum of the gaps between consecutive sorted times (a list) that are at most `longest`:
 # DuckDB's lambda index is 1-based, Spark's 0-based, so times[i] is the previous time in both.
@@ -37,6 +39,10 @@ _SPARK = {
         "gap -> gap <= longest), 0L, (total, gap) -> total + gap), 0L)"
     ),
     "epoch_us": "CREATE OR REPLACE TEMPORARY FUNCTION epoch_us(t TIMESTAMP_NTZ) RETURNS BIGINT RETURN unix_micros(CAST(t AS TIMESTAMP))",
+    "isfinite": (
+        "CREATE OR REPLACE TEMPORARY FUNCTION isfinite(x DOUBLE) RETURNS BOOLEAN "
+        "RETURN NOT isnan(x) AND x NOT IN (double('Infinity'), double('-Infinity'))"
+    ),
     "default_passing_grade": (
         f"CREATE OR REPLACE TEMPORARY FUNCTION default_passing_grade() RETURNS DOUBLE RETURN {DEFAULT_PASSING_GRADE}"
     ),

@@ -3,7 +3,7 @@
 DuckDB stays the default engine; this one is for a lake larger than one machine. The lake's
 sources become Spark temporary views with the columns and types the DuckDB build sees (bronze
 Parquet read by Spark itself; the small JSON state, such as the ingest manifest, handed over
-through Arrow), each model is carried from DuckDB's dialect to Spark SQL (`spark_sql`), with the
+through Arrow), each model is carried from DuckDB's dialect to Spark SQL (idbx/models/spark_dialect.py), with the
 functions the engines do not share defined once per engine (idbx/models/functions.py), and each
 stored model is written to the same lake paths and layout as the DuckDB build writes, cast to the
 types the DuckDB build gives, aside and then renamed into place. The catalog, exports,
@@ -35,13 +35,15 @@ from idbx.lake.catalog import MODEL_SCHEMA_FILE
 from idbx.lake.store import PARTITION_FILE, TMP_MARKER, Lake
 from idbx.models import functions, runner, settings, sources, writer
 from idbx.models.project import Model, Project, read_project
+from idbx.models.spark_dialect import row_local_input, spark_sql, spark_type
 from idbx.models.state import BuildState, build_lock, landed_sources, record_complete_build
 from idbx.privacy import pseudonym
-from idbx.quoting import quote_ident
+from idbx.quoting import quote_ident, sql_string
 from idbx.registry import load_registry
 
 DEFAULT_MASTER = "local[2]"
 MASTER_ENV = "IDBX_SPARK_MASTER"
+PER_BATCH_NOTE = "run by DuckDB on Spark's workers, a batch of rows at a time (no Spark SQL for it)"
 FULL_REFRESH_NOTE = "full refresh on Spark (by-day partitions and merge by key are the DuckDB build's)"
 _SESSION_CONFIG = {
     "spark.ui.enabled": "false",
@@ -55,87 +57,6 @@ _SESSION_CONFIG = {
     # Small shuffles on a small lake: a few partitions, adaptive execution splits larger ones.
     "spark.sql.shuffle.partitions": "8",
 }
-
-
-# -- SQL: DuckDB's dialect to Spark's ----------------------------------------------------------
-
-def spark_sql(model: Model | None, sql: str) -> str:
-    """`sql` (DuckDB's dialect) as Spark SQL; ModelError naming the model's file for a construct
-    that has no mapping: a function neither engine-neutral nor defined by the runner for Spark
-    (idbx/models/functions.py), or one sqlglot cannot write for Spark."""
-    import sqlglot
-    from sqlglot import exp
-    from sqlglot.errors import ErrorLevel, UnsupportedError
-
-    label = model.label if model else "SQL"
-    tree = sqlglot.parse_one(sql, read="duckdb")
-    unknown = sorted({f.name.lower() for f in tree.find_all(exp.Anonymous)} - functions.RUNNER_FUNCTIONS)
-    if unknown:
-        raise ModelError(label, f"calls {', '.join(unknown)}, which Spark lacks: define it for each engine in "
-                                "idbx/models/functions.py, or write it in the portable subset (idbx/sql/README.md)")
-    for cast in list(tree.find_all(exp.Cast)):  # CAST(MAP {} AS MAP(...)): Spark's empty map is map()
-        if isinstance(cast.this, exp.ToMap) and not cast.this.this.expressions:
-            cast.this.replace(exp.Anonymous(this="map", expressions=[]))
-    _cast_inside_unnest(tree)
-    for aggregate in list(tree.find_all(exp.ArrayAgg)):
-        if isinstance(aggregate.this, exp.Order):
-            replaced, replacement = _sorted_list(label, aggregate)
-            replaced.replace(replacement)
-    try:
-        return tree.sql("spark", unsupported_level=ErrorLevel.RAISE)
-    except UnsupportedError as exc:
-        raise ModelError(label, f"no Spark SQL for it: {str(exc).splitlines()[0]}") from None
-
-
-def _sorted_list(label: str, aggregate):
-    """`list(struct_pack(k := x, ...) ORDER BY x)` as `array_sort(collect_list(struct(x AS k, ...)),
-    <by k>)`: Spark's collect_list has no order. Only that form (ascending by the struct's first
-    field, NULLs last as DuckDB's default) has a mapping. Returns (node to replace, replacement)."""
-    import sqlglot
-    from sqlglot import exp
-
-    order = aggregate.this
-    value = order.this
-    first = value.expressions[0] if isinstance(value, exp.Struct) and value.expressions else None
-    keys = order.expressions
-    if (
-        first is None or len(keys) != 1 or keys[0].args.get("desc")
-        or not isinstance(first, exp.PropertyEQ) or first.expression != keys[0].this
-    ):
-        raise ModelError(label, "list(... ORDER BY ...) carries over to Spark only as a list of structs ordered by "
-                                "their first field, ascending")
-    key = first.this.name
-    collected = exp.ArrayAgg(this=value.copy())
-    if isinstance(aggregate.parent, exp.Filter):  # FILTER (WHERE ...) belongs to the aggregate
-        aggregate, collected = aggregate.parent, exp.Filter(this=collected, expression=aggregate.parent.expression.copy())
-    left, right = f"l.{key}", f"r.{key}"
-    sort = sqlglot.parse_one(
-        f"array_sort(entries, (l, r) -> CASE WHEN {left} IS NULL AND {right} IS NULL THEN 0 WHEN {left} IS NULL THEN 1 "
-        f"WHEN {right} IS NULL THEN -1 WHEN {left} < {right} THEN -1 WHEN {left} > {right} THEN 1 ELSE 0 END)", read="spark")
-    next(column for column in sort.find_all(exp.Column) if column.name == "entries").replace(collected)
-    return aggregate, sort
-
-
-def _cast_inside_unnest(tree) -> None:
-    """`CAST(unnest(list) AS T)` as `unnest(CAST(list AS T[]))`: Spark's explode cannot be nested in
-    an expression."""
-    from sqlglot import exp
-
-    for cast in list(tree.find_all(exp.Cast)):
-        if isinstance(cast.this, exp.Explode):
-            array = exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[cast.to.copy()], nested=True)
-            cast.replace(exp.Explode(this=exp.Cast(this=cast.this.this.copy(), to=array)))
-
-
-def spark_type(duckdb_type: str) -> str:
-    """Spark's type for a DuckDB type (JSON is text on Spark, as DuckDB writes it to Parquet)."""
-    from sqlglot import exp
-
-    built = exp.DataType.build(duckdb_type, dialect="duckdb")
-    for node in built.find_all(exp.DataType):
-        if node.this == exp.DataType.Type.JSON:
-            node.set("this", exp.DataType.Type.TEXT)
-    return built.sql("spark")
 
 
 # -- the build ---------------------------------------------------------------------------------
@@ -180,8 +101,6 @@ def build(
     lake.require()
     project = project or read_project()
     chosen = project.selection(select)
-    for model in chosen:
-        spark_sql(model, model.sql)  # a model with no Spark mapping is refused before Spark starts
     with build_lock(lake):
         landed = landed_sources(lake.manifest_records())
         state = BuildState.load(lake)
@@ -214,6 +133,7 @@ class _SparkBuild:
         self.spark = spark
         self.project = project
         self.columns = columns
+        self.key = key
         self.computed_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
         self.source_views = sources.source_views(lake)
         self.registered: set[str] = set()
@@ -232,6 +152,7 @@ class _SparkBuild:
 
     def run(self, chosen: list[Model], on_model) -> runner.BuildSummary:
         from pyspark.errors import PySparkException
+        from sqlglot.errors import SqlglotError
 
         summary = runner.BuildSummary()
         broken: set[str] = set()
@@ -248,7 +169,7 @@ class _SparkBuild:
                         self._build_model(model, outcome)
                     except ModelError as exc:
                         outcome.status, outcome.error = runner.FAILED, str(exc)
-                    except (PySparkException, duckdb.Error, IdbxError, OSError) as exc:
+                    except (PySparkException, duckdb.Error, IdbxError, OSError, SqlglotError) as exc:
                         outcome.status, outcome.error = runner.FAILED, f"{model.label}: {runner._first_line(exc)}"
                     if outcome.status == runner.FAILED:
                         broken.add(model.name)
@@ -305,15 +226,22 @@ class _SparkBuild:
                 raise ModelError(model.label, f"reads {ref}, which is neither a model nor a lake table")
             if ref not in self.project:
                 self._register_source(ref)
-        select = spark_sql(model, runner.model_select(self.project, model, self.computed_at, self._data_through(model)))
+        select = runner.model_select(self.project, model, self.computed_at, self._data_through(model))
+        try:
+            frame = self.spark.sql(_typed(self.columns[model.name], None, f"({spark_sql(model, select)}) AS model"))
+        except ModelError:
+            source = row_local_input(model)
+            if not source:
+                raise
+            frame = self._duckdb_per_batch(model, select, source)
+            outcome.notes.append(PER_BATCH_NOTE)
         if model.materialized == settings.VIEW:
-            self.spark.sql(f"CREATE OR REPLACE TEMP VIEW {_ident(model.name)} AS {select}")
+            frame.createOrReplaceTempView(model.name)
             outcome.status = runner.VIEW
             return
         folder = self.lake.root / model.output_folder / model.name
-        frame = self.spark.sql(_typed(self.columns[model.name], None, f"({select}) AS model"))
         if model.partition_by:
-            written, removed = _write_partitions(frame, folder, model.partition_by)
+            written, removed = _write_partitions(frame, folder, model.partition_by, self._schema_file(model))
             outcome.notes.append(f"{written} partition(s) written, {removed} removed")
         else:
             _write_table(frame, folder)
@@ -323,8 +251,30 @@ class _SparkBuild:
         self.output_seals[model.name] = seals.reseal(self.lake, folder, self.output_seals.get(model.name, {}))
         # Models above read the output as written, as on DuckDB.
         files = sorted(folder.glob(f"{model.partition_by}=*/{PARTITION_FILE}")) if model.partition_by else [folder / PARTITION_FILE]
-        output = self.spark.read.parquet(*map(str, files or [folder / MODEL_SCHEMA_FILE]))
-        output.createOrReplaceTempView(model.name)
+        if files:
+            self.spark.read.parquet(*map(str, files)).createOrReplaceTempView(model.name)
+        else:
+            self.spark.sql(f"CREATE OR REPLACE TEMP VIEW {_ident(model.name)} AS "
+                           f"{_typed(self.columns[model.name], set(), '(SELECT 1) AS nothing WHERE false')}")
+
+    def _schema_file(self, model: Model):
+        """A writer of the zero-row `_schema.parquet` with the model's DuckDB columns (as DuckDB's writer leaves)."""
+        empty = "SELECT " + ", ".join(f"CAST(NULL AS {type_}) AS {quote_ident(name)}" for name, type_ in self.columns[model.name])
+
+        def write(path: Path) -> None:
+            self.duck.execute(f"COPY ({empty} WHERE false) TO {sql_string(str(path))} (FORMAT parquet)")
+
+        return write
+
+    def _duckdb_per_batch(self, model: Model, select: str, source: str):
+        """The model computed by DuckDB on each Arrow batch of its one input, on the workers."""
+        columns = self.columns[model.name]
+        schema = ", ".join(f"{_ident(name)} {spark_type(type_)}" for name, type_ in columns)
+        typed = "SELECT " + ", ".join(
+            f"CAST({quote_ident(name)} AS {_arrow_friendly(type_)}) AS {quote_ident(name)}" for name, type_ in columns
+        ) + f" FROM ({select}) AS model"
+        key = self.key
+        return _map_in_arrow(self.spark.table(_ident(source)), lambda batches: _run_per_batch(batches, source, typed, key), schema)
 
     def _data_through(self, model: Model) -> date | None:
         """As the DuckDB build: the latest snapshot the mart read, or its latest event day."""
@@ -377,7 +327,7 @@ def _write_table(frame, folder: Path) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _write_partitions(frame, folder: Path, column: str) -> tuple[int, int]:
+def _write_partitions(frame, folder: Path, column: str, schema_file) -> tuple[int, int]:
     """`<column>=D/data.parquet` for every day the model gives, the column kept in the files (as
     DuckDB writes them), beside `_schema.parquet`; days it no longer gives lose their partition."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -386,7 +336,6 @@ def _write_partitions(frame, folder: Path, column: str) -> tuple[int, int]:
     try:
         keyed = frame.withColumn(part, frame[column])
         keyed.repartition(part).write.partitionBy(part).parquet(str(work / "days"))
-        frame.limit(0).coalesce(1).write.parquet(str(work / "schema"))
         produced = {}
         for day_folder in (work / "days").glob(f"{part}=*"):
             files = sorted(day_folder.glob("part-*.parquet"))
@@ -400,8 +349,8 @@ def _write_partitions(frame, folder: Path, column: str) -> tuple[int, int]:
         stale = [path for path in folder.glob(f"{column}=*") if path.name.split("=", 1)[1] not in produced]
         for path in stale:
             shutil.rmtree(path)
-        (schema,) = sorted((work / "schema").glob("part-*.parquet"))
-        _fsync_replace(schema, folder / MODEL_SCHEMA_FILE)
+        schema_file(work / MODEL_SCHEMA_FILE)
+        _fsync_replace(work / MODEL_SCHEMA_FILE, folder / MODEL_SCHEMA_FILE)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return len(produced), len(stale)
@@ -409,19 +358,52 @@ def _write_partitions(frame, folder: Path, column: str) -> tuple[int, int]:
 
 # -- DuckDB's macros on Spark's workers --------------------------------------------------------
 
-_WORKER_CONNECTION: duckdb.DuckDBPyConnection | None = None
+_WORKER_CONNECTIONS: dict[bytes | None, duckdb.DuckDBPyConnection] = {}
 
 
-def _worker_connection() -> duckdb.DuckDBPyConnection:
-    """One DuckDB connection per Spark worker process, with the IP macros and the country lookup."""
-    global _WORKER_CONNECTION
-    if _WORKER_CONNECTION is None:
+def _worker_connection(key: bytes | None = None) -> duckdb.DuckDBPyConnection:
+    """One DuckDB connection per Spark worker process, with the macros of the DuckDB build (the
+    pseudonym's only when given the key)."""
+    if key not in _WORKER_CONNECTIONS:
         from idbx.privacy import geoip
 
         con = duckdb.connect()
         geoip.install_country_lookup(con)
-        _WORKER_CONNECTION = con
-    return _WORKER_CONNECTION
+        for statement in functions.duckdb_statements():
+            con.execute(statement)
+        if key is not None:
+            pseudonym.install(con, key)
+        _WORKER_CONNECTIONS[key] = con
+    return _WORKER_CONNECTIONS[key]
+
+
+def _arrow_friendly(duckdb_type: str) -> str:
+    """The DuckDB type whose Arrow form Spark reads as spark_type(duckdb_type)."""
+    from sqlglot import exp
+
+    return exp.DataType.build(spark_type(duckdb_type), dialect="spark").sql("duckdb")
+
+
+def _map_in_arrow(frame, function, schema: str):
+    """`frame.mapInArrow(function, schema)` without pandas: pyspark 4.3 (pinned) builds the
+    function through pandas_udf, which requires pandas; the Arrow path it takes does not."""
+    from pyspark.sql import DataFrame
+    from pyspark.sql.udf import _create_udf
+    from pyspark.util import PythonEvalType
+
+    udf = _create_udf(function, returnType=schema, evalType=PythonEvalType.SQL_MAP_ARROW_ITER_UDF)
+    column = udf(*[frame[name] for name in frame.columns])
+    return DataFrame(frame._jdf.mapInArrow(column._jc, False, None), frame.sparkSession)
+
+
+def _run_per_batch(batches, source: str, typed: str, key: bytes):
+    con = _worker_connection(key)
+    for batch in batches:
+        con.register(source, pa.Table.from_batches([batch]))
+        try:
+            yield from con.sql(typed).to_arrow_table().to_batches()
+        finally:
+            con.unregister(source)
 
 
 def _duckdb_macro_on_spark(name: str, returns: str):

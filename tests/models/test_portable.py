@@ -12,8 +12,16 @@ from sqlglot import exp
 from idbx.errors import ModelError
 from idbx.models import functions
 from idbx.models.project import parse_model, read_project
-from idbx.models.spark import spark_sql
+from idbx.models.spark_dialect import row_local_input, spark_sql
 
+# Models with no Spark form yet: a Spark build reports them failed, naming what has no mapping
+# (the models that read them are not built), and builds the others.
+NOT_PORTABLE_YET = {
+    # json_transform into a struct, hash() of two columns, list lambdas, and a per-learner
+    # DISTINCT joined back: neither transpiled nor computable one row at a time.
+    "int__events__problem_responses": "hash, json_transform",
+}
+PROJECT = read_project()
 HEADER = "/*\ndescription: d\ngrain: [a]\nmaterialized: table\ncolumns:\n  a: x\n*/\n"
 
 
@@ -21,10 +29,19 @@ def model(sql: str):
     return parse_model("m", "marts", Path("m.sql"), HEADER + sql)
 
 
-@pytest.mark.parametrize("name", list(read_project().models))
+@pytest.mark.parametrize("name", list(PROJECT.models))
 def test_every_model_transpiles_to_spark_sql(name):
-    model = read_project().models[name]
-    spark = spark_sql(model, model.sql)
+    model = PROJECT.models[name]
+    if name in NOT_PORTABLE_YET:
+        with pytest.raises(ModelError, match=f"{model.label}: calls {NOT_PORTABLE_YET[name]}, which Spark lacks"):
+            spark_sql(model, model.sql)
+        assert row_local_input(model) is None
+        return
+    try:
+        spark = spark_sql(model, model.sql)
+    except ModelError:  # DuckDB's JSON functions, hash(): run by DuckDB on Spark's workers, a batch at a time
+        assert row_local_input(model), f"{model.label} has no Spark SQL and is not computed row by row"
+        return
     tree = sqlglot.parse_one(spark, read="spark")  # Spark's own dialect reads it back
     called = {f.name.lower() for f in tree.find_all(exp.Anonymous)}
     # Anything sqlglot passed through untouched is a function the Spark build defines itself.
@@ -45,7 +62,7 @@ def test_an_ordered_list_needs_the_struct_s_first_field_as_its_order():
 
 
 def test_the_engine_specific_constructs_are_rewritten_for_spark():
-    days = read_project().models["int__events__learner_course_day"]
+    days = PROJECT.models["int__events__learner_course_day"]
     assert "SUM_OF_SHORT_GAPS(learner_days.counted_times, 300000000)" in spark_sql(days, days.sql)
     empty_map = spark_sql(None, "SELECT CAST(MAP {} AS MAP(VARCHAR, BIGINT)) AS m")
     assert empty_map == "SELECT CAST(MAP() AS MAP<STRING, BIGINT>) AS m"
@@ -53,6 +70,19 @@ def test_the_engine_specific_constructs_are_rewritten_for_spark():
     assert "EXPLODE(CAST(SEQUENCE(a, b, INTERVAL '1' DAY) AS ARRAY<DATE>))" in calendar
 
 
+def test_a_row_local_model_reads_one_relation_without_aggregates_windows_or_joins():
+    assert row_local_input(PROJECT.models["stg__edx__events"]) == "events"
+    assert row_local_input(model("SELECT a, hash(b) AS h FROM t, unnest(json_keys(c)) AS k(key) WHERE a > 0")) == "t"
+    for sql in ("SELECT count(*) AS a FROM t", "SELECT DISTINCT a FROM t", "SELECT lag(a) OVER (ORDER BY b) AS a FROM t",
+                "SELECT t.a FROM t JOIN u ON t.a = u.a", "SELECT a FROM t LIMIT 1"):
+        assert row_local_input(model(sql)) is None, sql
+
+
 def test_each_engine_defines_the_runner_functions():
     spark_defined = {statement.split("FUNCTION ", 1)[1].split("(", 1)[0] for statement in functions.spark_statements(b"k" * 16)}
     assert spark_defined | set(functions.DUCKDB_ON_SPARK) == functions.RUNNER_FUNCTIONS
+
+
+def test_duckdb_s_list_and_storage_idioms_are_rewritten_for_spark():
+    assert "SIZE(ARRAY_DISTINCT(FLATTEN(COLLECT_LIST(x))))" in spark_sql(None, "SELECT len(list_distinct(flatten(list(x)))) FROM t")
+    assert "MATERIALIZED" not in spark_sql(None, "WITH a AS MATERIALIZED (SELECT 1 AS x) SELECT x FROM a")
