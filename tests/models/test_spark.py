@@ -1,7 +1,7 @@
 """The models on Spark (local[2]) give what they give on DuckDB, row for row, at the same lake
 paths with the same columns and types, so the catalog and what reads it work on either engine's
-output. One Spark session for the module (about 13 s to start) and one Spark build of the scenario
-lake (about 40 to 75 s on the 2-core machine): these tests run together, as one xdist group."""
+output. One Spark session (10-13 s to start) and one Spark build of the scenario lake (45-130 s on
+the shared 2-core machine; 2-3.5 minutes for the three tests): they run as one xdist group."""
 
 from __future__ import annotations
 
