@@ -114,15 +114,48 @@ _WIDER = {"UTINYINT": "SMALLINT", "USMALLINT": "INT", "UINT": "BIGINT", "UBIGINT
 def row_local_input(model: Model) -> str | None:
     """The one relation a model reads if it computes each output row from one input row (or a
     row into several, with unnest): no aggregate, window, DISTINCT, GROUP BY, ORDER BY, LIMIT,
-    nor a join of two relations. Such a model runs on Spark as DuckDB itself, a batch of rows at
-    a time on the workers, when its SQL has no Spark mapping (DuckDB's JSON functions, `hash`)."""
+    nor a join of two relations, but for a per-value lookup (`_lookups`). Such a model runs on
+    Spark as DuckDB itself, a batch of rows at a time on the workers, when its SQL has no Spark
+    mapping (DuckDB's JSON functions, `hash`)."""
     import sqlglot
     from sqlglot import exp
 
     tree = sqlglot.parse_one(model.sql, read="duckdb")
+    for cte, join in _lookups(tree):
+        join.pop()
+        cte.pop()
     if any(tree.find_all(exp.AggFunc, exp.Window, exp.Distinct, exp.Group, exp.Order, exp.Limit)):
         return None
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     read = {t.name for t in tree.find_all(exp.Table) if isinstance(t.this, exp.Identifier) and t.name not in ctes}
     joins = [j for j in tree.find_all(exp.Join) if not isinstance(j.this, (exp.Unnest, exp.Lateral))]
     return read.pop() if len(read) == 1 and not joins else None
+
+
+def _lookups(tree) -> list:
+    """(CTE, join) pairs of a per-value lookup: `c AS (SELECT k, f(k) AS v FROM (SELECT DISTINCT k
+    FROM x))` joined `JOIN c ON c.k = y.k` (the pseudonym computed once per learner). Within any
+    batch of rows, every k of the batch finds its row, so the lookup keeps the model row by row."""
+    from sqlglot import exp
+
+    found = []
+    for cte in tree.find_all(exp.CTE):
+        body, name = cte.this, cte.alias_or_name
+        source = body.args.get("from_") or body.args.get("from")
+        inner = source.this if source else None
+        inner = inner.this if isinstance(inner, exp.Subquery) else None
+        if not (isinstance(body, exp.Select) and isinstance(inner, exp.Select) and inner.args.get("distinct")
+                and len(inner.expressions) == 1 and isinstance(inner.expressions[0], exp.Column)
+                and not any(body.find_all(exp.AggFunc, exp.Window, exp.Join)) and not body.args.get("where")):
+            continue
+        key = inner.expressions[0].name
+        if not any(isinstance(e, exp.Column) and e.name == key for e in body.expressions):
+            continue
+        for join in tree.find_all(exp.Join):
+            condition = join.args.get("on")
+            if (isinstance(join.this, exp.Table) and join.this.name == name and not join.args.get("side")
+                    and isinstance(condition, exp.EQ)
+                    and {c.name for c in condition.find_all(exp.Column)} == {key}
+                    and {c.table for c in condition.find_all(exp.Column)} >= {join.this.alias_or_name}):
+                found.append((cte, join))
+    return found

@@ -14,13 +14,6 @@ from idbx.models import functions
 from idbx.models.project import parse_model, read_project
 from idbx.models.spark_dialect import row_local_input, spark_sql
 
-# Models with no Spark form yet: a Spark build reports them failed, naming what has no mapping
-# (the models that read them are not built), and builds the others.
-NOT_PORTABLE_YET = {
-    # json_transform into a struct, hash() of two columns, list lambdas, and a per-learner
-    # DISTINCT joined back: neither transpiled nor computable one row at a time.
-    "int__events__problem_responses": "hash, json_transform",
-}
 PROJECT = read_project()
 HEADER = "/*\ndescription: d\ngrain: [a]\nmaterialized: table\ncolumns:\n  a: x\n*/\n"
 
@@ -32,11 +25,6 @@ def model(sql: str):
 @pytest.mark.parametrize("name", list(PROJECT.models))
 def test_every_model_transpiles_to_spark_sql(name):
     model = PROJECT.models[name]
-    if name in NOT_PORTABLE_YET:
-        with pytest.raises(ModelError, match=f"{model.label}: calls {NOT_PORTABLE_YET[name]}, which Spark lacks"):
-            spark_sql(model, model.sql)
-        assert row_local_input(model) is None
-        return
     try:
         spark = spark_sql(model, model.sql)
     except ModelError:  # DuckDB's JSON functions, hash(): run by DuckDB on Spark's workers, a batch at a time
@@ -73,6 +61,13 @@ def test_the_engine_specific_constructs_are_rewritten_for_spark():
 def test_a_row_local_model_reads_one_relation_without_aggregates_windows_or_joins():
     assert row_local_input(PROJECT.models["stg__edx__events"]) == "events"
     assert row_local_input(model("SELECT a, hash(b) AS h FROM t, unnest(json_keys(c)) AS k(key) WHERE a > 0")) == "t"
+    # A per-value lookup joined back on its key (the pseudonym once per learner) keeps it row by row.
+    lookup = ("WITH ids AS (SELECT u, learner_pseudonym(u) AS l FROM (SELECT DISTINCT u FROM t) AS d) "
+              "SELECT t.a, ids.l FROM t JOIN ids ON ids.u = t.u")
+    assert row_local_input(model(lookup)) == "t"
+    assert row_local_input(PROJECT.models["int__events__problem_responses"]) == "stg__edx__events"
+    assert row_local_input(model(lookup.replace("ids.u = t.u", "ids.u = t.v"))) is None  # not on its key
+    assert row_local_input(model(lookup.replace("JOIN ids", "LEFT JOIN ids"))) is None
     for sql in ("SELECT count(*) AS a FROM t", "SELECT DISTINCT a FROM t", "SELECT lag(a) OVER (ORDER BY b) AS a FROM t",
                 "SELECT t.a FROM t JOIN u ON t.a = u.a", "SELECT a FROM t LIMIT 1"):
         assert row_local_input(model(sql)) is None, sql

@@ -17,7 +17,6 @@ from idbx.models import spark
 from idbx.models.state import BuildState
 from tests.cli.test_cli import run
 from tests.models import scenario, tiny_lake
-from tests.models.test_portable import NOT_PORTABLE_YET
 
 RA = "ra_2016_t1"
 
@@ -61,18 +60,13 @@ def _same(left, right) -> bool:
 
 def test_every_output_on_spark_equals_duckdb_s(spark_built, built_scenario):
     lake, summary = spark_built
-    # What has no Spark form yet fails, naming it, and what reads it is not built; nothing else fails.
-    assert {o.name for o in summary.failed} == set(NOT_PORTABLE_YET), [o.error for o in summary.failed]
-    not_built = {o.name for o in summary.models if o.status == "skipped"}
-    assert not_built == {o.name for o in summary.models if o.notes and o.notes[0].startswith("not built")}
-    assert any(o.notes == [spark.PER_BATCH_NOTE] for o in summary.models if o.name == "stg__edx__events")
+    assert not summary.failed, [o.error for o in summary.failed]
+    per_batch = {o.name for o in summary.models if spark.PER_BATCH_NOTE in o.notes}
+    assert per_batch == {"stg__edx__events", "int__events__problem_responses"}
     compared = []
     with duckdb.connect() as con:
         for layer in ("silver", "marts"):
             for folder in sorted(p for p in (built_scenario.root / layer).iterdir() if p.is_dir()):
-                if folder.name in not_built | set(NOT_PORTABLE_YET):
-                    assert not (lake.root / layer / folder.name).exists()
-                    continue
                 on_spark = lake.root / layer / folder.name
                 described = con.execute(f"DESCRIBE SELECT * FROM {_scan(folder)}").fetchall()
                 assert [r[:2] for r in con.execute(f"DESCRIBE SELECT * FROM {_scan(on_spark)}").fetchall()] == \
