@@ -12,8 +12,10 @@ of every kind the models count (video, problems, navigation, forum, enrollment, 
                (the per-learner models recompute the learners whose rows changed)
   refresh      `--full-refresh` on the lake as it then is
 Prints seconds per model and in total, and peak memory; append to RESULTS.md by hand.
+With --spark, only the full build, on DuckDB and then on Spark local[2] (`idbx build --engine
+spark`, needs idbx[spark] and Java 17), each in its own process, and each mart's rows on both.
 
-    .venv/bin/python benchmarks/build_models.py [--work DIR] [--events N] [--learners N] [--courses N]
+    .venv/bin/python benchmarks/build_models.py [--work DIR] [--events N] [--learners N] [--courses N] [--spark]
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ Path(sys.argv[3]).write_text(json.dumps({"seconds": summary.seconds, "cpu": usag
     {"name": o.name, "status": o.status, "rows": o.rows, "seconds": o.seconds, "cpu": o.cpu_seconds, "notes": o.notes}
     for o in summary.models]}))
 """
+
+RUN_SPARK_BUILD = RUN_BUILD.replace("from idbx.models.runner import build", "from idbx.models.spark import build").replace(
+    'full_refresh=sys.argv[2] == "full"', 'master="local[2]"')
 
 # (share of events, event_type SQL, event_source, has username) -- `cid` is the course id, `k` the event number.
 EVENT_MIX = [
@@ -211,10 +216,10 @@ def write_events(con: duckdb.DuckDBPyConnection, lake: Lake, courses: int, learn
     print(f"events: {written:,} in the lake")
 
 
-def measured_build(lake: Lake, work: Path, label: str, full: bool) -> dict:
+def measured_build(lake: Lake, work: Path, label: str, full: bool, script: str = RUN_BUILD) -> dict:
     out = work / f"{label}.json"
     env = {**os.environ, "IDBX_PSEUDONYM_KEY": KEY}
-    seconds, peak = timed([sys.executable, "-c", RUN_BUILD, str(lake.root), "full" if full else "", str(out)], env=env)
+    seconds, peak = timed([sys.executable, "-c", script, str(lake.root), "full" if full else "", str(out)], env=env)
     result = json.loads(out.read_text())
     result.update(wall=seconds, peak=peak, label=label)
     return result
@@ -227,6 +232,7 @@ def main() -> None:
     parser.add_argument("--learners", type=int, default=200_000)
     parser.add_argument("--events", type=int, default=20_000_000)
     parser.add_argument("--reuse", action="store_true", help="keep the bronze lake of a previous run (same sizes)")
+    parser.add_argument("--spark", action="store_true", help="the full build on DuckDB, then on Spark local[2]")
     args = parser.parse_args()
     work = args.work.resolve()
     lake = Lake(work / "lake")
@@ -238,6 +244,8 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
         generate(lake, args.courses, args.learners, args.events)
     print(machine())
+    if args.spark:
+        return compare_engines(lake, work)
     runs = [measured_build(lake, work, "full", full=False), measured_build(lake, work, "unchanged", full=False)]
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
@@ -264,6 +272,28 @@ def main() -> None:
             model = next(m for m in run["models"] if m["name"] == name)
             how = "; ".join(model["notes"]) or ("whole" if model["status"] == "built" else model["status"])
             print(f"{run['label']}: {name} {model['status']}; {how}")
+
+
+def _mart_rows(lake: Lake) -> dict[str, int]:
+    with duckdb.connect() as con:
+        return {folder.name: con.execute(f"SELECT count(*) FROM read_parquet({sql_string(str(folder / '**' / '*.parquet'))})").fetchall()[0][0]
+                for folder in sorted(p for p in lake.marts.iterdir() if p.is_dir())}
+
+
+def compare_engines(lake: Lake, work: Path) -> None:
+    """The full build on DuckDB, then on Spark local[2] over the same lake (outputs replaced)."""
+    runs = [measured_build(lake, work, "duckdb full", full=False)]
+    duck_rows = _mart_rows(lake)
+    runs.append(measured_build(lake, work, "spark local[2] full", full=False, script=RUN_SPARK_BUILD))
+    spark_rows = _mart_rows(lake)
+    print("\n| model | " + " | ".join(r["label"] for r in runs) + " |\n|---|---|---|")
+    for name in [m["name"] for m in runs[0]["models"]]:
+        print(f"| {name} | " + " | ".join(f"{next(m for m in r['models'] if m['name'] == name)['seconds']:.1f}" for r in runs) + " |")
+    print("| **build (in-process)** | " + " | ".join(f"{r['seconds']:.1f}" for r in runs) + " |")
+    print("| **whole process (wall)** | " + " | ".join(f"{r['wall']:.1f}" for r in runs) + " |")
+    print("| **peak RSS (MB, largest process)** | " + " | ".join(f"{r['peak']:,.0f}" for r in runs) + " |")
+    differ = {name: (rows, spark_rows.get(name)) for name, rows in duck_rows.items() if spark_rows.get(name) != rows}
+    print(f"marts' rows: {'the same on both engines' if not differ else differ}")
 
 
 if __name__ == "__main__":
