@@ -291,7 +291,7 @@ def compare_engines(lake: Lake, work: Path) -> None:
         print(f"| {name} | " + " | ".join(f"{next(m for m in r['models'] if m['name'] == name)['seconds']:.1f}" for r in runs) + " |")
     print("| **build (in-process)** | " + " | ".join(f"{r['seconds']:.1f}" for r in runs) + " |")
     print("| **whole process (wall)** | " + " | ".join(f"{r['wall']:.1f}" for r in runs) + " |")
-    print("| **peak RSS (MB, largest process)** | " + " | ".join(f"{r['peak']:,.0f}" for r in runs) + " |")
+    print("| **peak RSS (MB; on Spark the Python driver, not the JVM)** | " + " | ".join(f"{r['peak']:,.0f}" for r in runs) + " |")
     differ = {name: (rows, spark_rows.get(name)) for name, rows in duck_rows.items() if spark_rows.get(name) != rows}
     print(f"marts' rows: {'the same on both engines' if not differ else differ}")
 
