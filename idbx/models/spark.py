@@ -94,7 +94,8 @@ def build(
 ) -> runner.BuildSummary:
     """Build the models (all, or the selected ones and what they read) on Spark, every one whole.
     Refused as the DuckDB build refuses (missing or other key without `rekey`, invalid registry,
-    a model with no Spark mapping)."""
+    a model DuckDB cannot bind); a model with no Spark form fails alone, naming what it lacks, and
+    the models that read it are not built."""
     started = time.monotonic()
     key_bytes = pseudonym.resolve_key(key)
     registry = load_registry(registry_path)
