@@ -85,6 +85,11 @@ class ManifestRecord:
     # written before files were sealed.
     seals: dict[str, list] | None = None
 
+    @property
+    def landed(self) -> bool:
+        """Whether the lake holds a version of this source (a first attempt that failed landed nothing)."""
+        return self.status != "failed"
+
     def sealed(self) -> dict[str, Seal]:
         return {name: Seal(*seal) for name, seal in (self.seals or {}).items()}
 

@@ -160,6 +160,40 @@ def _check_key(lake: Lake, state: BuildState, key: bytes, rekey: bool) -> int | 
         return con.execute("SELECT count(DISTINCT learner_id) FROM read_parquet(?)", [str(previous)]).fetchall()[0][0]
 
 
+def build_in_order(
+    project: Project, chosen: list[Model], build_model: Callable[[Model, ModelOutcome], None],
+    failures: tuple[type[BaseException], ...], on_model: ModelCallback | None,
+    on_failed: Callable[[str], object] = lambda name: None,
+) -> list[ModelOutcome]:
+    """Each model built in dependency order by `build_model` (either engine's), timed; a failure
+    (a ModelError, or one of `failures`) is that model's one line, and the models reading it are
+    skipped, not the others."""
+    outcomes, broken = [], set()
+    for model in chosen:
+        outcome = ModelOutcome(model.name, model.layer, model.materialized)
+        upstream_broken = sorted(project.upstream(model.name) & broken)
+        if upstream_broken:
+            outcome.notes.append(f"not built: {', '.join(upstream_broken)} failed")
+            broken.add(model.name)
+        else:
+            started, cpu_started = time.monotonic(), time.process_time()
+            try:
+                build_model(model, outcome)
+            except ModelError as exc:
+                outcome.status, outcome.error = FAILED, str(exc)
+            except failures as exc:
+                outcome.status, outcome.error = FAILED, f"{model.label}: {_first_line(exc)}"
+            if outcome.status == FAILED:
+                broken.add(model.name)
+                on_failed(model.name)
+            outcome.seconds = time.monotonic() - started
+            outcome.cpu_seconds = time.process_time() - cpu_started
+        outcomes.append(outcome)
+        if on_model:
+            on_model(outcome)
+    return outcomes
+
+
 def _sweep_leftovers(lake: Lake) -> None:
     """Outputs a killed build was still writing (the lock says no build is running now)."""
     for layer in (lake.seeds, lake.silver, lake.marts):
@@ -221,35 +255,14 @@ class _Build:
 
     def run(self, chosen: list[Model], on_model: ModelCallback | None) -> BuildSummary:
         summary = BuildSummary()
-        broken: set[str] = set()
         # A build stopped after the rows a merged model reads were rewritten, and before the model
         # was, would leave it not knowing which keys changed: until this build ends, the lake's
         # state says these models must be recomputed whole.
         self._merged_before = {m.name: self.state.models.pop(m.name) for m in chosen if m.merge_by and m.name in self.state.models}
         if self._merged_before:
             self.state.save(self.lake)
-        for model in chosen:
-            outcome = ModelOutcome(model.name, model.layer, model.materialized)
-            upstream_broken = sorted(self.project.upstream(model.name) & broken)
-            if upstream_broken:
-                outcome.notes.append(f"not built: {', '.join(upstream_broken)} failed")
-                broken.add(model.name)
-            else:
-                started, cpu_started = time.monotonic(), time.process_time()
-                try:
-                    self._build_model(model, outcome)
-                except ModelError as exc:
-                    outcome.status, outcome.error = FAILED, str(exc)
-                except (duckdb.Error, IdbxError, OSError) as exc:
-                    outcome.status, outcome.error = FAILED, f"{model.label}: {_first_line(exc)}"
-                if outcome.status == FAILED:
-                    broken.add(model.name)
-                    self.state.models.pop(model.name, None)
-                outcome.seconds = time.monotonic() - started
-                outcome.cpu_seconds = time.process_time() - cpu_started
-            summary.models.append(outcome)
-            if on_model:
-                on_model(outcome)
+        summary.models = build_in_order(self.project, chosen, self._build_model, (duckdb.Error, IdbxError, OSError), on_model,
+                                        on_failed=lambda name: self.state.models.pop(name, None))
         self.state.key_fingerprint = self.key_fingerprint
         # Seals first: a build stopped before the state is saved leaves outputs the next build
         # recomputes anyway, never outputs taken for tampered ones.

@@ -156,29 +156,9 @@ class _SparkBuild:
         from sqlglot.errors import SqlglotError
 
         summary = runner.BuildSummary()
-        broken: set[str] = set()
         try:
-            for model in chosen:
-                outcome = runner.ModelOutcome(model.name, model.layer, model.materialized)
-                upstream_broken = sorted(self.project.upstream(model.name) & broken)
-                if upstream_broken:
-                    outcome.notes.append(f"not built: {', '.join(upstream_broken)} failed")
-                    broken.add(model.name)
-                else:
-                    started, cpu_started = time.monotonic(), time.process_time()
-                    try:
-                        self._build_model(model, outcome)
-                    except ModelError as exc:
-                        outcome.status, outcome.error = runner.FAILED, str(exc)
-                    except (PySparkException, duckdb.Error, IdbxError, OSError, SqlglotError) as exc:
-                        outcome.status, outcome.error = runner.FAILED, f"{model.label}: {runner._first_line(exc)}"
-                    if outcome.status == runner.FAILED:
-                        broken.add(model.name)
-                    outcome.seconds = time.monotonic() - started
-                    outcome.cpu_seconds = time.process_time() - cpu_started
-                summary.models.append(outcome)
-                if on_model:
-                    on_model(outcome)
+            summary.models = runner.build_in_order(
+                self.project, chosen, self._build_model, (PySparkException, duckdb.Error, IdbxError, OSError, SqlglotError), on_model)
             seals.write_output_seals(self.lake, {name: files for name, files in self.output_seals.items() if name in self.project.models})
             reconciliation = self.lake.marts / "reconciliation" / PARTITION_FILE
             if any(o.name == "reconciliation" and o.status == runner.BUILT for o in summary.models):

@@ -10,16 +10,13 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
 from idbx.errors import ConfigError
-from idbx.ingest.outcomes import FAILED
-from idbx.lake.store import TMP_MARKER, Lake, ManifestRecord
+from idbx.lake.store import Lake, ManifestRecord
 
 _VERSION = 2
 
@@ -66,17 +63,13 @@ class BuildState:
         return cls(models, raw.get("parsed", {}), raw.get("key_fingerprint"))
 
     def save(self, lake: Lake) -> None:
-        path = self.path(lake)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}{TMP_MARKER}{os.getpid()}")
         models = {
             name: {"fingerprint": model.fingerprint, "rows": model.rows, "inputs": model.inputs, "content": model.content,
                    "event_files": {rel: [info.size, info.mtime_ns, info.dates] for rel, info in model.event_files.items()}}
             for name, model in self.models.items()
         }
-        tmp.write_text(json.dumps({"version": _VERSION, "models": models, "parsed": self.parsed,
-                                   "key_fingerprint": self.key_fingerprint}), encoding="utf-8")
-        os.replace(tmp, path)
+        lake.replace_file(self.path(lake), json.dumps({"version": _VERSION, "models": models, "parsed": self.parsed,
+                                                        "key_fingerprint": self.key_fingerprint}).encode())
 
     def known_event_dates(self) -> dict[tuple[str, int, int], dict[str, int]]:
         """Event days of every file version some model was built from: (path, size, mtime) -> days."""
@@ -98,11 +91,11 @@ class LandedSources:
 
     def newer(self, records: list[ManifestRecord]) -> list[ManifestRecord]:
         """The records landed after these (by their landing time, to the second)."""
-        return [r for r in records if r.status != FAILED and (self.through is None or r.ingested_at > self.through)]
+        return [r for r in records if r.landed and (self.through is None or r.ingested_at > self.through)]
 
 
 def landed_sources(records: list[ManifestRecord]) -> LandedSources:
-    landed = sorted((r.key, r.sha256, r.ingested_at) for r in records if r.status != FAILED)
+    landed = sorted((r.key, r.sha256, r.ingested_at) for r in records if r.landed)
     digest = hashlib.sha256(json.dumps([[key, sha256] for key, sha256, _ in landed]).encode()).hexdigest()
     return LandedSources(digest, len(landed), max((at for *_, at in landed), default=None))
 
@@ -114,11 +107,8 @@ def _complete_path(lake: Lake):
 def record_complete_build(lake: Lake, read: LandedSources) -> None:
     """A build of every model ended without a failure, having read `read` (taken when it started:
     a file landed meanwhile makes the lake ahead of it, and the next build takes it)."""
-    path = _complete_path(lake)
-    tmp = path.with_name(f".{path.name}{TMP_MARKER}{os.getpid()}-{uuid.uuid4().hex[:8]}")  # outside the build lock
     built_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    tmp.write_text(json.dumps(asdict(read) | {"built_at": built_at}), encoding="utf-8")
-    os.replace(tmp, path)
+    lake.replace_file(_complete_path(lake), json.dumps(asdict(read) | {"built_at": built_at}).encode())
 
 
 def last_complete_build(lake: Lake) -> tuple[LandedSources, str] | None:

@@ -45,11 +45,15 @@ def _padded(key: bytes) -> bytes:
     return key.ljust(_BLOCK, b"\0")
 
 
+def _pads(key: bytes) -> tuple[str, str]:
+    """RFC 2104's inner and outer padded keys, as hex."""
+    padded = _padded(key)
+    return bytes(b ^ 0x36 for b in padded).hex(), bytes(b ^ 0x5C for b in padded).hex()
+
+
 def macro_sql(key: bytes) -> str:
     """`CREATE TEMP MACRO learner_pseudonym(user_id)`: the HMAC of the id's decimal text, as hex."""
-    padded = _padded(key)
-    inner = bytes(b ^ 0x36 for b in padded).hex()
-    outer = bytes(b ^ 0x5C for b in padded).hex()
+    inner, outer = _pads(key)
     return (
         f"CREATE OR REPLACE TEMP MACRO {MACRO}(user_id) AS "
         f"CASE WHEN user_id IS NOT NULL THEN sha256(from_hex('{outer}') || "
@@ -59,9 +63,7 @@ def macro_sql(key: bytes) -> str:
 
 def spark_function_sql(key: bytes) -> str:
     """The same HMAC as a Spark SQL temporary function (`idbx build --engine spark`)."""
-    padded = _padded(key)
-    inner = bytes(b ^ 0x36 for b in padded).hex()
-    outer = bytes(b ^ 0x5C for b in padded).hex()
+    inner, outer = _pads(key)
     return (
         f"CREATE OR REPLACE TEMPORARY FUNCTION {MACRO}(user_id STRING) RETURNS STRING RETURN "
         f"CASE WHEN user_id IS NOT NULL THEN sha2(concat(unhex('{outer}'), "

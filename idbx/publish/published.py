@@ -5,12 +5,10 @@ Whether MongoDB is behind the marts is read from here, without asking the server
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from idbx.lake.store import TMP_MARKER, Lake
+from idbx.lake.store import Lake
 
 
 @dataclass(frozen=True)
@@ -26,12 +24,8 @@ def _path(lake: Lake):
 
 
 def record_publish(lake: Lake, build: str | None, database: str, hosts: str) -> None:
-    path = _path(lake)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}{TMP_MARKER}{os.getpid()}-{uuid.uuid4().hex[:8]}")  # publishes may run side by side
     at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    tmp.write_text(json.dumps({"build": build, "database": database, "hosts": hosts, "at": at}), encoding="utf-8")
-    os.replace(tmp, path)
+    lake.replace_file(_path(lake), json.dumps({"build": build, "database": database, "hosts": hosts, "at": at}).encode())
 
 
 def last_publish(lake: Lake) -> LastPublish | None:
