@@ -58,7 +58,8 @@ Path(sys.argv[3]).write_text(json.dumps({"seconds": summary.seconds, "cpu": usag
 """
 
 RUN_SPARK_BUILD = RUN_BUILD.replace("from idbx.models.runner import build", "from idbx.models.spark import build").replace(
-    'full_refresh=sys.argv[2] == "full"', 'master="local[2]"')
+    'full_refresh=sys.argv[2] == "full"', 'master="local[2]"'
+)
 
 # (share of events, event_type SQL, event_source, has username) -- `cid` is the course id, `k` the event number.
 EVENT_MIX = [
@@ -69,7 +70,12 @@ EVENT_MIX = [
     (10, "'problem_check'", "server", True),
     (5, "'problem_check'", "browser", True),
     (8, "'seq_goto'", "browser", True),
-    (3, "'/courses/' || cid || '/xblock/block-v1:x+type@problem+block@p' || (k % 9) || '/handler/xmodule_handler/problem_get'", "server", True),
+    (
+        3,
+        "'/courses/' || cid || '/xblock/block-v1:x+type@problem+block@p' || (k % 9) || '/handler/xmodule_handler/problem_get'",
+        "server",
+        True,
+    ),
     (2, "'edx.forum.thread.created'", "server", True),
     (2, "'showanswer'", "server", True),
     (2, "'edx.grades.problem.submitted'", "task", True),
@@ -80,7 +86,9 @@ EVENT_MIX = [
 
 # Server problem_check events carry a body (what problem engagement and the answer distribution
 # read): one of 9 problems of the course, one part, a right or a wrong choice.
-PROBLEM_KIND = next(i for i, (_, event_type, source, _) in enumerate(EVENT_MIX) if event_type == "'problem_check'" and source == "server")
+PROBLEM_KIND = next(
+    i for i, (_, event_type, source, _) in enumerate(EVENT_MIX) if event_type == "'problem_check'" and source == "server"
+)
 PROBLEM_BODY = """json_object('problem_id', 'block-v1:' || cid[11:] || '+type@problem+block@p' || (k % 9), 'attempts', 1 + k % 3,
     'success', CASE WHEN hash(k, 'ok') % 3 = 0 THEN 'correct' ELSE 'incorrect' END, 'grade', 0, 'max_grade', 1,
     'answers', json_object('p' || (k % 9) || '_2_1', 'choice_' || hash(k, 'ok') % 3),
@@ -88,10 +96,16 @@ PROBLEM_BODY = """json_object('problem_id', 'block-v1:' || cid[11:] || '+type@pr
         'correct', hash(k, 'ok') % 3 = 0, 'response_type', 'multiplechoiceresponse', 'input_type', 'choicegroup', 'variant', '')))"""
 
 BLOCK_ID = "'block-v1:IDBx+BENCH' || course_no || 'x+2016_T1+type@' || {kind} || '+block@' || {name}"
-OUTLINE_ROWS = "VALUES ('course', 'course', NULL, NULL, NULL, 0, NULL, NULL), " + ", ".join(
-    f"('chapter', 'ch{c}', 'course', 'course', {c + 1}, 1, 'ch{c}', NULL), ('sequential', 's{c}', 'chapter', 'ch{c}', 1, 2, 'ch{c}', 's{c}'), "
-    f"('vertical', 'u{c}', 'sequential', 's{c}', 1, 3, 'ch{c}', 's{c}')" for c in range(5)) + ", " + ", ".join(
-    f"('problem', 'p{p}', 'vertical', 'u{p % 5}', {p // 5 + 1}, 4, 'ch{p % 5}', 's{p % 5}')" for p in range(9))
+OUTLINE_ROWS = (
+    "VALUES ('course', 'course', NULL, NULL, NULL, 0, NULL, NULL), "
+    + ", ".join(
+        f"('chapter', 'ch{c}', 'course', 'course', {c + 1}, 1, 'ch{c}', NULL), ('sequential', 's{c}', 'chapter', 'ch{c}', 1, 2, 'ch{c}', 's{c}'), "
+        f"('vertical', 'u{c}', 'sequential', 's{c}', 1, 3, 'ch{c}', 's{c}')"
+        for c in range(5)
+    )
+    + ", "
+    + ", ".join(f"('problem', 'p{p}', 'vertical', 'u{p % 5}', {p // 5 + 1}, 4, 'ch{p % 5}', 's{p % 5}')" for p in range(9))
+)
 
 
 def _columns(columns: dict[str, str], values: dict[str, str]) -> str:
@@ -107,62 +121,119 @@ def generate(lake: Lake, courses: int, learners: int, events: int) -> None:
         FROM range(1, {learners + 1}) t(u), range(3) s(j)""")
     course_id = "'course-v1:IDBx+BENCH' || course_no || 'x+2016_T1'"
     started = time.perf_counter()
-    lineage = {"course_id": course_id, "course_key": course_key_sql(course_id), "snapshot_date": f"DATE '{SNAPSHOT}'",
-               "source_file": "'IDBx-BENCH' || course_no || 'x-2016_T1-' || table_name || '-prod-analytics.sql'"}
+    lineage = {
+        "course_id": course_id,
+        "course_key": course_key_sql(course_id),
+        "snapshot_date": f"DATE '{SNAPSHOT}'",
+        "source_file": "'IDBx-BENCH' || course_no || 'x-2016_T1-' || table_name || '-prod-analytics.sql'",
+    }
     tables = {
-        "student_courseenrollment": ("enrolled", {
-            "id": "row_number() OVER ()", "user_id": "user_id", "course_id": course_id,
-            "created": f"TIMESTAMP '{FIRST_DAY}' + INTERVAL (hash(user_id, course_no) % 8000000) SECOND",
-            "is_active": "hash(user_id, course_no, 'a') % 10 <> 0", "mode": "['audit', 'honor', 'verified'][1 + hash(user_id, course_no) % 3]"}),
-        "auth_user": ("enrolled", {
-            "id": "user_id", "username": "'learner' || user_id", "email": "'learner' || user_id || '@example.org'",
-            "date_joined": "TIMESTAMP '2015-01-01 00:00:00'", "is_staff": "false", "is_active": "true"}),
-        "auth_userprofile": ("enrolled", {
-            "id": "user_id", "user_id": "user_id", "name": "'Learner ' || user_id",
-            "gender": "['m', 'f', 'o', NULL, ''][1 + hash(user_id, 'g') % 5]", "year_of_birth": "1950 + hash(user_id, 'y') % 50",
-            "level_of_education": "['p', 'm', 'b', 'a', 'hs', NULL][1 + hash(user_id, 'e') % 6]",
-            "country": "['MX', 'CO', 'AR', 'PE', 'CL', 'BR', 'US', 'ES', ''][1 + hash(user_id, 'c') % 9]"}),
-        "certificates_generatedcertificate": ("(SELECT * FROM enrolled WHERE hash(user_id, course_no, 'ce') % 10 < 3)", {
-            "id": "row_number() OVER ()", "user_id": "user_id", "course_id": course_id,
-            "grade": "(hash(user_id, course_no, 'gr') % 101) / 100.0",
-            "status": "CASE WHEN hash(user_id, course_no, 'gr') % 101 >= 65 THEN 'downloadable' ELSE 'notpassing' END",
-            "mode": "'honor'", "created_date": f"TIMESTAMP '{SNAPSHOT}'", "name": "'Learner ' || user_id"}),
-        "courseware_studentmodule": ("(SELECT e.*, m.m FROM enrolled e, range(10) m(m) WHERE hash(user_id, course_no, 'act') % 10 < 7)", {
-            "id": "row_number() OVER ()", "student_id": "user_id", "course_id": course_id,
-            "module_type": "['chapter', 'chapter', 'chapter', 'sequential', 'problem', 'problem', 'video', 'video', 'html', 'vertical'][1 + m]",
-            "module_id": "'block-v1:IDBx+BENCH' || course_no || 'x+2016_T1+type@x+block@' || CASE WHEN m < 3 THEN 'ch' || (hash(user_id, m) % 8) ELSE 'b' || m END",
-            "state": "'{\"position\": 1}'", "created": f"TIMESTAMP '{FIRST_DAY}'", "modified": f"TIMESTAMP '{SNAPSHOT}'"}),
+        "student_courseenrollment": (
+            "enrolled",
+            {
+                "id": "row_number() OVER ()",
+                "user_id": "user_id",
+                "course_id": course_id,
+                "created": f"TIMESTAMP '{FIRST_DAY}' + INTERVAL (hash(user_id, course_no) % 8000000) SECOND",
+                "is_active": "hash(user_id, course_no, 'a') % 10 <> 0",
+                "mode": "['audit', 'honor', 'verified'][1 + hash(user_id, course_no) % 3]",
+            },
+        ),
+        "auth_user": (
+            "enrolled",
+            {
+                "id": "user_id",
+                "username": "'learner' || user_id",
+                "email": "'learner' || user_id || '@example.org'",
+                "date_joined": "TIMESTAMP '2015-01-01 00:00:00'",
+                "is_staff": "false",
+                "is_active": "true",
+            },
+        ),
+        "auth_userprofile": (
+            "enrolled",
+            {
+                "id": "user_id",
+                "user_id": "user_id",
+                "name": "'Learner ' || user_id",
+                "gender": "['m', 'f', 'o', NULL, ''][1 + hash(user_id, 'g') % 5]",
+                "year_of_birth": "1950 + hash(user_id, 'y') % 50",
+                "level_of_education": "['p', 'm', 'b', 'a', 'hs', NULL][1 + hash(user_id, 'e') % 6]",
+                "country": "['MX', 'CO', 'AR', 'PE', 'CL', 'BR', 'US', 'ES', ''][1 + hash(user_id, 'c') % 9]",
+            },
+        ),
+        "certificates_generatedcertificate": (
+            "(SELECT * FROM enrolled WHERE hash(user_id, course_no, 'ce') % 10 < 3)",
+            {
+                "id": "row_number() OVER ()",
+                "user_id": "user_id",
+                "course_id": course_id,
+                "grade": "(hash(user_id, course_no, 'gr') % 101) / 100.0",
+                "status": "CASE WHEN hash(user_id, course_no, 'gr') % 101 >= 65 THEN 'downloadable' ELSE 'notpassing' END",
+                "mode": "'honor'",
+                "created_date": f"TIMESTAMP '{SNAPSHOT}'",
+                "name": "'Learner ' || user_id",
+            },
+        ),
+        "courseware_studentmodule": (
+            "(SELECT e.*, m.m FROM enrolled e, range(10) m(m) WHERE hash(user_id, course_no, 'act') % 10 < 7)",
+            {
+                "id": "row_number() OVER ()",
+                "student_id": "user_id",
+                "course_id": course_id,
+                "module_type": "['chapter', 'chapter', 'chapter', 'sequential', 'problem', 'problem', 'video', 'video', 'html', 'vertical'][1 + m]",
+                "module_id": "'block-v1:IDBx+BENCH' || course_no || 'x+2016_T1+type@x+block@' || CASE WHEN m < 3 THEN 'ch' || (hash(user_id, m) % 8) ELSE 'b' || m END",
+                "state": "'{\"position\": 1}'",
+                "created": f"TIMESTAMP '{FIRST_DAY}'",
+                "modified": f"TIMESTAMP '{SNAPSHOT}'",
+            },
+        ),
         "user_id_map": ("enrolled", {"hash_id": "md5(user_id::VARCHAR)", "id": "user_id", "username": "'learner' || user_id"}),
         # Each course's outline: chapters ch0-ch4 (the courseware pages' names), a sequential and a
         # vertical in each, the 9 problems the problem_check events name spread over the verticals.
-        "course_blocks": (f"(SELECT DISTINCT course_no FROM enrolled), ({OUTLINE_ROWS}) AS b(kind, name, parent_kind, parent, "
-                          "position, depth, chapter, sequential)", {
-            "block_id": f"{BLOCK_ID.format(kind='kind', name='name')}",
-            "block_type": "kind", "display_name": "kind || ' ' || name",
-            "parent_id": f"CASE WHEN parent IS NOT NULL THEN {BLOCK_ID.format(kind='parent_kind', name='parent')} END",
-            "position": "position", "depth": "depth",
-            "chapter_id": f"CASE WHEN chapter IS NOT NULL THEN {BLOCK_ID.format(kind=repr('chapter'), name='chapter')} END",
-            "sequential_id": f"CASE WHEN sequential IS NOT NULL THEN {BLOCK_ID.format(kind=repr('sequential'), name='sequential')} END",
-            "graded": "kind = 'sequential'", "format": "CASE WHEN kind = 'sequential' THEN 'Homework' END"}),
+        "course_blocks": (
+            f"(SELECT DISTINCT course_no FROM enrolled), ({OUTLINE_ROWS}) AS b(kind, name, parent_kind, parent, "
+            "position, depth, chapter, sequential)",
+            {
+                "block_id": f"{BLOCK_ID.format(kind='kind', name='name')}",
+                "block_type": "kind",
+                "display_name": "kind || ' ' || name",
+                "parent_id": f"CASE WHEN parent IS NOT NULL THEN {BLOCK_ID.format(kind='parent_kind', name='parent')} END",
+                "position": "position",
+                "depth": "depth",
+                "chapter_id": f"CASE WHEN chapter IS NOT NULL THEN {BLOCK_ID.format(kind=repr('chapter'), name='chapter')} END",
+                "sequential_id": f"CASE WHEN sequential IS NOT NULL THEN {BLOCK_ID.format(kind=repr('sequential'), name='sequential')} END",
+                "graded": "kind = 'sequential'",
+                "format": "CASE WHEN kind = 'sequential' THEN 'Homework' END",
+            },
+        ),
     }
     for table, (source, values) in tables.items():
         columns = {c.name: c.type for c in TABLES[table].columns} | LINEAGE_COLUMNS
         folder = lake.bronze / table
-        select = (f"SELECT {_columns(columns, values | {k: v.replace('table_name', sql_string(table)) for k, v in lineage.items()})}, "
-                  f"{course_key_sql(course_id)} AS course FROM {source}")
+        select = (
+            f"SELECT {_columns(columns, values | {k: v.replace('table_name', sql_string(table)) for k, v in lineage.items()})}, "
+            f"{course_key_sql(course_id)} AS course FROM {source}"
+        )
         select = _SIGNED_HASH.sub(r"CAST(hash(\1) % \2 AS BIGINT)", select)
-        con.execute(f"COPY ({select}) TO {sql_string(str(folder))} (FORMAT parquet, COMPRESSION zstd, "
-                    "PARTITION_BY (snapshot_date, course), FILENAME_PATTERN 'data_{i}', WRITE_PARTITION_COLUMNS true)")
+        con.execute(
+            f"COPY ({select}) TO {sql_string(str(folder))} (FORMAT parquet, COMPRESSION zstd, "
+            "PARTITION_BY (snapshot_date, course), FILENAME_PATTERN 'data_{i}', WRITE_PARTITION_COLUMNS true)"
+        )
     for path in lake.bronze.glob("*/snapshot_date=*/course=*/data_*.parquet"):
         path.rename(path.with_name("data.parquet"))
-    print(f"tables: {con.execute('SELECT count(*) FROM enrolled').fetchall()[0][0]:,} enrollments, generated in "
-          f"{time.perf_counter() - started:.0f} s")
+    print(
+        f"tables: {con.execute('SELECT count(*) FROM enrolled').fetchall()[0][0]:,} enrollments, generated in "
+        f"{time.perf_counter() - started:.0f} s"
+    )
     started = time.perf_counter()
     write_events(con, lake, courses, learners, FIRST_DAY, DAYS, events)
     print(f"events over {DAYS} days generated in {time.perf_counter() - started:.0f} s")
 
 
-def write_events(con: duckdb.DuckDBPyConnection, lake: Lake, courses: int, learners: int, first_day: date, days: int, events: int) -> None:
+def write_events(
+    con: duckdb.DuckDBPyConnection, lake: Lake, courses: int, learners: int, first_day: date, days: int, events: int
+) -> None:
     """About `events` events over `days` log days from first_day, one Parquet file per day. Events
     come in sessions, as learners make them: a learner, one of their courses, a day, 10 to 40
     events about 45 s apart; 1% of the sessions reach the log 1 to 5 days late."""
@@ -180,17 +251,24 @@ def write_events(con: duckdb.DuckDBPyConnection, lake: Lake, courses: int, learn
     values = {
         "time": "session_start + INTERVAL (i * 45 + hash(k, 'j') % 30) SECOND",
         "username": f"CASE WHEN {named} THEN 'learner' || u ELSE '' END",
-        "user_id": f"CASE WHEN {named} THEN u END", "event_type": case([c[1] for c in cases]),
+        "user_id": f"CASE WHEN {named} THEN u END",
+        "event_type": case([c[1] for c in cases]),
         "event_source": case([f"'{c[2]}'" for c in cases]),
-        "ip": "'190.' || (u % 250) || '.' || (hash(s, 'ip') % 250) || '.7'", "agent": "'Mozilla/5.0'", "host": "'courses.edx.org'",
-        "session": "md5(s::VARCHAR)", "org_id": "'IDBx'", "course_id": "cid", "course_key": course_key_sql("cid"),
+        "ip": "'190.' || (u % 250) || '.' || (hash(s, 'ip') % 250) || '.7'",
+        "agent": "'Mozilla/5.0'",
+        "host": "'courses.edx.org'",
+        "session": "md5(s::VARCHAR)",
+        "org_id": "'IDBx'",
+        "course_id": "cid",
+        "course_key": course_key_sql("cid"),
         "context": "json_object('user_id', u, 'course_id', cid)",
         "event": f"CASE WHEN kind = {PROBLEM_KIND} THEN {PROBLEM_BODY} "
-                 "ELSE json_object('user_id', u, 'mode', ['audit', 'verified'][1 + hash(u) % 2], 'id', 'v' || (k % 20), "
-                 # video positions that move on through a session (viewings from play to pause), problems and answers
-                 "'currentTime', i * 9 + hash(k, 'p') % 9, 'old_time', i * 9, 'new_time', i * 9 + 30, "
-                 "'problem_id', 'p' || (k % 9), 'success', ['correct', 'incorrect'][1 + hash(k, 'ok') % 2]) END",
-        "source_file": "'idbx-edx-events-' || CAST(log_date AS VARCHAR) || '.log.gz.gpg'", "line_number": "k",
+        "ELSE json_object('user_id', u, 'mode', ['audit', 'verified'][1 + hash(u) % 2], 'id', 'v' || (k % 20), "
+        # video positions that move on through a session (viewings from play to pause), problems and answers
+        "'currentTime', i * 9 + hash(k, 'p') % 9, 'old_time', i * 9, 'new_time', i * 9 + 30, "
+        "'problem_id', 'p' || (k % 9), 'success', ['correct', 'incorrect'][1 + hash(k, 'ok') % 2]) END",
+        "source_file": "'idbx-edx-events-' || CAST(log_date AS VARCHAR) || '.log.gz.gpg'",
+        "line_number": "k",
     }
     sessions = events // 25
     select = f"""
@@ -208,11 +286,15 @@ def write_events(con: duckdb.DuckDBPyConnection, lake: Lake, courses: int, learn
             WHERE i < session_events)"""
     folder = lake.bronze / "events"
     select = _SIGNED_HASH.sub(r"CAST(hash(\1) % \2 AS BIGINT)", select)
-    con.execute(f"COPY ({select}) TO {sql_string(str(folder))} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (log_date), "
-                "FILENAME_PATTERN 'data_{i}', OVERWRITE_OR_IGNORE)")
+    con.execute(
+        f"COPY ({select}) TO {sql_string(str(folder))} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (log_date), "
+        "FILENAME_PATTERN 'data_{i}', OVERWRITE_OR_IGNORE)"
+    )
     for path in folder.glob("log_date=*/data_*.parquet"):
         path.rename(path.with_name("data.parquet"))
-    written = con.execute(f"SELECT count(*) FROM read_parquet({sql_string(str(folder / 'log_date=*' / '*.parquet'))})").fetchall()[0][0]
+    written = con.execute(
+        f"SELECT count(*) FROM read_parquet({sql_string(str(folder / 'log_date=*' / '*.parquet'))})"
+    ).fetchall()[0][0]
     print(f"events: {written:,} in the lake")
 
 
@@ -276,8 +358,12 @@ def main() -> None:
 
 def _mart_rows(lake: Lake) -> dict[str, int]:
     with duckdb.connect() as con:
-        return {folder.name: con.execute(f"SELECT count(*) FROM read_parquet({sql_string(str(folder / '**' / '*.parquet'))})").fetchall()[0][0]
-                for folder in sorted(p for p in lake.marts.iterdir() if p.is_dir())}
+        return {
+            folder.name: con.execute(
+                f"SELECT count(*) FROM read_parquet({sql_string(str(folder / '**' / '*.parquet'))})"
+            ).fetchall()[0][0]
+            for folder in sorted(p for p in lake.marts.iterdir() if p.is_dir())
+        }
 
 
 def compare_engines(lake: Lake, work: Path) -> None:
@@ -288,10 +374,16 @@ def compare_engines(lake: Lake, work: Path) -> None:
     spark_rows = _mart_rows(lake)
     print("\n| model | " + " | ".join(r["label"] for r in runs) + " |\n|---|---|---|")
     for name in [m["name"] for m in runs[0]["models"]]:
-        print(f"| {name} | " + " | ".join(f"{next(m for m in r['models'] if m['name'] == name)['seconds']:.1f}" for r in runs) + " |")
+        print(
+            f"| {name} | "
+            + " | ".join(f"{next(m for m in r['models'] if m['name'] == name)['seconds']:.1f}" for r in runs)
+            + " |"
+        )
     print("| **build (in-process)** | " + " | ".join(f"{r['seconds']:.1f}" for r in runs) + " |")
     print("| **whole process (wall)** | " + " | ".join(f"{r['wall']:.1f}" for r in runs) + " |")
-    print("| **peak RSS (MB; on Spark the Python driver, not the JVM)** | " + " | ".join(f"{r['peak']:,.0f}" for r in runs) + " |")
+    print(
+        "| **peak RSS (MB; on Spark the Python driver, not the JVM)** | " + " | ".join(f"{r['peak']:,.0f}" for r in runs) + " |"
+    )
     differ = {name: (rows, spark_rows.get(name)) for name, rows in duck_rows.items() if spark_rows.get(name) != rows}
     print(f"marts' rows: {'the same on both engines' if not differ else differ}")
 

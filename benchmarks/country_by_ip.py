@@ -88,9 +88,22 @@ def main() -> None:
     results = []  # (label, addresses, seconds, peak MB)
     n = min(LOOP, args.ips)
     results.append(("iptocc per address (loop)", n, *timed([sys.executable, "-c", PER_ADDRESS, str(addresses), str(n)], env)))
-    results.append(("idbx, package (iptocc)", args.ips, *timed([sys.executable, "-c", RESOLVE, str(addresses), str(work / "package.parquet")], env)))
-    results.append(("idbx, ranges CSV", args.ips,
-                    *timed([sys.executable, "-c", RESOLVE, str(addresses), str(work / "csv.parquet")], {**env, "IDBX_GEOIP_DB": str(csv)})))
+    results.append(
+        (
+            "idbx, package (iptocc)",
+            args.ips,
+            *timed([sys.executable, "-c", RESOLVE, str(addresses), str(work / "package.parquet")], env),
+        )
+    )
+    results.append(
+        (
+            "idbx, ranges CSV",
+            args.ips,
+            *timed(
+                [sys.executable, "-c", RESOLVE, str(addresses), str(work / "csv.parquet")], {**env, "IDBX_GEOIP_DB": str(csv)}
+            ),
+        )
+    )
 
     print(machine())
     for label, count, seconds, mb in results:

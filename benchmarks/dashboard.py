@@ -46,11 +46,15 @@ def main() -> None:
     started = time.perf_counter()
     summary = build_site(Lake(lake), out, on_step=lambda name: stages.append((name, time.perf_counter())))
     ends = [at for _, at in stages[1:]] + [started + summary.seconds]
-    print(f"in-process rebuild: {summary.seconds:.2f} s: "
-          + ", ".join(f"{name} {end - at:.2f} s" for (name, at), end in zip(stages, ends)))
-    print(f"site: {summary.courses} course runs, {summary.pages} pages, {summary.charts} charts, "
-          f"{summary.files} files, {summary.bytes / 1e6:.1f} MB; small-cell rule: {summary.merged_categories} categories merged, "
-          f"{summary.suppressed_values} values shown as '< {summary.min_cell}'")
+    print(
+        f"in-process rebuild: {summary.seconds:.2f} s: "
+        + ", ".join(f"{name} {end - at:.2f} s" for (name, at), end in zip(stages, ends))
+    )
+    print(
+        f"site: {summary.courses} course runs, {summary.pages} pages, {summary.charts} charts, "
+        f"{summary.files} files, {summary.bytes / 1e6:.1f} MB; small-cell rule: {summary.merged_categories} categories merged, "
+        f"{summary.suppressed_values} values shown as '< {summary.min_cell}'"
+    )
 
 
 if __name__ == "__main__":

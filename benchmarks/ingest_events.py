@@ -60,8 +60,10 @@ def make_day(key: SampleKey, out_dir: Path, events: int) -> tuple[Path, Path]:
     plain = write_event_log(None, out_dir, sample_course_ids(20), learners, DAY, events, dirty=True)
     encrypted = plain.with_name(plain.name + ".gpg")
     key.encrypt(plain, encrypted)
-    print(f"{events:,} events: {plain.stat().st_size / 1e6:,.0f} MB gzip, "
-          f"{encrypted.stat().st_size / 1e6:,.0f} MB gpg, generated in {time.perf_counter() - t:.0f} s")
+    print(
+        f"{events:,} events: {plain.stat().st_size / 1e6:,.0f} MB gzip, "
+        f"{encrypted.stat().st_size / 1e6:,.0f} MB gpg, generated in {time.perf_counter() - t:.0f} s"
+    )
     return plain, encrypted
 
 
@@ -89,16 +91,26 @@ def main() -> None:
     results = []  # (label, events, seconds, peak MB)
     n = min(LOOP_LINES, args.events)
     results.append(("python json.loads loop", n, *timed([sys.executable, "-c", LOOP, str(plain), str(n)])))
-    results.append(("duckdb read_json->parquet", args.events,
-                    *timed([sys.executable, "-c", BASELINE, str(plain), str(work / "baseline.parquet")])))
+    results.append(
+        (
+            "duckdb read_json->parquet",
+            args.events,
+            *timed([sys.executable, "-c", BASELINE, str(plain), str(work / "baseline.parquet")]),
+        )
+    )
     for k, (_, encrypted) in days.items():
         lake = work / f"lake-x{k}"
         cmd = [idbx, "ingest", "events", str(encrypted), "--lake", str(lake), "--gpg-key", str(key.key_file)]
         results.append((f"idbx ingest events (gpg) {k}x", k * args.events, *timed(cmd, env)))
         if args.compare:
             cmd[cmd.index(str(lake))] = str(lake) + "-compare"
-            results.append((f"  same, {args.compare.name} {k}x", k * args.events,
-                            *timed(cmd, {**env, "PYTHONPATH": str(args.compare.resolve())})))
+            results.append(
+                (
+                    f"  same, {args.compare.name} {k}x",
+                    k * args.events,
+                    *timed(cmd, {**env, "PYTHONPATH": str(args.compare.resolve())}),
+                )
+            )
 
     print(machine())
     for label, events, seconds, mb in results:
@@ -107,9 +119,11 @@ def main() -> None:
     idbx_rate = results[2][1] / results[2][2]
     print(f"ratio idbx/duckdb (1x)       : {idbx_rate / duckdb_rate:.2f}x")
     lines = args.events + len(DIRTY_LINES) + 2  # and a duplicated line and a late event
-    rows, empty = duckdb.connect().execute(
-        f"SELECT count(*), count(*) FILTER (username IS NULL AND event_type IS NULL) FROM '{work / 'baseline.parquet'}'"
-    ).fetchall()[0]
+    rows, empty = (
+        duckdb.connect()
+        .execute(f"SELECT count(*), count(*) FILTER (username IS NULL AND event_type IS NULL) FROM '{work / 'baseline.parquet'}'")
+        .fetchall()[0]
+    )
     print(f"duckdb wrote {rows:,} rows for {lines:,} lines, {empty} of them all NULL; idbx's counts are in its table above")
 
 

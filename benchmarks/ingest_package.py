@@ -61,10 +61,14 @@ def main() -> None:
     base_s, base_mb = timed([sys.executable, "-c", BASELINE, str(plain), str(work / "baseline.parquet")])
     env = {**os.environ, "IDBX_GPG_PASSPHRASE": sample.passphrase}
     idbx = str(Path(sys.executable).with_name("idbx"))
-    ours_s, ours_mb = timed([idbx, "ingest", "package", str(delivery), "--lake", str(work / "lake"), "--gpg-key", str(sample.key_file)], env)
+    ours_s, ours_mb = timed(
+        [idbx, "ingest", "package", str(delivery), "--lake", str(work / "lake"), "--gpg-key", str(sample.key_file)], env
+    )
     if args.compare:
-        other_s, other_mb = timed([idbx, "ingest", "package", str(delivery), "--lake", str(work / "lake-compare"),
-                                   "--gpg-key", str(sample.key_file)], {**env, "PYTHONPATH": str(args.compare.resolve())})
+        other_s, other_mb = timed(
+            [idbx, "ingest", "package", str(delivery), "--lake", str(work / "lake-compare"), "--gpg-key", str(sample.key_file)],
+            {**env, "PYTHONPATH": str(args.compare.resolve())},
+        )
 
     rows = args.rows
     print(machine())

@@ -70,8 +70,10 @@ def change_one_course(lake: Lake) -> tuple[str, int]:
     with duckdb.connect() as con:
         course, size = con.execute(f"SELECT course_key, count(*) FROM {source} GROUP BY 1 ORDER BY 2 LIMIT 1").fetchall()[0]
         tmp = person_course.with_name("changed.parquet")
-        con.execute(f"COPY (SELECT * REPLACE (CASE WHEN course_key = {sql_string(course)} THEN nevents + 1 ELSE nevents END AS nevents) "
-                    f"FROM {source}) TO {sql_string(str(tmp))} (FORMAT parquet)")
+        con.execute(
+            f"COPY (SELECT * REPLACE (CASE WHEN course_key = {sql_string(course)} THEN nevents + 1 ELSE nevents END AS nevents) "
+            f"FROM {source}) TO {sql_string(str(tmp))} (FORMAT parquet)"
+        )
         os.replace(tmp, person_course)
     return course, size
 
@@ -95,7 +97,10 @@ def main() -> None:
     env = {**os.environ, "IDBX_MONGO_URI": uri, "IDBX_MONGO_DB": "idbx_benchmark"}
     try:
         if args.mongo_uri:
-            subprocess.run([sys.executable, "-c", f"import pymongo; pymongo.MongoClient({uri!r}).drop_database('idbx_benchmark')"], check=True)
+            subprocess.run(
+                [sys.executable, "-c", f"import pymongo; pymongo.MongoClient({uri!r}).drop_database('idbx_benchmark')"],
+                check=True,
+            )
         publish = [IDBX, "publish", "--lake", str(lake.root)]
         first, first_mb = timed(publish, env)
         print(f"first:      {first:7.1f} s, {args.learners / first:8,.0f} learner docs/s, peak {first_mb:.0f} MB")

@@ -21,8 +21,14 @@ from idbx.orchestration.tasks import build_models, draw_dashboard, publish_marts
 
 
 @flow(name="build-and-publish", task_runner=task_runner())
-def build_and_publish(lake: str | None = None, full_refresh: bool = False, lang: str = dashboard.DEFAULT_LANGUAGE,
-                      rekey: bool = False, engine: str = "duckdb", spark_master: str | None = None) -> State:
+def build_and_publish(
+    lake: str | None = None,
+    full_refresh: bool = False,
+    lang: str = dashboard.DEFAULT_LANGUAGE,
+    rekey: bool = False,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
+) -> State:
     """`full_refresh` recomputes every model; `lang` is the dashboard's language (es or en);
     `rekey` accepts another pseudonym key than the last build's (every learner id changes);
     `engine` is where the models run: duckdb, or spark (on `spark_master`, every model recomputed)."""

@@ -13,9 +13,17 @@ from idbx.privacy.forget import ForgetSummary
 
 
 @flow(name="forget-learners")
-def forget_learners(usernames: list[str] | None = None, emails: list[str] | None = None, user_ids: list[int] | None = None,
-                    from_files: list[str] | None = None, mode: str = DEIDENTIFY, dry_run: bool = False,
-                    purge_landing: bool = False, lake: str | None = None) -> ForgetSummary:
+def forget_learners(
+    usernames: list[str] | None = None,
+    emails: list[str] | None = None,
+    user_ids: list[int] | None = None,
+    from_files: list[str] | None = None,
+    mode: str = DEIDENTIFY,
+    dry_run: bool = False,
+    purge_landing: bool = False,
+    lake: str | None = None,
+) -> ForgetSummary:
     """`from_files`: paths (on the worker) of files of identifiers, one a line; `mode`: deidentify or delete."""
-    return forget_learners_task(str(lake_root(lake)), usernames or [], emails or [], user_ids or [], from_files or [],
-                                mode, dry_run, purge_landing)
+    return forget_learners_task(
+        str(lake_root(lake)), usernames or [], emails or [], user_ids or [], from_files or [], mode, dry_run, purge_landing
+    )

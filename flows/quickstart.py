@@ -44,7 +44,8 @@ def _artifact(state) -> str:
 
     with get_client(sync_client=True) as client:
         found = client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id]))
+        )
     return "\n".join(a.data for a in found if a.type == "markdown")
 
 
@@ -63,30 +64,41 @@ def main(argv: list[str] | None = None) -> int:
         try:
             mongo.launch()
             # Set before Prefect is imported: it reads its settings once.
-            os.environ.update({
-                "AWS_ACCESS_KEY_ID": "quickstart", "AWS_SECRET_ACCESS_KEY": "quickstart", "AWS_DEFAULT_REGION": "us-east-1",
-                "AWS_ENDPOINT_URL_S3": s3.url, "IDBX_LAKE": str(LAKE.resolve()),
-                "IDBX_GPG_KEY": str(made.key_file.resolve()), "IDBX_GPG_PASSPHRASE": made.passphrase,
-                "IDBX_PSEUDONYM_KEY": DEMO_PSEUDONYM_KEY, "IDBX_MONGO_URI": mongo.uri, "IDBX_MONGO_DB": DATABASE,
-                "PREFECT_HOME": str(PREFECT_HOME.resolve()), "PREFECT_SERVER_ALLOW_EPHEMERAL_MODE": "true",
-                "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
-                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            })
+            os.environ.update(
+                {
+                    "AWS_ACCESS_KEY_ID": "quickstart",
+                    "AWS_SECRET_ACCESS_KEY": "quickstart",
+                    "AWS_DEFAULT_REGION": "us-east-1",
+                    "AWS_ENDPOINT_URL_S3": s3.url,
+                    "IDBX_LAKE": str(LAKE.resolve()),
+                    "IDBX_GPG_KEY": str(made.key_file.resolve()),
+                    "IDBX_GPG_PASSPHRASE": made.passphrase,
+                    "IDBX_PSEUDONYM_KEY": DEMO_PSEUDONYM_KEY,
+                    "IDBX_MONGO_URI": mongo.uri,
+                    "IDBX_MONGO_DB": DATABASE,
+                    "PREFECT_HOME": str(PREFECT_HOME.resolve()),
+                    "PREFECT_SERVER_ALLOW_EPHEMERAL_MODE": "true",
+                    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+                    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                }
+            )
             os.environ.pop("PREFECT_API_URL", None)
             states, published = _run_flows(s3, mongo, made)
         finally:
             mongo.stop()
-    _say(f"\nlocal S3 server (moto) and MongoDB-wire server (SecantusDB) stopped.\n"
-         f"Published to database {DATABASE}: " + ", ".join(f"{name} {count:,}" for name, count in published.items()) + "\n"
-         f"Where to look:\n"
-         f"  .venv/bin/duckdb -readonly {LAKE}/catalog.duckdb      (the lake: events, auth_user, ..., the marts)\n"
-         f"  .venv/bin/idbx query \"SELECT * FROM course_report\" --lake {LAKE}\n"
-         f"  {LAKE}/exports/*.csv                                  (the standard CSV exports)\n"
-         f"  {(LAKE / 'dashboard' / 'index.html').absolute()}   (the dashboard: open it in any browser)\n"
-         f"  .venv/bin/idbx mongo serve --storage-path {MONGO_DATA}   (the collections reports, courses, learners"
-         f" of database {DATABASE}, for any MongoDB client)\n"
-         f"  {LAKE}/landing/                                       (the deliveries as fetched, kept for reprocessing)\n"
-         f"  PREFECT_HOME={PREFECT_HOME} .venv/bin/prefect server start   (the flow runs and their artifacts)")
+    _say(
+        f"\nlocal S3 server (moto) and MongoDB-wire server (SecantusDB) stopped.\n"
+        f"Published to database {DATABASE}: " + ", ".join(f"{name} {count:,}" for name, count in published.items()) + "\n"
+        f"Where to look:\n"
+        f"  .venv/bin/duckdb -readonly {LAKE}/catalog.duckdb      (the lake: events, auth_user, ..., the marts)\n"
+        f'  .venv/bin/idbx query "SELECT * FROM course_report" --lake {LAKE}\n'
+        f"  {LAKE}/exports/*.csv                                  (the standard CSV exports)\n"
+        f"  {(LAKE / 'dashboard' / 'index.html').absolute()}   (the dashboard: open it in any browser)\n"
+        f"  .venv/bin/idbx mongo serve --storage-path {MONGO_DATA}   (the collections reports, courses, learners"
+        f" of database {DATABASE}, for any MongoDB client)\n"
+        f"  {LAKE}/landing/                                       (the deliveries as fetched, kept for reprocessing)\n"
+        f"  PREFECT_HOME={PREFECT_HOME} .venv/bin/prefect server start   (the flow runs and their artifacts)"
+    )
     return 0 if all(state.is_completed() for state in states) else 1
 
 

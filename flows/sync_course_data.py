@@ -38,7 +38,8 @@ def sync_course_data(delivery: date | None = None, lake: str | None = None) -> S
             summaries += landed
             errors += land_errors
     label = sync.objects[0].label if sync.objects else str(delivery or "newest")
-    outcome = FlowOutcome(f"sync-course-data: delivery {label}", sync, summaries, errors, unhandled,
-                          seconds=time.monotonic() - started)
+    outcome = FlowOutcome(
+        f"sync-course-data: delivery {label}", sync, summaries, errors, unhandled, seconds=time.monotonic() - started
+    )
     start_build_and_publish(outcome, lake)
     return finish_run(outcome, key="sync-course-data")

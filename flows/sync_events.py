@@ -40,7 +40,8 @@ def sync_events(day: date | None = None, start: date | None = None, end: date | 
     for report in reports:
         sync.merge(report)
     span = f"{days[0]} to {days[-1]}" if len(days) > 1 else str(days[0]) if days else "nothing to do"
-    outcome = FlowOutcome(f"sync-events: {span}", sync, [s for s in summaries if s], fetch_errors + land_errors,
-                          seconds=time.monotonic() - started)
+    outcome = FlowOutcome(
+        f"sync-events: {span}", sync, [s for s in summaries if s], fetch_errors + land_errors, seconds=time.monotonic() - started
+    )
     start_build_and_publish(outcome, lake)
     return finish_run(outcome, key="sync-events")

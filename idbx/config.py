@@ -44,9 +44,7 @@ class GpgSettings:
         """Key file from the option or IDBX_GPG_KEY; passphrase from IDBX_GPG_PASSPHRASE (never a file)."""
         key = key_option or os.environ.get(GPG_KEY_ENV)
         if not key:
-            raise ConfigError(
-                f"encrypted input needs the partner's private key: pass --gpg-key FILE or set {GPG_KEY_ENV}"
-            )
+            raise ConfigError(f"encrypted input needs the partner's private key: pass --gpg-key FILE or set {GPG_KEY_ENV}")
         key_file = Path(key).expanduser()
         if not key_file.is_file():
             raise ConfigError(f"GPG key file not found: {key_file}")

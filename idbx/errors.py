@@ -16,8 +16,7 @@ def printable(text: str) -> str:
     if not has_control_characters(text):
         return text
     return "".join(
-        char.encode("unicode_escape").decode("ascii") if unicodedata.category(char) in ("Cc", "Cf") else char
-        for char in text
+        char.encode("unicode_escape").decode("ascii") if unicodedata.category(char) in ("Cc", "Cf") else char for char in text
     )
 
 

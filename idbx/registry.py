@@ -49,7 +49,6 @@ class Registry:
         return [course for course in self.courses.values() if not course.excluded]
 
 
-
 def default_path() -> Path:
     return Path(str(resources.files("idbx") / "data" / "courses.csv"))
 
@@ -78,7 +77,9 @@ def _row(raw: dict[str, str], where: str, problems: list[str], warnings: list[st
     if not excluded:
         for column in REQUIRED[1:]:
             if not raw.get(column):
-                problems.append(f"{where}: {column} is empty (required unless the course is excluded; end_date may stay empty while unknown)")
+                problems.append(
+                    f"{where}: {column} is empty (required unless the course is excluded; end_date may stay empty while unknown)"
+                )
     if start and end and end < start:
         problems.append(f"{where}: end_date {end} is before start_date {start}")
     passing = DEFAULT_PASSING_GRADE

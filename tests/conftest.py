@@ -20,8 +20,9 @@ import pytest
 # Prefect in this process keeps to a throw-away home, stays offline, and never starts a server of
 # its own: a test that runs a flow asks for `prefect_api`. Set before anything imports prefect.
 _PREFECT_HOME = Path(tempfile.mkdtemp(prefix="idbx-tests-prefect-"))
-os.environ.update(PREFECT_HOME=str(_PREFECT_HOME), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-                  PREFECT_SERVER_ALLOW_EPHEMERAL_MODE="false")
+os.environ.update(
+    PREFECT_HOME=str(_PREFECT_HOME), PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_SERVER_ALLOW_EPHEMERAL_MODE="false"
+)
 os.environ.pop("PREFECT_API_URL", None)
 
 from idbx.config import GpgSettings  # noqa: E402
@@ -124,14 +125,24 @@ def s3(s3_server: LocalService, monkeypatch: pytest.MonkeyPatch):
 
     suffix = uuid.uuid4().hex[:8]
     env = {
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL_S3": s3_server.url, "IDBX_S3_EVENTS_BUCKET": f"events-{suffix}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL_S3": s3_server.url,
+        "IDBX_S3_EVENTS_BUCKET": f"events-{suffix}",
         "IDBX_S3_COURSE_DATA_BUCKET": f"course-data-{suffix}",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "IDBX_AWS_CREDENTIALS_BLOCK", "IDBX_ORG",
-                 "IDBX_S3_EVENTS_PREFIX", "IDBX_S3_COURSE_DATA_PREFIX"):
+    for name in (
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL",
+        "IDBX_AWS_CREDENTIALS_BLOCK",
+        "IDBX_ORG",
+        "IDBX_S3_EVENTS_PREFIX",
+        "IDBX_S3_COURSE_DATA_PREFIX",
+    ):
         monkeypatch.delenv(name, raising=False)
     return SyncSettings.resolve()
 

@@ -35,7 +35,10 @@ def test_seed_registry_end_before_start_is_named(corpus):
 @pytest.mark.parametrize(
     "rows, problem",
     [
-        ("a_1,A,S,2016-01-01,2016-02-01,false,,\na_1,B,S,2016-01-01,2016-02-01,false,,\n", "row 3 (a_1): duplicate course_key a_1"),
+        (
+            "a_1,A,S,2016-01-01,2016-02-01,false,,\na_1,B,S,2016-01-01,2016-02-01,false,,\n",
+            "row 3 (a_1): duplicate course_key a_1",
+        ),
         ("a_1,A,S,2016-13-01,2016-02-01,false,,\n", "row 2 (a_1): start_date '2016-13-01' is not a date"),
         ("A-1,A,S,2016-01-01,2016-02-01,false,,\n", "row 2 (A-1): course_key 'A-1' must be lower-case"),
         ("a_1,A,S,2016-01-01,2016-02-01,maybe,,\n", "row 2 (a_1): excluded 'maybe' must be true or false"),

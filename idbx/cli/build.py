@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -27,17 +27,35 @@ _STYLE = {"built": "green", "unchanged": "dim", "view": "dim", "failed": "bold r
 @app.command("build")
 def build_command(
     lake: LakeOption = None,
-    select: Annotated[Optional[list[str]], typer.Option("--select", "-s", help="Build this model and what it reads (repeatable).")] = None,
+    select: Annotated[
+        list[str] | None, typer.Option("--select", "-s", help="Build this model and what it reads (repeatable).")
+    ] = None,
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Recompute every model and every event day.")] = False,
     registry: RegistryOption = None,
     list_models: Annotated[bool, typer.Option("--list", help="List the models in build order and exit.")] = False,
-    rekey: Annotated[bool, typer.Option(
-        "--rekey", help="Accept another IDBX_PSEUDONYM_KEY than the last build's: every learner_id changes (refused without it).")] = False,
-    engine: Annotated[Engine, typer.Option(
-        "--engine", help="Where the models run: DuckDB on this machine, or Apache Spark (needs idbx[spark] and Java 17; "
-                         "every model recomputed).")] = Engine.duckdb,
-    spark_master: Annotated[Optional[str], typer.Option(
-        "--spark-master", metavar="URL", help="With --engine spark: the Spark master (default IDBX_SPARK_MASTER, else local[2]).")] = None,
+    rekey: Annotated[
+        bool,
+        typer.Option(
+            "--rekey",
+            help="Accept another IDBX_PSEUDONYM_KEY than the last build's: every learner_id changes (refused without it).",
+        ),
+    ] = False,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            "--engine",
+            help="Where the models run: DuckDB on this machine, or Apache Spark (needs idbx[spark] and Java 17; "
+            "every model recomputed).",
+        ),
+    ] = Engine.duckdb,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master",
+            metavar="URL",
+            help="With --engine spark: the Spark master (default IDBX_SPARK_MASTER, else local[2]).",
+        ),
+    ] = None,
 ) -> None:
     """Build the indicators: staging, intermediate and mart models, in dependency order.
 
@@ -65,29 +83,52 @@ def build_command(
             if engine == Engine.spark:
                 from idbx.models import spark
 
-                summary = spark.build(root, select=select, registry_path=registry, master=spark_master,
-                                      on_model=progress.on_model, on_plan=progress.on_plan, rekey=rekey)
+                summary = spark.build(
+                    root,
+                    select=select,
+                    registry_path=registry,
+                    master=spark_master,
+                    on_model=progress.on_model,
+                    on_plan=progress.on_plan,
+                    rekey=rekey,
+                )
             else:
-                summary = build(root, select=select, full_refresh=full_refresh, registry_path=registry,
-                                on_model=progress.on_model, on_plan=progress.on_plan, rekey=rekey)
+                summary = build(
+                    root,
+                    select=select,
+                    full_refresh=full_refresh,
+                    registry_path=registry,
+                    on_model=progress.on_model,
+                    on_plan=progress.on_plan,
+                    rekey=rekey,
+                )
     table = Table("model", "status", "rows", "seconds", "notes", title=f"build of {escape(str(root.root))}")
     for outcome in summary.models:
         table.add_row(
-            outcome.name, f"[{_STYLE.get(outcome.status, '')}]{outcome.status}[/]",
-            "" if outcome.rows is None else f"{outcome.rows:,}", f"{outcome.seconds:.2f}",
+            outcome.name,
+            f"[{_STYLE.get(outcome.status, '')}]{outcome.status}[/]",
+            "" if outcome.rows is None else f"{outcome.rows:,}",
+            f"{outcome.seconds:.2f}",
             escape("; ".join(outcome.notes)),
         )
     err.print(table)
     if summary.rekeyed_learners is not None:
-        err.print(escape(f"rekeyed: {summary.rekeyed_learners:,} learner ids replaced by ids under the new key; the next "
-                         "`idbx publish` switches each course's learner documents to them"), highlight=False)
+        err.print(
+            escape(
+                f"rekeyed: {summary.rekeyed_learners:,} learner ids replaced by ids under the new key; the next "
+                "`idbx publish` switches each course's learner documents to them"
+            ),
+            highlight=False,
+        )
     if summary.absent_sources:
         err.print(escape(f"not in the lake (read as empty): {', '.join(summary.absent_sources)}"), highlight=False)
     for check, status, rows in summary.reconciliation:
         err.print(escape(f"reconciliation: {rows} {check} check(s) {status} (see the reconciliation mart)"), highlight=False)
     built = sum(1 for o in summary.models if o.status == "built")
-    err.print(escape(f"{len(summary.models)} models: {built} built, {len(summary.failed)} failed, in {summary.seconds:.1f} s"),
-              highlight=False)
+    err.print(
+        escape(f"{len(summary.models)} models: {built} built, {len(summary.failed)} failed, in {summary.seconds:.1f} s"),
+        highlight=False,
+    )
     for outcome in summary.failed:
         err.print(f"[bold red]error:[/] {escape(outcome.error)}", highlight=False)
     if summary.catalog_error:
@@ -101,8 +142,13 @@ class _ModelProgress:
 
     def __init__(self):
         self.progress = Progress(
-            TextColumn("[bold]build"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.fields[current]}"), console=err, transient=True,
+            TextColumn("[bold]build"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[current]}"),
+            console=err,
+            transient=True,
         )
         self.task = None
 

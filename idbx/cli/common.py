@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import signal
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Callable, Iterator, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -41,8 +42,8 @@ _WIDTH = None if sys.stderr.isatty() else 200
 err = Console(stderr=True, width=_WIDTH, soft_wrap=True)
 out = Console(width=None if sys.stdout.isatty() else 200)
 
-LakeOption = Annotated[Optional[Path], typer.Option("--lake", help="Lake folder (env IDBX_LAKE; default ./lake).")]
-RegistryOption = Annotated[Optional[Path], typer.Option("--registry", help="Registry CSV (default: the one shipped with idbx).")]
+LakeOption = Annotated[Path | None, typer.Option("--lake", help="Lake folder (env IDBX_LAKE; default ./lake).")]
+RegistryOption = Annotated[Path | None, typer.Option("--registry", help="Registry CSV (default: the one shipped with idbx).")]
 
 
 def shown(text: object) -> str:
@@ -50,7 +51,7 @@ def shown(text: object) -> str:
     return escape(printable(str(text)))
 
 
-def parse_date(value: Optional[str], option: str) -> Optional[date]:
+def parse_date(value: str | None, option: str) -> date | None:
     if value is None:
         return None
     try:
@@ -59,7 +60,7 @@ def parse_date(value: Optional[str], option: str) -> Optional[date]:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option) from None
 
 
-def existing_folder(path: Optional[Path], option: str) -> Optional[Path]:
+def existing_folder(path: Path | None, option: str) -> Path | None:
     """An output path whose folder exists: a mistyped --out is refused rather than created."""
     if path is not None and not path.expanduser().absolute().parent.is_dir():
         raise ConfigError(f"{option} {path}: there is no folder {path.expanduser().absolute().parent} (create it first)")
@@ -91,7 +92,8 @@ def reported_errors() -> Iterator[None]:
         err.print(
             f"[bold red]stopped[/] by {signal.Signals(signum).name}: the files landed so far are kept and recorded, "
             "the others were not started or were dropped; run the same command again to finish "
-            "(`idbx lake check` says what is left)", highlight=False,
+            "(`idbx lake check` says what is left)",
+            highlight=False,
         )
         raise typer.Exit(128 + signum)
 
@@ -101,8 +103,13 @@ class FileProgress:
 
     def __init__(self, label: str, describe: Callable[[Any], str] = lambda outcome: Path(outcome.name).name):
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.fields[current]}"), console=err, transient=True,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[current]}"),
+            console=err,
+            transient=True,
         )
         self.label = label
         self.describe = describe

@@ -28,8 +28,13 @@ def courses_list(
         if course.excluded and not all_courses:
             continue
         table.add_row(
-            course.course_key, escape(course.name), escape(course.sme), str(course.start_date or ""), str(course.end_date or ""),
-            f"{course.passing_grade:.2f}", "yes" if course.excluded else "",
+            course.course_key,
+            escape(course.name),
+            escape(course.sme),
+            str(course.start_date or ""),
+            str(course.end_date or ""),
+            f"{course.passing_grade:.2f}",
+            "yes" if course.excluded else "",
         )
     out.print(table)
 

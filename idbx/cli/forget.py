@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -20,15 +20,26 @@ from idbx.publish.settings import URI_ENV, MongoSettings
 
 @app.command("forget")
 def forget_command(
-    username: Annotated[Optional[list[str]], typer.Option("--username", help="A learner's edX username (repeatable).")] = None,
-    email: Annotated[Optional[list[str]], typer.Option("--email", help="A learner's email (repeatable).")] = None,
-    user_id: Annotated[Optional[list[int]], typer.Option("--user-id", min=1, help="A learner's edX user id (repeatable).")] = None,
-    from_file: Annotated[Optional[list[Path]], typer.Option(
-        "--from-file", help="A file of identifiers, one a line (user_id:N, username:U, email:E, or bare).")] = None,
-    mode: Annotated[str, typer.Option("--mode", help="deidentify: their rows stay counted under a random id; delete: removed.")] = erasure.DEIDENTIFY,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the files and deliveries that hold them; change nothing.")] = False,
-    purge_landing: Annotated[bool, typer.Option(
-        "--purge-landing", help="Remove the deliveries in landing/ that hold them (edX's bucket still has them; the register filters them).")] = False,
+    username: Annotated[list[str] | None, typer.Option("--username", help="A learner's edX username (repeatable).")] = None,
+    email: Annotated[list[str] | None, typer.Option("--email", help="A learner's email (repeatable).")] = None,
+    user_id: Annotated[list[int] | None, typer.Option("--user-id", min=1, help="A learner's edX user id (repeatable).")] = None,
+    from_file: Annotated[
+        list[Path] | None,
+        typer.Option("--from-file", help="A file of identifiers, one a line (user_id:N, username:U, email:E, or bare)."),
+    ] = None,
+    mode: Annotated[
+        str, typer.Option("--mode", help="deidentify: their rows stay counted under a random id; delete: removed.")
+    ] = erasure.DEIDENTIFY,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the files and deliveries that hold them; change nothing.")
+    ] = False,
+    purge_landing: Annotated[
+        bool,
+        typer.Option(
+            "--purge-landing",
+            help="Remove the deliveries in landing/ that hold them (edX's bucket still has them; the register filters them).",
+        ),
+    ] = False,
     lake: LakeOption = None,
 ) -> None:
     """Erase learners on request: nothing the engine keeps identifies them afterwards.
@@ -53,14 +64,19 @@ def forget_command(
     verb = "would rewrite" if dry_run else "rewrote"
     if summary.resumed:
         out.print(f"finished the erasure a run left undone ({escape(summary.record)})", highlight=False)
-    out.print(f"{summary.mode}: {summary.learners} learner(s); {verb} {len(summary.files)} file(s) in "
-              f"{len(summary.partitions)} partition(s), {sum(f.matched for f in summary.files):,} row(s) of theirs, "
-              f"in {summary.seconds:.1f} s", highlight=False)
+    out.print(
+        f"{summary.mode}: {summary.learners} learner(s); {verb} {len(summary.files)} file(s) in "
+        f"{len(summary.partitions)} partition(s), {sum(f.matched for f in summary.files):,} row(s) of theirs, "
+        f"in {summary.seconds:.1f} s",
+        highlight=False,
+    )
     for f in summary.files:
         out.print(f"  {escape(f.path)}: {f.matched:,} row(s), {f.rows_before:,} -> {f.rows_after:,}", highlight=False)
     if summary.not_found:
-        out.print(f"{summary.not_found} identifier(s) found nowhere in the lake: registered, so no later ingest lands them",
-                  highlight=False)
+        out.print(
+            f"{summary.not_found} identifier(s) found nowhere in the lake: registered, so no later ingest lands them",
+            highlight=False,
+        )
     if summary.steps:
         out.print(f"then: {', '.join(summary.steps)}", highlight=False)
     if not dry_run and not os.environ.get(URI_ENV):
@@ -68,7 +84,10 @@ def forget_command(
     if summary.purged:
         out.print(f"removed from landing/: {', '.join(summary.purged)}", highlight=False)
     elif summary.landing:
-        out.print(f"[yellow]landing/ still holds them[/] (encrypted, as delivered): {escape(', '.join(summary.landing))}; "
-                  "--purge-landing removes these", highlight=False)
+        out.print(
+            f"[yellow]landing/ still holds them[/] (encrypted, as delivered): {escape(', '.join(summary.landing))}; "
+            "--purge-landing removes these",
+            highlight=False,
+        )
     for note in summary.notes:
         err.print(f"[yellow]note[/] {escape(note)}", highlight=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import duckdb
 import typer
@@ -15,7 +15,7 @@ from idbx.privacy.geoip import country_by_ip, open_country_database
 
 @app.command()
 def geoip(
-    addresses: Annotated[Optional[list[str]], typer.Argument(help="IPv4 or IPv6 addresses to look up.")] = None,
+    addresses: Annotated[list[str] | None, typer.Argument(help="IPv4 or IPv6 addresses to look up.")] = None,
 ) -> None:
     """Check the country-by-IP database: IDBX_GEOIP_DB (.mmdb, or a first,last,country CSV) if set, else the pinned iptocc."""
     with reported_errors():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -20,7 +20,10 @@ ingest_app = typer.Typer(help="Land edX deliveries in the lake.", no_args_is_hel
 app.add_typer(ingest_app, name="ingest")
 
 KeyOption = Annotated[
-    Optional[Path], typer.Option("--gpg-key", help="Partner's armored private key (env IDBX_GPG_KEY); its passphrase comes from IDBX_GPG_PASSPHRASE.")
+    Path | None,
+    typer.Option(
+        "--gpg-key", help="Partner's armored private key (env IDBX_GPG_KEY); its passphrase comes from IDBX_GPG_PASSPHRASE."
+    ),
 ]
 
 
@@ -47,17 +50,23 @@ def print_summary(summary: RunSummary) -> None:
             err.print(f"[yellow]note[/] {shown(outcome.name)}: {shown(detail)}", highlight=False)
     untyped = sorted({f.dataset for f in summary.files if f.untyped and f.status in (INGESTED, UNCHANGED)})
     if untyped:
-        err.print(f"[yellow]landed untyped[/] ({len(untyped)}): {shown(_listed(untyped))} — every column kept as text; "
-                  "declare the table in idbx/ingest/parsers/tables.py to type it", highlight=False)
+        err.print(
+            f"[yellow]landed untyped[/] ({len(untyped)}): {shown(_listed(untyped))} — every column kept as text; "
+            "declare the table in idbx/ingest/parsers/tables.py to type it",
+            highlight=False,
+        )
     unhandled = [Path(f.name).name for f in summary.files if f.status == UNHANDLED]
     if unhandled:
         err.print(f"[dim]not handled ({len(unhandled)}): {shown(_listed(unhandled))}[/]", highlight=False)
     if summary.rejects:
         view = "event_rejects" if summary.what == "events" else "table_rejects"
-        err.print(f"[dim]rejected lines: idbx query \"SELECT * FROM {view}\"[/]")
+        err.print(f'[dim]rejected lines: idbx query "SELECT * FROM {view}"[/]')
     if summary.catalog_error:
-        err.print(f"[bold red]error:[/] {shown(summary.catalog_error)}; the files above are in the lake and its "
-                  "manifest: run `idbx catalog refresh` once the cause is fixed", highlight=False)
+        err.print(
+            f"[bold red]error:[/] {shown(summary.catalog_error)}; the files above are in the lake and its "
+            "manifest: run `idbx catalog refresh` once the cause is fixed",
+            highlight=False,
+        )
     for warning in summary.warnings:
         err.print(f"[yellow]warning[/] {shown(warning)}", highlight=False)
 
@@ -68,11 +77,16 @@ def _listed(names: list[str], shown: int = 6) -> str:
 
 @ingest_app.command("package")
 def ingest_package_command(
-    paths: Annotated[list[Path], typer.Argument(help="Delivery zip, unzipped folder, or single files of it (.sql, .json, .mongo, .xml.tar.gz; encrypted .gpg or not).")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Delivery zip, unzipped folder, or single files of it (.sql, .json, .mongo, .xml.tar.gz; encrypted .gpg or not)."
+        ),
+    ],
     lake: LakeOption = None,
     gpg_key: KeyOption = None,
-    snapshot_date: Annotated[Optional[str], typer.Option(help="Delivery date when the name does not carry it.")] = None,
-    course_id: Annotated[Optional[str], typer.Option(help="edX course id for tables that do not name their course.")] = None,
+    snapshot_date: Annotated[str | None, typer.Option(help="Delivery date when the name does not carry it.")] = None,
+    course_id: Annotated[str | None, typer.Option(help="edX course id for tables that do not name their course.")] = None,
 ) -> None:
     """Land a weekly course-data delivery as bronze Parquet; exit 1 if a file failed (rejected rows over
     IDBX_MAX_REJECT_RATE, default 2%, fail their file; fewer land with a warning)."""
@@ -80,15 +94,20 @@ def ingest_package_command(
         gpg = _gpg_settings(gpg_key)
         with FileProgress("course tables") as progress:
             summary = ingest_package(
-                paths, Lake(lake_root(lake)), gpg, parse_date(snapshot_date, "--snapshot-date"), course_id,
-                on_file=progress.on_file, on_plan=progress.on_plan,
+                paths,
+                Lake(lake_root(lake)),
+                gpg,
+                parse_date(snapshot_date, "--snapshot-date"),
+                course_id,
+                on_file=progress.on_file,
+                on_plan=progress.on_plan,
             )
     print_summary(summary)
     if summary.failed or summary.catalog_error:
         raise typer.Exit(1)
 
 
-def _gpg_settings(option: Optional[Path]) -> Optional[GpgSettings]:
+def _gpg_settings(option: Path | None) -> GpgSettings | None:
     """Resolved when a key is given; encrypted input without one fails with a message naming the file."""
     return GpgSettings.resolve(option) if option or os.environ.get(GPG_KEY_ENV) else None
 
@@ -98,16 +117,20 @@ def ingest_events_command(
     paths: Annotated[list[Path], typer.Argument(help="Tracking logs (.log, .log.gz, .log.gz.gpg) or folders of them.")],
     lake: LakeOption = None,
     gpg_key: KeyOption = None,
-    log_date: Annotated[Optional[str], typer.Option(help="Day of a single log whose name does not carry it.")] = None,
-    workers: Annotated[Optional[int], typer.Option(min=1, help="Files processed at once (default: one per core).")] = None,
+    log_date: Annotated[str | None, typer.Option(help="Day of a single log whose name does not carry it.")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Files processed at once (default: one per core).")] = None,
 ) -> None:
     """Land daily tracking logs as bronze Parquet, one partition per day; exit 1 if a file could not be read."""
-    with reported_errors():
-        with FileProgress("tracking logs") as progress:
-            summary = ingest_events(
-                paths, Lake(lake_root(lake)), _gpg_settings(gpg_key), parse_date(log_date, "--log-date"), workers,
-                on_file=progress.on_file, on_plan=progress.on_plan,
-            )
+    with reported_errors(), FileProgress("tracking logs") as progress:
+        summary = ingest_events(
+            paths,
+            Lake(lake_root(lake)),
+            _gpg_settings(gpg_key),
+            parse_date(log_date, "--log-date"),
+            workers,
+            on_file=progress.on_file,
+            on_plan=progress.on_plan,
+        )
     print_summary(summary)
     if summary.failed or summary.catalog_error:
         raise typer.Exit(1)

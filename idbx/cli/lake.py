@@ -28,18 +28,30 @@ def lake_check(lake: LakeOption = None) -> None:
     with reported_errors():
         report = check_lake(Lake(lake_root(lake)).require())
     for done in report.erasures:
-        out.print(f"erasure {done['erased_at']}: {done['learners']} learner(s) ({done['mode']}), "
-                  f"{len(done['partitions'])} partition(s) rewritten"
-                  + (f", {len(done['purged'])} delivery(ies) removed from landing/" if done["purged"] else
-                     f", {len(done['landing'])} delivery(ies) in landing/ still hold them" if done["landing"] else ""),
-                  highlight=False)
+        out.print(
+            f"erasure {done['erased_at']}: {done['learners']} learner(s) ({done['mode']}), "
+            f"{len(done['partitions'])} partition(s) rewritten"
+            + (
+                f", {len(done['purged'])} delivery(ies) removed from landing/"
+                if done["purged"]
+                else f", {len(done['landing'])} delivery(ies) in landing/ still hold them"
+                if done["landing"]
+                else ""
+            ),
+            highlight=False,
+        )
     for problem in report.problems:
         out.print(f"[yellow]{problem.kind}[/] {escape(problem.message)}", highlight=False)
     if report.needs_rerun:
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(Counter(p.kind for p in report.problems).items()))
-        out.print(f"[bold red]the lake needs a re-run[/] ({kinds}); {report.sources:,} source files recorded, "
-                  f"{report.files:,} Parquet files checked", highlight=False)
+        out.print(
+            f"[bold red]the lake needs a re-run[/] ({kinds}); {report.sources:,} source files recorded, "
+            f"{report.files:,} Parquet files checked",
+            highlight=False,
+        )
         raise typer.Exit(1)
     leftovers = f" ({len(report.problems)} leftover(s) the next run removes)" if report.problems else ""
-    out.print(f"lake consistent{leftovers}: {report.sources:,} source files recorded, {report.files:,} Parquet files checked",
-              highlight=False)
+    out.print(
+        f"lake consistent{leftovers}: {report.sources:,} source files recorded, {report.files:,} Parquet files checked",
+        highlight=False,
+    )

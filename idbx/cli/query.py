@@ -64,7 +64,7 @@ def query(
     """Run SQL against lake/catalog.duckdb (read-only). Values print as DuckDB prints them (ISO
     times, JSON text, NULL as NULL in tables and empty in CSV)."""
     if not sql.strip():
-        err.print("[bold red]error:[/] no SQL given: idbx query \"SELECT ...\"", highlight=False)
+        err.print('[bold red]error:[/] no SQL given: idbx query "SELECT ..."', highlight=False)
         raise typer.Exit(EXIT_USAGE)
     with reported_errors(), open_catalog(Lake(lake_root(lake)).require()) as con:
         try:

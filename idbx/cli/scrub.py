@@ -17,7 +17,9 @@ from idbx.privacy.scrub import ALREADY, DEFAULT_RETENTION_DAYS, FAILED, NO_PII, 
 @app.command("scrub")
 def scrub_command(
     lake: LakeOption = None,
-    older_than: Annotated[int, typer.Option(min=0, help="Retention: scrub partitions dated more than DAYS days ago (UTC).", metavar="DAYS")] = DEFAULT_RETENTION_DAYS,
+    older_than: Annotated[
+        int, typer.Option(min=0, help="Retention: scrub partitions dated more than DAYS days ago (UTC).", metavar="DAYS")
+    ] = DEFAULT_RETENTION_DAYS,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be scrubbed; change nothing.")] = False,
 ) -> None:
     """Remove learner PII (usernames, emails, names, IPs, ...) from bronze partitions older than the retention period.
@@ -25,9 +27,8 @@ def scrub_command(
     Rows, row order and every other column stay as they were; a file is rewritten aside and renamed.
     Scrubbed files are marked, so running it again only touches new ones. Exit 1 if a file failed.
     """
-    with reported_errors():
-        with FileProgress("partition files", lambda outcome: outcome.path.rsplit("/", 1)[-1]) as progress:
-            summary = scrub(Lake(lake_root(lake)), older_than, dry_run=dry_run, on_plan=progress.on_plan, on_file=progress.on_file)
+    with reported_errors(), FileProgress("partition files", lambda outcome: outcome.path.rsplit("/", 1)[-1]) as progress:
+        summary = scrub(Lake(lake_root(lake)), older_than, dry_run=dry_run, on_plan=progress.on_plan, on_file=progress.on_file)
     verb = "would scrub" if dry_run else SCRUBBED
     table = Table(title=f"scrub of partitions dated before {summary.cutoff}: {summary.seconds:.1f} s", title_justify="left")
     for column in ("status", "files", "rows"):

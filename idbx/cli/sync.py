@@ -4,7 +4,7 @@ with `--ingest`), the same functions the Prefect flows run, without Prefect."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -23,7 +23,7 @@ sync_app = typer.Typer(
 )
 app.add_typer(sync_app, name="sync")
 
-OrgOption = Annotated[Optional[str], typer.Option("--org", help="edX organisation (env IDBX_ORG; default idbx).")]
+OrgOption = Annotated[str | None, typer.Option("--org", help="edX organisation (env IDBX_ORG; default idbx).")]
 IngestOption = Annotated[bool, typer.Option("--ingest", help="Also land what was synced in the lake (needs the partner key).")]
 
 
@@ -42,13 +42,17 @@ def _print_report(report) -> None:
 
 @sync_app.command("events")
 def sync_events_command(
-    day: Annotated[Optional[str], typer.Option(help="One day (YYYY-MM-DD).")] = None,
-    start: Annotated[Optional[str], typer.Option(help="First day of a range.")] = None,
-    end: Annotated[Optional[str], typer.Option(help="Last day of a range (default: yesterday, UTC).")] = None,
+    day: Annotated[str | None, typer.Option(help="One day (YYYY-MM-DD).")] = None,
+    start: Annotated[str | None, typer.Option(help="First day of a range.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day of a range (default: yesterday, UTC).")] = None,
     lake: LakeOption = None,
     org: OrgOption = None,
-    bucket: Annotated[Optional[str], typer.Option(help="Events bucket (env IDBX_S3_EVENTS_BUCKET; default edx-course-data).")] = None,
-    prefix: Annotated[Optional[str], typer.Option(help="Events prefix (env IDBX_S3_EVENTS_PREFIX; default {org}/edx/events/).")] = None,
+    bucket: Annotated[
+        str | None, typer.Option(help="Events bucket (env IDBX_S3_EVENTS_BUCKET; default edx-course-data).")
+    ] = None,
+    prefix: Annotated[
+        str | None, typer.Option(help="Events prefix (env IDBX_S3_EVENTS_PREFIX; default {org}/edx/events/).")
+    ] = None,
     ingest: IngestOption = False,
     gpg_key: KeyOption = None,
 ) -> None:
@@ -61,7 +65,9 @@ def sync_events_command(
         settings = SyncSettings.resolve(org=org, events_bucket=bucket, events_prefix=prefix)
         target = Lake(lake_root(lake))
         try:
-            days, notes = event_days(target, settings, parse_date(day, "--day"), parse_date(start, "--start"), parse_date(end, "--end"))
+            days, notes = event_days(
+                target, settings, parse_date(day, "--day"), parse_date(start, "--start"), parse_date(end, "--end")
+            )
         except ConfigError as exc:
             raise typer.BadParameter(str(exc)) from None
         with err.status(f"syncing {len(days)} day(s) of tracking logs"):
@@ -71,8 +77,9 @@ def sync_events_command(
         summary = None
         if ingest and report.landed():
             with FileProgress("tracking logs") as progress:
-                summary = ingest_events(report.landed(), target, _gpg_settings(gpg_key), on_file=progress.on_file,
-                                        on_plan=progress.on_plan)
+                summary = ingest_events(
+                    report.landed(), target, _gpg_settings(gpg_key), on_file=progress.on_file, on_plan=progress.on_plan
+                )
     if summary:
         print_summary(summary)
     if report.failed or (summary and summary.failed):
@@ -81,11 +88,13 @@ def sync_events_command(
 
 @sync_app.command("course-data")
 def sync_course_data_command(
-    delivery: Annotated[Optional[str], typer.Option(help="Delivery date (default: the newest in the bucket).")] = None,
+    delivery: Annotated[str | None, typer.Option(help="Delivery date (default: the newest in the bucket).")] = None,
     lake: LakeOption = None,
     org: OrgOption = None,
-    bucket: Annotated[Optional[str], typer.Option(help="Course-data bucket (env IDBX_S3_COURSE_DATA_BUCKET; default course-data).")] = None,
-    prefix: Annotated[Optional[str], typer.Option(help="Course-data prefix (env IDBX_S3_COURSE_DATA_PREFIX; default none).")] = None,
+    bucket: Annotated[
+        str | None, typer.Option(help="Course-data bucket (env IDBX_S3_COURSE_DATA_BUCKET; default course-data).")
+    ] = None,
+    prefix: Annotated[str | None, typer.Option(help="Course-data prefix (env IDBX_S3_COURSE_DATA_PREFIX; default none).")] = None,
     ingest: IngestOption = False,
     gpg_key: KeyOption = None,
 ) -> None:
@@ -104,8 +113,9 @@ def sync_course_data_command(
         summary = None
         if ingest and report.landed():
             with FileProgress("course tables") as progress:
-                summary = ingest_package(report.landed(), target, _gpg_settings(gpg_key), on_file=progress.on_file,
-                                         on_plan=progress.on_plan)
+                summary = ingest_package(
+                    report.landed(), target, _gpg_settings(gpg_key), on_file=progress.on_file, on_plan=progress.on_plan
+                )
     if summary:
         print_summary(summary)
     if report.failed or (summary and (summary.failed or summary.catalog_error)):

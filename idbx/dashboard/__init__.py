@@ -22,5 +22,6 @@ def __getattr__(name: str):
     # imports this package's settings for its options.
     if name in __all__:
         from idbx.dashboard import site
+
         return getattr(site, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

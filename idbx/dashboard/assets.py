@@ -22,8 +22,7 @@ SITE_FILES = ("site.css", "site.js")
 
 
 def bundle_name() -> str:
-    return (f"vega-{vl_convert.get_vega_version()}-lite-{VEGA_LITE_VERSION}"
-            f"-embed-{vl_convert.get_vega_embed_version()}.js")
+    return f"vega-{vl_convert.get_vega_version()}-lite-{VEGA_LITE_VERSION}-embed-{vl_convert.get_vega_embed_version()}.js"
 
 
 def vega_bundle(previous_assets: Path | None) -> bytes:

@@ -45,7 +45,7 @@ def merge_small_parts(counts: Sequence[tuple[str, int]], min_cell: int, keep: in
     Parts are in decreasing order of learners, "other" last."""
     ordered = sorted(((category, learners) for category, learners in counts if learners > 0), key=lambda c: (-c[1], c[0]))
     shown = [c for c in ordered if c[1] >= min_cell][:keep]
-    hidden = ordered[len(shown):]
+    hidden = ordered[len(shown) :]
     while hidden and sum(learners for _, learners in hidden) < min_cell and shown:
         hidden.insert(0, shown.pop())
     other = sum(learners for _, learners in hidden)

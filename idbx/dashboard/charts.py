@@ -13,7 +13,7 @@ time axis (double-click resets); a legend entry selected highlights its series.
 from __future__ import annotations
 
 from datetime import date
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import altair as alt
@@ -29,8 +29,15 @@ DIMMED = 0.15
 SHORT_SERIES_DAYS = 21
 
 
-def line_chart(rows: list[dict], texts: Texts, title: str, week: bool = False, series: tuple[str, ...] = (),
-               series_title: str = "", colours: tuple[str, ...] = ()) -> Spec:
+def line_chart(
+    rows: list[dict],
+    texts: Texts,
+    title: str,
+    week: bool = False,
+    series: tuple[str, ...] = (),
+    series_title: str = "",
+    colours: tuple[str, ...] = (),
+) -> Spec:
     """Learners over time: rows of `date` (ISO), `learners` (None when suppressed), `learners_text`
     and, with several series, `series` (their names in `series`, coloured by `colours`)."""
     dates = [row["date"] for row in rows]
@@ -38,16 +45,25 @@ def line_chart(rows: list[dict], texts: Texts, title: str, week: bool = False, s
     return _with_rows(_line_template(texts.lang, title, week, few_days, series, series_title, colours), rows)
 
 
-def bar_chart(rows: list[dict], texts: Texts, title: str, category_title: str, ordered: bool = False,
-              measures: tuple[str, ...] = (), measure_title: str = "") -> Spec:
+def bar_chart(
+    rows: list[dict],
+    texts: Texts,
+    title: str,
+    category_title: str,
+    ordered: bool = False,
+    measures: tuple[str, ...] = (),
+    measure_title: str = "",
+) -> Spec:
     """Horizontal bars: rows of `category`, `learners` and `learners_text` (and `measure`, one bar
     per measure side by side, when `measures` names them). Ranked by size unless `ordered` (the
     rows' order: steps of a funnel, ranges of a histogram)."""
     bars = len({row["category"] for row in rows}) * max(len(measures), 1)
     step = settings.BAR_STEP // 2 if measures else settings.BAR_STEP
     # A height in pixels rather than a step per bar: Vega-Lite fits only the width to the page then.
-    return {**_with_rows(_bar_template(texts.lang, title, category_title, ordered, measures, measure_title), rows),
-            "height": bars * step}
+    return {
+        **_with_rows(_bar_template(texts.lang, title, category_title, ordered, measures, measure_title), rows),
+        "height": bars * step,
+    }
 
 
 def retention_chart(rows: list[dict], texts: Texts, title: str, series: tuple[str, ...]) -> Spec:
@@ -60,9 +76,10 @@ def _with_rows(template: Spec, rows: list[dict]) -> Spec:
     return {**template, "datasets": {VALUES: rows}}
 
 
-@lru_cache(maxsize=None)
-def _line_template(lang: str, title: str, week: bool, few_days: bool, series: tuple[str, ...], series_title: str,
-                   colours: tuple[str, ...]) -> Spec:
+@cache
+def _line_template(
+    lang: str, title: str, week: bool, few_days: bool, series: tuple[str, ...], series_title: str, colours: tuple[str, ...]
+) -> Spec:
     texts = Texts(lang)
     time_title = texts["axis_week"] if week else texts["axis_date"]
     tooltip = [
@@ -72,16 +89,23 @@ def _line_template(lang: str, title: str, week: bool, few_days: bool, series: tu
     zoom = alt.selection_interval(bind="scales", encodings=["x"])
     base = alt.Chart(alt.Data(name=VALUES)).encode(
         # Vega picks the time ticks (months, weeks, days); a series of a few days gets one tick a day, not hours.
-        x=alt.X("date:T", title=time_title,
-                axis=alt.Axis(tickCount={"interval": "day", "step": 7 if week else 1}, format="%e %b") if few_days else alt.Axis()),
+        x=alt.X(
+            "date:T",
+            title=time_title,
+            axis=alt.Axis(tickCount={"interval": "day", "step": 7 if week else 1}, format="%e %b") if few_days else alt.Axis(),
+        ),
         y=alt.Y("learners:Q", title=texts["axis_learners"], axis=alt.Axis(format=",d", tickMinStep=1)),
     )
     if series:
         pick = alt.selection_point(fields=["series"], bind="legend")
         tooltip.insert(0, alt.Tooltip("series:N", title=series_title))
-        colour = alt.Color("series:N", title=series_title, sort=list(series),
-                           scale=alt.Scale(domain=list(series), range=list(colours)),
-                           legend=alt.Legend(orient="bottom", columns=1, labelLimit=260))
+        colour = alt.Color(
+            "series:N",
+            title=series_title,
+            sort=list(series),
+            scale=alt.Scale(domain=list(series), range=list(colours)),
+            legend=alt.Legend(orient="bottom", columns=1, labelLimit=260),
+        )
         base = base.encode(color=colour, opacity=alt.condition(pick, alt.value(1), alt.value(DIMMED)))
         params = [zoom, pick]
     else:
@@ -91,42 +115,63 @@ def _line_template(lang: str, title: str, week: bool, few_days: bool, series: tu
     return _finish(lines.add_params(*params).properties(height=settings.CHART_HEIGHT), texts, title)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _retention_template(lang: str, title: str, series: tuple[str, ...]) -> Spec:
     texts = Texts(lang)
     pick = alt.selection_point(fields=["series"], bind="legend")
-    tooltip = [alt.Tooltip("series:N", title=texts["tooltip_video"]), alt.Tooltip("seconds:Q", title=texts["axis_video_seconds"]),
-               alt.Tooltip("share_text:N", title=texts["tooltip_share"]), alt.Tooltip("learners_text:N", title=texts["tooltip_learners"])]
-    lines = alt.Chart(alt.Data(name=VALUES)).mark_line(invalid="break-paths-filter-domains", point=alt.OverlayMarkDef(size=20)).encode(
-        x=alt.X("seconds:Q", title=texts["axis_video_seconds"], axis=alt.Axis(format=",d", tickMinStep=5)),
-        y=alt.Y("share:Q", title=texts["axis_still_watching"], axis=alt.Axis(format="%")),
-        color=alt.Color("series:N", title=texts["tooltip_video"], sort=list(series),
-                        legend=alt.Legend(orient="bottom", columns=2, labelLimit=200)),
-        opacity=alt.condition(pick, alt.value(1), alt.value(DIMMED)),
-        tooltip=tooltip,
+    tooltip = [
+        alt.Tooltip("series:N", title=texts["tooltip_video"]),
+        alt.Tooltip("seconds:Q", title=texts["axis_video_seconds"]),
+        alt.Tooltip("share_text:N", title=texts["tooltip_share"]),
+        alt.Tooltip("learners_text:N", title=texts["tooltip_learners"]),
+    ]
+    lines = (
+        alt.Chart(alt.Data(name=VALUES))
+        .mark_line(invalid="break-paths-filter-domains", point=alt.OverlayMarkDef(size=20))
+        .encode(
+            x=alt.X("seconds:Q", title=texts["axis_video_seconds"], axis=alt.Axis(format=",d", tickMinStep=5)),
+            y=alt.Y("share:Q", title=texts["axis_still_watching"], axis=alt.Axis(format="%")),
+            color=alt.Color(
+                "series:N",
+                title=texts["tooltip_video"],
+                sort=list(series),
+                legend=alt.Legend(orient="bottom", columns=2, labelLimit=200),
+            ),
+            opacity=alt.condition(pick, alt.value(1), alt.value(DIMMED)),
+            tooltip=tooltip,
+        )
     )
     zoom = alt.selection_interval(bind="scales", encodings=["x"])
     return _finish(lines.add_params(zoom, pick).properties(height=settings.CHART_HEIGHT), texts, title)
 
 
-@lru_cache(maxsize=None)
-def _bar_template(lang: str, title: str, category_title: str, ordered: bool, measures: tuple[str, ...],
-                  measure_title: str) -> Spec:
+@cache
+def _bar_template(
+    lang: str, title: str, category_title: str, ordered: bool, measures: tuple[str, ...], measure_title: str
+) -> Spec:
     texts = Texts(lang)
     tooltip = [alt.Tooltip("category:N", title=category_title), alt.Tooltip("learners_text:N", title=texts["tooltip_learners"])]
     sort: Any = None if ordered else "-x"
-    chart = alt.Chart(alt.Data(name=VALUES)).mark_bar().encode(
-        y=alt.Y("category:N", title=None, sort=sort, axis=alt.Axis(labelLimit=160)),
-        x=alt.X("learners:Q", title=texts["axis_learners"], axis=alt.Axis(format=",d", tickMinStep=1)),
+    chart = (
+        alt.Chart(alt.Data(name=VALUES))
+        .mark_bar()
+        .encode(
+            y=alt.Y("category:N", title=None, sort=sort, axis=alt.Axis(labelLimit=160)),
+            x=alt.X("learners:Q", title=texts["axis_learners"], axis=alt.Axis(format=",d", tickMinStep=1)),
+        )
     )
     if measures:
         pick = alt.selection_point(fields=["measure"], bind="legend")
         tooltip.insert(1, alt.Tooltip("measure:N", title=measure_title))
         chart = chart.encode(
             yOffset=alt.YOffset("measure:N", sort=list(measures)),
-            color=alt.Color("measure:N", title=measure_title, sort=list(measures),
-                            scale=alt.Scale(domain=list(measures), range=list(settings.CATEGORY_COLOURS[:len(measures)])),
-                            legend=alt.Legend(orient="bottom", columns=1)),
+            color=alt.Color(
+                "measure:N",
+                title=measure_title,
+                sort=list(measures),
+                scale=alt.Scale(domain=list(measures), range=list(settings.CATEGORY_COLOURS[: len(measures)])),
+                legend=alt.Legend(orient="bottom", columns=1),
+            ),
             opacity=alt.condition(pick, alt.value(1), alt.value(DIMMED)),
         ).add_params(pick)
     else:

@@ -57,28 +57,47 @@ def _previous(chapters: Rows, row: dict) -> int | None:
 def hardest_problems(rows: Rows, texts: Texts, min_cell: int) -> list[dict]:
     """The problems learners get right least often (problem_engagement rows of one course), as the
     table's cells; only problems whose right and not-right learners are each none or >= min_cell."""
+
     def safe(part: int) -> bool:
         return part == 0 or part >= min_cell
 
-    eligible = [row for row in rows if row["learners_attempted"] >= min_cell
-                and safe(row["learners_correct"]) and safe(row["learners_attempted"] - row["learners_correct"])]
+    eligible = [
+        row
+        for row in rows
+        if row["learners_attempted"] >= min_cell
+        and safe(row["learners_correct"])
+        and safe(row["learners_attempted"] - row["learners_correct"])
+    ]
     ranked = sorted(eligible, key=lambda row: (row["correct_rate"], row["first_attempt_correct_rate"] or 0, row["url_name"]))
     table = []
     for row in ranked[:HARDEST_PROBLEMS]:
-        first_right = round(row["first_attempt_correct_rate"] * row["learners_attempted"]) if row["first_attempt_correct_rate"] is not None else None
+        first_right = (
+            round(row["first_attempt_correct_rate"] * row["learners_attempted"])
+            if row["first_attempt_correct_rate"] is not None
+            else None
+        )
         first_shown = first_right is not None and safe(first_right) and safe(row["learners_attempted"] - first_right)
-        place = (f"{row['chapter_index']}. {row['chapter_name'] or texts['none']}" if row["chapter_index"] is not None
-                 else texts["not_in_outline"])
-        table.append({
-            "problem": row["display_name"] or row["url_name"],
-            "place": place,
-            "attempted": texts.number(row["learners_attempted"]),
-            "attempts": texts.number(row["attempts"]),
-            "correct_rate": texts.percent(row["correct_rate"]),
-            "first_attempt": texts.percent(row["first_attempt_correct_rate"]) if first_shown else texts("suppressed", min_cell=min_cell),
-            "to_correct": texts.number(round(row["mean_attempts_to_correct"], 1)) if row["mean_attempts_to_correct"] is not None else texts["none"],
-            "source": texts[f"source_{row['source']}"],
-        })
+        place = (
+            f"{row['chapter_index']}. {row['chapter_name'] or texts['none']}"
+            if row["chapter_index"] is not None
+            else texts["not_in_outline"]
+        )
+        table.append(
+            {
+                "problem": row["display_name"] or row["url_name"],
+                "place": place,
+                "attempted": texts.number(row["learners_attempted"]),
+                "attempts": texts.number(row["attempts"]),
+                "correct_rate": texts.percent(row["correct_rate"]),
+                "first_attempt": texts.percent(row["first_attempt_correct_rate"])
+                if first_shown
+                else texts("suppressed", min_cell=min_cell),
+                "to_correct": texts.number(round(row["mean_attempts_to_correct"], 1))
+                if row["mean_attempts_to_correct"] is not None
+                else texts["none"],
+                "source": texts[f"source_{row['source']}"],
+            }
+        )
     return table
 
 
@@ -92,8 +111,11 @@ def headlines(courses: Rows, weekly_active: Rows, texts: Texts) -> list[Headline
     week: date | None = max((row["week_start"] for row in active), default=None)
     return [
         Headline(texts["col_enrolled"], texts.number(enrolled), texts["source_enrolled"]),
-        Headline(texts["headline_active_week"], texts.number(sum(row["learners"] for row in active if row["week_start"] == week)),
-                 texts("source_active_week", week=texts.date(week)) if week else texts["no_logs"]),
+        Headline(
+            texts["headline_active_week"],
+            texts.number(sum(row["learners"] for row in active if row["week_start"] == week)),
+            texts("source_active_week", week=texts.date(week)) if week else texts["no_logs"],
+        ),
         Headline(texts["col_certified"], texts.number(certified), texts["source_certified"]),
         Headline(texts["col_approval"], texts.percent(approved / enrolled if enrolled else None), texts["source_approval"]),
     ]

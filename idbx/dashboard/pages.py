@@ -68,21 +68,40 @@ def build_pages(data: DashboardData, texts: Texts, min_cell: int, vega_options: 
     """Every page of the site. `vega_options` go to vegaEmbed (renderer, locale); `script` is the
     file name of the Vega bundle in assets/."""
     maker = _PageMaker(data, texts, min_cell)
-    common = {"t": texts, "lang": texts.lang, "min_cell": min_cell, "below": min_cell - 1, "assets": settings.ASSETS,
-              "script": script, "vega_options": vega_options, "freshness": maker.freshness(), "build": maker.build_line(),
-              "index": settings.INDEX, "rejects_page": settings.REJECTS_PAGE}
+    common = {
+        "t": texts,
+        "lang": texts.lang,
+        "min_cell": min_cell,
+        "below": min_cell - 1,
+        "assets": settings.ASSETS,
+        "script": script,
+        "vega_options": vega_options,
+        "freshness": maker.freshness(),
+        "build": maker.build_line(),
+        "index": settings.INDEX,
+        "rejects_page": settings.REJECTS_PAGE,
+    }
     site = SiteContent(tally=maker.tally)
     overview_charts = maker.overview_charts()
-    site.pages[settings.INDEX] = _render("overview.html.j2", common, charts=overview_charts, courses=maker.course_rows(),
-                                         headlines=content.headlines(maker.courses_with_data, data.weekly_active, texts),
-                                         empty_courses=maker.empty_courses())
+    site.pages[settings.INDEX] = _render(
+        "overview.html.j2",
+        common,
+        charts=overview_charts,
+        courses=maker.course_rows(),
+        headlines=content.headlines(maker.courses_with_data, data.weekly_active, texts),
+        empty_courses=maker.empty_courses(),
+    )
     site.charts += sum(1 for chart in overview_charts if chart.spec)
     for course in data.courses:
         course_charts = maker.course_charts(course["course_key"])
         site.pages[settings.course_page(course["course_key"])] = _render(
-            "course.html.j2", common, course=maker.course_facts(course), charts=course_charts,
+            "course.html.j2",
+            common,
+            course=maker.course_facts(course),
+            charts=course_charts,
             checks=maker.reconciliation(course["course_key"]),
-            problems=content.hardest_problems(maker.problems.get(course["course_key"], []), texts, min_cell))
+            problems=content.hardest_problems(maker.problems.get(course["course_key"], []), texts, min_cell),
+        )
         site.charts += sum(1 for chart in course_charts if chart.spec)
     site.pages[settings.REJECTS_PAGE] = _render("rejects.html.j2", common, **maker.rejects())
     return site
@@ -123,8 +142,10 @@ class _PageMaker:
 
     def freshness(self) -> dict:
         data, t = self.data, self.t
-        line = {"data_through": t("data_through", date=t.date(data.build.data_through)),
-                "last_build": t("last_build", when=t.datetime(data.build.computed_at))}
+        line = {
+            "data_through": t("data_through", date=t.date(data.build.data_through)),
+            "last_build": t("last_build", when=t.datetime(data.build.computed_at)),
+        }
         if data.log_days:
             end = data.log_days[-1]
             start = max(data.log_days[0], end - timedelta(days=settings.FRESHNESS_DAYS - 1))
@@ -145,29 +166,40 @@ class _PageMaker:
     def empty_courses(self) -> list[dict]:
         """Course runs of the registry with nothing delivered yet: listed apart from the table."""
         shown = {course["course_key"] for course in self.courses_with_data}
-        return [{"name": course["name"] or course["course_key"], "key": course["course_key"],
-                 "page": settings.course_page(course["course_key"])}
-                for course in self.data.courses if course["course_key"] not in shown]
+        return [
+            {
+                "name": course["name"] or course["course_key"],
+                "key": course["course_key"],
+                "page": settings.course_page(course["course_key"]),
+            }
+            for course in self.data.courses
+            if course["course_key"] not in shown
+        ]
 
     def course_rows(self) -> list[dict]:
         t = self.t
         rows = []
         for course in self.courses_with_data:
-            rows.append({
-                "page": settings.course_page(course["course_key"]),
-                "cells": [
-                    (course["name"] or course["course_key"], course["name"] or course["course_key"]),
-                    (course["course_key"], course["course_key"]),
-                    (course["sme"] or "", course["sme"] or t["none"]),
-                    (_iso(course["start_date"]), t.date(course["start_date"])),
-                    (_iso(course["end_date"]), t.date(course["end_date"])),
-                    (course["users_total"], t.number(course["users_total"])),
-                    (course["users_active"], t.number(course["users_active"])),
-                    (course["certificates_certified"], t.number(course["certificates_certified"])),
-                    ("" if course["approval_rate"] is None else f"{course['approval_rate']:.6f}", t.percent(course["approval_rate"])),
-                    (int(course["registered"]), t["yes"] if course["registered"] else t["no"]),
-                ],
-            })
+            rows.append(
+                {
+                    "page": settings.course_page(course["course_key"]),
+                    "cells": [
+                        (course["name"] or course["course_key"], course["name"] or course["course_key"]),
+                        (course["course_key"], course["course_key"]),
+                        (course["sme"] or "", course["sme"] or t["none"]),
+                        (_iso(course["start_date"]), t.date(course["start_date"])),
+                        (_iso(course["end_date"]), t.date(course["end_date"])),
+                        (course["users_total"], t.number(course["users_total"])),
+                        (course["users_active"], t.number(course["users_active"])),
+                        (course["certificates_certified"], t.number(course["certificates_certified"])),
+                        (
+                            "" if course["approval_rate"] is None else f"{course['approval_rate']:.6f}",
+                            t.percent(course["approval_rate"]),
+                        ),
+                        (int(course["registered"]), t["yes"] if course["registered"] else t["no"]),
+                    ],
+                }
+            )
         return rows
 
     def overview_charts(self) -> list[Chart]:
@@ -199,7 +231,7 @@ class _PageMaker:
             chart.message = t["no_data"]
             return chart
         ranked = sorted(series, key=lambda key: (-max(series[key].values()), key))
-        top, rest = ranked[:settings.TOP_COURSES], ranked[settings.TOP_COURSES:]
+        top, rest = ranked[: settings.TOP_COURSES], ranked[settings.TOP_COURSES :]
         names = [self.names[key] for key in top]
         rows = [self._count_row(day, n, series=self.names[key]) for key in top for day, n in sorted(series[key].items())]
         if rest:
@@ -209,8 +241,10 @@ class _PageMaker:
                     other[day] += n
             names.append(t["other_courses"])
             rows += [self._count_row(day, n, series=t["other_courses"]) for day, n in sorted(other.items())]
-        colours = settings.CATEGORY_COLOURS[:len(top)] + ((settings.OTHER_COLOUR,) if rest else ())
-        chart.draw(charts.line_chart(rows, t, chart.title, series=tuple(names), series_title=t["legend_course"], colours=colours), SERIES)
+        colours = settings.CATEGORY_COLOURS[: len(top)] + ((settings.OTHER_COLOUR,) if rest else ())
+        chart.draw(
+            charts.line_chart(rows, t, chart.title, series=tuple(names), series_title=t["legend_course"], colours=colours), SERIES
+        )
         return chart
 
     def _mode_chart(self, rows: Rows) -> Chart:
@@ -231,9 +265,11 @@ class _PageMaker:
             return chart
         order = [m for m in MODES if m in seen] + sorted(m for m in seen if m is not None and m not in MODES)
         names = [t.label("mode", m) for m in order] + ([t["other"]] if None in seen else [])
-        colours = settings.CATEGORY_COLOURS[:len(order)] + ((settings.OTHER_COLOUR,) if None in seen else ())
-        chart.draw(charts.line_chart(points, t, chart.title, series=tuple(names), series_title=t["legend_mode"],
-                                     colours=tuple(colours)), BREAKDOWN)
+        colours = settings.CATEGORY_COLOURS[: len(order)] + ((settings.OTHER_COLOUR,) if None in seen else ())
+        chart.draw(
+            charts.line_chart(points, t, chart.title, series=tuple(names), series_title=t["legend_mode"], colours=tuple(colours)),
+            BREAKDOWN,
+        )
         return chart
 
     def _weekly_chart(self, rows: Rows) -> Chart:
@@ -243,10 +279,22 @@ class _PageMaker:
             chart.message = t["no_data"]
             return chart
         names = tuple(t.label("activity", label) for label in ACTIVITY_LABELS)
-        points = [self._count_row(row["week_start"], row["learners"], series=t.label("activity", row["label"]))
-                  for row in sorted(rows, key=lambda r: (ACTIVITY_LABELS.index(r["label"]), r["week_start"]))]
-        chart.draw(charts.line_chart(points, t, chart.title, week=True, series=names, series_title=t["legend_label"],
-                                     colours=settings.CATEGORY_COLOURS[:len(names)]), SERIES)
+        points = [
+            self._count_row(row["week_start"], row["learners"], series=t.label("activity", row["label"]))
+            for row in sorted(rows, key=lambda r: (ACTIVITY_LABELS.index(r["label"]), r["week_start"]))
+        ]
+        chart.draw(
+            charts.line_chart(
+                points,
+                t,
+                chart.title,
+                week=True,
+                series=names,
+                series_title=t["legend_label"],
+                colours=settings.CATEGORY_COLOURS[: len(names)],
+            ),
+            SERIES,
+        )
         return chart
 
     def _certificates_chart(self) -> Chart:
@@ -257,13 +305,28 @@ class _PageMaker:
             if course["users_total"] == 0:
                 continue
             for measure, column in ((t["approved"], "certificates_approved"), (t["certified"], "certificates_certified")):
-                rows.append({"category": self.names[course["course_key"]], "measure": measure, "learners": course[column],
-                             "learners_text": t.number(course[column])})
+                rows.append(
+                    {
+                        "category": self.names[course["course_key"]],
+                        "measure": measure,
+                        "learners": course[column],
+                        "learners_text": t.number(course[column]),
+                    }
+                )
         if not rows:
             chart.message = t["no_data"]
             return chart
-        chart.draw(charts.bar_chart(rows, t, chart.title, t["axis_course"], measures=(t["approved"], t["certified"]),
-                                    measure_title=t["legend_measure"]), HEADLINE)
+        chart.draw(
+            charts.bar_chart(
+                rows,
+                t,
+                chart.title,
+                t["axis_course"],
+                measures=(t["approved"], t["certified"]),
+                measure_title=t["legend_measure"],
+            ),
+            HEADLINE,
+        )
         return chart
 
     def _breakdown_chart(self, breakdown: str, counts: list[tuple[str, int]], title_key: str) -> Chart:
@@ -274,8 +337,16 @@ class _PageMaker:
         if not parts:
             chart.message = t("too_few", min_cell=self.min_cell) if counts else t["no_data"]
             return chart
-        rows = [{"category": t.label(breakdown, part.category) if part.category is not None else t("other_merged", merged=part.merged),
-                 "learners": part.learners, "learners_text": t.number(part.learners)} for part in parts]
+        rows = [
+            {
+                "category": t.label(breakdown, part.category)
+                if part.category is not None
+                else t("other_merged", merged=part.merged),
+                "learners": part.learners,
+                "learners_text": t.number(part.learners),
+            }
+            for part in parts
+        ]
         chart.draw(charts.bar_chart(rows, t, chart.title, t["axis_category"]), BREAKDOWN)
         return chart
 
@@ -284,7 +355,9 @@ class _PageMaker:
     def course_facts(self, course: dict) -> dict:
         t = self.t
         return {
-            "key": course["course_key"], "id": course["course_id"], "name": course["name"] or course["course_key"],
+            "key": course["course_key"],
+            "id": course["course_id"],
+            "name": course["name"] or course["course_key"],
             "registered": course["registered"],
             "facts": [
                 (t["col_sme"], course["sme"] or t["none"]),
@@ -327,7 +400,9 @@ class _PageMaker:
         result.append(self._funnel_chart(key))
         result.append(self._chapter_funnel_chart(key))
         result.append(self._histogram_chart(key, "ndays", t["chart_ndays"], t["axis_days_active"], settings.NDAYS_EDGES))
-        result.append(self._histogram_chart(key, "time", t["chart_time"], t["axis_time_spent"], settings.TIME_SPENT_MINUTES_EDGES))
+        result.append(
+            self._histogram_chart(key, "time", t["chart_time"], t["axis_time_spent"], settings.TIME_SPENT_MINUTES_EDGES)
+        )
         breakdowns = defaultdict(list)
         for row in self.breakdowns.get(key, []):
             breakdowns[row["breakdown"]].append((row["category"], row["learners"]))
@@ -336,8 +411,9 @@ class _PageMaker:
             chart.note = t["note_course_profiles"]
             result.append(chart)
         if self.data.ip_countries is not None:
-            chart = self._breakdown_chart("country", [(row["category"], row["learners"]) for row in self.ip_countries.get(key, [])],
-                                          "chart_country_ip")
+            chart = self._breakdown_chart(
+                "country", [(row["category"], row["learners"]) for row in self.ip_countries.get(key, [])], "chart_country_ip"
+            )
             chart.note = t["note_ip"]
             result.append(chart)
         result.append(self._retention_chart(key))
@@ -362,9 +438,15 @@ class _PageMaker:
             if shown is None:
                 self.tally.suppressed_values += 1
             share = shown / row["users_at_start"] if shown is not None else None
-            rows.append({"series": row["video_id"], "seconds": row["segment"] * 5, "share": share,
-                         "share_text": t.percent(share) if share is not None else t("suppressed", min_cell=self.min_cell),
-                         "learners_text": t.number(shown) if shown is not None else t("suppressed", min_cell=self.min_cell)})
+            rows.append(
+                {
+                    "series": row["video_id"],
+                    "seconds": row["segment"] * 5,
+                    "share": share,
+                    "share_text": t.percent(share) if share is not None else t("suppressed", min_cell=self.min_cell),
+                    "learners_text": t.number(shown) if shown is not None else t("suppressed", min_cell=self.min_cell),
+                }
+            )
         if not videos:
             chart.message = t("too_few", min_cell=self.min_cell)
             return chart
@@ -380,9 +462,13 @@ class _PageMaker:
             return chart
         course = next(course for course in self.data.courses if course["course_key"] == key)
         if funnel["enrolled"] != course["users_total"]:
-            chart.note += " " + t("note_funnel_enrolled", funnel=t.number(funnel["enrolled"]), table=t.number(course["users_total"]))
-        rows = [{"category": t[f"funnel_{step}"], "learners": funnel[step], "learners_text": t.number(funnel[step])}
-                for step in ("enrolled", "viewed", "explored", "certified")]
+            chart.note += " " + t(
+                "note_funnel_enrolled", funnel=t.number(funnel["enrolled"]), table=t.number(course["users_total"])
+            )
+        rows = [
+            {"category": t[f"funnel_{step}"], "learners": funnel[step], "learners_text": t.number(funnel[step])}
+            for step in ("enrolled", "viewed", "explored", "certified")
+        ]
         chart.draw(charts.bar_chart(rows, t, chart.title, t["axis_category"], ordered=True), HEADLINE)
         return chart
 
@@ -412,21 +498,27 @@ class _PageMaker:
             chart.message = t("too_few", min_cell=self.min_cell)
             return chart
         label = _days_label if measure == "ndays" else _minutes_label
-        rows = [{"category": label(t, r.low, r.high), "learners": r.learners, "learners_text": t.number(r.learners)} for r in ranges]
+        rows = [
+            {"category": label(t, r.low, r.high), "learners": r.learners, "learners_text": t.number(r.learners)} for r in ranges
+        ]
         chart.draw(charts.bar_chart(rows, t, title, range_title, ordered=True), BREAKDOWN)
         return chart
 
     def reconciliation(self, key: str) -> list[dict]:
         t = self.t
-        return [{
-            "check": t[f"check_{row['check_name']}"],
-            "item": row["item"] if row["check_name"] == "file_rows" else "",
-            "as_of": t.date(row["as_of"]),
-            "expected": t.number(row["expected"]), "found": t.number(row["found"]),
-            "difference": t.number(row["difference"]),
-            "status": t[f"status_{row['status']}"] if f"status_{row['status']}" in t else row["status"],
-            "ok": row["status"] == "ok",
-        } for row in self.checks.get(key, [])]
+        return [
+            {
+                "check": t[f"check_{row['check_name']}"],
+                "item": row["item"] if row["check_name"] == "file_rows" else "",
+                "as_of": t.date(row["as_of"]),
+                "expected": t.number(row["expected"]),
+                "found": t.number(row["found"]),
+                "difference": t.number(row["difference"]),
+                "status": t[f"status_{row['status']}"] if f"status_{row['status']}" in t else row["status"],
+                "ok": row["status"] == "ok",
+            }
+            for row in self.checks.get(key, [])
+        ]
 
     # -- rejects page ---------------------------------------------------------------------------
 
@@ -441,12 +533,25 @@ class _PageMaker:
             return ("" if value is None else value), t.number(value)
 
         return {
-            "table_rejects": [[day(r["snapshot_date"]), (r["course_key"],) * 2, (r["table_name"],) * 2, (r["source_file"],) * 2,
-                               (r["reason"],) * 2, count(r["rows"])] for r in self.data.table_rejects],
-            "event_rejects": [[day(r["log_date"]), (r["source_file"],) * 2, (r["reason"],) * 2, count(r["rows"])]
-                              for r in self.data.event_rejects],
-            "late_events": [[day(r["log_date"]), (r["source_file"],) * 2, count(r["late_events"]), count(r["max_days_late"])]
-                            for r in self.data.late_events],
+            "table_rejects": [
+                [
+                    day(r["snapshot_date"]),
+                    (r["course_key"],) * 2,
+                    (r["table_name"],) * 2,
+                    (r["source_file"],) * 2,
+                    (r["reason"],) * 2,
+                    count(r["rows"]),
+                ]
+                for r in self.data.table_rejects
+            ],
+            "event_rejects": [
+                [day(r["log_date"]), (r["source_file"],) * 2, (r["reason"],) * 2, count(r["rows"])]
+                for r in self.data.event_rejects
+            ],
+            "late_events": [
+                [day(r["log_date"]), (r["source_file"],) * 2, count(r["late_events"]), count(r["max_days_late"])]
+                for r in self.data.late_events
+            ],
         }
 
     # -- the small-cell rule ----------------------------------------------------------------------
@@ -468,8 +573,10 @@ class _PageMaker:
 def _series_names(courses: Rows) -> dict[str, str]:
     """A course's name in legends and axes: its registry name, with its key when two runs share it."""
     names = [course["name"] or course["course_key"] for course in courses]
-    return {course["course_key"]: (name if names.count(name) == 1 else f"{name} · {course['course_key']}")
-            for course, name in zip(courses, names)}
+    return {
+        course["course_key"]: (name if names.count(name) == 1 else f"{name} · {course['course_key']}")
+        for course, name in zip(courses, names)
+    }
 
 
 def _categories(parts: list[Part]) -> int:
@@ -491,6 +598,7 @@ def _days_label(t: Texts, low: int, high: int | None) -> str:
 def _minutes_label(t: Texts, low: int, high: int | None) -> str:
     def duration(minutes: int) -> str:
         return f"{t.number(minutes)} min" if minutes < 60 else f"{t.number(minutes / 60)} h"
+
     if high is None:
         return f"≥ {duration(low)}" if low else t["any_time"]
     if low == 0:

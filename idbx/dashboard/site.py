@@ -38,8 +38,13 @@ class SiteSummary:
         return self.out / settings.INDEX
 
 
-def build_site(lake: Lake, out_dir: Path | None = None, lang: str = settings.DEFAULT_LANGUAGE,
-               min_cell: int = settings.DEFAULT_MIN_CELL, on_step: Callable[[str], None] | None = None) -> SiteSummary:
+def build_site(
+    lake: Lake,
+    out_dir: Path | None = None,
+    lang: str = settings.DEFAULT_LANGUAGE,
+    min_cell: int = settings.DEFAULT_MIN_CELL,
+    on_step: Callable[[str], None] | None = None,
+) -> SiteSummary:
     """Write the static site of the lake's marts to `out_dir` (default `lake/dashboard`) and publish
     it atomically; `on_step` hears each stage's name. Raises ConfigError for wrong options or a
     folder that cannot hold the site, IdbxError when there is nothing to show yet (no `idbx build`)
@@ -67,11 +72,26 @@ def build_site(lake: Lake, out_dir: Path | None = None, lang: str = settings.DEF
         for name, html in content.pages.items():
             site.write(name, html)
         step("publishing")
-        published = site.publish({"lang": lang, "min_cell": min_cell, "data_through": data.build.data_through,
-                                  "computed_at": data.build.computed_at, "courses": len(data.courses)})
+        published = site.publish(
+            {
+                "lang": lang,
+                "min_cell": min_cell,
+                "data_through": data.build.data_through,
+                "computed_at": data.build.computed_at,
+                "courses": len(data.courses),
+            }
+        )
     return SiteSummary(
-        out=published.out, folder=published.folder, lang=lang, min_cell=min_cell, courses=len(data.courses),
-        pages=len(content.pages), charts=content.charts, merged_categories=content.tally.merged_categories,
-        suppressed_values=content.tally.suppressed_values, files=published.files, bytes=published.bytes,
+        out=published.out,
+        folder=published.folder,
+        lang=lang,
+        min_cell=min_cell,
+        courses=len(data.courses),
+        pages=len(content.pages),
+        charts=content.charts,
+        merged_categories=content.tally.merged_categories,
+        suppressed_values=content.tally.suppressed_values,
+        files=published.files,
+        bytes=published.bytes,
         seconds=time.perf_counter() - started,
     )

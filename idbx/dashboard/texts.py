@@ -6,7 +6,7 @@ locale-aware formatting of numbers, dates and country names (Babel: CLDR's data)
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
@@ -33,7 +33,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "delivery_rejects": ("últimas entregas: {rows} filas rechazadas", "latest deliveries: {rows} rejected rows"),
     "see_rejects": ("ver qué se rechazó", "see what was rejected"),
     # course table
-    "table_caption": ("Cursos del programa. Pulse un encabezado para ordenar.", "The programme's courses. Select a heading to sort."),
+    "table_caption": (
+        "Cursos del programa. Pulse un encabezado para ordenar.",
+        "The programme's courses. Select a heading to sort.",
+    ),
     "col_name": ("Curso", "Course"),
     "col_key": ("Clave", "Key"),
     "col_sme": ("Departamento (SME)", "Department (SME)"),
@@ -77,16 +80,17 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "edX's definitions: ISO weeks (Monday to Sunday, UTC). In the overview, the sum over courses.",
     ),
     "note_weekly_course": (
-        "Definiciones de edX: semanas ISO (lunes a domingo, UTC).", "edX's definitions: ISO weeks (Monday to Sunday, UTC).",
+        "Definiciones de edX: semanas ISO (lunes a domingo, UTC).",
+        "edX's definitions: ISO weeks (Monday to Sunday, UTC).",
     ),
     "note_programme_learners": (
-        "Cada estudiante una vez, aunque siga varios cursos.", "Each learner once, however many courses they take.",
+        "Cada estudiante una vez, aunque siga varios cursos.",
+        "Each learner once, however many courses they take.",
     ),
     "note_course_profiles": ("Perfiles de la última entrega del curso.", "Profiles of the course's latest delivery."),
     "note_ip": (
         "País de la dirección IP pública del último evento del estudiante en el curso, tenga o no país en su perfil.",
-        "Country of the public IP address of the learner's latest event in the course, whether or not their profile "
-        "gives one.",
+        "Country of the public IP address of the learner's latest event in the course, whether or not their profile gives one.",
     ),
     "chart_video_retention": ("Retención en los vídeos", "Video retention"),
     "note_video_retention": (
@@ -246,8 +250,14 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "headlines": ("El programa en cifras", "The programme in figures"),
     "headline_active_week": ("Activos esta semana", "Active this week"),
     "source_enrolled": ("filas de inscripción de las últimas entregas", "enrollment rows of the latest deliveries"),
-    "source_active_week": ("eventos de la semana del {week}, suma de los cursos", "events of the week of {week}, summed over courses"),
-    "source_certified": ("certificados descargables de las últimas entregas", "downloadable certificates of the latest deliveries"),
+    "source_active_week": (
+        "eventos de la semana del {week}, suma de los cursos",
+        "events of the week of {week}, summed over courses",
+    ),
+    "source_certified": (
+        "certificados descargables de las últimas entregas",
+        "downloadable certificates of the latest deliveries",
+    ),
     "source_approval": ("aprobados sobre inscritos, todos los cursos", "passed over enrolled, every course"),
     "empty_courses": ("Cursos sin datos todavía", "Courses with no data yet"),
     "empty_courses_help": (
@@ -358,4 +368,4 @@ class Texts:
         return self["none"] if value is None else format_date(value, format="medium", locale=self.locale)
 
     def datetime(self, value: datetime | None) -> str:
-        return self["none"] if value is None else format_datetime(value, format="medium", tzinfo=timezone.utc, locale=self.locale) + " UTC"
+        return self["none"] if value is None else format_datetime(value, format="medium", tzinfo=UTC, locale=self.locale) + " UTC"

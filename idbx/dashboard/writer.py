@@ -19,7 +19,7 @@ import os
 import shutil
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from idbx.dashboard import settings
@@ -42,7 +42,7 @@ class SiteWriter:
         self.out = Path(out).absolute()
         self.parent = self.out.parent
         self.prefix = f".{self.out.name}-"
-        self.folder = self.parent / f"{self.prefix}{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        self.folder = self.parent / f"{self.prefix}{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         self.files = 0
         self.bytes = 0
         self._lock = None

@@ -19,9 +19,21 @@ INTERVALS = ("daily", "weekly", "all")
 MART = "learner_engagement"
 # The report's columns after the learner, in edX's order.
 COUNTS = (
-    "cohort", "days_active", "problems_attempted", "problem_attempts", "problems_correct", "videos_played",
-    "forum_posts", "forum_responses", "forum_comments", "forum_upvotes_given", "forum_downvotes_given",
-    "forum_upvotes_received", "forum_downvotes_received", "textbook_pages_viewed", "last_subsection_viewed",
+    "cohort",
+    "days_active",
+    "problems_attempted",
+    "problem_attempts",
+    "problems_correct",
+    "videos_played",
+    "forum_posts",
+    "forum_responses",
+    "forum_comments",
+    "forum_upvotes_given",
+    "forum_downvotes_given",
+    "forum_upvotes_received",
+    "forum_downvotes_received",
+    "textbook_pages_viewed",
+    "last_subsection_viewed",
 )
 # Stored inputs read only for the courses asked for, and the view models the mart reads (views
 # exist only inside a build: the export defines them again from their files).
@@ -79,8 +91,10 @@ def report_source(con: duckdb.DuckDBPyConnection, intervals: Intervals, courses:
     if courses:
         keys = ", ".join(sql_string(course) for course in courses)
         for name in _BY_COURSE:
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(name)} AS "
-                        f"SELECT * FROM {database}.main.{quote_ident(name)} WHERE course_key IN ({keys})")
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {quote_ident(name)} AS "
+                f"SELECT * FROM {database}.main.{quote_ident(name)} WHERE course_key IN ({keys})"
+            )
     con.execute(f"CREATE OR REPLACE TEMP VIEW int__engagement__intervals AS {_intervals_sql(intervals, start, end)}")
     for layer, name in _VIEW_MODELS:
         con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(name)} AS {_model_sql(layer, name)}")
@@ -102,5 +116,7 @@ def report_select(con: duckdb.DuckDBPyConnection, intervals: Intervals, courses:
         source += f" LEFT JOIN ({people_sql}) AS people ON people.learner_id = engagement.learner_id"
     where = f" WHERE engagement.course_key IN ({', '.join(sql_string(c) for c in courses)})" if courses else ""
     counts = ", ".join(f"engagement.{name}" for name in COUNTS)
-    return (f"SELECT engagement.course_id, engagement.end_date, {learner}, {counts} FROM {source}{where} "
-            "ORDER BY engagement.course_key, engagement.end_date, engagement.learner_id")
+    return (
+        f"SELECT engagement.course_id, engagement.end_date, {learner}, {counts} FROM {source}{where} "
+        "ORDER BY engagement.course_key, engagement.end_date, engagement.learner_id"
+    )

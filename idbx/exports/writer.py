@@ -41,7 +41,10 @@ def _people_sql() -> str:
 
 
 def export_select(
-    con: duckdb.DuckDBPyConnection, report_name: str, courses: list[str] | None = None, include_pii: bool = False,
+    con: duckdb.DuckDBPyConnection,
+    report_name: str,
+    courses: list[str] | None = None,
+    include_pii: bool = False,
     intervals: engagement.Intervals | None = None,
 ) -> str:
     report = REPORTS[report_name]
@@ -74,13 +77,21 @@ def _mart_readable(report_name: str) -> Iterator[None]:
     except duckdb.Error as exc:
         mart = REPORTS[report_name].mart
         first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-        raise IdbxError(f"{report_name}: the {mart} mart cannot be read as this export needs ({first}); "
-                        f"rebuild it: idbx build --select {mart}") from None
+        raise IdbxError(
+            f"{report_name}: the {mart} mart cannot be read as this export needs ({first}); "
+            f"rebuild it: idbx build --select {mart}"
+        ) from None
 
 
 def write_report(
-    lake: Lake, report_name: str, out: Path | None, excel: bool = False, courses: list[str] | None = None,
-    include_pii: bool = False, key: str | None = None, intervals: engagement.Intervals | None = None,
+    lake: Lake,
+    report_name: str,
+    out: Path | None,
+    excel: bool = False,
+    courses: list[str] | None = None,
+    include_pii: bool = False,
+    key: str | None = None,
+    intervals: engagement.Intervals | None = None,
 ) -> int:
     """Write the export to `out` (stdout when None); returns the number of rows. With
     `include_pii` (staff exports only) learners are also named, matched by the pseudonym key
@@ -106,7 +117,9 @@ def write_report(
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f".{out.name if out else 'export'}.tmp-{uuid.uuid4().hex}"
         try:
-            rows = con.execute(f"COPY ({select}) TO {sql_string(str(tmp))} (FORMAT csv, HEADER true, DELIMITER ',')").fetchall()[0][0]
+            rows = con.execute(f"COPY ({select}) TO {sql_string(str(tmp))} (FORMAT csv, HEADER true, DELIMITER ',')").fetchall()[
+                0
+            ][0]
             if out is None:
                 _copy_to(tmp, sys.stdout.buffer, excel)
                 sys.stdout.flush()

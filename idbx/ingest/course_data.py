@@ -64,9 +64,14 @@ from idbx.quoting import quote_ident, sql_string
 
 # Tables whose rows name their course come first, so the others can borrow the exact edX id;
 # tables of the reports before the others, and a course's other files after its tables.
-_ORDER = {name: i for i, name in enumerate(dict.fromkeys(
-    ("student_courseenrollment", "courseware_studentmodule", "certificates_generatedcertificate", *COURSE_TABLES)
-))}
+_ORDER = {
+    name: i
+    for i, name in enumerate(
+        dict.fromkeys(
+            ("student_courseenrollment", "courseware_studentmodule", "certificates_generatedcertificate", *COURSE_TABLES)
+        )
+    )
+}
 _KIND_ORDER = {TABLE: 0, STRUCTURE: 1, EXPORT: 2, FORUM: 3}
 # Rejected rows of a many-course dump that belong to no course (unreadable, or no course id).
 UNASSIGNED = "_unassigned"
@@ -108,7 +113,8 @@ def plan(members: list[SourceMember]) -> tuple[list[PlannedFile], list[SourceMem
     structured = {p.parsed.course_key for p in handled if p.parsed and p.parsed.kind == STRUCTURE}
     handled = [
         PlannedFile(p.member, p.parsed, chapters_from_export=p.parsed.course_key not in structured)
-        if p.parsed and p.parsed.kind == EXPORT else p
+        if p.parsed and p.parsed.kind == EXPORT
+        else p
         for p in handled
     ]
     return sorted(handled, key=PlannedFile.sort_key), unhandled
@@ -124,8 +130,16 @@ def manifest_key(snapshot: date, member: SourceMember) -> str:
 
 
 class _PackageRun:
-    def __init__(self, lake: Lake, snapshot: date, decryptor: Decryptor | None, scratch: Path, course_id: str | None,
-                 package_name: str, reject_rate: float):
+    def __init__(
+        self,
+        lake: Lake,
+        snapshot: date,
+        decryptor: Decryptor | None,
+        scratch: Path,
+        course_id: str | None,
+        package_name: str,
+        reject_rate: float,
+    ):
         self.lake = lake
         self.reject_rate = reject_rate
         self.snapshot = snapshot
@@ -170,8 +184,18 @@ class _PackageRun:
             outcome = FileOutcome(member.name, UNCHANGED, parsed.table, self.lake.relative(partition), size=member.size)
             land = self._course_file_lander(member, parsed, partition, outcome)
         kind = parsed.kind if parsed else "many_course_dump"
-        record = ingest_member(self.lake, key, kind, member, self.scratch, self.decryptor, outcome, land,
-                               decrypt=planned.decrypt, max_reject_rate=self.reject_rate)
+        record = ingest_member(
+            self.lake,
+            key,
+            kind,
+            member,
+            self.scratch,
+            self.decryptor,
+            outcome,
+            land,
+            decrypt=planned.decrypt,
+            max_reject_rate=self.reject_rate,
+        )
         if outcome.status == UNCHANGED:
             outcome.untyped = record.details.get("untyped", False)
             outcome.partitions = record.partitions if len(record.partitions) > 1 else []
@@ -179,25 +203,40 @@ class _PackageRun:
                 self.course_ids.setdefault(parsed.course_key, record.details["course_id"])
             elif not parsed:
                 outcome.dataset = record.details.get("tables", outcome.dataset)
-                self.course_ids.update({k: v for k, v in record.details.get("course_ids", {}).items() if k not in self.course_ids})
+                self.course_ids.update(
+                    {k: v for k, v in record.details.get("course_ids", {}).items() if k not in self.course_ids}
+                )
         return outcome
 
     # -- one course run's files -----------------------------------------------------------------
 
-    def _course_file_lander(self, member: SourceMember, parsed: CourseFile, partition: Path,
-                            outcome: FileOutcome) -> Callable[[Path, Landing], dict]:
+    def _course_file_lander(
+        self, member: SourceMember, parsed: CourseFile, partition: Path, outcome: FileOutcome
+    ) -> Callable[[Path, Landing], dict]:
         stage = {TABLE: self._stage_table, STRUCTURE: self._stage_structure, FORUM: self._stage_forum}[parsed.kind]
 
         def land(plain: Path, landing: Landing) -> dict:
             self.claim(partition, member.name)
             stage(plain, member.name, parsed, outcome, landing)
-            return {"course_id": self.course_ids.get(parsed.course_key, ""), "repaired_rows": outcome.repaired_rows,
-                    "notes": outcome.notes, "untyped": outcome.untyped}
+            return {
+                "course_id": self.course_ids.get(parsed.course_key, ""),
+                "repaired_rows": outcome.repaired_rows,
+                "notes": outcome.notes,
+                "untyped": outcome.untyped,
+            }
 
         return land
 
-    def _stage_table(self, plain: Path, source: str, parsed: CourseFile, outcome: FileOutcome, landing: Landing,
-                     dump=None, course_id: str | None = None) -> None:
+    def _stage_table(
+        self,
+        plain: Path,
+        source: str,
+        parsed: CourseFile,
+        outcome: FileOutcome,
+        landing: Landing,
+        dump=None,
+        course_id: str | None = None,
+    ) -> None:
         """Stage one course's table (and its rejects) from a TSV dump; a MySQL dump is first re-written as TSV.
         `course_id`: the course of a many-course dump's part (else the course's id as the run knows it)."""
         if dump is None and tables.is_mysql_dump(plain):
@@ -245,7 +284,9 @@ class _PackageRun:
             self._stage_rejects(rejects, rejects_dir, landing)
             landing.count(source_rows)
             if "course_id" in header:
-                found = con.execute(f"SELECT any_value(course_id) FROM read_parquet({sql_string(str(data.tmp))})").fetchall()[0][0]
+                found = con.execute(f"SELECT any_value(course_id) FROM read_parquet({sql_string(str(data.tmp))})").fetchall()[0][
+                    0
+                ]
                 if found:
                     self.course_ids.setdefault(parsed.course_key, found)
         finally:
@@ -271,8 +312,7 @@ class _PackageRun:
         table.write_tsv(self.scratch / f"{parsed.course_key}.{parsed.table}.from-dump.tsv")
         return table
 
-    def _stage_structure(self, plain: Path, source: str, parsed: CourseFile, outcome: FileOutcome,
-                         landing: Landing) -> None:
+    def _stage_structure(self, plain: Path, source: str, parsed: CourseFile, outcome: FileOutcome, landing: Landing) -> None:
         """course_blocks from a course structure JSON (or one made from the export's chapters)."""
         con = engine.connect(self.scratch)
         try:
@@ -293,8 +333,10 @@ class _PackageRun:
         """forum_posts from the forum's mongoexport; malformed lines and non-posts to its rejects."""
         schema = tables.TABLES["forum_posts"]
         columns = ", ".join(
-            f"coalesce(course_id, {sql_string(self.course_id_for(parsed))}) AS course_id" if name == "course_id"
-            else quote_ident(name) for name in schema.column_names
+            f"coalesce(course_id, {sql_string(self.course_id_for(parsed))}) AS course_id"
+            if name == "course_id"
+            else quote_ident(name)
+            for name in schema.column_names
         )
         con = engine.connect(self.scratch)
         try:
@@ -309,7 +351,9 @@ class _PackageRun:
                 line, reason = con.execute(
                     "SELECT line_number, reject_reason FROM forum WHERE reject_reason <> 'blank' ORDER BY line_number LIMIT 1"
                 ).fetchall()[0]
-                raise SourceFormatError(source, f"none of its {lines:,} lines is a forum post; line {line}: {reason_kind(reason)}")
+                raise SourceFormatError(
+                    source, f"none of its {lines:,} lines is a forum post; line {line}: {reason_kind(reason)}"
+                )
             relation = con.sql(
                 f"SELECT {columns}, {self._lineage_sql(parsed, source, None)} FROM forum WHERE reject_reason IS NULL"
             )
@@ -331,8 +375,9 @@ class _PackageRun:
             for name, value in self.lineage(parsed, source, course_id).items()
         )
 
-    def _export_lander(self, member: SourceMember, parsed: CourseFile, outcome: FileOutcome,
-                       chapters: bool) -> Callable[[Path | None, Landing], dict]:
+    def _export_lander(
+        self, member: SourceMember, parsed: CourseFile, outcome: FileOutcome, chapters: bool
+    ) -> Callable[[Path | None, Landing], dict]:
         """Keep the export in landing/ as delivered; with `chapters`, course_blocks from its chapter list."""
         kept = self.lake.landing / delivery_folder(self.package_name, parsed.org, self.snapshot) / member.base_name
         blocks = self.partition("course_blocks", parsed.course_key)
@@ -341,7 +386,8 @@ class _PackageRun:
         def land(plain: Path | None, landing: Landing) -> dict:
             if kept.exists() and file_member(kept).sha256() != member.sha256():
                 raise SourceFormatError(
-                    member.name, f"{self.lake.relative(kept)} already holds another file of that name; kept files are never replaced"
+                    member.name,
+                    f"{self.lake.relative(kept)} already holds another file of that name; kept files are never replaced",
                 )
             if chapters:
                 self.claim(blocks, member.name)
@@ -349,7 +395,9 @@ class _PackageRun:
                 if not parse_course_id(course_id):
                     course_id = parsed.fallback_course_id
                 structure = self.scratch / f"{parsed.course_key}.structure-from-export.json"
-                structure.write_text(json.dumps(course_export.chapters_structure(plain, member.name, course_id)), encoding="utf-8")
+                structure.write_text(
+                    json.dumps(course_export.chapters_structure(plain, member.name, course_id)), encoding="utf-8"
+                )
                 try:
                     self._stage_structure(structure, member.name, parsed, outcome, landing)
                 finally:
@@ -371,7 +419,8 @@ class _PackageRun:
 
             if not tables.is_mysql_dump(plain):
                 raise SourceFormatError(
-                    member.name, "not named like a course run's table ({Org}-{Course}-{Run}-{table}-….sql) and not a "
+                    member.name,
+                    "not named like a course run's table ({Org}-{Course}-{Run}-{table}-….sql) and not a "
                     "MySQL dump of whole tables: cannot tell which course it holds",
                 )
             dumped = mysql_dump.read_dump(plain, member.name)
@@ -427,12 +476,14 @@ class _PackageRun:
         from idbx.ingest.parsers.mysql_dump import tsv_line
 
         rows = table.rejects + [(line, reason, tsv_line(row)[:RAW_CLIP]) for line, reason, row in orphans]
-        unassigned = pa.table({
-            "source_file": pa.array([source] * len(rows), pa.string()),
-            "line_number": pa.array([line for line, _, _ in rows], pa.int64()),
-            "reason": pa.array([reason for _, reason, _ in rows], pa.string()),
-            "raw": pa.array([raw for _, _, raw in rows], pa.string()),
-        })
+        unassigned = pa.table(
+            {
+                "source_file": pa.array([source] * len(rows), pa.string()),
+                "line_number": pa.array([line for line, _, _ in rows], pa.int64()),
+                "reason": pa.array([reason for _, reason, _ in rows], pa.string()),
+                "raw": pa.array([raw for _, _, raw in rows], pa.string()),
+            }
+        )
         con = engine.connect(self.scratch)
         try:
             rejects = con.from_arrow(unassigned).order("line_number")
@@ -453,7 +504,8 @@ class _PackageRun:
             pairs = self._known_enrolments()
             if not pairs:
                 raise SourceFormatError(
-                    source, f"{table} has no course_id: its rows go to the courses their learners are enrolled in, and "
+                    source,
+                    f"{table} has no course_id: its rows go to the courses their learners are enrolled in, and "
                     "neither the dump nor the lake knows an enrolment (no student_courseenrollment, no enrolment events); "
                     "land those first",
                 )
@@ -531,8 +583,10 @@ def ingest_package(
         package_runs: dict[int, _PackageRun] = {}
         try:
             for key, planned_file, delivery in planned:
-                package_run = package_runs.setdefault(id(delivery), _PackageRun(
-                    lake, delivery.snapshot_date, decryptor, run.scratch, course_id, delivery.label, reject_rate))
+                package_run = package_runs.setdefault(
+                    id(delivery),
+                    _PackageRun(lake, delivery.snapshot_date, decryptor, run.scratch, course_id, delivery.label, reject_rate),
+                )
                 try:
                     outcome = package_run.ingest(key, planned_file)
                 except FILE_ERRORS as exc:

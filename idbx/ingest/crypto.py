@@ -70,8 +70,10 @@ def sweep_keyrings() -> list[Path]:
 def _explain_failure(result: gnupg.Crypt, destination: Path | None = None) -> str:
     stderr = result.stderr or ""
     if "exceeded --max-output" in stderr:
-        return (f"decrypts to more than {max_inflate_bytes() / (1 << 20):,.0f} MB (the limit, IDBX_MAX_INFLATE_MB); "
-                "refused as a possible bomb")
+        return (
+            f"decrypts to more than {max_inflate_bytes() / (1 << 20):,.0f} MB (the limit, IDBX_MAX_INFLATE_MB); "
+            "refused as a possible bomb"
+        )
     if "No space left on device" in stderr and destination is not None:
         return f"disk full while decrypting into {destination.parent}"
     if "Bad passphrase" in stderr or "BAD_PASSPHRASE" in stderr:
@@ -144,7 +146,9 @@ class Decryptor:
         gpg inflates what it compressed: --max-output bounds that. gpg may report DECRYPTION_OKAY
         and still fail to write (limit reached, disk full), so its exit code counts too."""
         result = self._gpg.decrypt_file(
-            source, passphrase=self.settings.passphrase, output=str(destination),
+            source,
+            passphrase=self.settings.passphrase,
+            output=str(destination),
             extra_args=["--max-output", str(max_inflate_bytes())],
         )
         if not result.ok or result.returncode != 0:

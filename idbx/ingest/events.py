@@ -73,9 +73,15 @@ def find_logs(paths: list[Path]) -> list[SourceMember]:
             files = folder_files(path)
             logs = [file_member(p) for p in files if is_events_log(p.name)]
             if not logs:
-                raise SourceFormatError(str(path), "nothing to ingest: " + (
-                    f"none of its {len(files)} file(s) is a tracking log (*.log, *.log.gz, *.log.gz.gpg)" if files
-                    else "it holds no file"))
+                raise SourceFormatError(
+                    str(path),
+                    "nothing to ingest: "
+                    + (
+                        f"none of its {len(files)} file(s) is a tracking log (*.log, *.log.gz, *.log.gz.gpg)"
+                        if files
+                        else "it holds no file"
+                    ),
+                )
             found += logs
         elif path.is_file():
             found.append(file_member(path))
@@ -108,8 +114,9 @@ class _EventsRun:
         con = engine.connect(self.scratch, threads=self.threads, memory_limit=self.memory)
         try:
             # Only edX's own file name says for sure which day a log holds: it alone bounds its times.
-            parse = TrackingLogParse(con, plain, max_line=max_line_bytes(), max_bytes=max_inflate_bytes(),
-                                     day=events_log_date(member.name))
+            parse = TrackingLogParse(
+                con, plain, max_line=max_line_bytes(), max_bytes=max_inflate_bytes(), day=events_log_date(member.name)
+            )
             # Staged beside the days, not in one: without a dated name, the data says which day it is.
             data = landing.stage(con.sql(events_select(parse.accepted_sql, member.name)), self.lake.bronze / DATASET, part)
             parse.close()
@@ -122,19 +129,23 @@ class _EventsRun:
                     f"SELECT CAST(time AS DATE) AS day, count(*) AS n FROM {staged} GROUP BY 1 ORDER BY n DESC, day LIMIT 1"
                 ).fetchall()[0]
                 outcome.notes.append(
-                    f"dated {day} by its events ({on_day:,} of {counts['accepted']:,}); "
-                    "pass --log-date to choose another day"
+                    f"dated {day} by its events ({on_day:,} of {counts['accepted']:,}); pass --log-date to choose another day"
                 )
             first, last, late, max_late = con.execute(
                 f"SELECT min(time), max(time), count(*) FILTER (time < $day), "
-                f"max($day - CAST(time AS DATE)) FILTER (time < $day) FROM {staged}", {"day": day}
+                f"max($day - CAST(time AS DATE)) FILTER (time < $day) FROM {staged}",
+                {"day": day},
             ).fetchall()[0]
             partition = self.lake.partition_dir(DATASET, log_date=day.isoformat())
             partition.mkdir(parents=True, exist_ok=True)
             data.final = partition / part
             if counts["rejected"]:
-                landing.stage(parse.rejects_relation(member.name), self.lake.rejects_dir(DATASET, log_date=day.isoformat()),
-                              part, rejects=True)
+                landing.stage(
+                    parse.rejects_relation(member.name),
+                    self.lake.rejects_dir(DATASET, log_date=day.isoformat()),
+                    part,
+                    rejects=True,
+                )
             landing.count(counts["lines"], "lines", counts["blank"] + counts["duplicate"], "blank or duplicates")
             shared, shared_with = _shared_with_other_files(con, staged, partition, part)
         finally:
@@ -148,15 +159,20 @@ class _EventsRun:
         if late:
             outcome.notes.append(f"{late:,} event(s) from before {day}, the latest {max_late} day(s) late")
         if shared:
-            outcome.notes.append(f"{shared:,} event(s) also in other files of {day} ({', '.join(shared_with)}); "
-                                 "each file keeps its rows")
+            outcome.notes.append(
+                f"{shared:,} event(s) also in other files of {day} ({', '.join(shared_with)}); each file keeps its rows"
+            )
         earlier = self.lake.manifest_get(landing.key)
         earlier_day = earlier.details.get("log_date") if earlier and earlier.status == INGESTED else None
         if earlier_day and earlier_day != day.isoformat():
             outcome.notes.append(f"replaces its earlier version, which was in {earlier_day}")
         return {
-            "log_date": day.isoformat(), **counts, "late_events": late, "max_days_late": max_late or 0,
-            "first_event": first.isoformat() if first else None, "last_event": last.isoformat() if last else None,
+            "log_date": day.isoformat(),
+            **counts,
+            "late_events": late,
+            "max_days_late": max_late or 0,
+            "first_event": first.isoformat() if first else None,
+            "last_event": last.isoformat() if last else None,
             "also_in_other_files": shared,
         }
 

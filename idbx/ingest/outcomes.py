@@ -42,12 +42,15 @@ class FileOutcome:
     untyped: bool = False
 
     def rejected_rows(self) -> str:
-        """"2 of 4 rows rejected: line 3 (reason), line 4 (reason)", naming the first few lines."""
+        """ "2 of 4 rows rejected: line 3 (reason), line 4 (reason)", naming the first few lines."""
         named = ", ".join(f"line {line} ({reason})" for line, reason in self.first_rejects)
         more = self.rejects - len(self.first_rejects)
         unit = "lines" if self.dataset == "events" else "rows"  # a log's rejects are lines, not rows of a table
-        return (f"{self.rejects:,} of {self.rows + self.rejects:,} {unit} rejected"
-                + (f": {named}" if named else "") + (f" and {more:,} more" if named and more > 0 else ""))
+        return (
+            f"{self.rejects:,} of {self.rows + self.rejects:,} {unit} rejected"
+            + (f": {named}" if named else "")
+            + (f" and {more:,} more" if named and more > 0 else "")
+        )
 
 
 @dataclass

@@ -60,8 +60,7 @@ def same_files(keyed: Iterable[tuple[str, SourceMember]]) -> dict[int, SourceMem
 
 
 def repeat_outcome(member: SourceMember, earlier: SourceMember, dataset: str) -> FileOutcome:
-    return FileOutcome(member.name, "unchanged", dataset, size=member.size,
-                       notes=[f"same file as {earlier.origin}; landed once"])
+    return FileOutcome(member.name, "unchanged", dataset, size=member.size, notes=[f"same file as {earlier.origin}; landed once"])
 
 
 @dataclass
@@ -81,8 +80,9 @@ class Landing:
     # Per staged file: rows of learners erased on request (idbx/privacy/erasure.py), and of those the dropped.
     erased: dict[int, tuple[int, int]] = field(default_factory=dict)
 
-    def stage(self, relation: duckdb.DuckDBPyRelation, partition: Path, file_name: str = PARTITION_FILE,
-              rejects: bool = False) -> StagedFile:
+    def stage(
+        self, relation: duckdb.DuckDBPyRelation, partition: Path, file_name: str = PARTITION_FILE, rejects: bool = False
+    ) -> StagedFile:
         item = self.lake.stage_partition(relation, partition, file_name, {SOURCE_KEY: self.key, SOURCE_SHA256: self.sha256})
         self.staged.append(item)
         matched, dropped = erasure.erase_staged(self.lake, self.lake.run_id(), item.tmp, item.final)
@@ -170,8 +170,9 @@ class Landing:
             raise SourceFormatError(name, f"all {rows:,} {self.unit} rejected{where}; nothing was published")
         if rejected > rate * max(rows, REJECT_RATE_MIN_ROWS):
             raise SourceFormatError(
-                name, f"{rejected:,} of {rows:,} {self.unit} rejected ({rejected / rows:.1%}), over {MAX_REJECT_RATE_ENV}="
-                f"{rate:g}{where}; nothing was published"
+                name,
+                f"{rejected:,} of {rows:,} {self.unit} rejected ({rejected / rows:.1%}), over {MAX_REJECT_RATE_ENV}="
+                f"{rate:g}{where}; nothing was published",
             )
 
 
@@ -217,11 +218,20 @@ def ingest_member(
         outcome.rows, outcome.rejects = landing.landed_rows, landing.rejected_rows
         if landing.erased_rows:
             details = {**details, "erased_rows": landing.erased_rows, "erased_dropped": landing.dropped_rows}
-            outcome.notes.append(f"{landing.erased_rows:,} row(s) of learners erased on request: "
-                                 f"{landing.dropped_rows:,} left out, the others de-identified")
+            outcome.notes.append(
+                f"{landing.erased_rows:,} row(s) of learners erased on request: "
+                f"{landing.dropped_rows:,} left out, the others de-identified"
+            )
         record = ManifestRecord(
-            key=key, kind=kind, source=member.origin, size=member.size, sha256=sha, status=INGESTED,
-            rows=outcome.rows, rejects=outcome.rejects, partitions=outcome.partitions or [outcome.partition],
+            key=key,
+            kind=kind,
+            source=member.origin,
+            size=member.size,
+            sha256=sha,
+            status=INGESTED,
+            rows=outcome.rows,
+            rejects=outcome.rejects,
+            partitions=outcome.partitions or [outcome.partition],
             details=details,
             source_rows=landing.counted,
         )

@@ -172,9 +172,9 @@ def folder_files(root: Path) -> list[Path]:
             elif name in names:
                 files.append(path)
     if escaping:
-        raise UnsafeArchiveError(printable(
-            f"{root}: refused, {len(escaping)} link(s) lead out of the folder: {', '.join(escaping[:5])}"
-        ))
+        raise UnsafeArchiveError(
+            printable(f"{root}: refused, {len(escaping)} link(s) lead out of the folder: {', '.join(escaping[:5])}")
+        )
     return sorted(files)
 
 
@@ -189,8 +189,9 @@ def file_member(path: Path) -> SourceMember:
     return SourceMember(path.name, path.stat().st_size, partial(open, path, "rb"), str(path))
 
 
-def open_deliveries(paths: list[Path], snapshot_date: date | None = None,
-                    recognised: Callable[[str], bool] | None = None) -> list[PackageSource]:
+def open_deliveries(
+    paths: list[Path], snapshot_date: date | None = None, recognised: Callable[[str], bool] | None = None
+) -> list[PackageSource]:
     """The deliveries given, oldest first: each zip or folder is one, dated by its own name; loose
     table files given together make one more. `snapshot_date` dates a single delivery (its name
     need not carry a date then). A delivery without a date, or (with `recognised`, which tells a
@@ -220,9 +221,16 @@ def open_deliveries(paths: list[Path], snapshot_date: date | None = None,
         if recognised and not any(recognised(member.base_name) for member in delivery.members):
             names = sorted(member.base_name for member in delivery.members)
             listed = f"{', '.join(names[:3])}{', …' if len(names) > 3 else ''}"
-            raise SourceFormatError(delivery.label, "nothing to ingest: " + (
-                f"none of its {len(names)} file(s) ({listed}) is a course-data file ({{Org}}-{{Course}}-{{Run}}-{{table}}"
-                "-prod-analytics.sql, .json, .mongo, or a MySQL dump)" if names else "it holds no file"))
+            raise SourceFormatError(
+                delivery.label,
+                "nothing to ingest: "
+                + (
+                    f"none of its {len(names)} file(s) ({listed}) is a course-data file ({{Org}}-{{Course}}-{{Run}}-{{table}}"
+                    "-prod-analytics.sql, .json, .mongo, or a MySQL dump)"
+                    if names
+                    else "it holds no file"
+                ),
+            )
         if delivery.snapshot_date is None:
             raise IdbxError(
                 f"{delivery.label}: cannot tell the delivery date from the name (expected {{org}}-YYYY-MM-DD.zip "

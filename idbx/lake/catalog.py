@@ -72,8 +72,16 @@ def bronze_view_statements(lake: Lake) -> dict[str, str]:
     views["ingest_manifest"] = (
         f"SELECT * FROM read_json({sql_string(lake.manifest_glob())}, format = 'auto', union_by_name = true)"
         if any(lake.state.glob("manifest/*.json"))
-        else _empty_view({"key": "VARCHAR", "kind": "VARCHAR", "sha256": "VARCHAR", "status": "VARCHAR", "rows": "BIGINT",
-                          "partitions": "VARCHAR[]"})
+        else _empty_view(
+            {
+                "key": "VARCHAR",
+                "kind": "VARCHAR",
+                "sha256": "VARCHAR",
+                "status": "VARCHAR",
+                "rows": "BIGINT",
+                "partitions": "VARCHAR[]",
+            }
+        )
     )
     views["scrub_log"] = _scrub_log_view(lake)
     return views
@@ -84,16 +92,26 @@ def _untyped_tables(lake: Lake) -> list[str]:
     if not lake.bronze.is_dir():
         return []
     return sorted(
-        path.name for path in lake.bronze.iterdir()
-        if path.name not in TABLES and path.name not in RESERVED_NAMES and not path.name.endswith("_history")
+        path.name
+        for path in lake.bronze.iterdir()
+        if path.name not in TABLES
+        and path.name not in RESERVED_NAMES
+        and not path.name.endswith("_history")
         and any(path.glob(f"snapshot_date=*/course=*/{PARTITION_FILE}"))
     )
 
 
 def _scrub_log_view(lake: Lake) -> str:
     """One row per partition file `idbx scrub` emptied of PII: when, which file, rows, columns."""
-    columns = {"scrubbed_at": "TIMESTAMP", "cutoff": "DATE", "path": "VARCHAR", "dataset": "VARCHAR", "day": "DATE",
-               "rows": "BIGINT", "columns": "VARCHAR[]"}
+    columns = {
+        "scrubbed_at": "TIMESTAMP",
+        "cutoff": "DATE",
+        "path": "VARCHAR",
+        "dataset": "VARCHAR",
+        "day": "DATE",
+        "rows": "BIGINT",
+        "columns": "VARCHAR[]",
+    }
     if not any(lake.state.glob("scrub/*.json")):
         return _empty_view(columns)
     logs = sql_string(str(lake.state / "scrub" / "*.json"))
@@ -201,5 +219,6 @@ def is_current(lake: Lake, columns: dict[str, list[tuple[str, str]]]) -> bool:
     except duckdb.Error:
         return False
     wanted = view_statements(lake)
-    return (made == {name: _digest(select) for name, select in wanted.items()}
-            and all(bound.get(name) == list(cols) for name, cols in columns.items()))
+    return made == {name: _digest(select) for name, select in wanted.items()} and all(
+        bound.get(name) == list(cols) for name, cols in columns.items()
+    )

@@ -118,21 +118,37 @@ def _check_record(lake: Lake, record: ManifestRecord, footers: dict, problems: l
         if record.files is not None and sha != record.sha256 and not (sha is None and name in sealed):
             other_version.append(name)
         rows["rejects" if name.startswith("bronze/rejects/") else "data"] += count
-    tampered = [f"{name} ({why})" for name, seal in sealed.items()
-                if name in footers and name not in other_version and (why := seals.broken(lake.root / name, seal, digest=True))]
+    tampered = [
+        f"{name} ({why})"
+        for name, seal in sealed.items()
+        if name in footers and name not in other_version and (why := seals.broken(lake.root / name, seal, digest=True))
+    ]
     if other_version:
-        problems.append(Problem("unrecorded", (
-            f"{record.key}: {', '.join(other_version)} holds another version of the file than the manifest records "
-            "(a run stopped between publishing and recording it); re-run its ingestion")))
+        problems.append(
+            Problem(
+                "unrecorded",
+                (
+                    f"{record.key}: {', '.join(other_version)} holds another version of the file than the manifest records "
+                    "(a run stopped between publishing and recording it); re-run its ingestion"
+                ),
+            )
+        )
     elif tampered:
-        problems.append(Problem("tampered", (
-            f"{record.key}: {', '.join(tampered)}: changed since it was landed; re-run its ingestion")))
+        problems.append(
+            Problem("tampered", (f"{record.key}: {', '.join(tampered)}: changed since it was landed; re-run its ingestion"))
+        )
     elif missing:
         problems.append(Problem("missing", f"{record.key}: {', '.join(missing)} is recorded but missing; re-run its ingestion"))
     elif (rows["data"], rows["rejects"]) != (record.rows, record.rejects):
-        problems.append(Problem("missing", (
-            f"{record.key}: its files hold {rows['data']:,} rows and {rows['rejects']:,} rejects, the manifest "
-            f"records {record.rows:,} and {record.rejects:,}; re-run its ingestion")))
+        problems.append(
+            Problem(
+                "missing",
+                (
+                    f"{record.key}: its files hold {rows['data']:,} rows and {rows['rejects']:,} rejects, the manifest "
+                    f"records {record.rows:,} and {record.rejects:,}; re-run its ingestion"
+                ),
+            )
+        )
 
 
 def check_lake(lake: Lake) -> LakeReport:
@@ -141,9 +157,15 @@ def check_lake(lake: Lake) -> LakeReport:
     report.problems += [Problem("interrupted", interrupted_message(journal)) for journal in lake.interrupted_runs()]
     pending = pending_erasure(lake)
     if pending:
-        report.problems.append(Problem("interrupted", (
-            f"the erasure of {pending['learners']} learner(s) started {pending['started']} did not finish; "
-            "run `idbx forget` again to complete it")))
+        report.problems.append(
+            Problem(
+                "interrupted",
+                (
+                    f"the erasure of {pending['learners']} learner(s) started {pending['started']} did not finish; "
+                    "run `idbx forget` again to complete it"
+                ),
+            )
+        )
     report.erasures = erasure_records(lake)
     files = sorted(lake.relative(path) for path in lake.bronze.rglob("*.parquet")) if lake.bronze.exists() else []
     footers = _footers(lake, files)
@@ -160,15 +182,24 @@ def check_lake(lake: Lake) -> LakeReport:
             continue
         _, source, sha = footers[name]
         if source in recorded and sha != recorded[source]:
-            report.problems.append(Problem("unrecorded", (
-                f"{source}: {name} was published but the manifest does not record it "
-                "(a run stopped between publishing and recording it); re-run its ingestion")))
+            report.problems.append(
+                Problem(
+                    "unrecorded",
+                    (
+                        f"{source}: {name} was published but the manifest does not record it "
+                        "(a run stopped between publishing and recording it); re-run its ingestion"
+                    ),
+                )
+            )
         else:
             report.problems.append(Problem("stray", f"{name}: no source file in the manifest owns it; readers see its rows"))
     report.problems += tampered_outputs(lake)
     report.problems += [
-        Problem("leftover", f"{lake.relative(path)}: left by a run that is no longer alive (may hold decrypted data); "
-                            "the next ingestion removes it")
+        Problem(
+            "leftover",
+            f"{lake.relative(path)}: left by a run that is no longer alive (may hold decrypted data); "
+            "the next ingestion removes it",
+        )
         for path in lake.leftovers()
     ]
     return report
@@ -182,6 +213,8 @@ def tampered_outputs(lake: Lake, layers: tuple[str, ...] = ("silver", "marts")) 
         if layer not in layers:
             continue
         changed = seals.changed_outputs(lake, lake.root / layer / model, recorded, digest=True)
-        problems += [Problem("tampered", f"{line}; changed since `idbx build` wrote it: the next build recomputes {model}")
-                     for line in changed]
+        problems += [
+            Problem("tampered", f"{line}; changed since `idbx build` wrote it: the next build recomputes {model}")
+            for line in changed
+        ]
     return problems

@@ -91,5 +91,7 @@ def changed_outputs(lake: Lake, folder: Path, recorded: dict[str, Seal], digest:
     """A model output's files that are not as the build left them, each with why; files the build
     did not write (readers of the folder would see their rows) too."""
     found = [f"{rel}: {why}" for rel, seal in sorted(recorded.items()) if (why := broken(lake.root / rel, seal, digest))]
-    found += [f"{lake.relative(path)}: not written by the build" for path in output_files(folder) if lake.relative(path) not in recorded]
+    found += [
+        f"{lake.relative(path)}: not written by the build" for path in output_files(folder) if lake.relative(path) not in recorded
+    ]
     return found

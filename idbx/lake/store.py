@@ -25,7 +25,7 @@ import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -58,7 +58,7 @@ REJECT_PII_COLUMNS = ("raw",)
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @dataclass
@@ -114,8 +114,9 @@ class LakeRun:
     def __init__(self, lake: Lake, what: str):
         self.id = secrets.token_hex(8)
         lake.runs_dir.mkdir(parents=True, exist_ok=True)
-        self._journal = HeldLock(lake.runs_dir / f"{self.id}.json",
-                                 {"run": self.id, "what": what, "pid": os.getpid(), "started": _now()})
+        self._journal = HeldLock(
+            lake.runs_dir / f"{self.id}.json", {"run": self.id, "what": what, "pid": os.getpid(), "started": _now()}
+        )
         self.scratch = lake.root / "_scratch" / self.id
         self.scratch.mkdir(parents=True, mode=0o700)
         self._lake = lake
@@ -245,8 +246,12 @@ class Lake:
         return self._current().aside(final)
 
     def stage_partition(
-        self, relation: duckdb.DuckDBPyRelation, partition: Path, file_name: str = PARTITION_FILE,
-        metadata: dict[str, str] | None = None, compression_level: int | None = None,
+        self,
+        relation: duckdb.DuckDBPyRelation,
+        partition: Path,
+        file_name: str = PARTITION_FILE,
+        metadata: dict[str, str] | None = None,
+        compression_level: int | None = None,
     ) -> StagedFile:
         """Write a relation aside in its partition, with `metadata` in the Parquet footer;
         `publish` or `commit` makes it visible."""
@@ -411,7 +416,7 @@ class Lake:
         """Note a failed attempt. A file that never landed gets a `failed` record; one that landed
         before keeps its record (its partition still holds that data) with the failure beside it.
         Either way the next run tries the file again."""
-        failure = {"sha256": sha256, "error": error, "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        failure = {"sha256": sha256, "error": error, "at": datetime.now(UTC).isoformat(timespec="seconds")}
         record = self.manifest_get(key) or ManifestRecord(key, kind, source, size, sha256, status="failed")
         record.details = {**record.details, "last_failure": failure}
         self.manifest_put(record)
@@ -548,7 +553,9 @@ class Lake:
         found = [p for p in _listing(self.root / "_scratch") if _RUN_ID_RE.fullmatch(p.name) and is_dead(p.name)]
         aside = [p for p in _listing(self.root) if TMP_MARKER in p.name]
         if everywhere:
-            aside += [p for area in (self.state, self.bronze, self.landing) if area.exists() for p in area.rglob(f"*{TMP_MARKER}*")]
+            aside += [
+                p for area in (self.state, self.bronze, self.landing) if area.exists() for p in area.rglob(f"*{TMP_MARKER}*")
+            ]
         for path in aside:
             match = _ASIDE_RE.search(path.name)
             if match and is_dead(match["run"]):

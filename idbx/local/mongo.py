@@ -40,8 +40,20 @@ def command(storage_path: Path, port: int, host: str = "127.0.0.1", auth: bool =
     `test_commands` enables `configureFailPoint`, as mongod's enableTestCommands does (tests only)."""
     if not available():
         raise ConfigError(EXTRA_MISSING)
-    arguments = [sys.executable, "-m", "idbx.local.secantus_server", "--host", host, "--port", str(port),
-                 "--storage-path", str(storage_path), "--standalone", "--log-level", "WARNING"]
+    arguments = [
+        sys.executable,
+        "-m",
+        "idbx.local.secantus_server",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--storage-path",
+        str(storage_path),
+        "--standalone",
+        "--log-level",
+        "WARNING",
+    ]
     return arguments + (["--auth"] if auth else []) + (["--enable-test-commands"] if test_commands else [])
 
 
@@ -89,21 +101,29 @@ class LocalServer:
         until it answers; its log goes beside the storage."""
         self.storage_path.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(command(self.storage_path, self.port, auth=self.auth, test_commands=self.test_commands),
-                                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            self.process = subprocess.Popen(
+                command(self.storage_path, self.port, auth=self.auth, test_commands=self.test_commands),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
         deadline = time.monotonic() + timeout
         client: MongoClient = MongoClient(self.uri, serverSelectionTimeoutMS=500, connectTimeoutMS=500)
         try:
             while True:
                 if not self.running():
-                    raise ConfigError(f"the local MongoDB-wire server exited at start (code {self.process.returncode}); see {self.log_path}")
+                    raise ConfigError(
+                        f"the local MongoDB-wire server exited at start (code {self.process.returncode}); see {self.log_path}"
+                    )
                 try:
                     client.admin.command("hello")
                     return self
                 except PyMongoError:
                     if time.monotonic() > deadline:
                         self.stop()
-                        raise ConfigError(f"the local MongoDB-wire server did not answer within {timeout:.0f} s; see {self.log_path}") from None
+                        raise ConfigError(
+                            f"the local MongoDB-wire server did not answer within {timeout:.0f} s; see {self.log_path}"
+                        ) from None
                     time.sleep(0.2)
         finally:
             client.close()

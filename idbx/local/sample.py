@@ -51,7 +51,9 @@ FIRST_NAMES = ("Ana", "José", "María", "Luis", "Sofía", "Jean-Luc", "Zoë")
 LAST_NAMES = ("Pérez", "Gómez", "O'Neil", "da Silva", "Nuñez")
 PII_PATTERN = (
     r"learner[0-9]+|Learner [0-9]+|@example\.org|\b190\.[0-9]+\.[0-9]+\.7\b|\b181\.[0-9]+\.1\.9\b|"
-    + r"\b(" + "|".join(FIRST_NAMES + LAST_NAMES) + r")\b"
+    + r"\b("
+    + "|".join(FIRST_NAMES + LAST_NAMES)
+    + r")\b"
 )
 
 
@@ -87,9 +89,14 @@ class SampleKey:
             self.fingerprint = self.gpg.import_keys(key_file.read_text()).fingerprints[0]
         else:
             spec = self.gpg.gen_key_input(
-                key_type="EDDSA", key_curve="ed25519", subkey_type="ECDH", subkey_curve="cv25519",
-                name_real="IDBx sample partner", name_email="sample-partner@idbx.invalid",
-                passphrase=SAMPLE_PASSPHRASE, expire_date=0,
+                key_type="EDDSA",
+                key_curve="ed25519",
+                subkey_type="ECDH",
+                subkey_curve="cv25519",
+                name_real="IDBx sample partner",
+                name_email="sample-partner@idbx.invalid",
+                passphrase=SAMPLE_PASSPHRASE,
+                expire_date=0,
             )
             self.fingerprint = self.gpg.gen_key(spec).fingerprint
             key_file.write_text(self.gpg.export_keys(self.fingerprint, secret=True, passphrase=SAMPLE_PASSPHRASE))
@@ -141,24 +148,31 @@ def _retired_sql(user_id: str, retired: int, column: str) -> str:
     return f"CASE WHEN {user_id} <= {retired} THEN {retired_value} ELSE {kept} END" if retired else kept
 
 
-def _course_tables(course_id: str, course_no: int, learners: int, studentmodule_rows: int | None,
-                   retired: int = 0) -> dict[str, str]:
+def _course_tables(
+    course_id: str, course_no: int, learners: int, studentmodule_rows: int | None, retired: int = 0
+) -> dict[str, str]:
     """SELECTs writing one course's tables; learners are global ids, about 60% enrol in each course."""
     cid = sql_string(course_id)
     enrolled = _enrolled_sql(course_no, learners)
     chapter = f"'ch' || lpad((1 + hash(user_id, k, 'ch') % {_chapters(course_no)})::VARCHAR, 2, '0')"
     # courseware rows point at blocks of the course's structure (see _structure)
-    block_name = (f"CASE module_type WHEN 'course' THEN 'course' WHEN 'chapter' THEN {chapter} "
-                  f"WHEN 'sequential' THEN {chapter} || 's1' WHEN 'video' THEN {chapter} || 's1v1v' "
-                  f"ELSE {chapter} || 's1v1p' END")
+    block_name = (
+        f"CASE module_type WHEN 'course' THEN 'course' WHEN 'chapter' THEN {chapter} "
+        f"WHEN 'sequential' THEN {chapter} || 's1' WHEN 'video' THEN {chapter} || 's1v1v' "
+        f"ELSE {chapter} || 's1v1p' END"
+    )
     active = f"(SELECT user_id FROM {enrolled} WHERE hash(user_id, {course_no}, 'a') % 100 < 70)"
-    per_learner = f"greatest(1, CAST(ceil({studentmodule_rows} / greatest(1, (SELECT count(*) FROM {active}))) AS BIGINT))" if studentmodule_rows else "1 + hash(user_id, 'm') % 24"
+    per_learner = (
+        f"greatest(1, CAST(ceil({studentmodule_rows} / greatest(1, (SELECT count(*) FROM {active}))) AS BIGINT))"
+        if studentmodule_rows
+        else "1 + hash(user_id, 'm') % 24"
+    )
     return {
         "auth_user": f"""
-            SELECT user_id AS id, {_retired_sql('user_id', retired, 'username')} AS username,
+            SELECT user_id AS id, {_retired_sql("user_id", retired, "username")} AS username,
                    {_sql_list(FIRST_NAMES)}[1 + hash(user_id, 'f') % {len(FIRST_NAMES)}] AS first_name,
                    {_sql_list(LAST_NAMES)}[1 + hash(user_id, 'l') % {len(LAST_NAMES)}] AS last_name,
-                   {_retired_sql('user_id', retired, 'email')} AS email,
+                   {_retired_sql("user_id", retired, "email")} AS email,
                    'pbkdf2_sha256$36000$' || md5(user_id::VARCHAR) AS password,
                    0 AS is_staff, 1 AS is_active, 0 AS is_superuser,
                    TIMESTAMP '2016-05-01 10:00:00' + INTERVAL (hash(user_id, 'll') % 200000) SECOND AS last_login,
@@ -211,7 +225,7 @@ def _course_tables(course_id: str, course_no: int, learners: int, studentmodule_
                    ['audit','honor','verified'][1 + hash(user_id, {course_no}, 'mo') % 3] AS mode
             FROM {enrolled}""",
         "user_id_map": f"""
-            SELECT md5('salt' || user_id) AS hash_id, user_id AS id, {_retired_sql('user_id', retired, 'username')} AS username
+            SELECT md5('salt' || user_id) AS hash_id, user_id AS id, {_retired_sql("user_id", retired, "username")} AS username
             FROM {enrolled}""",
         "wiki_article": """
             SELECT 1 AS id, 1 AS current_revision_id, TIMESTAMP '2016-01-01 00:00:00' AS created""",
@@ -238,8 +252,10 @@ def course_structure(course_id: str, course_no: int) -> dict[str, dict]:
             verticals = []
             for vt in range(1, 3):
                 name = f"ch{ch:02d}s{sq}v{vt}"
-                leaves = [add("video", f"{name}v", [], display_name=f"Video {ch}.{sq}.{vt}"),
-                          add("problem", f"{name}p", [], display_name=f"Ejercicio {ch}.{sq}.{vt}", weight=1.0)]
+                leaves = [
+                    add("video", f"{name}v", [], display_name=f"Video {ch}.{sq}.{vt}"),
+                    add("problem", f"{name}p", [], display_name=f"Ejercicio {ch}.{sq}.{vt}", weight=1.0),
+                ]
                 if ch % 2:
                     leaves.append(add("html", f"{name}h", [], display_name="Lectura"))
                 verticals.append(add("vertical", name, leaves, display_name=f"Unidad {ch}.{sq}.{vt}"))
@@ -257,11 +273,14 @@ def course_export(structure: dict[str, dict]) -> bytes:
     names = [block_id.rsplit("@", 1)[-1].rsplit("/", 1)[-1] for block_id in course["children"]]
     files["course/course/course.xml"] = (
         f'<course display_name="{course["metadata"]["display_name"]}">\n'
-        + "".join(f'  <chapter url_name="{name}"/>\n' for name in names) + "</course>\n"
+        + "".join(f'  <chapter url_name="{name}"/>\n' for name in names)
+        + "</course>\n"
     )
     for block_id, name in zip(course["children"], names):
         meta = structure[block_id]["metadata"]
-        files[f"course/chapter/{name}.xml"] = f'<chapter display_name="{meta["display_name"]}" start="&quot;{meta["start"]}&quot;"/>\n'
+        files[f"course/chapter/{name}.xml"] = (
+            f'<chapter display_name="{meta["display_name"]}" start="&quot;{meta["start"]}&quot;"/>\n'
+        )
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as archive:
         for name, text in files.items():
@@ -293,23 +312,23 @@ def _forum_sql(course_id: str, course_no: int, learners: int) -> str:
                    t.id AS thread, t.posted + INTERVAL (3600 + hash(c.user_id, k) % 90000 + k * 600) SECOND AS posted
             FROM commenters c JOIN threads t USING (n), range(1 + hash(c.user_id, {course_no}, 'nc') % 2) r(k)),
         lines AS (
-            SELECT t.posted, json_object('_id', {oid.format('t.id')}, '_type', 'CommentThread', 'anonymous', false,
+            SELECT t.posted, json_object('_id', {oid.format("t.id")}, '_type', 'CommentThread', 'anonymous', false,
                        'anonymous_to_peers', false, 'author_id', t.user_id::VARCHAR, 'author_username', 'learner' || t.user_id,
                        'body', 'Hola, ¿alguien sabe…? "comillas" y \\ barra', 'closed', false,
                        'comment_count', coalesce(replies.n, 0),
                        'commentable_id', ['general', 'ch01', 'ch02'][1 + hash(t.user_id, 'ci') % 3], 'course_id', {cid},
-                       'created_at', {date.format('t.posted')}, 'updated_at', {date.format('t.posted')},
-                       'last_activity_at', {date.format('t.posted')}, 'pinned', false,
+                       'created_at', {date.format("t.posted")}, 'updated_at', {date.format("t.posted")},
+                       'last_activity_at', {date.format("t.posted")}, 'pinned', false,
                        'thread_type', ['discussion', 'question'][1 + hash(t.user_id, 'tp') % 2],
                        'title', 'Pregunta ' || t.n, 'visible', true,
                        'votes', json_object('count', t.n % 3, 'up_count', t.n % 3, 'down_count', 0, 'point', t.n % 3))::VARCHAR AS line
             FROM threads t LEFT JOIN (SELECT thread, count(*) AS n FROM comments GROUP BY thread) replies ON replies.thread = t.id
             UNION ALL
-            SELECT c.posted, json_object('_id', {oid.format('c.id')}, '_type', 'Comment', 'anonymous', false,
+            SELECT c.posted, json_object('_id', {oid.format("c.id")}, '_type', 'Comment', 'anonymous', false,
                        'anonymous_to_peers', false, 'author_id', c.user_id::VARCHAR, 'author_username', 'learner' || c.user_id,
-                       'body', 'Gracias por la respuesta.', 'comment_thread_id', {oid.format('c.thread')}, 'course_id', {cid},
-                       'created_at', {date.format('c.posted')}, 'updated_at', {date.format('c.posted')}, 'endorsed', k = 0,
-                       'parent_id', CASE WHEN c.parent IS NOT NULL THEN {oid.format('c.parent')} END,
+                       'body', 'Gracias por la respuesta.', 'comment_thread_id', {oid.format("c.thread")}, 'course_id', {cid},
+                       'created_at', {date.format("c.posted")}, 'updated_at', {date.format("c.posted")}, 'endorsed', k = 0,
+                       'parent_id', CASE WHEN c.parent IS NOT NULL THEN {oid.format("c.parent")} END,
                        'visible', true, 'votes', json_object('count', 0, 'up_count', 0, 'down_count', 0, 'point', 0))::VARCHAR AS line
             FROM comments c)
         SELECT line FROM lines ORDER BY posted, line"""
@@ -358,7 +377,9 @@ def write_sample(
                 deliver(plain)
                 plain = work / course_file_name(course_id, "prod.mongo", encrypted=False)
                 select = _SIGNED_HASH.sub(r"CAST(hash(\1) % \2 AS BIGINT)", _forum_sql(course_id, number, learners))
-                con.execute(f"COPY ({select}) TO {sql_string(str(plain))} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\\x1f')")
+                con.execute(
+                    f"COPY ({select}) TO {sql_string(str(plain))} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\\x1f')"
+                )
                 deliver(plain)
         package.with_suffix(".zip.tmp").replace(package)
         logs = [
@@ -388,11 +409,19 @@ _SERVER = """'username', 'learner' || u, 'session', md5('s' || u)[:32], 'ip', '1
     'agent', 'Mozilla/5.0 (X11; Linux x86_64) Chrome/50.0', 'host', 'courses.edx.org', 'referer', '',
     'accept_language', 'es-419', 'page', NULL, 'event_source', 'server'"""
 EVENT_SHAPES = (
-    ("play_video", f"""json_object('event_type', 'play_video', 'name', 'play_video', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
-        'event', json_object('id', 'block-v1:' || cid[11:] || '+type@video+block@' || md5(cid)[:8], 'currentTime', k % 600, 'code', 'html5')::VARCHAR, {_BROWSER})"""),
-    ("pause_video", f"""json_object('event_type', 'pause_video', 'time', strftime(t, '%Y-%m-%dT%H:%M:%SZ'),
-        'event', json_object('id', md5(cid)[:8], 'currentTime', k % 600)::VARCHAR, {_BROWSER})"""),
-    ("problem_check", f"""json_object('event_type', 'problem_check', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
+    (
+        "play_video",
+        f"""json_object('event_type', 'play_video', 'name', 'play_video', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
+        'event', json_object('id', 'block-v1:' || cid[11:] || '+type@video+block@' || md5(cid)[:8], 'currentTime', k % 600, 'code', 'html5')::VARCHAR, {_BROWSER})""",
+    ),
+    (
+        "pause_video",
+        f"""json_object('event_type', 'pause_video', 'time', strftime(t, '%Y-%m-%dT%H:%M:%SZ'),
+        'event', json_object('id', md5(cid)[:8], 'currentTime', k % 600)::VARCHAR, {_BROWSER})""",
+    ),
+    (
+        "problem_check",
+        f"""json_object('event_type', 'problem_check', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
         'event', json_object('problem_id', 'block-v1:' || cid[11:] || '+type@problem+block@' || {_PROBLEM}, 'success', CASE WHEN k % 2 = 0 THEN 'correct' ELSE 'incorrect' END,
                              'grade', 1 - k % 2, 'max_grade', 1, 'attempts', 1 + k % 3,
                              'answers', json_object({_PROBLEM} || '_2_1', 'choice_' || {_CHOICE}),
@@ -400,28 +429,50 @@ EVENT_SHAPES = (
                                  'answer', ['Opción A', 'Opción B', 'Opción C'][1 + {_CHOICE}], 'correct', k % 2 = 0,
                                  'response_type', 'multiplechoiceresponse', 'input_type', 'choicegroup', 'variant', '',
                                  'question', '¿Cuál es la respuesta?'))),
-        'context', json_object('user_id', u, 'org_id', 'IDBx', 'course_id', cid, 'path', '/courses/' || cid || '/xblock/x/handler/xmodule_handler/problem_check'), {_SERVER})"""),
-    ("problem_check_browser", f"""json_object('event_type', 'problem_check', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f-05:00'),
-        'event', 'input_' || md5(k::VARCHAR)[:6] || '_2_1=choice_1', {_BROWSER})"""),
-    ("seq_goto", f"""json_object('event_type', 'seq_goto', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
-        'event', json_object('old', 1, 'new', 2 + k % 5, 'id', 'block-v1:x+type@sequential+block@' || md5(cid)[:6])::VARCHAR, {_BROWSER})"""),
-    ("enrollment", f"""json_object('event_type', 'edx.course.enrollment.activated', 'name', 'edx.course.enrollment.activated', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
+        'context', json_object('user_id', u, 'org_id', 'IDBx', 'course_id', cid, 'path', '/courses/' || cid || '/xblock/x/handler/xmodule_handler/problem_check'), {_SERVER})""",
+    ),
+    (
+        "problem_check_browser",
+        f"""json_object('event_type', 'problem_check', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f-05:00'),
+        'event', 'input_' || md5(k::VARCHAR)[:6] || '_2_1=choice_1', {_BROWSER})""",
+    ),
+    (
+        "seq_goto",
+        f"""json_object('event_type', 'seq_goto', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
+        'event', json_object('old', 1, 'new', 2 + k % 5, 'id', 'block-v1:x+type@sequential+block@' || md5(cid)[:6])::VARCHAR, {_BROWSER})""",
+    ),
+    (
+        "enrollment",
+        f"""json_object('event_type', 'edx.course.enrollment.activated', 'name', 'edx.course.enrollment.activated', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
         'event', json_object('course_id', cid, 'user_id', u, 'mode', 'audit'),
-        'context', json_object('course_id', cid, 'org_id', 'IDBx', 'path', '/change_enrollment'), {_SERVER})"""),
-    ("forum", f"""json_object('event_type', 'edx.forum.thread.created', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
+        'context', json_object('course_id', cid, 'org_id', 'IDBx', 'path', '/change_enrollment'), {_SERVER})""",
+    ),
+    (
+        "forum",
+        f"""json_object('event_type', 'edx.forum.thread.created', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
         'event', json_object('commentable_id', md5(k::VARCHAR)[:8], 'title', 'Pregunta ' || k, 'body', 'Hola, ¿alguien sabe…? "comillas" y \\ barra', 'category_name', 'General'),
-        'context', json_object('user_id', u, 'org_id', 'IDBx', 'course_id', cid, 'path', '/courses/' || cid || '/discussion/threads/create'), {_SERVER})"""),
-    ("implicit_page", f"""json_object('event_type', '/courses/' || cid || {_COURSEWARE}, 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
+        'context', json_object('user_id', u, 'org_id', 'IDBx', 'course_id', cid, 'path', '/courses/' || cid || '/discussion/threads/create'), {_SERVER})""",
+    ),
+    (
+        "implicit_page",
+        f"""json_object('event_type', '/courses/' || cid || {_COURSEWARE}, 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
         'event', '{{"POST": {{}}, "GET": {{}}}}',
-        'context', json_object('user_id', u::VARCHAR, 'org_id', '', 'course_id', '', 'path', '/courses/' || cid || '/courseware/'), {_SERVER})"""),
-    ("dashboard", f"""json_object('event_type', '/dashboard', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S+00:00'),
-        'event', '{{"POST": {{}}, "GET": {{}}}}', 'context', json_object('user_id', u, 'org_id', '', 'course_id', '', 'path', '/dashboard'), {_SERVER})"""),
-    ("mobile_video", """json_object('event_type', 'edx.video.played', 'name', 'edx.video.played', 'time', strftime(t - INTERVAL 3 HOUR, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
+        'context', json_object('user_id', u::VARCHAR, 'org_id', '', 'course_id', '', 'path', '/courses/' || cid || '/courseware/'), {_SERVER})""",
+    ),
+    (
+        "dashboard",
+        f"""json_object('event_type', '/dashboard', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S+00:00'),
+        'event', '{{"POST": {{}}, "GET": {{}}}}', 'context', json_object('user_id', u, 'org_id', '', 'course_id', '', 'path', '/dashboard'), {_SERVER})""",
+    ),
+    (
+        "mobile_video",
+        """json_object('event_type', 'edx.video.played', 'name', 'edx.video.played', 'time', strftime(t - INTERVAL 3 HOUR, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
         'event', json_object('id', md5(cid)[:8], 'currentTime', k % 300),
         'context', json_object('user_id', u, 'course_id', cid, 'org_id', 'IDBx', 'path', '/event', 'received_at', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
                                'application', json_object('name', 'edx.mobileapp.android', 'version', '2.4.0'), 'component', 'videoplayer'),
         'username', 'learner' || u, 'session', '', 'ip', '181.' || (u % 250) || '.1.9', 'agent', 'Dalvik/2.1.0 (Linux; Android 6.0)', 'host', 'courses.edx.org',
-        'referer', '', 'accept_language', 'es', 'page', NULL, 'event_source', 'mobile')"""),
+        'referer', '', 'accept_language', 'es', 'page', NULL, 'event_source', 'mobile')""",
+    ),
 )
 
 # Lines a real log holds now and then; each must land in the rejects with its reason.

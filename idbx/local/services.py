@@ -32,8 +32,9 @@ class LocalService:
     `http://127.0.0.1:{port}{ready_path}` answers 200. Its output goes to `log`.
     """
 
-    def __init__(self, name: str, command: list[str], ready_path: str, log: Path, env: dict[str, str] | None = None,
-                 timeout: float = 120.0):
+    def __init__(
+        self, name: str, command: list[str], ready_path: str, log: Path, env: dict[str, str] | None = None, timeout: float = 120.0
+    ):
         self.name = name
         self.port = free_port()
         self.command = [part.replace("{port}", str(self.port)) for part in command]
@@ -69,8 +70,9 @@ class LocalService:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self.started = time.monotonic()
         with open(self.log, "ab") as out:
-            self.process = subprocess.Popen(self.command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            env=self.env, start_new_session=True)
+            self.process = subprocess.Popen(
+                self.command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env, start_new_session=True
+            )
 
     def wait_ready(self) -> None:
         deadline = self.started + self.timeout
@@ -86,7 +88,9 @@ class LocalService:
             if time.monotonic() > deadline:
                 break
             time.sleep(0.2)
-        raise ConfigError(f"{self.name} was not ready within {self.timeout:.0f} s of its start at {self.ready_url}; see {self.log}")
+        raise ConfigError(
+            f"{self.name} was not ready within {self.timeout:.0f} s of its start at {self.ready_url}; see {self.log}"
+        )
 
     def stop(self) -> None:
         """SIGTERM to the service's process group (its pid), then SIGKILL to whatever is left of it."""
@@ -105,14 +109,18 @@ class LocalService:
 
 def local_s3_server(log: Path) -> LocalService:
     """moto's S3 server (the dev extra `moto[server]`): edX's bucket in tests and the quickstart."""
-    return LocalService("local S3 server (moto)", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", "{port}"],
-                        "/moto-api/", log, timeout=60)
+    return LocalService(
+        "local S3 server (moto)",
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", "{port}"],
+        "/moto-api/",
+        log,
+        timeout=60,
+    )
 
 
 def prefect_env(home: Path, api_url: str | None = None) -> dict[str, str]:
     """Environment for Prefect processes kept to `home` (their database, profiles and logs), offline."""
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_CLI_PROMPT": "false"}
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_CLI_PROMPT": "false"}
     if api_url:
         env["PREFECT_API_URL"] = api_url
     return env
@@ -121,5 +129,11 @@ def prefect_env(home: Path, api_url: str | None = None) -> dict[str, str]:
 def local_prefect_server(home: Path, log: Path) -> LocalService:
     """A Prefect server on SQLite in `home`, without UI or scheduler (runs are started on request)."""
     prefect = str(Path(sys.executable).with_name("prefect"))
-    return LocalService("Prefect server", [prefect, "server", "start", "--host", "127.0.0.1", "--port", "{port}", "--no-ui",
-                                           "--no-scheduler"], "/api/health", log, env=prefect_env(home), timeout=180)
+    return LocalService(
+        "Prefect server",
+        [prefect, "server", "start", "--host", "127.0.0.1", "--port", "{port}", "--no-ui", "--no-scheduler"],
+        "/api/health",
+        log,
+        env=prefect_env(home),
+        timeout=180,
+    )

@@ -16,10 +16,18 @@ from idbx.registry import DEFAULT_PASSING_GRADE
 # Every function a model may call that is neither DuckDB's nor Spark's under the same name and
 # meaning (tests/models/test_portable.py fails on any other).
 SUM_OF_SHORT_GAPS = "sum_of_short_gaps"
-RUNNER_FUNCTIONS = frozenset({
-    pseudonym.MACRO, "default_passing_grade", "ip_country", "ip_is_public", "epoch_us", SUM_OF_SHORT_GAPS,
-    "isfinite", "json_valid",
-})
+RUNNER_FUNCTIONS = frozenset(
+    {
+        pseudonym.MACRO,
+        "default_passing_grade",
+        "ip_country",
+        "ip_is_public",
+        "epoch_us",
+        SUM_OF_SHORT_GAPS,
+        "isfinite",
+        "json_valid",
+    }
+)
 # Computed on Spark by DuckDB itself (its macros or functions), a vector of values at a time
 # (idbx/models/spark.py).
 DUCKDB_ON_SPARK = {"ip_country": "STRING", "ip_is_public": "BOOLEAN", "json_valid": "BOOLEAN"}

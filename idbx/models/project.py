@@ -79,8 +79,11 @@ def parse_model(name: str, layer: str, path: Path, text: str, parsed: dict[str, 
     if (header["materialized"] == settings.INCREMENTAL) != ((partition_by is None) != (merge_by is None)) or (
         partition_by is not None and partition_by not in settings.PARTITION_COLUMNS
     ):
-        raise ModelError(label, f"an incremental model, and only one, has either partition_by: "
-                                f"{' or '.join(settings.PARTITION_COLUMNS)}, or merge_by: [column, ...]")
+        raise ModelError(
+            label,
+            f"an incremental model, and only one, has either partition_by: "
+            f"{' or '.join(settings.PARTITION_COLUMNS)}, or merge_by: [column, ...]",
+        )
     columns = header["columns"]
     if not isinstance(columns, dict) or not columns or not all(isinstance(v, str) and v.strip() for v in columns.values()):
         raise ModelError(label, "columns must map every output column to a description")
@@ -98,9 +101,17 @@ def parse_model(name: str, layer: str, path: Path, text: str, parsed: dict[str, 
     if digest not in parsed:
         parsed[digest] = sorted(_table_refs(label, body))
     return Model(
-        name=name, layer=layer, path=path, sql=body.strip(), description=" ".join(str(header["description"]).split()),
-        grain=tuple(grain), materialized=header["materialized"], columns={str(k): v for k, v in columns.items()},
-        refs=frozenset(parsed[digest]), sql_hash=digest, partition_by=partition_by,
+        name=name,
+        layer=layer,
+        path=path,
+        sql=body.strip(),
+        description=" ".join(str(header["description"]).split()),
+        grain=tuple(grain),
+        materialized=header["materialized"],
+        columns={str(k): v for k, v in columns.items()},
+        refs=frozenset(parsed[digest]),
+        sql_hash=digest,
+        partition_by=partition_by,
         merge_by=tuple(merge_by) if merge_by else None,
     )
 

@@ -28,7 +28,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -128,7 +128,10 @@ def build(
             any(outcome.status == BUILT for outcome in summary.models)
             # Lake files newer than the catalog (an ingestion whose refresh failed), or views a
             # refresh would change: refresh; else the views read the rewritten files as they are.
-            and (lake.catalog_path.stat().st_mtime_ns < summary.sources_modified or not catalog.is_current(lake, summary.built_columns))
+            and (
+                lake.catalog_path.stat().st_mtime_ns < summary.sources_modified
+                or not catalog.is_current(lake, summary.built_columns)
+            )
         ):
             catalog.refresh(lake)
     except CatalogError as exc:
@@ -161,8 +164,11 @@ def _check_key(lake: Lake, state: BuildState, key: bytes, rekey: bool) -> int | 
 
 
 def build_in_order(
-    project: Project, chosen: list[Model], build_model: Callable[[Model, ModelOutcome], None],
-    failures: tuple[type[BaseException], ...], on_model: ModelCallback | None,
+    project: Project,
+    chosen: list[Model],
+    build_model: Callable[[Model, ModelOutcome], None],
+    failures: tuple[type[BaseException], ...],
+    on_model: ModelCallback | None,
     on_failed: Callable[[str], object] = lambda name: None,
 ) -> list[ModelOutcome]:
     """Each model built in dependency order by `build_model` (either engine's), timed; a failure
@@ -205,14 +211,15 @@ def _sweep_leftovers(lake: Lake) -> None:
 
 
 class _Build:
-    def __init__(self, lake: Lake, con: duckdb.DuckDBPyConnection, project: Project, state: BuildState, key: bytes,
-                 full_refresh: bool):
+    def __init__(
+        self, lake: Lake, con: duckdb.DuckDBPyConnection, project: Project, state: BuildState, key: bytes, full_refresh: bool
+    ):
         self.lake = lake
         self.con = con
         self.project = project
         self.full_refresh = full_refresh
         self.key_fingerprint = pseudonym.key_fingerprint(key)
-        self.computed_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+        self.computed_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
         self.state = state
         self.source_views = sources.source_views(lake)
         self.output_fingerprints: dict[str, str] = {}
@@ -258,21 +265,32 @@ class _Build:
         # A build stopped after the rows a merged model reads were rewritten, and before the model
         # was, would leave it not knowing which keys changed: until this build ends, the lake's
         # state says these models must be recomputed whole.
-        self._merged_before = {m.name: self.state.models.pop(m.name) for m in chosen if m.merge_by and m.name in self.state.models}
+        self._merged_before = {
+            m.name: self.state.models.pop(m.name) for m in chosen if m.merge_by and m.name in self.state.models
+        }
         if self._merged_before:
             self.state.save(self.lake)
-        summary.models = build_in_order(self.project, chosen, self._build_model, (duckdb.Error, IdbxError, OSError), on_model,
-                                        on_failed=lambda name: self.state.models.pop(name, None))
+        summary.models = build_in_order(
+            self.project,
+            chosen,
+            self._build_model,
+            (duckdb.Error, IdbxError, OSError),
+            on_model,
+            on_failed=lambda name: self.state.models.pop(name, None),
+        )
         self.state.key_fingerprint = self.key_fingerprint
         # Seals first: a build stopped before the state is saved leaves outputs the next build
         # recomputes anyway, never outputs taken for tampered ones.
-        seals.write_output_seals(self.lake, {name: files for name, files in self.output_seals.items() if name in self.project.models})
+        seals.write_output_seals(
+            self.lake, {name: files for name, files in self.output_seals.items() if name in self.project.models}
+        )
         self.state.save(self.lake)
         summary.built_columns = self.built_columns
         summary.sources_modified = max((mtime for stats in self._source_stats.values() for _, mtime in stats.values()), default=0)
         every_source = set().union(*(self.project.sources(m.name) for m in chosen)) if chosen else set()
         summary.absent_sources = sorted(
-            name for name in every_source
+            name
+            for name in every_source
             if not name.endswith("_history") and name != settings.REGISTRY_SOURCE and not self._stats(name)
         )
         if any(o.name == "reconciliation" and o.status in (BUILT, UNCHANGED) for o in summary.models):
@@ -310,7 +328,10 @@ class _Build:
         tables = [name for name in self.project.upstream(model.name) if self.project.models[name].materialized != settings.VIEW]
         other_sources = self.project.sources(model.name) - {settings.EVENTS_SOURCE}
         if tables or other_sources:
-            raise ModelError(model.label, f"an incremental model may read only the events through views, not {', '.join(sorted(tables + list(other_sources)))}")
+            raise ModelError(
+                model.label,
+                f"an incremental model may read only the events through views, not {', '.join(sorted(tables + list(other_sources)))}",
+            )
 
     def _mart_values(self, model: Model, data_through: date | None) -> str:
         return mart_values(self.project, model, self.computed_at, data_through)
@@ -329,7 +350,9 @@ class _Build:
         if changed:  # not as this engine wrote it: recomputed whole, never called unchanged
             self.state.models.pop(model.name, None)
             self._merged_before.pop(model.name, None)
-            outcome.notes.append(f"recomputed whole: {changed[0]}" + (f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""))
+            outcome.notes.append(
+                f"recomputed whole: {changed[0]}" + (f" (and {len(changed) - 1} more)" if len(changed) > 1 else "")
+            )
         if model.merge_by:
             self._build_merged(model, folder, outcome)
         elif model.materialized == settings.INCREMENTAL:
@@ -356,7 +379,9 @@ class _Build:
                 self.output_fingerprints[model.name] = self.state.models[model.name].content
         self.con.execute(f"CREATE OR REPLACE VIEW {quote_ident(model.name)} AS {writer.output_scan(folder, model.partition_by)}")
         if outcome.status == BUILT:
-            self.built_columns[model.name] = [row[:2] for row in self.con.execute(f"DESCRIBE {quote_ident(model.name)}").fetchall()]
+            self.built_columns[model.name] = [
+                row[:2] for row in self.con.execute(f"DESCRIBE {quote_ident(model.name)}").fetchall()
+            ]
         if outcome.rows is None:
             outcome.rows = writer.output_rows(self.con, folder, model.partition_by)
         self.state.models[model.name].rows = outcome.rows
@@ -371,8 +396,12 @@ class _Build:
         definition = self._fingerprint(model, events=False)
         now = self._event_files_now()
         previous = self.state.models.get(model.name)
-        full = (self.full_refresh or not previous or previous.fingerprint != definition
-                or not writer.output_exists(folder, model.partition_by))
+        full = (
+            self.full_refresh
+            or not previous
+            or previous.fingerprint != definition
+            or not writer.output_exists(folder, model.partition_by)
+        )
         days = None if full else incremental.affected_days(model.partition_by, previous.event_files, now)
         if days is None or days:
             # The events this run needs, as the `events` view the model reads, for this model only.
@@ -388,13 +417,19 @@ class _Build:
                 self._bind(model)
                 before = f"_before__{model.name}"
                 if key_columns:  # the rows of these days before, to tell which rows changed
-                    self.con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(before)} AS "
-                                     f"{writer.partitions_scan(folder, model.partition_by, days)}")
+                    self.con.execute(
+                        f"CREATE OR REPLACE TEMP TABLE {quote_ident(before)} AS "
+                        f"{writer.partitions_scan(folder, model.partition_by, days)}"
+                    )
                 written, removed = writer.write_partitions(self.con, self._select(model, None), folder, model.partition_by, days)
                 if key_columns:
                     after = writer.partitions_scan(folder, model.partition_by, days)
-                    self._record_changes(model, key_columns, f"(SELECT * FROM {quote_ident(before)} EXCEPT {after}) "
-                                                            f"UNION ALL ({after} EXCEPT SELECT * FROM {quote_ident(before)})")
+                    self._record_changes(
+                        model,
+                        key_columns,
+                        f"(SELECT * FROM {quote_ident(before)} EXCEPT {after}) "
+                        f"UNION ALL ({after} EXCEPT SELECT * FROM {quote_ident(before)})",
+                    )
                     self.con.execute(f"DROP TABLE {quote_ident(before)}")
             finally:
                 self.con.execute(f"DROP VIEW {settings.EVENTS_SOURCE}")
@@ -433,24 +468,32 @@ class _Build:
 
     def _keys_wanted(self, model: Model) -> tuple[str, ...]:
         """The columns by which the merged models reading `model` need to know which of its rows changed."""
-        wanted = {column for reader in self._merge_readers(model.name) if self._keyed(reader, model.name) for column in reader.merge_by}
+        wanted = {
+            column for reader in self._merge_readers(model.name) if self._keyed(reader, model.name) for column in reader.merge_by
+        }
         return tuple(column for column in model.columns if column in wanted)
 
     def _record_changes(self, model: Model, columns: tuple[str, ...], rows: str) -> None:
         """Keep the keys of the rows (a SELECT) that this build changed in `model`, for the merged models."""
         table = f"_changed__{model.name}"
         listed = ", ".join(quote_ident(column) for column in columns)
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(table)} AS SELECT DISTINCT {listed} FROM ({rows}) AS changed")
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {quote_ident(table)} AS SELECT DISTINCT {listed} FROM ({rows}) AS changed"
+        )
         self.changes[model.name] = (columns, table)
 
     def _build_merged(self, model: Model, folder: Path, outcome: ModelOutcome) -> None:
-        views = sorted(name for name in self.project.upstream(model.name) if self.project.models[name].materialized == settings.VIEW)
+        views = sorted(
+            name for name in self.project.upstream(model.name) if self.project.models[name].materialized == settings.VIEW
+        )
         definition = _hash(*(self._fingerprint(self.project.models[name], inputs=False) for name in [model.name, *views]))
         inputs = {ref: self._input_fingerprint(ref) for ref in self._reads(model)}
         previous = self._merged_before.get(model.name)
         changed = [ref for ref, fingerprint in inputs.items() if previous is None or previous.inputs.get(ref) != fingerprint]
         by_key = (
-            not self.full_refresh and previous is not None and previous.fingerprint == definition
+            not self.full_refresh
+            and previous is not None
+            and previous.fingerprint == definition
             and writer.output_exists(folder, None)
             and all(self._keyed(model, ref) and set(model.merge_by) <= set(self.changes.get(ref, ((), ""))[0]) for ref in changed)
         )
@@ -473,23 +516,30 @@ class _Build:
         write them with the previous output's other rows (one atomic replace)."""
         keys = f"_changed__{model.name}"
         listed = ", ".join(quote_ident(column) for column in model.merge_by)
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(keys)} AS SELECT DISTINCT * FROM (" + " UNION ALL ".join(
-            f"SELECT {listed} FROM {quote_ident(self.changes[ref][1])}" for ref in changed) + ") AS changed")
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {quote_ident(keys)} AS SELECT DISTINCT * FROM ("
+            + " UNION ALL ".join(f"SELECT {listed} FROM {quote_ident(self.changes[ref][1])}" for ref in changed)
+            + ") AS changed"
+        )
         self.changes[model.name] = (model.merge_by, keys)
         same_key = " AND ".join(f"rows.{quote_ident(c)} IS NOT DISTINCT FROM keys.{quote_ident(c)}" for c in model.merge_by)
         keyed = [ref for ref in self._reads(model) if self._keyed(model, ref)]
         try:
             for ref in keyed:
-                self.con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(f'_keyed__{ref}')} AS "
-                                 f"SELECT rows.* FROM ({self._output_scan(ref)}) AS rows SEMI JOIN {quote_ident(keys)} AS keys ON {same_key}")
+                self.con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {quote_ident(f'_keyed__{ref}')} AS "
+                    f"SELECT rows.* FROM ({self._output_scan(ref)}) AS rows SEMI JOIN {quote_ident(keys)} AS keys ON {same_key}"
+                )
                 self.con.execute(f"CREATE OR REPLACE VIEW {quote_ident(ref)} AS SELECT * FROM {quote_ident(f'_keyed__{ref}')}")
             self._bind(model)
             data_through = self._data_through(model)
             kept = writer.output_scan(folder, None)
             if model.is_mart:
                 kept = f"SELECT * REPLACE ({self._mart_values(model, data_through)}) FROM ({kept})"
-            merged = (f"SELECT * FROM ({self._select(model, data_through)}) AS recomputed UNION ALL BY NAME "
-                      f"SELECT rows.* FROM ({kept}) AS rows ANTI JOIN {quote_ident(keys)} AS keys ON {same_key}")
+            merged = (
+                f"SELECT * FROM ({self._select(model, data_through)}) AS recomputed UNION ALL BY NAME "
+                f"SELECT rows.* FROM ({kept}) AS rows ANTI JOIN {quote_ident(keys)} AS keys ON {same_key}"
+            )
             outcome.rows = writer.write_table(self.con, self.lake, merged, folder)
         finally:
             for ref in keyed:
@@ -545,8 +595,10 @@ class _Build:
         for rel, (size, mtime) in stats.items():
             seal = self._bronze_seals.get(rel)
             if seal and (seal.size, seal.mtime_ns) != (size, mtime):
-                raise IdbxError(f"{rel} changed since it was ingested (not the file its manifest record sealed); "
-                                "ingest its source file again (`idbx lake check` names it)")
+                raise IdbxError(
+                    f"{rel} changed since it was ingested (not the file its manifest record sealed); "
+                    "ingest its source file again (`idbx lake check` names it)"
+                )
         return stats
 
     def _event_files_now(self) -> dict[str, EventFile]:

@@ -38,7 +38,10 @@ COUNTRY_FUNCTION = "ip_country"
 MART_COLUMNS = {
     "computed_at": ("TIMESTAMP", "When the build that wrote this row started (UTC)."),
     "data_through": ("DATE", "The most recent data the mart read: latest table snapshot or event day, whichever is later."),
-    "definitions_version": ("VARCHAR", "Version of the definitions: the release number, then a hash of this model's SQL and of the SQL it reads."),
+    "definitions_version": (
+        "VARCHAR",
+        "Version of the definitions: the release number, then a hash of this model's SQL and of the SQL it reads.",
+    ),
 }
 
 MEMORY_ENV = "IDBX_BUILD_MEMORY_LIMIT"

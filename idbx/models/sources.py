@@ -37,7 +37,11 @@ def source_views(lake: Lake) -> dict[str, str]:
 
 
 def _empty(columns: dict[str, str]) -> str:
-    return "SELECT " + ", ".join(f"CAST(NULL AS {type_}) AS {quote_ident(column)}" for column, type_ in columns.items()) + " WHERE false"
+    return (
+        "SELECT "
+        + ", ".join(f"CAST(NULL AS {type_}) AS {quote_ident(column)}" for column, type_ in columns.items())
+        + " WHERE false"
+    )
 
 
 def _visible(path: Path) -> bool:
@@ -115,8 +119,14 @@ def registry_seed_path(lake: Lake) -> Path:
 
 
 _REGISTRY_COLUMNS = {
-    "course_key": "VARCHAR", "name": "VARCHAR", "sme": "VARCHAR", "start_date": "DATE", "end_date": "DATE",
-    "excluded": "BOOLEAN", "passing_grade": "DOUBLE", "notes": "VARCHAR",
+    "course_key": "VARCHAR",
+    "name": "VARCHAR",
+    "sme": "VARCHAR",
+    "start_date": "DATE",
+    "end_date": "DATE",
+    "excluded": "BOOLEAN",
+    "passing_grade": "DOUBLE",
+    "notes": "VARCHAR",
 }
 _ARROW_TYPES = {"VARCHAR": pa.string(), "DATE": pa.date32(), "BOOLEAN": pa.bool_(), "DOUBLE": pa.float64()}
 _REGISTRY_SCHEMA = pa.schema([(name, _ARROW_TYPES[type_]) for name, type_ in _REGISTRY_COLUMNS.items()])
@@ -126,12 +136,19 @@ def write_registry_seed(lake: Lake, registry: Registry) -> None:
     """The validated registry as `seeds/course_registry/data.parquet`, rewritten only when it changed
     (so that models built from it stay up to date)."""
     courses = list(registry.courses.values())
-    table = pa.table({
-        "course_key": [c.course_key for c in courses], "name": [c.name or None for c in courses],
-        "sme": [c.sme or None for c in courses], "start_date": [c.start_date for c in courses],
-        "end_date": [c.end_date for c in courses], "excluded": [c.excluded for c in courses],
-        "passing_grade": [c.passing_grade for c in courses], "notes": [c.notes or None for c in courses],
-    }, schema=_REGISTRY_SCHEMA)
+    table = pa.table(
+        {
+            "course_key": [c.course_key for c in courses],
+            "name": [c.name or None for c in courses],
+            "sme": [c.sme or None for c in courses],
+            "start_date": [c.start_date for c in courses],
+            "end_date": [c.end_date for c in courses],
+            "excluded": [c.excluded for c in courses],
+            "passing_grade": [c.passing_grade for c in courses],
+            "notes": [c.notes or None for c in courses],
+        },
+        schema=_REGISTRY_SCHEMA,
+    )
     path = registry_seed_path(lake)
     if path.exists() and pq.read_table(path).equals(table):
         return

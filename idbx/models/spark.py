@@ -23,7 +23,7 @@ import shutil
 import sys
 import time
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -60,6 +60,7 @@ _SESSION_CONFIG = {
 
 
 # -- the build ---------------------------------------------------------------------------------
+
 
 def spark_session(master: str | None = None):
     """A Spark session on `master` (a master URL; default IDBX_SPARK_MASTER, else local[2])."""
@@ -135,7 +136,7 @@ class _SparkBuild:
         self.project = project
         self.columns = columns
         self.key = key
-        self.computed_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+        self.computed_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
         self.source_views = sources.source_views(lake)
         self.registered: set[str] = set()
         self.output_seals = seals.read_output_seals(lake)
@@ -158,8 +159,15 @@ class _SparkBuild:
         summary = runner.BuildSummary()
         try:
             summary.models = runner.build_in_order(
-                self.project, chosen, self._build_model, (PySparkException, duckdb.Error, IdbxError, OSError, SqlglotError), on_model)
-            seals.write_output_seals(self.lake, {name: files for name, files in self.output_seals.items() if name in self.project.models})
+                self.project,
+                chosen,
+                self._build_model,
+                (PySparkException, duckdb.Error, IdbxError, OSError, SqlglotError),
+                on_model,
+            )
+            seals.write_output_seals(
+                self.lake, {name: files for name, files in self.output_seals.items() if name in self.project.models}
+            )
             reconciliation = self.lake.marts / "reconciliation" / PARTITION_FILE
             if any(o.name == "reconciliation" and o.status == runner.BUILT for o in summary.models):
                 summary.reconciliation = self.duck.execute(
@@ -185,7 +193,11 @@ class _SparkBuild:
         reader = self.spark.read.option("mergeSchema", "true")
         if name == settings.EVENTS_SOURCE and files:  # log_date from the partition folders
             frame = reader.option("basePath", str(self.lake.bronze / "events")).parquet(*map(str, files))
-        elif (name.endswith("_history") or name == settings.REGISTRY_SOURCE) and files and all(f.suffix == ".parquet" for f in files):
+        elif (
+            (name.endswith("_history") or name == settings.REGISTRY_SOURCE)
+            and files
+            and all(f.suffix == ".parquet" for f in files)
+        ):
             frame = reader.parquet(*map(str, files))
         elif "read_" not in select:  # a view over other sources (a table's latest snapshot)
             for other in self.source_views:
@@ -231,12 +243,16 @@ class _SparkBuild:
         outcome.rows = writer.output_rows(self.duck, folder, model.partition_by)
         self.output_seals[model.name] = seals.reseal(self.lake, folder, self.output_seals.get(model.name, {}))
         # Models above read the output as written, as on DuckDB.
-        files = sorted(folder.glob(f"{model.partition_by}=*/{PARTITION_FILE}")) if model.partition_by else [folder / PARTITION_FILE]
+        files = (
+            sorted(folder.glob(f"{model.partition_by}=*/{PARTITION_FILE}")) if model.partition_by else [folder / PARTITION_FILE]
+        )
         if files:
             self.spark.read.parquet(*map(str, files)).createOrReplaceTempView(model.name)
         else:
-            self.spark.sql(f"CREATE OR REPLACE TEMP VIEW {_ident(model.name)} AS "
-                           f"{_typed(self.columns[model.name], set(), '(SELECT 1) AS nothing WHERE false')}")
+            self.spark.sql(
+                f"CREATE OR REPLACE TEMP VIEW {_ident(model.name)} AS "
+                f"{_typed(self.columns[model.name], set(), '(SELECT 1) AS nothing WHERE false')}"
+            )
 
     def _schema_file(self, model: Model):
         """A writer of the zero-row `_schema.parquet` with the model's DuckDB columns (as DuckDB's writer leaves)."""
@@ -251,11 +267,17 @@ class _SparkBuild:
         """The model computed by DuckDB on each Arrow batch of its one input, on the workers."""
         columns = self.columns[model.name]
         schema = ", ".join(f"{_ident(name)} {spark_type(type_)}" for name, type_ in columns)
-        typed = "SELECT " + ", ".join(
-            f"CAST({quote_ident(name)} AS {_arrow_friendly(type_)}) AS {quote_ident(name)}" for name, type_ in columns
-        ) + f" FROM ({select}) AS model"
+        typed = (
+            "SELECT "
+            + ", ".join(
+                f"CAST({quote_ident(name)} AS {_arrow_friendly(type_)}) AS {quote_ident(name)}" for name, type_ in columns
+            )
+            + f" FROM ({select}) AS model"
+        )
         key = self.key
-        return _map_in_arrow(self.spark.table(_ident(source)), lambda batches: _run_per_batch(batches, source, typed, key), schema)
+        return _map_in_arrow(
+            self.spark.table(_ident(source)), lambda batches: _run_per_batch(batches, source, typed, key), schema
+        )
 
     def _data_through(self, model: Model) -> date | None:
         """As the DuckDB build: the latest snapshot the mart read, or its latest event day."""

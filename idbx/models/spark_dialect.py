@@ -25,8 +25,11 @@ def spark_sql(model: Model | None, sql: str) -> str:
     tree = sqlglot.parse_one(sql, read="duckdb")
     unknown = sorted({f.name.lower() for f in tree.find_all(exp.Anonymous)} - functions.RUNNER_FUNCTIONS)
     if unknown:
-        raise ModelError(label, f"calls {', '.join(unknown)}, which Spark lacks: define it for each engine in "
-                                "idbx/models/functions.py, or write it in the portable subset (idbx/sql/README.md)")
+        raise ModelError(
+            label,
+            f"calls {', '.join(unknown)}, which Spark lacks: define it for each engine in "
+            "idbx/models/functions.py, or write it in the portable subset (idbx/sql/README.md)",
+        )
     for cast in list(tree.find_all(exp.Cast)):  # CAST(MAP {} AS MAP(...)): Spark's empty map is map()
         if isinstance(cast.this, exp.ToMap) and not cast.this.this.expressions:
             cast.this.replace(exp.Anonymous(this="map", expressions=[]))
@@ -58,11 +61,16 @@ def _sorted_list(label: str, aggregate):
     first = value.expressions[0] if isinstance(value, exp.Struct) and value.expressions else None
     keys = order.expressions
     if (
-        first is None or len(keys) != 1 or keys[0].args.get("desc")
-        or not isinstance(first, exp.PropertyEQ) or first.expression != keys[0].this
+        first is None
+        or len(keys) != 1
+        or keys[0].args.get("desc")
+        or not isinstance(first, exp.PropertyEQ)
+        or first.expression != keys[0].this
     ):
-        raise ModelError(label, "list(... ORDER BY ...) carries over to Spark only as a list of structs ordered by "
-                                "their first field, ascending")
+        raise ModelError(
+            label,
+            "list(... ORDER BY ...) carries over to Spark only as a list of structs ordered by their first field, ascending",
+        )
     key = first.this.name
     collected = exp.ArrayAgg(this=value.copy())
     if isinstance(aggregate.parent, exp.Filter):  # FILTER (WHERE ...) belongs to the aggregate
@@ -70,7 +78,9 @@ def _sorted_list(label: str, aggregate):
     left, right = f"l.{key}", f"r.{key}"
     sort = sqlglot.parse_one(
         f"array_sort(entries, (l, r) -> CASE WHEN {left} IS NULL AND {right} IS NULL THEN 0 WHEN {left} IS NULL THEN 1 "
-        f"WHEN {right} IS NULL THEN -1 WHEN {left} < {right} THEN -1 WHEN {left} > {right} THEN 1 ELSE 0 END)", read="spark")
+        f"WHEN {right} IS NULL THEN -1 WHEN {left} < {right} THEN -1 WHEN {left} > {right} THEN 1 ELSE 0 END)",
+        read="spark",
+    )
     next(column for column in sort.find_all(exp.Column) if column.name == "entries").replace(collected)
     return aggregate, sort
 
@@ -107,8 +117,14 @@ def spark_type(duckdb_type: str) -> str:
     return built.sql("spark")
 
 
-_WIDER = {"UTINYINT": "SMALLINT", "USMALLINT": "INT", "UINT": "BIGINT", "UBIGINT": "DECIMAL(20, 0)",
-          "INT128": "DECIMAL(38, 0)", "UINT128": "DECIMAL(38, 0)"}
+_WIDER = {
+    "UTINYINT": "SMALLINT",
+    "USMALLINT": "INT",
+    "UINT": "BIGINT",
+    "UBIGINT": "DECIMAL(20, 0)",
+    "INT128": "DECIMAL(38, 0)",
+    "UINT128": "DECIMAL(38, 0)",
+}
 
 
 def row_local_input(model: Model) -> str | None:
@@ -144,18 +160,28 @@ def _lookups(tree) -> list:
         source = body.args.get("from_") or body.args.get("from")
         inner = source.this if source else None
         inner = inner.this if isinstance(inner, exp.Subquery) else None
-        if not (isinstance(body, exp.Select) and isinstance(inner, exp.Select) and inner.args.get("distinct")
-                and len(inner.expressions) == 1 and isinstance(inner.expressions[0], exp.Column)
-                and not any(body.find_all(exp.AggFunc, exp.Window, exp.Join)) and not body.args.get("where")):
+        if not (
+            isinstance(body, exp.Select)
+            and isinstance(inner, exp.Select)
+            and inner.args.get("distinct")
+            and len(inner.expressions) == 1
+            and isinstance(inner.expressions[0], exp.Column)
+            and not any(body.find_all(exp.AggFunc, exp.Window, exp.Join))
+            and not body.args.get("where")
+        ):
             continue
         key = inner.expressions[0].name
         if not any(isinstance(e, exp.Column) and e.name == key for e in body.expressions):
             continue
         for join in tree.find_all(exp.Join):
             condition = join.args.get("on")
-            if (isinstance(join.this, exp.Table) and join.this.name == name and not join.args.get("side")
-                    and isinstance(condition, exp.EQ)
-                    and {c.name for c in condition.find_all(exp.Column)} == {key}
-                    and {c.table for c in condition.find_all(exp.Column)} >= {join.this.alias_or_name}):
+            if (
+                isinstance(join.this, exp.Table)
+                and join.this.name == name
+                and not join.args.get("side")
+                and isinstance(condition, exp.EQ)
+                and {c.name for c in condition.find_all(exp.Column)} == {key}
+                and {c.table for c in condition.find_all(exp.Column)} >= {join.this.alias_or_name}
+            ):
                 found.append((cte, join))
     return found

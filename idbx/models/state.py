@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from idbx.errors import ConfigError
 from idbx.lake.store import Lake, ManifestRecord
@@ -56,20 +56,34 @@ class BuildState:
         if raw.get("version") != _VERSION:
             return cls()
         models = {
-            name: ModelState(model["fingerprint"], {rel: EventFile(*info) for rel, info in model["event_files"].items()}, model["rows"],
-                             model.get("inputs", {}), model.get("content"))
+            name: ModelState(
+                model["fingerprint"],
+                {rel: EventFile(*info) for rel, info in model["event_files"].items()},
+                model["rows"],
+                model.get("inputs", {}),
+                model.get("content"),
+            )
             for name, model in raw["models"].items()
         }
         return cls(models, raw.get("parsed", {}), raw.get("key_fingerprint"))
 
     def save(self, lake: Lake) -> None:
         models = {
-            name: {"fingerprint": model.fingerprint, "rows": model.rows, "inputs": model.inputs, "content": model.content,
-                   "event_files": {rel: [info.size, info.mtime_ns, info.dates] for rel, info in model.event_files.items()}}
+            name: {
+                "fingerprint": model.fingerprint,
+                "rows": model.rows,
+                "inputs": model.inputs,
+                "content": model.content,
+                "event_files": {rel: [info.size, info.mtime_ns, info.dates] for rel, info in model.event_files.items()},
+            }
             for name, model in self.models.items()
         }
-        lake.replace_file(self.path(lake), json.dumps({"version": _VERSION, "models": models, "parsed": self.parsed,
-                                                        "key_fingerprint": self.key_fingerprint}).encode())
+        lake.replace_file(
+            self.path(lake),
+            json.dumps(
+                {"version": _VERSION, "models": models, "parsed": self.parsed, "key_fingerprint": self.key_fingerprint}
+            ).encode(),
+        )
 
     def known_event_dates(self) -> dict[tuple[str, int, int], dict[str, int]]:
         """Event days of every file version some model was built from: (path, size, mtime) -> days."""
@@ -107,7 +121,7 @@ def _complete_path(lake: Lake):
 def record_complete_build(lake: Lake, read: LandedSources) -> None:
     """A build of every model ended without a failure, having read `read` (taken when it started:
     a file landed meanwhile makes the lake ahead of it, and the next build takes it)."""
-    built_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    built_at = datetime.now(UTC).isoformat(timespec="seconds")
     lake.replace_file(_complete_path(lake), json.dumps(asdict(read) | {"built_at": built_at}).encode())
 
 

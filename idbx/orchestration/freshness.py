@@ -32,8 +32,10 @@ def behind(lake: Lake) -> str | None:
     if published is None:
         return f"the last complete build ({built_at}) was never published"
     if published.build != read.digest:
-        return (f"the last complete build ({built_at}) is not published yet "
-                f"(last publish {published.at}, to {published.database} at {published.hosts})")
+        return (
+            f"the last complete build ({built_at}) is not published yet "
+            f"(last publish {published.at}, to {published.database} at {published.hosts})"
+        )
     return None
 
 

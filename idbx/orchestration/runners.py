@@ -28,7 +28,8 @@ def task_runner() -> TaskRunner:
             return DaskTaskRunner(address=address)
         if not workers.isdigit() or int(workers) < 1:
             raise ConfigError(f"{DASK_WORKERS_ENV}: {workers!r} is not a number of workers")
-        return DaskTaskRunner(cluster_kwargs={"n_workers": int(workers), "threads_per_worker": 1, "processes": True,
-                                              "dashboard_address": ":0"})
+        return DaskTaskRunner(
+            cluster_kwargs={"n_workers": int(workers), "threads_per_worker": 1, "processes": True, "dashboard_address": ":0"}
+        )
     # One task per core at a time: each task's DuckDB already uses its cores and its memory budget.
     return ThreadPoolTaskRunner(max_workers=os.cpu_count() or 1)

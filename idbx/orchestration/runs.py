@@ -72,8 +72,9 @@ def start_build_and_publish(outcome: FlowOutcome, lake: str | None) -> None:
     try:
         run = run_deployment(BUILD_AND_PUBLISH_DEPLOYMENT, parameters={"lake": lake} if lake else {}, timeout=0)
     except ObjectNotFound:
-        outcome.notes.append(f"{reason}, but {BUILD_AND_PUBLISH_DEPLOYMENT} is not deployed (prefect deploy --all): "
-                             "nothing was built or published")
+        outcome.notes.append(
+            f"{reason}, but {BUILD_AND_PUBLISH_DEPLOYMENT} is not deployed (prefect deploy --all): nothing was built or published"
+        )
         return
     outcome.notes.append(f"{reason}: {BUILD_AND_PUBLISH_DEPLOYMENT} started, flow run {run.name}")
 

@@ -45,8 +45,11 @@ class FlowOutcome:
     @property
     def failures(self) -> list[str]:
         """One line per thing that went wrong: an object not fetched, a file not read, a task."""
-        return ([f"{item.url}: {item.message}" if item.url not in item.message else item.message for item in self.sync.failed]
-                + [outcome.error for outcome in self.files if outcome.status == FAILED] + self.errors)
+        return (
+            [f"{item.url}: {item.message}" if item.url not in item.message else item.message for item in self.sync.failed]
+            + [outcome.error for outcome in self.files if outcome.status == FAILED]
+            + self.errors
+        )
 
     def totals(self) -> dict[str, int]:
         files = self.files
@@ -64,13 +67,21 @@ class FlowOutcome:
 
     def log_lines(self) -> list[str]:
         t = self.totals()
-        return [f"{self.title}: {t['ingested']} file(s) landed, {t['unchanged']} unchanged, {t['failed']} failed; "
-                f"{t['rows']} rows, {t['rejects']} rejects, {t['late_events']} late events; "
-                f"{len(self.sync.missing)} missing in S3; {self.seconds:.1f} s", *self.sync.notes, *self.notes]
+        return [
+            f"{self.title}: {t['ingested']} file(s) landed, {t['unchanged']} unchanged, {t['failed']} failed; "
+            f"{t['rows']} rows, {t['rejects']} rejects, {t['late_events']} late events; "
+            f"{len(self.sync.missing)} missing in S3; {self.seconds:.1f} s",
+            *self.sync.notes,
+            *self.notes,
+        ]
 
     def markdown(self) -> str:
         t = self.totals()
-        sync = ", ".join(f"{self.sync.count(s)} {s}" for s in (synced.DOWNLOADED, synced.CURRENT, synced.IN_LAKE, synced.MISSING, synced.FAILED) if self.sync.count(s))
+        sync = ", ".join(
+            f"{self.sync.count(s)} {s}"
+            for s in (synced.DOWNLOADED, synced.CURRENT, synced.IN_LAKE, synced.MISSING, synced.FAILED)
+            if self.sync.count(s)
+        )
         lines = [
             f"## {self.title}",
             "",
@@ -98,13 +109,20 @@ class FlowOutcome:
                 lines.append(f"- … {missing[20].label} to {missing[-1].label}")
         rejected = [f for f in files if f.status == INGESTED and f.rejects]
         if rejected:
-            lines += ["", f"**Rejected rows** (the files landed; every rejected row is in `{_REJECTS_VIEW.get(self.sync.what, 'table_rejects')}`)"]
+            lines += [
+                "",
+                f"**Rejected rows** (the files landed; every rejected row is in `{_REJECTS_VIEW.get(self.sync.what, 'table_rejects')}`)",
+            ]
             lines += [f"- {PurePosixPath(f.name).name}: {f.rejected_rows()}" for f in rejected[:_TABLE_ROWS]]
         if self.failures:
             lines += ["", "**Failed**"] + [f"- {line}" for line in self.failures]
         if self.unhandled:
-            lines += ["", f"Not handled yet ({len(self.unhandled)}): " + ", ".join(self.unhandled[:10])
-                      + (" …" if len(self.unhandled) > 10 else "")]
+            lines += [
+                "",
+                f"Not handled yet ({len(self.unhandled)}): "
+                + ", ".join(self.unhandled[:10])
+                + (" …" if len(self.unhandled) > 10 else ""),
+            ]
         if self.sync.notes or self.notes:
             lines += [""] + [f"_{note}_" for note in self.sync.notes + self.notes]
         return "\n".join(lines) + "\n"
@@ -128,7 +146,8 @@ class BuildAndPublishOutcome:
         if self.build is None:
             return []
         return [f"build: {outcome.error}" for outcome in self.build.failed] + (
-            [f"build: {self.build.catalog_error}"] if self.build.catalog_error else [])
+            [f"build: {self.build.catalog_error}"] if self.build.catalog_error else []
+        )
 
     @property
     def built(self) -> bool:
@@ -146,9 +165,13 @@ class BuildAndPublishOutcome:
         skipped = "not run: the build failed"
         steps = []
         if self.build is not None:
-            counts = {status: sum(1 for o in self.build.models if o.status == status)
-                      for status in ("built", "unchanged", "view", "failed", "skipped")}
-            steps.append(("build", ", ".join(f"{n} {status}" for status, n in counts.items() if n) + f" ({self.build.seconds:.1f} s)"))
+            counts = {
+                status: sum(1 for o in self.build.models if o.status == status)
+                for status in ("built", "unchanged", "view", "failed", "skipped")
+            }
+            steps.append(
+                ("build", ", ".join(f"{n} {status}" for status, n in counts.items() if n) + f" ({self.build.seconds:.1f} s)")
+            )
         if self.exports is not None:
             folder = next(iter(self.exports)).parent if self.exports else None
             files = f"{len(self.exports)} file" + ("s" if len(self.exports) != 1 else "")
@@ -160,8 +183,12 @@ class BuildAndPublishOutcome:
         if self.published is not None:
             p = self.published
             written = f"publish {p.publish}" if p.publish is not None else "nothing had changed"
-            steps.append(("MongoDB", f"{p.written:,} documents written ({written}) to database {p.database} at {p.hosts} "
-                                     f"({p.seconds:.1f} s)"))
+            steps.append(
+                (
+                    "MongoDB",
+                    f"{p.written:,} documents written ({written}) to database {p.database} at {p.hosts} ({p.seconds:.1f} s)",
+                )
+            )
         else:
             steps.append(("MongoDB", "failed: nothing published, the collections are as they were" if self.built else skipped))
         if self.dashboard is not None:
@@ -177,20 +204,30 @@ class BuildAndPublishOutcome:
         lines += ["", f"Time: {self.seconds:.1f} s."]
         if self.build is not None:
             lines += ["", "| model | status | rows | seconds |", "|---|---|---:|---:|"]
-            lines += [f"| {o.name} | {o.status} | {'' if o.rows is None else f'{o.rows:,}'} | {o.seconds:.2f} |"
-                      for o in self.build.models]
+            lines += [
+                f"| {o.name} | {o.status} | {'' if o.rows is None else f'{o.rows:,}'} | {o.seconds:.2f} |"
+                for o in self.build.models
+            ]
             if self.build.absent_sources:
                 lines += ["", f"Not in the lake (read as empty): {', '.join(self.build.absent_sources)}"]
-            lines += [f"- reconciliation: {rows} {check} check(s) {status} (see the reconciliation mart)"
-                      for check, status, rows in self.build.reconciliation]
+            lines += [
+                f"- reconciliation: {rows} {check} check(s) {status} (see the reconciliation mart)"
+                for check, status, rows in self.build.reconciliation
+            ]
         if self.exports:
-            lines += ["", "| export | rows |", "|---|---:|"] + [f"| {path.name} | {rows:,} |" for path, rows in self.exports.items()]
+            lines += ["", "| export | rows |", "|---|---:|"] + [
+                f"| {path.name} | {rows:,} |" for path, rows in self.exports.items()
+            ]
         if self.published is not None:
             lines += ["", "| collection | written | unchanged | removed |", "|---|---:|---:|---:|"]
-            lines += [f"| {name} | {o.written:,} | {o.unchanged:,} | {o.removed:,} |" for name, o in self.published.collections.items()]
+            lines += [
+                f"| {name} | {o.written:,} | {o.unchanged:,} | {o.removed:,} |" for name, o in self.published.collections.items()
+            ]
         if self.failures:
             lines += ["", "**Failed**"] + [f"- {line}" for line in self.failures]
         return "\n".join(lines) + "\n"
 
     def log_lines(self) -> list[str]:
-        return [f"{self.title}: " + "; ".join(f"{step}: {result}" for step, result in self._step_lines()) + f"; {self.seconds:.1f} s"]
+        return [
+            f"{self.title}: " + "; ".join(f"{step}: {result}" for step, result in self._step_lines()) + f"; {self.seconds:.1f} s"
+        ]

@@ -43,8 +43,13 @@ def _raise_transient(report: SyncReport) -> SyncReport:
     return report
 
 
-_FETCH = {"retries": FETCH_RETRIES, "retry_delay_seconds": exponential_backoff(backoff_factor=FETCH_BACKOFF_SECONDS),
-          "retry_jitter_factor": 0.5, "retry_condition_fn": _transient, "cache_policy": NO_CACHE}
+_FETCH = {
+    "retries": FETCH_RETRIES,
+    "retry_delay_seconds": exponential_backoff(backoff_factor=FETCH_BACKOFF_SECONDS),
+    "retry_jitter_factor": 0.5,
+    "retry_condition_fn": _transient,
+    "cache_policy": NO_CACHE,
+}
 # Side effects (on the lake, on MongoDB): never served from a cache.
 _LAND = {"cache_policy": NO_CACHE}
 
@@ -91,8 +96,9 @@ def land_course(package: Path, course_key: str | None, lake_dir: str) -> RunSumm
 
 
 @task(name="build-models", **_LAND)
-def build_models(lake_dir: str, full_refresh: bool, rekey: bool = False, engine: str = "duckdb",
-                 spark_master: str | None = None) -> BuildSummary:
+def build_models(
+    lake_dir: str, full_refresh: bool, rekey: bool = False, engine: str = "duckdb", spark_master: str | None = None
+) -> BuildSummary:
     """The SQL models, as `idbx build` builds them (only what changed, unless `full_refresh`; on
     Spark with `engine="spark"`, every model recomputed)."""
     if engine == "spark":
@@ -124,8 +130,16 @@ def draw_dashboard(lake_dir: str, lang: str):
 
 
 @task(name="forget-learners", **_LAND)
-def forget_learners_task(lake_dir: str, usernames: list[str], emails: list[str], user_ids: list[int], from_files: list[str],
-                         mode: str, dry_run: bool, purge_landing: bool) -> ForgetSummary:
+def forget_learners_task(
+    lake_dir: str,
+    usernames: list[str],
+    emails: list[str],
+    user_ids: list[int],
+    from_files: list[str],
+    mode: str,
+    dry_run: bool,
+    purge_landing: bool,
+) -> ForgetSummary:
     """`idbx forget` with the same options; MongoDB published again when a URI is configured
     (its Secret block or IDBX_MONGO_URI). The artifact names no learner: counts and partitions."""
     import os
@@ -136,15 +150,29 @@ def forget_learners_task(lake_dir: str, usernames: list[str], emails: list[str],
     for path in from_files:
         read_identifiers(Path(path), asked)
     uri = mongo_uri() or os.environ.get(URI_ENV)
-    summary = forget(Lake(Path(lake_dir)), asked, mode, dry_run=dry_run, purge_landing=purge_landing,
-                     mongo=MongoSettings.resolve(uri) if uri else None, key=pseudonym_key())
+    summary = forget(
+        Lake(Path(lake_dir)),
+        asked,
+        mode,
+        dry_run=dry_run,
+        purge_landing=purge_landing,
+        mongo=MongoSettings.resolve(uri) if uri else None,
+        key=pseudonym_key(),
+    )
     verb = "would rewrite" if dry_run else "rewrote"
-    lines = [f"# forget-learners: {summary.mode}{' (dry run)' if dry_run else ''}", "",
-             f"{summary.learners} learner(s); {verb} {len(summary.files)} file(s) in {len(summary.partitions)} partition(s); "
-             f"{summary.not_found} identifier(s) found nowhere (registered)", "",
-             *(f"- {p}" for p in summary.partitions), "",
-             f"then: {', '.join(summary.steps) or 'nothing'}", "",
-             f"landing/ still holds them: {', '.join(summary.landing)}" if summary.landing and not summary.purged
-             else f"removed from landing/: {', '.join(summary.purged) or 'none'}"]
+    lines = [
+        f"# forget-learners: {summary.mode}{' (dry run)' if dry_run else ''}",
+        "",
+        f"{summary.learners} learner(s); {verb} {len(summary.files)} file(s) in {len(summary.partitions)} partition(s); "
+        f"{summary.not_found} identifier(s) found nowhere (registered)",
+        "",
+        *(f"- {p}" for p in summary.partitions),
+        "",
+        f"then: {', '.join(summary.steps) or 'nothing'}",
+        "",
+        f"landing/ still holds them: {', '.join(summary.landing)}"
+        if summary.landing and not summary.purged
+        else f"removed from landing/: {', '.join(summary.purged) or 'none'}",
+    ]
     create_markdown_artifact("\n".join(lines), key="forget-learners", description="erasure on request")
     return summary

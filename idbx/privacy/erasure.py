@@ -28,7 +28,7 @@ import json
 import secrets
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -45,8 +45,11 @@ KINDS = ("user_id", "username", "email", "profile_id")
 
 # Columns holding an edX user id, where the dataset's own name for it is not `user_id`.
 USER_ID_COLUMNS = {
-    "auth_user": ("id",), "user_id_map": ("id",), "courseware_studentmodule": ("student_id",),
-    "forum_posts": ("author_id",), "wiki_article": ("owner_id",),
+    "auth_user": ("id",),
+    "user_id_map": ("id",),
+    "courseware_studentmodule": ("student_id",),
+    "forum_posts": ("author_id",),
+    "wiki_article": ("owner_id",),
 }
 # A learner's profile's id (auth_userprofile.id) where another table refers to it.
 PROFILE_ID_COLUMNS = ("user_profile_id",)
@@ -76,7 +79,9 @@ def identifier_hash(salt: str, kind: str, value: str | int) -> str:
 
 
 def _hash_sql(salt: str, kind: str, expression: str) -> str:
-    text = f"CAST({expression} AS VARCHAR)" if kind in ("user_id", "profile_id") else f"lower(trim(CAST({expression} AS VARCHAR)))"
+    text = (
+        f"CAST({expression} AS VARCHAR)" if kind in ("user_id", "profile_id") else f"lower(trim(CAST({expression} AS VARCHAR)))"
+    )
     return f"sha256({sql_string(salt + kind + ':')} || {text})"
 
 
@@ -124,9 +129,12 @@ def register_or_new(lake: Lake) -> Register:
 
 
 def entries_for(register: Register, learner: str, mode: str, identifiers: dict[str, set]) -> list[dict]:
-    at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    return [{"learner": learner, "mode": mode, "kind": kind, "hash": identifier_hash(register.salt, kind, value), "at": at}
-            for kind in KINDS for value in sorted(identifiers.get(kind, ()), key=str)]
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    return [
+        {"learner": learner, "mode": mode, "kind": kind, "hash": identifier_hash(register.salt, kind, value), "at": at}
+        for kind in KINDS
+        for value in sorted(identifiers.get(kind, ()), key=str)
+    ]
 
 
 @dataclass(frozen=True)
@@ -151,12 +159,20 @@ def roles(dataset: str, columns: list[str]) -> Roles:
     user_ids = tuple(c for c in USER_ID_COLUMNS.get(dataset, ("user_id",)) if c in columns)
     spec = pii_spec(dataset, columns)
     profile_ids = tuple(c for c in PROFILE_ID_COLUMNS if c in columns)
-    emptied = set(spec.columns) | set(profile_ids) | {c for c in LINKING_COLUMNS + WRITTEN_COLUMNS.get(dataset, ()) if c in columns}
+    emptied = (
+        set(spec.columns) | set(profile_ids) | {c for c in LINKING_COLUMNS + WRITTEN_COLUMNS.get(dataset, ()) if c in columns}
+    )
     if (user_ids or profile_ids) and "id" in columns and "id" not in user_ids:
         emptied.add("id")  # a learner's row's id in edX's database
     keys = {c: tuple(k) + (ANSWER_KEYS if c == "event" else ()) for c, k in spec.keys.items()}
-    return Roles(user_ids, tuple(c for c in USERNAME_COLUMNS if c in columns), tuple(c for c in EMAIL_COLUMNS if c in columns),
-                 profile_ids, tuple(c for c in columns if c in emptied), keys)
+    return Roles(
+        user_ids,
+        tuple(c for c in USERNAME_COLUMNS if c in columns),
+        tuple(c for c in EMAIL_COLUMNS if c in columns),
+        profile_ids,
+        tuple(c for c in columns if c in emptied),
+        keys,
+    )
 
 
 def install(con: duckdb.DuckDBPyConnection, register: Register, learners: dict[str, int] | None) -> None:
@@ -167,8 +183,13 @@ def install(con: duckdb.DuckDBPyConnection, register: Register, learners: dict[s
     con.execute("CREATE OR REPLACE TEMP TABLE erased_learners (learner VARCHAR, mode VARCHAR, replacement BIGINT)")
     con.executemany("INSERT INTO erased_learners VALUES (?, ?, ?)", [(t, modes.get(t, DEIDENTIFY), r) for t, r in chosen.items()])
     con.execute("CREATE OR REPLACE TEMP TABLE erased_hashes_all (hash VARCHAR, learner VARCHAR)")
-    con.executemany("INSERT INTO erased_hashes_all VALUES (?, ?)", [(e["hash"], e["learner"]) for e in register.entries if e["learner"] in chosen])
-    con.execute("CREATE OR REPLACE TEMP TABLE erased_hashes AS SELECT hash, min(learner) AS learner FROM erased_hashes_all GROUP BY hash")
+    con.executemany(
+        "INSERT INTO erased_hashes_all VALUES (?, ?)",
+        [(e["hash"], e["learner"]) for e in register.entries if e["learner"] in chosen],
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE erased_hashes AS SELECT hash, min(learner) AS learner FROM erased_hashes_all GROUP BY hash"
+    )
 
 
 def run_replacements(run_id: str, register: Register) -> dict[str, int]:
@@ -186,18 +207,28 @@ def _matched(source: str, salt: str, role: Roles) -> str:
     if role.rejects:
         tokens = f"regexp_split_to_array(raw, {sql_string(_TOKEN_SPLIT)})"
         ids = f"regexp_extract_all(raw, {sql_string(_USER_ID_IN_JSON)}, 1)"
-        hashed = (f"list_concat(list_transform({tokens}, lambda t: {_hash_sql(salt, 'username', 't')}), "
-                  f"list_transform({tokens}, lambda t: {_hash_sql(salt, 'email', 't')}), "
-                  f"list_transform({ids}, lambda t: {_hash_sql(salt, 'user_id', 't')}))")
+        hashed = (
+            f"list_concat(list_transform({tokens}, lambda t: {_hash_sql(salt, 'username', 't')}), "
+            f"list_transform({tokens}, lambda t: {_hash_sql(salt, 'email', 't')}), "
+            f"list_transform({ids}, lambda t: {_hash_sql(salt, 'user_id', 't')}))"
+        )
         found = f"list_intersect({hashed}, (SELECT list(hash) FROM erased_hashes))"
-        return (f"SELECT s.*, (SELECT min(learner) FROM erased_hashes WHERE list_contains({found}, hash)) AS __learner "
-                f"FROM {source} AS s")
+        return (
+            f"SELECT s.*, (SELECT min(learner) FROM erased_hashes WHERE list_contains({found}, hash)) AS __learner "
+            f"FROM {source} AS s"
+        )
     joins, picks = [], []
-    for kind, columns in (("user_id", role.user_ids), ("username", role.usernames), ("email", role.emails),
-                          ("profile_id", role.profile_ids)):
+    for kind, columns in (
+        ("user_id", role.user_ids),
+        ("username", role.usernames),
+        ("email", role.emails),
+        ("profile_id", role.profile_ids),
+    ):
         for column in columns:
             alias = f"h{len(joins)}"
-            joins.append(f"LEFT JOIN erased_hashes AS {alias} ON {alias}.hash = {_hash_sql(salt, kind, 's.' + quote_ident(column))}")
+            joins.append(
+                f"LEFT JOIN erased_hashes AS {alias} ON {alias}.hash = {_hash_sql(salt, kind, 's.' + quote_ident(column))}"
+            )
             picks.append(f"{alias}.learner")
     return f"SELECT s.*, coalesce({', '.join(picks)}) AS __learner FROM {source} AS s {' '.join(joins)}"
 
@@ -205,8 +236,10 @@ def _matched(source: str, salt: str, role: Roles) -> str:
 def _json_erased(column: str, keys: tuple[str, ...]) -> str:
     ident = quote_ident(column)
     removed = f"json_merge_patch({ident}, {sql_string(json.dumps({k: None for k in keys}))})"
-    with_id = (f"CASE WHEN json_exists({removed}, '$.user_id') "
-               f"THEN json_merge_patch({removed}, json_object('user_id', e.replacement)) ELSE {removed} END")
+    with_id = (
+        f"CASE WHEN json_exists({removed}, '$.user_id') "
+        f"THEN json_merge_patch({removed}, json_object('user_id', e.replacement)) ELSE {removed} END"
+    )
     return f"CASE WHEN json_type({ident}) = 'OBJECT' THEN {with_id} END"
 
 
@@ -229,8 +262,10 @@ def erase_select(path: Path, schema: list[tuple[str, str]], dataset: str, salt: 
             continue
         items.append(f"CASE WHEN m.__learner IS NULL THEN m.{ident} ELSE CAST({value} AS {type_}) END AS {ident}")
     keep = "m.__learner IS NULL" if role.rejects else "m.__learner IS NULL OR e.mode <> 'delete'"
-    return (f"SELECT {', '.join(items)} FROM ({_matched(source, salt, role)}) AS m "
-            f"LEFT JOIN erased_learners AS e ON e.learner = m.__learner WHERE {keep} ORDER BY m.file_row_number")
+    return (
+        f"SELECT {', '.join(items)} FROM ({_matched(source, salt, role)}) AS m "
+        f"LEFT JOIN erased_learners AS e ON e.learner = m.__learner WHERE {keep} ORDER BY m.file_row_number"
+    )
 
 
 def schema_of(con: duckdb.DuckDBPyConnection, path: Path) -> list[tuple[str, str]]:
@@ -247,7 +282,9 @@ def matches_in(con: duckdb.DuckDBPyConnection, paths: list[Path], dataset: str, 
     role = roles(dataset, [name for name, _ in schema_of(con, paths[0])])
     if not role:
         return {}
-    found = con.execute(f"SELECT filename, count(*) FROM ({_matched(source, salt, role)}) WHERE __learner IS NOT NULL GROUP BY ALL").fetchall()
+    found = con.execute(
+        f"SELECT filename, count(*) FROM ({_matched(source, salt, role)}) WHERE __learner IS NOT NULL GROUP BY ALL"
+    ).fetchall()
     return {Path(name): count for name, count in found}
 
 

@@ -27,7 +27,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -77,7 +77,8 @@ def read_identifiers(path: Path, into: Identifiers | None = None) -> Identifiers
 
 def add(found: Identifiers, kind: str, value: str | int) -> None:
     {"user_id": found.user_ids, "username": found.usernames, "email": found.emails}[kind].add(
-        int(value) if kind == "user_id" else str(value).strip())
+        int(value) if kind == "user_id" else str(value).strip()
+    )
 
 
 @dataclass
@@ -118,16 +119,23 @@ def records_dir(lake: Lake) -> Path:
 
 # -- finding the learners ------------------------------------------------------------------------
 
+
 def _sources(lake: Lake) -> list[str]:
     """SELECTs of (user id, username, email) over the bronze datasets that tie them together."""
-    pairs = {"auth_user": ("id", "username", "email"), "user_id_map": ("id", "username", "NULL"),
-             "events": ("user_id", "username", "NULL"), "forum_posts": ("author_id", "author_username", "NULL")}
+    pairs = {
+        "auth_user": ("id", "username", "email"),
+        "user_id_map": ("id", "username", "NULL"),
+        "events": ("user_id", "username", "NULL"),
+        "forum_posts": ("author_id", "author_username", "NULL"),
+    }
     selects = []
     for dataset, (uid, name, email) in pairs.items():
         if any((lake.bronze / dataset).rglob("*.parquet")):
             glob = sql_string(str(lake.bronze / dataset / "**" / "*.parquet"))
-            selects.append(f"SELECT DISTINCT TRY_CAST({uid} AS BIGINT) AS user_id, CAST({name} AS VARCHAR) AS username, "
-                           f"CAST({email} AS VARCHAR) AS email FROM read_parquet({glob}, union_by_name = true, hive_partitioning = false)")
+            selects.append(
+                f"SELECT DISTINCT TRY_CAST({uid} AS BIGINT) AS user_id, CAST({name} AS VARCHAR) AS username, "
+                f"CAST({email} AS VARCHAR) AS email FROM read_parquet({glob}, union_by_name = true, hive_partitioning = false)"
+            )
     return selects
 
 
@@ -136,8 +144,12 @@ def resolve(con: duckdb.DuckDBPyConnection, lake: Lake, asked: Identifiers) -> t
     and how many identifiers were found nowhere (each kept as a learner of its own)."""
     selects = _sources(lake)
     con.execute("CREATE OR REPLACE TEMP TABLE asked (kind VARCHAR, value VARCHAR)")
-    con.executemany("INSERT INTO asked VALUES (?, ?)", [("user_id", str(v)) for v in asked.user_ids]
-                    + [("username", v.lower()) for v in asked.usernames] + [("email", v.lower()) for v in asked.emails])
+    con.executemany(
+        "INSERT INTO asked VALUES (?, ?)",
+        [("user_id", str(v)) for v in asked.user_ids]
+        + [("username", v.lower()) for v in asked.usernames]
+        + [("email", v.lower()) for v in asked.emails],
+    )
     if selects:
         con.execute(f"CREATE OR REPLACE TEMP TABLE known AS {' UNION '.join(selects)}")
         found = con.execute("""
@@ -166,13 +178,16 @@ def resolve(con: duckdb.DuckDBPyConnection, lake: Lake, asked: Identifiers) -> t
             f"hive_partitioning = false) WHERE user_id IN ({ids}) AND id IS NOT NULL"
         ).fetchall():
             learners[user_id]["profile_id"].add(profile_id)
-    missing = [(kind, value) for kind, value in con.execute("SELECT kind, value FROM asked").fetchall() if (kind, value) not in hit]
+    missing = [
+        (kind, value) for kind, value in con.execute("SELECT kind, value FROM asked").fetchall() if (kind, value) not in hit
+    ]
     for kind, value in missing:
         learners[f"{kind}:{value}"] = {kind: {value}}
     return list(learners.values()), len(missing)
 
 
 # -- the rewrite ----------------------------------------------------------------------------------
+
 
 def bronze_datasets(lake: Lake) -> dict[str, list[Path]]:
     """Each bronze dataset's Parquet files readers see."""
@@ -212,6 +227,7 @@ def _landing_archives(lake: Lake, files: list[str]) -> list[str]:
 
 # -- the journal ----------------------------------------------------------------------------------
 
+
 def _read_journal(path: Path) -> list[dict]:
     lines = []
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -234,8 +250,13 @@ def _start(lake: Lake, learners: list[dict[str, set]], not_found: int, mode: str
     register = erasure.register_or_new(lake)
     tokens = {secrets.token_hex(8): learner for learner in learners}
     header = {
-        "erasure": uuid.uuid4().hex[:12], "started": _now(), "mode": mode, "purge_landing": purge_landing,
-        "learners": len(learners), "not_found": not_found, "salt": register.salt,
+        "erasure": uuid.uuid4().hex[:12],
+        "started": _now(),
+        "mode": mode,
+        "purge_landing": purge_landing,
+        "learners": len(learners),
+        "not_found": not_found,
+        "salt": register.salt,
         "replacements": {token: erasure.new_replacement() for token in tokens},
         "entries": [e for token, learner in tokens.items() for e in erasure.entries_for(register, token, mode, learner)],
     }
@@ -244,17 +265,20 @@ def _start(lake: Lake, learners: list[dict[str, set]], not_found: int, mode: str
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _complete(lake: Lake, header: dict, mongo, key: str | None, summary: ForgetSummary,
-              on_file: Callable[[FileErasure], None] | None) -> None:
+def _complete(
+    lake: Lake, header: dict, mongo, key: str | None, summary: ForgetSummary, on_file: Callable[[FileErasure], None] | None
+) -> None:
     """Carry the journal's erasure to its end, from wherever a run left it."""
     path = journal_path(lake)
     register = erasure.load_register(lake) or erasure.Register(header["salt"])
     if register.salt != header["salt"]:
-        raise IdbxError(f"{lake.relative(path)}: its register's salt changed since the erasure started; restore "
-                        f"{lake.relative(erasure.register_path(lake))}")
+        raise IdbxError(
+            f"{lake.relative(path)}: its register's salt changed since the erasure started; restore "
+            f"{lake.relative(erasure.register_path(lake))}"
+        )
     if register.add(header["entries"]):
         erasure.save_register(lake, register)
     lines = _read_journal(path)
@@ -293,7 +317,9 @@ def _complete(lake: Lake, header: dict, mongo, key: str | None, summary: ForgetS
         summary.record = _record(lake, header, summary)
         # The random ids are forgotten with the step that ends the rewrite: nothing kept ties them to anyone.
         kept = {k: v for k, v in header.items() if k not in ("replacements", "entries", "salt")}
-        lake.replace_file(path, (json.dumps(kept) + "\n" + json.dumps({"step": "recorded", "record": summary.record}) + "\n").encode())
+        lake.replace_file(
+            path, (json.dumps(kept) + "\n" + json.dumps({"step": "recorded", "record": summary.record}) + "\n").encode()
+        )
         steps.add("recorded")
         try:
             catalog.refresh(lake)
@@ -312,12 +338,21 @@ def _complete(lake: Lake, header: dict, mongo, key: str | None, summary: ForgetS
 
 def _record(lake: Lake, header: dict, summary: ForgetSummary) -> str:
     record = {
-        "erasure": header["erasure"], "started": header["started"], "erased_at": _now(), "mode": header["mode"],
-        "learners": header["learners"], "not_found": header["not_found"], "partitions": summary.partitions,
-        "files": [{"path": f.path, "rows_before": f.rows_before, "rows_after": f.rows_after, "matched": f.matched} for f in summary.files],
-        "landing": summary.landing, "purged": summary.purged,
+        "erasure": header["erasure"],
+        "started": header["started"],
+        "erased_at": _now(),
+        "mode": header["mode"],
+        "learners": header["learners"],
+        "not_found": header["not_found"],
+        "partitions": summary.partitions,
+        "files": [
+            {"path": f.path, "rows_before": f.rows_before, "rows_after": f.rows_after, "matched": f.matched}
+            for f in summary.files
+        ],
+        "landing": summary.landing,
+        "purged": summary.purged,
     }
-    path = records_dir(lake) / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{header['erasure']}.json"
+    path = records_dir(lake) / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{header['erasure']}.json"
     lake.replace_file(path, json.dumps(record, indent=1).encode())
     return lake.relative(path)
 
@@ -333,8 +368,9 @@ def _downstream(lake: Lake, journal: Path, steps: set[str], mongo, key: str | No
         try:
             action()
         except IdbxError as exc:
-            raise IdbxError(f"the learners are erased from bronze, but {name} failed ({exc}); "
-                            "run `idbx forget` again to finish") from exc
+            raise IdbxError(
+                f"the learners are erased from bronze, but {name} failed ({exc}); run `idbx forget` again to finish"
+            ) from exc
         _append(journal, {"step": name})
         summary.steps.append(name)
 
@@ -359,11 +395,18 @@ def _downstream(lake: Lake, journal: Path, steps: set[str], mongo, key: str | No
 
         drawn = lake.root / "dashboard" / site_settings.MARKER  # drawn again as it was: same language and small-cell threshold
         options = json.loads(drawn.read_text(encoding="utf-8")) if drawn.is_file() else {}
-        step("dashboard", lambda: build_site(lake, lang=options.get("lang", site_settings.DEFAULT_LANGUAGE),
-                                             min_cell=options.get("min_cell", site_settings.DEFAULT_MIN_CELL)))
+        step(
+            "dashboard",
+            lambda: build_site(
+                lake,
+                lang=options.get("lang", site_settings.DEFAULT_LANGUAGE),
+                min_cell=options.get("min_cell", site_settings.DEFAULT_MIN_CELL),
+            ),
+        )
 
 
 # -- the command ----------------------------------------------------------------------------------
+
 
 def forget(
     lake: Lake,

@@ -91,7 +91,9 @@ class RangeCountries:
         self.fingerprint = f"{path.resolve()} {stat.st_size} {stat.st_mtime_ns}"  # what a build's outputs were located with
         first_high, first_low = ranges["first_high"].combine_chunks(), ranges["first_low"].combine_chunks()
         first = _keys(first_high, first_low)
-        order = np.argsort(first, kind="stable") if len(first) > 1 and not np.all(first[1:] >= first[:-1]) else np.arange(len(first))
+        order = (
+            np.argsort(first, kind="stable") if len(first) > 1 and not np.all(first[1:] >= first[:-1]) else np.arange(len(first))
+        )
         self.first = first[order]
         self.last = _keys(ranges["last_high"].combine_chunks(), ranges["last_low"].combine_chunks())[order]
         self.countries = _country_codes(ranges["country"].combine_chunks()).take(pa.array(order))

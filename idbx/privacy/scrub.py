@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -101,7 +101,7 @@ def _rewrite(con: duckdb.DuckDBPyConnection, lake: Lake, path: Path, schema: lis
     footer = pq.read_metadata(path)
     rows = footer.num_rows
     tmp = lake.aside(path)
-    marker = {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **json.loads(spec.to_json())}
+    marker = {"at": datetime.now(UTC).isoformat(timespec="seconds"), **json.loads(spec.to_json())}
     metadata = {k.decode(): v.decode() for k, v in (footer.metadata or {}).items() if k != MARKER}
     metadata[MARKER.decode()] = json.dumps(marker)
     kv = ", ".join(f"{sql_string(key)}: {sql_string(value)}" for key, value in metadata.items())
@@ -125,7 +125,9 @@ def _rewrite(con: duckdb.DuckDBPyConnection, lake: Lake, path: Path, schema: lis
 def _scrub_file(con: duckdb.DuckDBPyConnection, lake: Lake, path: Path, dataset: str, day: str, dry_run: bool) -> ScrubOutcome:
     outcome = ScrubOutcome(lake.relative(path), dataset, day)
     try:
-        schema = con.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_string(str(path))}, hive_partitioning = false)").fetchall()
+        schema = con.execute(
+            f"DESCRIBE SELECT * FROM read_parquet({sql_string(str(path))}, hive_partitioning = false)"
+        ).fetchall()
         schema = [(name, type_) for name, type_, *_ in schema]
         spec = pii_spec(dataset, [name for name, _ in schema])
         outcome.columns, outcome.keys = list(spec.columns), {c: list(k) for c, k in spec.keys.items()}
@@ -155,7 +157,7 @@ def scrub(
     if not lake.require().bronze.is_dir():
         raise ConfigError(f"no lake at {lake.root} (it has no bronze/ folder)")
     started = time.perf_counter()
-    cutoff = (today or datetime.now(timezone.utc).date()) - timedelta(days=older_than_days)
+    cutoff = (today or datetime.now(UTC).date()) - timedelta(days=older_than_days)
     summary = ScrubSummary(cutoff=cutoff, dry_run=dry_run)
     files = dated_files(lake, cutoff)
     if on_plan:
@@ -178,7 +180,7 @@ def scrub(
 
 def _record(lake: Lake, older_than_days: int, summary: ScrubSummary) -> None:
     """One JSON file per run that removed anything, written aside and renamed."""
-    at = datetime.now(timezone.utc)
+    at = datetime.now(UTC)
     log = {
         "scrubbed_at": at.isoformat(timespec="seconds"),
         "cutoff": summary.cutoff.isoformat(),

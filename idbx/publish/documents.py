@@ -37,8 +37,15 @@ SERIES = {
 }
 # The outline of the `courses` documents: chapters in course order, with their subsections and reach.
 OUTLINE = "chapter_funnel"
-OUTLINE_FIELDS = ("block_id", "display_name", "learners", "learners_from_events", "learners_from_courseware",
-                  "share_of_previous", "share_of_first")
+OUTLINE_FIELDS = (
+    "block_id",
+    "display_name",
+    "learners",
+    "learners_from_events",
+    "learners_from_courseware",
+    "share_of_previous",
+    "share_of_first",
+)
 MARTS = (COURSE_REPORT, PERSON_COURSE, *SERIES, OUTLINE)
 COURSE_COLUMNS = ("course_key", "course_id")
 # Columns of course_report that describe the course rather than count anything.
@@ -75,20 +82,40 @@ def _hash(struct: str) -> str:
 def reports_select(source: str) -> str:
     """The `reports` documents, the predecessor's shape: `_id` (course key), `_hash`, `metadata`,
     `report` (its `created` is when the build computed the figures, outside the hash)."""
-    metadata = _pack([
-        ("name", "name"), ("sme", "sme"),
-        ("start_date", "CAST(start_date AS TIMESTAMP)"), ("end_date", "CAST(end_date AS TIMESTAMP)"),
-    ])
-    report = _pack([
-        ("users", _pack([
-            ("total", "users_total"), ("active", "users_active"),
-            ("certificates", _pack([
-                ("failed", "certificates_failed"), ("approved", "certificates_approved"),
-                ("certified", "certificates_certified"),
-            ])),
-        ])),
-        ("gender", "gender"), ("education", "education"), ("countries", "countries"),
-    ])
+    metadata = _pack(
+        [
+            ("name", "name"),
+            ("sme", "sme"),
+            ("start_date", "CAST(start_date AS TIMESTAMP)"),
+            ("end_date", "CAST(end_date AS TIMESTAMP)"),
+        ]
+    )
+    report = _pack(
+        [
+            (
+                "users",
+                _pack(
+                    [
+                        ("total", "users_total"),
+                        ("active", "users_active"),
+                        (
+                            "certificates",
+                            _pack(
+                                [
+                                    ("failed", "certificates_failed"),
+                                    ("approved", "certificates_approved"),
+                                    ("certified", "certificates_certified"),
+                                ]
+                            ),
+                        ),
+                    ]
+                ),
+            ),
+            ("gender", "gender"),
+            ("education", "education"),
+            ("countries", "countries"),
+        ]
+    )
     return (
         "SELECT course_key AS _id, "
         f"{_hash(_pack([('metadata', 'metadata'), ('report', 'report')]))} AS _hash, "
@@ -106,8 +133,12 @@ def courses_select(sources: dict[str, str], schemas: dict[str, Schema]) -> str:
     report_schema = [(c, t) for c, t in schemas[COURSE_REPORT] if c not in MART_METADATA and c != "course_key"]
     metadata = [(c, bson_value(c, t, "report")) for c, t in report_schema if c in COURSE_METADATA]
     maps = [(c, f"report.{quote_ident(c)}") for c, t in report_schema if c not in COURSE_METADATA and t.upper().startswith("MAP")]
-    counts = [(c, f"report.{quote_ident(c)}") for c, t in report_schema if c not in COURSE_METADATA and not t.upper().startswith("MAP")]
-    counts += [("learners", "coalesce(learners.learners, 0)")] + [(flag, f"coalesce(learners.{flag}, 0)") for flag in LEARNER_FLAGS]
+    counts = [
+        (c, f"report.{quote_ident(c)}") for c, t in report_schema if c not in COURSE_METADATA and not t.upper().startswith("MAP")
+    ]
+    counts += [("learners", "coalesce(learners.learners, 0)")] + [
+        (flag, f"coalesce(learners.{flag}, 0)") for flag in LEARNER_FLAGS
+    ]
 
     keys = " UNION ".join(f"SELECT course_key FROM {sources[mart]}" for mart in MARTS)
     ctes = [
@@ -128,7 +159,14 @@ def courses_select(sources: dict[str, str], schemas: dict[str, Schema]) -> str:
     ctes += _outline_ctes(sources[OUTLINE])
     series_fields.append(("outline", "coalesce(outline.chapters, [])"))
     data_through = " UNION ALL ".join(f"SELECT max(data_through) AS day FROM {sources[mart]}" for mart in MARTS)
-    course_id = "coalesce(report.course_id, " + ", ".join(f"(SELECT min(course_id) FROM {sources[m]} AS s WHERE s.course_key = course_keys.course_key)" for m in (PERSON_COURSE, *SERIES)) + ")"
+    course_id = (
+        "coalesce(report.course_id, "
+        + ", ".join(
+            f"(SELECT min(course_id) FROM {sources[m]} AS s WHERE s.course_key = course_keys.course_key)"
+            for m in (PERSON_COURSE, *SERIES)
+        )
+        + ")"
+    )
     fields = (
         [("course_id", course_id)]
         + [(c, e) for c, e in metadata if c != "course_id"]
@@ -148,6 +186,7 @@ def courses_select(sources: dict[str, str], schemas: dict[str, Schema]) -> str:
 
 def _outline_ctes(source: str) -> list[str]:
     """`outline`: per course, its chapters in course order, each with its subsections in order."""
+
     def fields(extra: str, table: str) -> str:
         return _pack([(c, f"{table}.{quote_ident(c)}") for c in (*OUTLINE_FIELDS[:2], extra, *OUTLINE_FIELDS[2:])])
 

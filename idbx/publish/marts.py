@@ -32,14 +32,18 @@ def snapshot(lake: Lake, scratch: Path) -> Iterator[tuple[duckdb.DuckDBPyConnect
     try:
         with build_lock(lake):
             con.execute(f"ATTACH {sql_string(str(lake.catalog_path))} AS lake (READ_ONLY)")
-            views = {row[0] for row in con.execute("SELECT view_name FROM duckdb_views() WHERE database_name = 'lake'").fetchall()}
+            views = {
+                row[0] for row in con.execute("SELECT view_name FROM duckdb_views() WHERE database_name = 'lake'").fetchall()
+            }
             missing = [mart for mart in MARTS if mart not in views]
             if missing:
                 raise IdbxError(f"the lake has no {', '.join(missing)} mart yet: run `idbx build` first")
             for mart in MARTS:
                 con.execute(f"CREATE TEMP TABLE {table(mart)} AS SELECT * FROM lake.{quote_ident(mart)}")
             con.execute("DETACH lake")
-        schemas = {mart: [(name, type_) for name, type_, *_ in con.execute(f"DESCRIBE {table(mart)}").fetchall()] for mart in MARTS}
+        schemas = {
+            mart: [(name, type_) for name, type_, *_ in con.execute(f"DESCRIBE {table(mart)}").fetchall()] for mart in MARTS
+        }
         yield con, schemas
     finally:
         con.close()

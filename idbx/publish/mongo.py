@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -56,7 +56,12 @@ STATE_ID = "state"
 INDEXES = (
     (LEARNERS, "course_publish_learner", [("course_key", ASCENDING), ("_publish", ASCENDING), ("learner_id", ASCENDING)], True),
     (LEARNERS, "learner", [("learner_id", ASCENDING)], False),
-    (LEARNERS, "course_publish_last_event", [("course_key", ASCENDING), ("_publish", ASCENDING), ("last_event", ASCENDING)], False),
+    (
+        LEARNERS,
+        "course_publish_last_event",
+        [("course_key", ASCENDING), ("_publish", ASCENDING), ("last_event", ASCENDING)],
+        False,
+    ),
     (COURSES, "start_date", [("start_date", ASCENDING)], False),
     (REPORTS, "metadata_start_date", [("metadata.start_date", ASCENDING)], False),
 )
@@ -93,8 +98,11 @@ class MongoStore:
         self.settings = settings
         self.on_note = on_note
         # The URI's own timeouts win over the settings' (pymongo lets keywords override the URI).
-        timeouts = {option: settings.server_timeout_ms for option in ("serverSelectionTimeoutMS", "connectTimeoutMS")
-                    if option.lower() + "=" not in settings.uri.lower()}
+        timeouts = {
+            option: settings.server_timeout_ms
+            for option in ("serverSelectionTimeoutMS", "connectTimeoutMS")
+            if option.lower() + "=" not in settings.uri.lower()
+        }
         try:
             self.client: MongoClient = MongoClient(settings.uri, appname="idbx-publish", **timeouts)
         except (ConfigurationError, ValueError) as exc:
@@ -120,8 +128,10 @@ class MongoStore:
                 if not _transient(exc) or attempt == self.settings.attempts:
                     raise self._error(doing, exc, attempt) from None
                 if self.on_note:
-                    self.on_note(f"MongoDB at {self.settings.hosts} failed while {doing} ({_first_line(exc)}); "
-                                 f"attempt {attempt + 1} of {self.settings.attempts} in {delay:g} s")
+                    self.on_note(
+                        f"MongoDB at {self.settings.hosts} failed while {doing} ({_first_line(exc)}); "
+                        f"attempt {attempt + 1} of {self.settings.attempts} in {delay:g} s"
+                    )
             except InvalidDocument as exc:
                 raise PublishError(f"{doing}: a document cannot be stored in MongoDB: {_first_line(exc)}") from None
             time.sleep(delay)
@@ -131,7 +141,9 @@ class MongoStore:
     def _error(self, doing: str, exc: PyMongoError, attempts: int) -> PublishError:
         where = f"MongoDB at {self.settings.hosts}"
         if isinstance(exc, OperationFailure) and exc.code == AUTHENTICATION_FAILED:
-            return PublishError(f"{where} refused the credentials (authentication failed): check the user and password of IDBX_MONGO_URI")
+            return PublishError(
+                f"{where} refused the credentials (authentication failed): check the user and password of IDBX_MONGO_URI"
+            )
         if isinstance(exc, BulkWriteError):
             first = (exc.details.get("writeErrors") or [{}])[0]
             return PublishError(f"{where} refused {doing}: {first.get('errmsg', 'write error')} (code {first.get('code')})")
@@ -152,7 +164,9 @@ class MongoStore:
     def ensure_indexes(self) -> None:
         """Create the indexes dashboards need; creating an existing index is a no-op."""
         for collection, name, keys, unique in INDEXES:
-            self.call(f"creating index {name} on {collection}", lambda: self.db[collection].create_index(keys, name=name, unique=unique))
+            self.call(
+                f"creating index {name} on {collection}", lambda: self.db[collection].create_index(keys, name=name, unique=unique)
+            )
 
     # -- the lease: one publish at a time per database ------------------------------------------
 
@@ -175,17 +189,24 @@ class MongoStore:
                 pass  # the server is gone: the lease is found abandoned next time (see _abandoned)
 
     def _lease_document(self, token: str) -> dict[str, Any]:
-        now = datetime.now(timezone.utc)
-        return {"holder": token, "host": socket.gethostname(), "pid": os.getpid(), "pid_started": _process_start(os.getpid()),
-                "acquired_at": now,
-                "expires_at": now + timedelta(seconds=self.settings.lease_seconds)}
+        now = datetime.now(UTC)
+        return {
+            "holder": token,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "pid_started": _process_start(os.getpid()),
+            "acquired_at": now,
+            "expires_at": now + timedelta(seconds=self.settings.lease_seconds),
+        }
 
     def _take_lease(self, token: str) -> None:
         state = self.db[STATE]
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         free = {"_id": LEASE_ID, "$or": [{"holder": None}, {"expires_at": {"$lt": now}}]}
         try:
-            self.call("taking the publish lease", lambda: state.update_one(free, {"$set": self._lease_document(token)}, upsert=True))
+            self.call(
+                "taking the publish lease", lambda: state.update_one(free, {"$set": self._lease_document(token)}, upsert=True)
+            )
             self._lease_renewed = time.monotonic()
             return
         except DuplicateKeyError:
@@ -203,18 +224,21 @@ class MongoStore:
         since = current.get("acquired_at")
         raise PublishError(
             f"another publish to {self.settings.database} is running (host {current.get('host')}, pid {current.get('pid')}, "
-            f"since {since:%Y-%m-%d %H:%M:%S} UTC); try again when it ends" if since else
-            f"another publish to {self.settings.database} is running; try again when it ends"
+            f"since {since:%Y-%m-%d %H:%M:%S} UTC); try again when it ends"
+            if since
+            else f"another publish to {self.settings.database} is running; try again when it ends"
         )
 
     def renew_lease(self) -> None:
         """Extend the lease (at most every tenth of its length); fail if another publish took it."""
         if self._lease_token is None or time.monotonic() - self._lease_renewed < self.settings.lease_seconds / 10:
             return
-        expires = datetime.now(timezone.utc) + timedelta(seconds=self.settings.lease_seconds)
+        expires = datetime.now(UTC) + timedelta(seconds=self.settings.lease_seconds)
         token = self._lease_token
-        result = self.call("renewing the publish lease",
-                           lambda: self.db[STATE].update_one({"_id": LEASE_ID, "holder": token}, {"$set": {"expires_at": expires}}))
+        result = self.call(
+            "renewing the publish lease",
+            lambda: self.db[STATE].update_one({"_id": LEASE_ID, "holder": token}, {"$set": {"expires_at": expires}}),
+        )
         if not result.matched_count:
             raise PublishError("the publish lease expired and another publish took it over; this one stops here")
         self._lease_renewed = time.monotonic()
@@ -233,18 +257,25 @@ class MongoStore:
         is cleaned up by the next one (the lease makes the read-then-write safe)."""
         state = self.call("reading the publish state", lambda: self.db[STATE].find_one({"_id": STATE_ID})) or {}
         publish = int(state.get("counter", 0)) + 1
-        running = {"publish": publish, "courses": courses, "removed": removed, "started_at": datetime.now(timezone.utc)}
-        self.call("recording the publish",
-                  lambda: self.db[STATE].update_one({"_id": STATE_ID}, {"$set": {"counter": publish, "in_progress": running}}, upsert=True))
+        running = {"publish": publish, "courses": courses, "removed": removed, "started_at": datetime.now(UTC)}
+        self.call(
+            "recording the publish",
+            lambda: self.db[STATE].update_one(
+                {"_id": STATE_ID}, {"$set": {"counter": publish, "in_progress": running}}, upsert=True
+            ),
+        )
         return publish
 
     def finish(self, publish: int | None, summary: dict[str, Any]) -> None:
-        fields: dict[str, Any] = {"in_progress": None, "finished_at": datetime.now(timezone.utc), "last_summary": summary}
+        fields: dict[str, Any] = {"in_progress": None, "finished_at": datetime.now(UTC), "last_summary": summary}
         if publish is not None:
             fields["last_publish"] = publish
-        self.call("recording the end of the publish",
-                  lambda: self.db.get_collection(STATE, write_concern=WriteConcern(w=1, j=True)).update_one(
-                      {"_id": STATE_ID}, {"$set": fields}, upsert=True))
+        self.call(
+            "recording the end of the publish",
+            lambda: self.db.get_collection(STATE, write_concern=WriteConcern(w=1, j=True)).update_one(
+                {"_id": STATE_ID}, {"$set": fields}, upsert=True
+            ),
+        )
 
     def recover(self, interrupted: Interrupted) -> list[str]:
         """Undo what an interrupted publish left beside the published state: for each course it was
@@ -259,13 +290,14 @@ class MongoStore:
         if interrupted.removed:
             self.remove_courses(interrupted.removed)
             cleaned += interrupted.removed
-        self.call("recording the clean-up",
-                  lambda: self.db[STATE].update_one({"_id": STATE_ID}, {"$set": {"in_progress": None}}))
+        self.call("recording the clean-up", lambda: self.db[STATE].update_one({"_id": STATE_ID}, {"$set": {"in_progress": None}}))
         return sorted(set(cleaned))
 
     def learners_pointer(self, course: str) -> int | None:
-        document = self.call(f"reading the course document of {course}",
-                             lambda: self.db[COURSES].find_one({"_id": course}, {"learners_publish": 1}))
+        document = self.call(
+            f"reading the course document of {course}",
+            lambda: self.db[COURSES].find_one({"_id": course}, {"learners_publish": 1}),
+        )
         return None if document is None else document.get("learners_publish")
 
     # -- reads and writes ---------------------------------------------------------------------------
@@ -273,12 +305,14 @@ class MongoStore:
     def published(self, collection: str, fields: tuple[str, ...]) -> dict[str, dict[str, Any]]:
         """`_id` -> the given fields of every document of a small collection (reports, courses)."""
         projection = {field: 1 for field in fields}
-        return self.call(f"reading the hashes of {collection}",
-                         lambda: {doc["_id"]: doc for doc in self.db[collection].find({}, projection)})
+        return self.call(
+            f"reading the hashes of {collection}", lambda: {doc["_id"]: doc for doc in self.db[collection].find({}, projection)}
+        )
 
     def insert(self, collection: str, documents: list[dict[str, Any]]) -> int:
         """Insert new documents. A retried batch finds some already there (same `_id`, same
         content): those count as written. Returns the documents in the batch."""
+
         def insert_batch() -> int:
             try:
                 self.db[collection].insert_many(documents, ordered=False)
@@ -287,6 +321,7 @@ class MongoStore:
                 if exc.details.get("writeConcernErrors") or any(e.get("code") != DUPLICATE_KEY for e in errors):
                     raise
             return len(documents)
+
         return self.call(f"writing {collection} documents", insert_batch)
 
     def replace(self, collection: str, documents: list[dict[str, Any]], durable: bool = False) -> int:
@@ -365,7 +400,9 @@ def _transient(exc: PyMongoError) -> bool:
         return True  # refused, reset, timed out, no server selectable
     if isinstance(exc, BulkWriteError):
         errors = exc.details.get("writeErrors", [])
-        return bool(exc.details.get("writeConcernErrors")) or (bool(errors) and all(e.get("code") in TRANSIENT_CODES for e in errors))
+        return bool(exc.details.get("writeConcernErrors")) or (
+            bool(errors) and all(e.get("code") in TRANSIENT_CODES for e in errors)
+        )
     if isinstance(exc, OperationFailure):
         return exc.code in TRANSIENT_CODES or exc.has_error_label("RetryableWriteError")
     return False

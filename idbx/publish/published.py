@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from idbx.lake.store import Lake
 
@@ -24,7 +24,7 @@ def _path(lake: Lake):
 
 
 def record_publish(lake: Lake, build: str | None, database: str, hosts: str) -> None:
-    at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    at = datetime.now(UTC).isoformat(timespec="seconds")
     lake.replace_file(_path(lake), json.dumps({"build": build, "database": database, "hosts": hosts, "at": at}).encode())
 
 

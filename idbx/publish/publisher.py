@@ -72,8 +72,11 @@ class PublishSummary:
     def as_record(self) -> dict[str, Any]:
         """The summary as stored in the state document and returned to flows."""
         return {name: asdict(outcome) for name, outcome in self.collections.items()} | {
-            "publish": self.publish, "learner_courses": self.learner_courses, "removed_courses": self.removed_courses,
-            "recovered_courses": self.recovered_courses, "seconds": round(self.seconds, 3),
+            "publish": self.publish,
+            "learner_courses": self.learner_courses,
+            "removed_courses": self.removed_courses,
+            "recovered_courses": self.recovered_courses,
+            "seconds": round(self.seconds, 3),
         }
 
 
@@ -86,8 +89,9 @@ class _Plan:
     pointers: dict[str, int | None]  # each published course's current learner generation
 
 
-def publish(lake: Lake, settings: MongoSettings, on_progress: ProgressCallback | None = None,
-            on_note: Callable[[str], None] | None = None) -> PublishSummary:
+def publish(
+    lake: Lake, settings: MongoSettings, on_progress: ProgressCallback | None = None, on_note: Callable[[str], None] | None = None
+) -> PublishSummary:
     """Publish the lake's marts to MongoDB (the CLI's `idbx publish` and the flows call this).
     `on_note` hears of each transient failure that is about to be retried. Once done, the lake
     records which complete build it published (idbx.publish.published).
@@ -137,7 +141,9 @@ def _hash_documents(con: duckdb.DuckDBPyConnection, schemas: dict[str, documents
     sources = {mart: marts.table(mart) for mart in documents.MARTS}
     con.execute(f"CREATE TEMP TABLE report_docs AS {documents.reports_select(sources[documents.COURSE_REPORT])}")
     con.execute(f"CREATE TEMP TABLE course_docs AS {documents.courses_select(sources, schemas)}")
-    con.execute(f"CREATE TEMP VIEW learner_docs AS {documents.learners_select(sources[documents.PERSON_COURSE], schemas[documents.PERSON_COURSE])}")
+    con.execute(
+        f"CREATE TEMP VIEW learner_docs AS {documents.learners_select(sources[documents.PERSON_COURSE], schemas[documents.PERSON_COURSE])}"
+    )
     con.execute("CREATE TEMP TABLE learner_hashes AS SELECT course_key, learner_id, _hash FROM learner_docs")
     con.execute(f"CREATE TEMP TABLE learner_sets AS {documents.learner_sets_select('learner_hashes')}")
 
@@ -155,16 +161,21 @@ def _plan(con: duckdb.DuckDBPyConnection, store: MongoStore) -> _Plan:
         ).fetchall()
     }
     learner_courses = sorted(
-        key for key, (_, learners_hash, learners_count) in courses.items()
+        key
+        for key, (_, learners_hash, learners_count) in courses.items()
         if key not in published_courses
-        or (published_courses[key].get("learners_hash"), published_courses[key].get("learners_count", 0)) != (learners_hash, learners_count)
+        or (published_courses[key].get("learners_hash"), published_courses[key].get("learners_count", 0))
+        != (learners_hash, learners_count)
     )
     changed_courses = sorted(
-        key for key, (content_hash, _, _) in courses.items()
+        key
+        for key, (content_hash, _, _) in courses.items()
         if published_courses.get(key, {}).get("_hash") != content_hash or key in learner_courses
     )
     return _Plan(
-        reports=sorted(key for key, content_hash in reports.items() if published_reports.get(key, {}).get("_hash") != content_hash),
+        reports=sorted(
+            key for key, content_hash in reports.items() if published_reports.get(key, {}).get("_hash") != content_hash
+        ),
         courses=changed_courses,
         learner_courses=learner_courses,
         removed=sorted((set(published_reports) | set(published_courses)) - set(courses) - set(reports)),
@@ -172,8 +183,9 @@ def _plan(con: duckdb.DuckDBPyConnection, store: MongoStore) -> _Plan:
     )
 
 
-def _write(con: duckdb.DuckDBPyConnection, store: MongoStore, plan: _Plan, summary: PublishSummary,
-           on_progress: ProgressCallback | None) -> None:
+def _write(
+    con: duckdb.DuckDBPyConnection, store: MongoStore, plan: _Plan, summary: PublishSummary, on_progress: ProgressCallback | None
+) -> None:
     """Learner generations first, then the reports, then the course documents that switch to them
     (the commit point of each course), then the deletions."""
     publish_id = store.begin(plan.learner_courses, plan.removed)
@@ -182,10 +194,14 @@ def _write(con: duckdb.DuckDBPyConnection, store: MongoStore, plan: _Plan, summa
     summary.removed_courses = plan.removed
 
     courses = documents.literal_list(plan.learner_courses)
-    total = con.execute(f"SELECT count(*) FROM learner_hashes WHERE course_key IN (SELECT course_key FROM {courses})").fetchall()[0][0]
+    total = con.execute(f"SELECT count(*) FROM learner_hashes WHERE course_key IN (SELECT course_key FROM {courses})").fetchall()[
+        0
+    ][0]
     if on_progress:
         on_progress("learner documents", 0, total)
-    reader = con.sql(documents.learner_documents_select("learner_docs", courses, publish_id)).to_arrow_reader(store.settings.batch_size)
+    reader = con.sql(documents.learner_documents_select("learner_docs", courses, publish_id)).to_arrow_reader(
+        store.settings.batch_size
+    )
     for batch in reader:
         rows = documents.rows(batch)
         for row in rows:
@@ -201,7 +217,8 @@ def _write(con: duckdb.DuckDBPyConnection, store: MongoStore, plan: _Plan, summa
         con,
         "(SELECT c.*, s.learners_hash, coalesce(s.learners_count, 0) AS learners_count "
         "FROM course_docs AS c LEFT JOIN learner_sets AS s ON s.course_key = c._id)",
-        plan.courses, publish_id,
+        plan.courses,
+        publish_id,
     )
     for document in course_documents:
         key = document["_id"]
@@ -227,7 +244,11 @@ def _documents(con: duckdb.DuckDBPyConnection, source: str, keys: list[str], pub
     """The documents of `source` whose `_id` is listed (a course's worth each: small)."""
     if not keys:
         return []
-    batch = con.sql(f"SELECT * FROM {source} AS documents WHERE _id IN (SELECT course_key FROM {documents.literal_list(keys)})").arrow().read_all()
+    batch = (
+        con.sql(f"SELECT * FROM {source} AS documents WHERE _id IN (SELECT course_key FROM {documents.literal_list(keys)})")
+        .arrow()
+        .read_all()
+    )
     rows = [row for chunk in batch.to_batches() for row in documents.rows(chunk)]
     for row in rows:
         row["_publish"] = publish_id

@@ -66,10 +66,17 @@ _DB_NAME_MAX_BYTES = 63
 def _check_database_name(name: str) -> None:
     forbidden = sorted({char for char in name if char in _DB_NAME_FORBIDDEN})
     if not name or forbidden or len(name.encode()) > _DB_NAME_MAX_BYTES:
-        why = (f"it holds {', '.join(repr(c) for c in forbidden)}" if forbidden
-               else "it is empty" if not name else f"it is longer than {_DB_NAME_MAX_BYTES} bytes")
-        raise ConfigError(f"{name!r} cannot be a MongoDB database name ({DB_ENV} or --db): {why}; "
-                          'MongoDB refuses names with / \\ . space " $ or longer than 63 bytes')
+        why = (
+            f"it holds {', '.join(repr(c) for c in forbidden)}"
+            if forbidden
+            else "it is empty"
+            if not name
+            else f"it is longer than {_DB_NAME_MAX_BYTES} bytes"
+        )
+        raise ConfigError(
+            f"{name!r} cannot be a MongoDB database name ({DB_ENV} or --db): {why}; "
+            'MongoDB refuses names with / \\ . space " $ or longer than 63 bytes'
+        )
 
 
 # scheme://[user[:password]@]hosts[/database][?options]; a password may hold anything but '@' unescaped.

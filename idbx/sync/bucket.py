@@ -32,8 +32,17 @@ from idbx.lake.store import TMP_MARKER
 from idbx.sync.layout import url
 from idbx.sync.settings import CREDENTIALS_BLOCK_ENV, SyncSettings
 
-_TRANSIENT_CODES = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "RequestTimeTooSkewed",
-                    "InternalError", "ServiceUnavailable", "503", "500"}
+_TRANSIENT_CODES = {
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "RequestTimeout",
+    "RequestTimeTooSkewed",
+    "InternalError",
+    "ServiceUnavailable",
+    "503",
+    "500",
+}
 _CREDENTIAL_CODES = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "403"}
 
 
@@ -55,7 +64,9 @@ def aws_credentials(settings: SyncSettings) -> AwsCredentials:
         try:
             credentials = AwsCredentials.load(settings.credentials_block)
         except ValueError as exc:
-            raise ConfigError(f"{CREDENTIALS_BLOCK_ENV}: no AwsCredentials block named {settings.credentials_block!r} ({exc})") from None
+            raise ConfigError(
+                f"{CREDENTIALS_BLOCK_ENV}: no AwsCredentials block named {settings.credentials_block!r} ({exc})"
+            ) from None
     else:
         credentials = AwsCredentials()
     parameters = credentials.aws_client_parameters

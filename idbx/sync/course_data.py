@@ -52,8 +52,11 @@ def sync_course_data(lake: Lake, settings: SyncSettings, delivery: date | None =
         if is_current(item, target):
             report.objects.append(SyncedObject(label, CURRENT, item.url, target, item.size))
         elif not target.exists() and chosen in holdings(lake).deliveries:
-            report.objects.append(SyncedObject(label, IN_LAKE, item.url, None, item.size,
-                                               message=f"the lake already holds the delivery of {chosen}"))
+            report.objects.append(
+                SyncedObject(
+                    label, IN_LAKE, item.url, None, item.size, message=f"the lake already holds the delivery of {chosen}"
+                )
+            )
         else:
             with lake.scratch() as scratch:
                 bucket.download(item, target, scratch)

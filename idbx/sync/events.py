@@ -6,7 +6,7 @@ yesterday (UTC), so a day a timer missed is fetched by the next run (the predece
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from idbx.errors import ConfigError, IdbxError
 from idbx.lake.store import Lake
@@ -18,7 +18,11 @@ from idbx.sync.state import LakeHoldings, holdings
 
 
 def event_days(
-    lake: Lake, settings: SyncSettings, day: date | None = None, start: date | None = None, end: date | None = None,
+    lake: Lake,
+    settings: SyncSettings,
+    day: date | None = None,
+    start: date | None = None,
+    end: date | None = None,
     today: date | None = None,
 ) -> tuple[list[date], list[str]]:
     """The days to sync, and notes for the operator.
@@ -26,7 +30,7 @@ def event_days(
     `day` alone: that day. `start` (and `end`, default yesterday): the range, both ends included.
     Neither: catch-up, capped at IDBX_SYNC_CATCH_UP_DAYS days (the note says what was left out).
     """
-    yesterday = (today or datetime.now(timezone.utc).date()) - timedelta(days=1)
+    yesterday = (today or datetime.now(UTC).date()) - timedelta(days=1)
     if day and (start or end):
         raise ConfigError("give either a day, or a start (and an end), not both")
     if end and not start:
@@ -48,7 +52,7 @@ def event_days(
     notes = []
     if len(days) > settings.catch_up_days:
         skipped_end = days[-settings.catch_up_days - 1]
-        days = days[-settings.catch_up_days:]
+        days = days[-settings.catch_up_days :]
         notes.append(
             f"catching up on the last {settings.catch_up_days} days only ({CATCH_UP_DAYS_ENV}); "
             f"{first} to {skipped_end} were not tried: sync them with start={first} end={skipped_end}"
@@ -66,8 +70,14 @@ def _sync_day(lake: Lake, bucket: Bucket, settings: SyncSettings, day: date, hel
     except IdbxError as exc:
         return [failed_object(label, url(bucket.name, prefix), exc)]
     if not found:
-        return [SyncedObject(label, MISSING, url(bucket.name, prefix),
-                             message=f"no tracking log for {day} at {url(bucket.name, prefix)}* (not delivered yet?)")]
+        return [
+            SyncedObject(
+                label,
+                MISSING,
+                url(bucket.name, prefix),
+                message=f"no tracking log for {day} at {url(bucket.name, prefix)}* (not delivered yet?)",
+            )
+        ]
     synced = []
     for item in found:
         try:

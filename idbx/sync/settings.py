@@ -86,8 +86,11 @@ class SyncSettings:
             credentials_block=os.environ.get(CREDENTIALS_BLOCK_ENV) or None,
             catch_up_days=int(days),
         )
-        for name, value in (("org", settings.org), ("events bucket", settings.events_bucket),
-                            ("course-data bucket", settings.course_data_bucket)):
+        for name, value in (
+            ("org", settings.org),
+            ("events bucket", settings.events_bucket),
+            ("course-data bucket", settings.course_data_bucket),
+        ):
             if not value or "/" in value:
                 raise ConfigError(f"{name}: {value!r} is not a name")
         return settings

@@ -35,17 +35,22 @@ def test_no_learner_names_emails_or_ips_in_any_mart_or_silver_table(built_sample
             continue
         columns = [c for (c,) in con.execute(f'SELECT column_name FROM (DESCRIBE "{view}")').fetchall()]
         text = " || '|' || ".join(f"coalesce(CAST(\"{c}\" AS VARCHAR), '')" for c in columns)
-        found = con.execute(f"SELECT {text} FROM \"{view}\" WHERE regexp_matches({text}, ?) LIMIT 1", [PII.pattern]).fetchall()
+        found = con.execute(f'SELECT {text} FROM "{view}" WHERE regexp_matches({text}, ?) LIMIT 1', [PII.pattern]).fetchall()
         assert not found, f"{view}: {found[0][0][:200]}"
         checked += 1
     assert checked >= 25
     # The bronze tables do hold them: the search would find them.
-    assert con.execute("SELECT count(*) FROM auth_user WHERE regexp_matches(email || username, ?)", [PII.pattern]).fetchall()[0][0] > 0
+    assert (
+        con.execute("SELECT count(*) FROM auth_user WHERE regexp_matches(email || username, ?)", [PII.pattern]).fetchall()[0][0]
+        > 0
+    )
 
 
 def test_reconciliation_of_the_sample_files_is_clean(built_sample):
     con = duckdb.connect(str(built_sample.catalog_path), read_only=True)
-    statuses = dict(con.execute("SELECT status, count(*) FROM reconciliation WHERE check_name = 'file_rows' GROUP BY 1").fetchall())
+    statuses = dict(
+        con.execute("SELECT status, count(*) FROM reconciliation WHERE check_name = 'file_rows' GROUP BY 1").fetchall()
+    )
     assert statuses == {"ok": 18 + 3 + 3 + 3}  # 6 tables, a structure and a forum dump x 3 courses; 3 days of logs
 
 
@@ -60,8 +65,10 @@ def test_a_failing_model_makes_a_non_zero_exit(tmp_path):
     lake = Lake(tmp_path / "lake")
     partition = lake.partition_dir("student_courseenrollment", snapshot_date="2016-07-04", course="idb1x_2t2014")
     partition.mkdir(parents=True)
-    duckdb.execute(f"COPY (SELECT 'x1' AS user_id, 'idb1x_2t2014' AS course_key, DATE '2016-07-04' AS snapshot_date) "
-                   f"TO '{partition / 'data.parquet'}' (FORMAT parquet)")
+    duckdb.execute(
+        f"COPY (SELECT 'x1' AS user_id, 'idb1x_2t2014' AS course_key, DATE '2016-07-04' AS snapshot_date) "
+        f"TO '{partition / 'data.parquet'}' (FORMAT parquet)"
+    )
     done = run("build", "--lake", str(lake.root), env=env_with())
     assert done.returncode == 1
     assert "error: idbx/sql/staging/stg__edx__user_pseudonyms.sql: " in done.stderr and "Traceback" not in done.stderr

@@ -19,7 +19,13 @@ def test_ingest_then_query_csv(sample, tmp_path, gpg_env):
     done = run("ingest", "package", str(sample.package), "--lake", str(lake), env=gpg_env)
     assert done.returncode == 0, done.stderr
     assert "ingested" in done.stderr and "30" in done.stderr and "not handled" not in done.stderr
-    out = run("query", "SELECT course_key, count(*) AS n FROM student_courseenrollment GROUP BY 1 ORDER BY 1", "--lake", str(lake), "--csv")
+    out = run(
+        "query",
+        "SELECT course_key, count(*) AS n FROM student_courseenrollment GROUP BY 1 ORDER BY 1",
+        "--lake",
+        str(lake),
+        "--csv",
+    )
     assert out.returncode == 0, out.stderr
     rows = list(csv.reader(io.StringIO(out.stdout)))
     assert rows[0] == ["course_key", "n"]
@@ -52,12 +58,25 @@ def test_the_corpus_package_lands_with_its_two_rejected_rows_named(corpus, tmp_p
     package = corpus / "package" / "edX-DemoX-Demo_Course"
     done = run("ingest", "package", str(package), "--snapshot-date", "2015-11-06", "--lake", str(tmp_path / "lake"))
     assert done.returncode == 0, done.stderr
-    assert ("warning edX-DemoX-Demo_Course-teams-acceptance.sql: 2 of 4 rows rejected: line 3 (CAST (last_activity_at)), "
-            "line 4 (CAST (last_activity_at)), within IDBX_MAX_REJECT_RATE") in done.stderr
-    strict = run("ingest", "package", str(package), "--snapshot-date", "2015-11-06", "--lake", str(tmp_path / "strict"),
-                 env={**os.environ, "IDBX_MAX_REJECT_RATE": "0.01"})
+    assert (
+        "warning edX-DemoX-Demo_Course-teams-acceptance.sql: 2 of 4 rows rejected: line 3 (CAST (last_activity_at)), "
+        "line 4 (CAST (last_activity_at)), within IDBX_MAX_REJECT_RATE"
+    ) in done.stderr
+    strict = run(
+        "ingest",
+        "package",
+        str(package),
+        "--snapshot-date",
+        "2015-11-06",
+        "--lake",
+        str(tmp_path / "strict"),
+        env={**os.environ, "IDBX_MAX_REJECT_RATE": "0.01"},
+    )
     assert strict.returncode == 1
-    assert "failed edX-DemoX-Demo_Course-teams-acceptance.sql: 2 of 4 rows rejected (50.0%), over IDBX_MAX_REJECT_RATE=0.01" in strict.stderr
+    assert (
+        "failed edX-DemoX-Demo_Course-teams-acceptance.sql: 2 of 4 rows rejected (50.0%), over IDBX_MAX_REJECT_RATE=0.01"
+        in strict.stderr
+    )
     bronze = tmp_path / "strict" / "bronze"
     assert not [p for p in bronze.rglob("*") if "/teams/" in str(p) and p.is_file()]
     assert list((bronze / "auth_user").rglob("*.parquet"))
@@ -100,7 +119,10 @@ def test_lake_check_says_whether_a_re_run_is_needed(tmp_path):
     dead_run.mkdir()
     leftover = run("lake", "check", "--lake", str(lake))
     assert leftover.returncode == 0, "the next run removes a leftover: nothing to re-run"
-    assert f"leftover _scratch/{'0' * 16}" in leftover.stdout and "lake consistent (1 leftover(s) the next run removes)" in leftover.stdout
+    assert (
+        f"leftover _scratch/{'0' * 16}" in leftover.stdout
+        and "lake consistent (1 leftover(s) the next run removes)" in leftover.stdout
+    )
     dead_run.rmdir()
     next(lake.rglob("data.parquet")).unlink()
     bad = run("lake", "check", "--lake", str(lake))

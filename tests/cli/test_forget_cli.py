@@ -36,7 +36,11 @@ def test_forget_cli(lake: Lake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert done.returncode == 0, done.stderr
     assert "2 learner(s)" in done.stdout and "1 identifier(s) found nowhere" in done.stdout
     assert "then: build, exports, dashboard" in done.stdout
-    assert (lake.root / "dashboard").resolve() != site and 'lang="en"' in (lake.root / "dashboard" / "index.html").read_text() and "the next `idbx publish` removes" in done.stdout
+    assert (
+        (lake.root / "dashboard").resolve() != site
+        and 'lang="en"' in (lake.root / "dashboard" / "index.html").read_text()
+        and "the next `idbx publish` removes" in done.stdout
+    )
     assert (lake.root / "exports" / "masterfile.csv").exists()
     check = run("lake", "check", "--lake", str(lake.root))
     assert check.returncode == 0, check.stdout

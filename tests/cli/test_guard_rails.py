@@ -29,17 +29,20 @@ def catalog_lake(tmp_path_factory) -> Path:
     return lake
 
 
-@pytest.mark.parametrize("sql, kind", [
-    ("COPY (SELECT 1 AS x) TO '{target}/forged.parquet'", "COPY"),
-    ("SELECT 1; COPY (SELECT 1 AS x) TO '{target}/forged.csv'", "COPY"),
-    ("EXPORT DATABASE '{target}/export'", "EXPORT"),
-    ("EXPLAIN ANALYZE COPY (SELECT 1 AS x) TO '{target}/forged.csv'", "COPY"),
-    ("ATTACH '{target}/other.duckdb' AS other", "ATTACH"),
-    ("INSTALL httpfs", "LOAD"),
-    ("LOAD httpfs", "LOAD"),
-    ("COPY FROM DATABASE memory TO other", "PRAGMA"),
-    ("SET enable_external_access = false", "SET"),
-])
+@pytest.mark.parametrize(
+    "sql, kind",
+    [
+        ("COPY (SELECT 1 AS x) TO '{target}/forged.parquet'", "COPY"),
+        ("SELECT 1; COPY (SELECT 1 AS x) TO '{target}/forged.csv'", "COPY"),
+        ("EXPORT DATABASE '{target}/export'", "EXPORT"),
+        ("EXPLAIN ANALYZE COPY (SELECT 1 AS x) TO '{target}/forged.csv'", "COPY"),
+        ("ATTACH '{target}/other.duckdb' AS other", "ATTACH"),
+        ("INSTALL httpfs", "LOAD"),
+        ("LOAD httpfs", "LOAD"),
+        ("COPY FROM DATABASE memory TO other", "PRAGMA"),
+        ("SET enable_external_access = false", "SET"),
+    ],
+)
 def test_a_query_that_would_write_is_refused_and_writes_nothing(catalog_lake, tmp_path, sql, kind):
     before = files_under(catalog_lake)
     run = idbx("query", sql.format(target=tmp_path), "--lake", catalog_lake)
@@ -50,25 +53,43 @@ def test_a_query_that_would_write_is_refused_and_writes_nothing(catalog_lake, tm
     assert files_under(catalog_lake) == before
 
 
-@pytest.mark.parametrize("sql", [
-    "SELECT 42 AS answer", "WITH a AS (SELECT 42 AS answer) SELECT * FROM a", "FROM (SELECT 42 AS answer)",
-    "DESCRIBE SELECT 42 AS answer", "SUMMARIZE SELECT 42 AS answer", "EXPLAIN SELECT 42 AS answer",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT 42 AS answer",
+        "WITH a AS (SELECT 42 AS answer) SELECT * FROM a",
+        "FROM (SELECT 42 AS answer)",
+        "DESCRIBE SELECT 42 AS answer",
+        "SUMMARIZE SELECT 42 AS answer",
+        "EXPLAIN SELECT 42 AS answer",
+    ],
+)
 def test_queries_still_run(catalog_lake, sql):
     run = idbx("query", sql, "--lake", catalog_lake, "--csv")
     assert run.returncode == 0, run.stderr
     assert "42" in run.stdout or "answer" in run.stdout
 
 
-@pytest.mark.parametrize("command", [
-    ["build"], ["query", "SELECT 1"], ["report", "general"], ["dashboard"], ["publish"], ["catalog", "refresh"],
-    ["lake", "check"], ["scrub", "--dry-run"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["build"],
+        ["query", "SELECT 1"],
+        ["report", "general"],
+        ["dashboard"],
+        ["publish"],
+        ["catalog", "refresh"],
+        ["lake", "check"],
+        ["scrub", "--dry-run"],
+    ],
+)
 def test_commands_that_read_a_lake_do_not_create_one(tmp_path, command):
     typo = tmp_path / "typo"
     run = idbx(*command, "--lake", typo, env={"IDBX_PSEUDONYM_KEY": "k" * 32, "IDBX_MONGO_URI": "mongodb://127.0.0.1:9"})
     assert run.returncode == 2, run.stderr
-    assert run.stderr.strip() == f"error: no lake at {typo}: check --lake (or IDBX_LAKE); `idbx ingest` and `idbx sync` create one"
+    assert (
+        run.stderr.strip() == f"error: no lake at {typo}: check --lake (or IDBX_LAKE); `idbx ingest` and `idbx sync` create one"
+    )
     assert not typo.exists()
 
 

@@ -9,7 +9,9 @@ from tests.cli.test_cli import run
 def test_sync_events_fetches_and_lands_a_day_and_reports_a_missing_one(s3, sample, tmp_path, gpg_env):
     upload_as_delivered(s3, sample.event_logs)
     lake = tmp_path / "lake"
-    done = run("sync", "events", "--start", "2016-06-30", "--end", "2016-07-01", "--lake", str(lake), "--ingest", env=os.environ.copy())
+    done = run(
+        "sync", "events", "--start", "2016-06-30", "--end", "2016-07-01", "--lake", str(lake), "--ingest", env=os.environ.copy()
+    )
     assert done.returncode == 0, done.stderr
     assert "missing 2016-06-30: no tracking log for 2016-06-30" in done.stderr
     assert "downloaded 2016-07-01" in done.stderr and "events: 1 downloaded, 1 missing" in done.stderr

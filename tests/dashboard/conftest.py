@@ -16,8 +16,15 @@ from idbx.lake.store import Lake
 
 CHROMIUM = "/usr/bin/chromium"
 # Flags that let Chromium run headless as root on a machine without a GPU or network.
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +34,9 @@ def site(built_sample: Lake, tmp_path_factory: pytest.TempPathFactory) -> SiteSu
 
 def chart_specs(html: str) -> list[dict]:
     """The Vega-Lite specs embedded in a page."""
-    return [json.loads(text) for text in re.findall(r'<script type="application/json" id="chart-\d+-spec">(.*?)</script>', html, re.S)]
+    return [
+        json.loads(text) for text in re.findall(r'<script type="application/json" id="chart-\d+-spec">(.*?)</script>', html, re.S)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +48,11 @@ def browser_context(tmp_path_factory: pytest.TempPathFactory):
     profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_api.sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM if os.access(CHROMIUM, os.X_OK) else shutil.which("chromium"),
-            headless=True, args=CHROMIUM_FLAGS, viewport={"width": 1280, "height": 900},
+            str(profile),
+            executable_path=CHROMIUM if os.access(CHROMIUM, os.X_OK) else shutil.which("chromium"),
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1280, "height": 900},
         )
         try:
             yield context

@@ -34,8 +34,9 @@ def pages(site, browser_context):
         page.on("pageerror", lambda error, errors=errors: errors.append(str(error)))
         page.on("request", lambda request, requests=requests: requests.append(request.url))
         page.goto(path.as_uri(), wait_until="load")
-        page.wait_for_function("() => [...document.querySelectorAll('.chart[data-spec]')].every(b => b.querySelector('svg'))",
-                               timeout=20000)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.chart[data-spec]')].every(b => b.querySelector('svg'))", timeout=20000
+        )
         loaded.append((path.name, page, errors, requests))
     yield loaded
     for _, page, _, _ in loaded:
@@ -108,10 +109,18 @@ def test_the_video_retention_curve_draws_and_hides_small_cells(lake, tmp_path, b
     lines = []
     for user in range(1, 7):
         for second, event_type, position in ((0, "play_video", 0), (30, "pause_video", 40 if user > 4 else 20)):
-            lines.append(json.dumps({
-                "username": f"learner{user}", "event_type": event_type, "event_source": "browser",
-                "time": f"2016-07-01T10:{user:02d}:{second:02d}+00:00", "context": {"user_id": user, "course_id": course},
-                "event": json.dumps({"id": "abc123", "currentTime": position, "duration": 40})}))
+            lines.append(
+                json.dumps(
+                    {
+                        "username": f"learner{user}",
+                        "event_type": event_type,
+                        "event_source": "browser",
+                        "time": f"2016-07-01T10:{user:02d}:{second:02d}+00:00",
+                        "context": {"user_id": user, "course_id": course},
+                        "event": json.dumps({"id": "abc123", "currentTime": position, "duration": 40}),
+                    }
+                )
+            )
     log = tmp_path / "videos.log"
     log.write_text("\n".join(lines) + "\n")
     assert not ingest_events([log], lake, log_date=date(2016, 7, 1)).failed
@@ -127,8 +136,13 @@ def test_the_video_retention_curve_draws_and_hides_small_cells(lake, tmp_path, b
     assert "learner1" not in html and not re.search(r"\b[0-9a-f]{64}\b", html)  # no username, no learner id
     page = browser_context.new_page()
     page.goto(page_file.as_uri(), wait_until="load")
-    page.wait_for_function("() => [...document.querySelectorAll('.chart[data-spec]')].every(b => b.querySelector('svg'))", timeout=20000)
-    boxes = [box for box in page.query_selector_all(".chart[data-spec]") if box.get_attribute("aria-label") == "Retención en los vídeos"]
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.chart[data-spec]')].every(b => b.querySelector('svg'))", timeout=20000
+    )
+    boxes = [
+        box
+        for box in page.query_selector_all(".chart[data-spec]")
+        if box.get_attribute("aria-label") == "Retención en los vídeos"
+    ]
     assert len(boxes) == 1 and boxes[0].evaluate(DRAWN)
     page.close()
-

@@ -28,7 +28,11 @@ def test_a_total_under_the_threshold_shows_nothing():
 
 def test_keep_limits_the_parts_shown_on_their_own():
     parts = merge_small_parts([(c, 10 + i) for i, c in enumerate("ABCDEFGH")], min_cell=5, keep=3)
-    assert [p.category for p in parts] == ["H", "G", "F", None] and parts[-1].learners == sum(range(10, 15)) and parts[-1].merged == 5
+    assert (
+        [p.category for p in parts] == ["H", "G", "F", None]
+        and parts[-1].learners == sum(range(10, 15))
+        and parts[-1].merged == 5
+    )
 
 
 @pytest.mark.parametrize("seed", range(200))

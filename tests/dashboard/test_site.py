@@ -49,11 +49,14 @@ class _CourseTable(HTMLParser):
 def course_report(lake: Lake, with_data: bool = True) -> dict[str, tuple]:
     """course_report's rows of the runs with data (a delivery, enrolments or events), or of the others."""
     with duckdb.connect(str(lake.catalog_path), read_only=True) as con:
-        return {row[0]: row[1:] for row in con.execute(
-            "SELECT course_key, users_total, users_active, certificates_certified, certificates_approved, registered FROM course_report "
-            f"WHERE {'' if with_data else 'NOT'} (snapshot_date IS NOT NULL OR users_total > 0 "
-            "OR course_key IN (SELECT course_key FROM activity_daily))"
-        ).fetchall()}
+        return {
+            row[0]: row[1:]
+            for row in con.execute(
+                "SELECT course_key, users_total, users_active, certificates_certified, certificates_approved, registered FROM course_report "
+                f"WHERE {'' if with_data else 'NOT'} (snapshot_date IS NOT NULL OR users_total > 0 "
+                "OR course_key IN (SELECT course_key FROM activity_daily))"
+            ).fetchall()
+        }
 
 
 def assert_table_matches_course_report(rows: list[list[str]], lake: Lake) -> None:
@@ -131,13 +134,17 @@ def test_the_threshold_is_a_setting(built_sample, site, tmp_path):
     key = "idb1x_2t2014"
 
     def countries(summary) -> list[str]:
-        spec = next(s for s in chart_specs((summary.out / settings.course_page(key)).read_text(encoding="utf-8"))
-                    if s["description"] == "Estudiantes por país (perfil)")
+        spec = next(
+            s
+            for s in chart_specs((summary.out / settings.course_page(key)).read_text(encoding="utf-8"))
+            if s["description"] == "Estudiantes por país (perfil)"
+        )
         return [row["category"] for row in spec["datasets"]["values"]]
 
     with duckdb.connect(str(built_sample.catalog_path), read_only=True) as con:
-        profile_countries = con.execute("SELECT count(*) FROM course_demographics WHERE course_key = ? AND breakdown = 'country'",
-                                        [key]).fetchone()[0]
+        profile_countries = con.execute(
+            "SELECT count(*) FROM course_demographics WHERE course_key = ? AND breakdown = 'country'", [key]
+        ).fetchone()[0]
     assert len(countries(everything)) == profile_countries
     assert len(countries(site)) < profile_countries and countries(site)[-1].startswith("Otros")
 
@@ -169,7 +176,9 @@ def test_country_by_ip_is_drawn_only_when_person_course_has_it(built_sample, sit
     assert "(dirección IP)" in (site.out / page).read_text(encoding="utf-8")
     lake = marts_only(built_sample, tmp_path / "lake")
     person_course = lake.marts / "person_course" / "data.parquet"
-    duckdb.execute(f"COPY (SELECT * EXCLUDE (country_by_ip) FROM '{person_course}') TO '{tmp_path / 'pc.parquet'}' (FORMAT parquet)")
+    duckdb.execute(
+        f"COPY (SELECT * EXCLUDE (country_by_ip) FROM '{person_course}') TO '{tmp_path / 'pc.parquet'}' (FORMAT parquet)"
+    )
     shutil.move(tmp_path / "pc.parquet", person_course)
     without_ip = build_site(lake, tmp_path / "site")
     assert "(dirección IP)" not in (without_ip.out / page).read_text(encoding="utf-8")
@@ -224,11 +233,16 @@ def test_the_overview_heads_with_the_programme_figures_and_lists_courses_without
     report = course_report(built_sample).values()
     enrolled = sum(row[0] for row in report)
     with duckdb.connect(str(built_sample.catalog_path), read_only=True) as con:
-        active = con.execute("SELECT sum(learners) FROM weekly_active WHERE label = 'ACTIVE' "
-                             "AND week_start = (SELECT max(week_start) FROM weekly_active WHERE label = 'ACTIVE')").fetchall()[0][0]
-    assert shown == {"Inscritos": t.number(enrolled), "Activos esta semana": t.number(active),
-                     "Certificados": t.number(sum(row[2] for row in report)),
-                     "Tasa de aprobación": t.percent(sum(row[3] for row in report) / enrolled)}
+        active = con.execute(
+            "SELECT sum(learners) FROM weekly_active WHERE label = 'ACTIVE' "
+            "AND week_start = (SELECT max(week_start) FROM weekly_active WHERE label = 'ACTIVE')"
+        ).fetchall()[0][0]
+    assert shown == {
+        "Inscritos": t.number(enrolled),
+        "Activos esta semana": t.number(active),
+        "Certificados": t.number(sum(row[2] for row in report)),
+        "Tasa de aprobación": t.percent(sum(row[3] for row in report) / enrolled),
+    }
     assert enrolled > 0 and active > 0
     empty = course_report(built_sample, with_data=False)
     listed = re.search(r'<ul class="empty-courses" id="empty-courses"[^>]*>(.*?)</ul>', index, re.S).group(1)
@@ -239,17 +253,27 @@ def test_the_course_page_shows_the_chapter_funnel_and_the_hardest_problems(site,
     page = (site.out / settings.course_page("idb1x_2t2014")).read_text(encoding="utf-8")
     funnel = next(spec for spec in chart_specs(page) if spec["description"] == "Alcance de cada capítulo")
     with duckdb.connect(str(built_sample.catalog_path), read_only=True) as con:
-        chapters = con.execute("SELECT chapter_index, display_name, learners FROM chapter_funnel WHERE course_key = 'idb1x_2t2014' "
-                               "AND block_type = 'chapter' ORDER BY course_index").fetchall()
-        problems = con.execute("SELECT display_name, learners_attempted, learners_correct FROM problem_engagement "
-                               "WHERE course_key = 'idb1x_2t2014' ORDER BY correct_rate, first_attempt_correct_rate, url_name").fetchall()
+        chapters = con.execute(
+            "SELECT chapter_index, display_name, learners FROM chapter_funnel WHERE course_key = 'idb1x_2t2014' "
+            "AND block_type = 'chapter' ORDER BY course_index"
+        ).fetchall()
+        problems = con.execute(
+            "SELECT display_name, learners_attempted, learners_correct FROM problem_engagement "
+            "WHERE course_key = 'idb1x_2t2014' ORDER BY correct_rate, first_attempt_correct_rate, url_name"
+        ).fetchall()
     assert chapters and [(row["category"], row["learners"]) for row in funnel["datasets"]["values"]] == [
-        (f"{index}. {name}", learners if learners >= site.min_cell or learners == 0 else None) for index, name, learners in chapters]
+        (f"{index}. {name}", learners if learners >= site.min_cell or learners == 0 else None)
+        for index, name, learners in chapters
+    ]
     table = re.search(r'<table class="problems" id="hardest-problems">(.*?)</table>', page, re.S).group(1)
     names = re.findall(r'<tr><th scope="row">(.*?)</th>', table)
-    eligible = [name for name, attempted, right in problems
-                if attempted >= site.min_cell and (right == 0 or right >= site.min_cell)
-                and (attempted - right == 0 or attempted - right >= site.min_cell)]
+    eligible = [
+        name
+        for name, attempted, right in problems
+        if attempted >= site.min_cell
+        and (right == 0 or right >= site.min_cell)
+        and (attempted - right == 0 or attempted - right >= site.min_cell)
+    ]
     assert names == eligible[:10] and names
 
 
@@ -265,7 +289,8 @@ def test_enrolled_by_mode_reaches_back_to_the_table_and_agrees_with_the_course_f
         snapshot, total, first_created, first_log = con.execute(
             "SELECT snapshot_date, users_total, (SELECT min(CAST(enrolled_at AS DATE)) FROM stg__edx__student_courseenrollment "
             "WHERE course_key = 'idb1x_2t2014'), (SELECT min(event_date) FROM int__events__course_day) "
-            "FROM course_report WHERE course_key = 'idb1x_2t2014'").fetchone()
+            "FROM course_report WHERE course_key = 'idb1x_2t2014'"
+        ).fetchone()
     values = chart["datasets"]["values"]
     assert sum(row["learners"] or 0 for row in values if row["date"] == snapshot.isoformat()) == total > 0
     # It starts before the logs do (the first days, under the small-cell threshold in total, show no parts).

@@ -32,17 +32,18 @@ def test_each_build_swaps_the_link_and_keeps_the_previous_one(tmp_path):
     assert first.folder.is_dir(), "a page opened from the previous build still finds its files"
     third = publish(out, "third")
     assert not first.folder.exists() and second.folder.is_dir() and third.folder.is_dir()
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([".dashboard.lock", "dashboard", second.folder.name, third.folder.name])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [".dashboard.lock", "dashboard", second.folder.name, third.folder.name]
+    )
 
 
 def test_a_failed_build_changes_nothing(tmp_path):
     out = tmp_path / "dashboard"
     publish(out, "good")
     before = os.readlink(out)
-    with pytest.raises(RuntimeError):
-        with SiteWriter(out) as site:
-            site.write("index.html", "<html>half")
-            raise RuntimeError("killed while writing")
+    with pytest.raises(RuntimeError), SiteWriter(out) as site:
+        site.write("index.html", "<html>half")
+        raise RuntimeError("killed while writing")
     assert os.readlink(out) == before and (out / "index.html").read_text() == "<html>good</html>"
     assert not site.folder.exists()
 

@@ -51,7 +51,9 @@ def test_another_key_or_none_is_refused(built_sample, tmp_path, monkeypatch):
 
 def test_cli_warns_in_the_summary(built_sample, tmp_path):
     env = {**os.environ, "IDBX_PSEUDONYM_KEY": SAMPLE_PSEUDONYM_KEY}
-    done = run("report", "active-users", "--lake", str(built_sample.root), "--include-pii", "-o", str(tmp_path / "a.csv"), env=env)
+    done = run(
+        "report", "active-users", "--lake", str(built_sample.root), "--include-pii", "-o", str(tmp_path / "a.csv"), env=env
+    )
     assert done.returncode == 0, done.stderr
     assert "warning:" in done.stderr and "do not distribute" in done.stderr
     assert not re.search(PII_PATTERN, done.stderr + done.stdout)  # the file has the names, the messages do not

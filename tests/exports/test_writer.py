@@ -17,14 +17,23 @@ from idbx.lake.store import Lake
 PII = re.compile(r"learner[0-9]+|@example\.org|190\.[0-9]+\.[0-9]+\.7|181\.[0-9]+\.1\.9|Pérez|Gómez|Nuñez|da Silva|O'Neil")
 
 
-@pytest.mark.parametrize("name, header", [
-    ("general", "id,name,sme,start_date,end_date,total_users,active_users,approved_users,certified_users,failed_users,male,female,countries"),
-    ("enrollments", "mooc_name,mooc_id,registration_date,gender,country,learner_id,mode,is_active"),
-    ("active-users", "course_id,learner_id,repetitions,status,course_name"),
-    ("masterfile", "country,gender,level_of_education,learner_id,year_of_birth,course_id,progress,grade,mode,status,"
-                   "enrollment_mode,is_active,enrolled_at,course_name,sme,start_date,end_date"),
-    ("person-course", "course_id,course_key,learner_id,enrolled,enrolled_at,unenrolled_at"),
-])
+@pytest.mark.parametrize(
+    "name, header",
+    [
+        (
+            "general",
+            "id,name,sme,start_date,end_date,total_users,active_users,approved_users,certified_users,failed_users,male,female,countries",
+        ),
+        ("enrollments", "mooc_name,mooc_id,registration_date,gender,country,learner_id,mode,is_active"),
+        ("active-users", "course_id,learner_id,repetitions,status,course_name"),
+        (
+            "masterfile",
+            "country,gender,level_of_education,learner_id,year_of_birth,course_id,progress,grade,mode,status,"
+            "enrollment_mode,is_active,enrolled_at,course_name,sme,start_date,end_date",
+        ),
+        ("person-course", "course_id,course_key,learner_id,enrolled,enrolled_at,unenrolled_at"),
+    ],
+)
 def test_reports_have_the_predecessor_columns_and_no_pii(built_sample, tmp_path, name, header):
     out = tmp_path / f"{name}.csv"
     rows = write_report(built_sample, name, out)
@@ -41,7 +50,9 @@ def test_general_report_matches_the_mart(built_sample, tmp_path):
     write_report(built_sample, "general", out, courses=["idb1x_2t2014"])
     (row,) = list(csv.DictReader(out.open(encoding="utf-8")))
     with duckdb.connect(str(built_sample.catalog_path), read_only=True) as con:
-        total, active = con.execute("SELECT users_total, users_active FROM course_report WHERE course_key = 'idb1x_2t2014'").fetchall()[0]
+        total, active = con.execute(
+            "SELECT users_total, users_active FROM course_report WHERE course_key = 'idb1x_2t2014'"
+        ).fetchall()[0]
     assert (row["id"], int(row["total_users"]), int(row["active_users"])) == ("idb1x_2t2014", total, active)
     assert row["name"] == "Introducción a la Gestión para Resultados en el Desarrollo (1ed.)"
 
@@ -61,8 +72,11 @@ def test_no_export_before_a_build(tmp_path):
 
 def test_standard_exports_are_every_report_with_its_rows_and_nothing_aside(built_sample, tmp_path):
     written = write_standard_exports(built_sample, tmp_path / "exports")
-    assert sorted(path.name for path in written) == sorted(path.name for path in (tmp_path / "exports").iterdir()) == [
-        "active-users.csv", "engagement.csv", "enrollments.csv", "general.csv", "masterfile.csv", "person-course.csv"]
+    assert (
+        sorted(path.name for path in written)
+        == sorted(path.name for path in (tmp_path / "exports").iterdir())
+        == ["active-users.csv", "engagement.csv", "enrollments.csv", "general.csv", "masterfile.csv", "person-course.csv"]
+    )
     for path, rows in written.items():
         assert len(list(csv.reader(io.StringIO(path.read_text())))) == rows + 1 > 1, path.name
     assert not PII.search("".join(path.read_text() for path in written))

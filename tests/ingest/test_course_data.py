@@ -169,7 +169,7 @@ def test_symlink_entries_are_refused(sample, gpg, lake, tmp_path):
     evil = tmp_path / "idbx-2016-07-04.zip"
     with zipfile.ZipFile(evil, "w") as dst:
         link = zipfile.ZipInfo("idbx-2016-07-04/IDBx-IDB1x-2T2014-auth_user-prod-analytics.sql.gpg")
-        link.external_attr = (0o120777 << 16)
+        link.external_attr = 0o120777 << 16
         dst.writestr(link, "/etc/passwd")
     with pytest.raises(UnsafeArchiveError, match="auth_user"):
         ingest_package([evil], lake, gpg)
@@ -203,7 +203,8 @@ def test_the_corpus_package_lands_whole(corpus, lake):
     blocks = dict(con.execute("SELECT block_id, block_type FROM course_blocks").fetchall())
     assert blocks == {block: value["category"] for block, value in structure.items()}
     assert scalar(con, "SELECT count(*) FROM course_blocks WHERE block_type = 'chapter'") == sum(
-        value["category"] == "chapter" for value in structure.values())
+        value["category"] == "chapter" for value in structure.values()
+    )
     docs = [json.loads(line) for line in next(folder.glob("*.mongo")).read_text().splitlines()]
     per_author = dict(con.execute("SELECT author_id, count(*) FROM forum_posts GROUP BY 1").fetchall())
     assert per_author == Counter(int(doc["author_id"]) for doc in docs)
@@ -240,8 +241,15 @@ def test_rejected_rows_are_kept_beside_the_partition(lake, tmp_path):
     )
     summary = ingest_package([folder], lake, None)
     assert (summary.rows, summary.rejects) == (1, 1)
-    rejects = catalog(lake).execute("SELECT table_name, course_key, source_file, line_number, reason FROM table_rejects").fetchall()
-    assert rejects[0][:4] == ("student_courseenrollment", "idb1x_2t2014", "IDBx-IDB1x-2T2014-student_courseenrollment-prod-analytics.sql", 3)
+    rejects = (
+        catalog(lake).execute("SELECT table_name, course_key, source_file, line_number, reason FROM table_rejects").fetchall()
+    )
+    assert rejects[0][:4] == (
+        "student_courseenrollment",
+        "idb1x_2t2014",
+        "IDBx-IDB1x-2T2014-student_courseenrollment-prod-analytics.sql",
+        3,
+    )
     assert "user_id" in rejects[0][4]
     # the fixed file replaces the partition and its rejects disappear
     (folder / "IDBx-IDB1x-2T2014-student_courseenrollment-prod-analytics.sql").write_bytes(
@@ -280,7 +288,10 @@ def test_rejects_within_the_rate_land_and_over_it_fail_the_file(lake, tmp_path, 
         "IDBX_MAX_REJECT_RATE=0.02; line 197: CAST (user_id); nothing was published"
     )
     con = catalog(lake)
-    assert (scalar(con, "SELECT count(*) FROM student_courseenrollment"), scalar(con, "SELECT count(*) FROM table_rejects")) == (196, 4)
+    assert (scalar(con, "SELECT count(*) FROM student_courseenrollment"), scalar(con, "SELECT count(*) FROM table_rejects")) == (
+        196,
+        4,
+    )
     con.close()
     record = lake.manifest_get("course_data/2016-08-01/IDBx-IDB1x-2T2014-student_courseenrollment-prod-analytics.sql")
     assert (record.status, record.rejects) == ("ingested", 4) and "5 of 200" in record.details["last_failure"]["error"]
@@ -304,7 +315,7 @@ def test_invalid_utf8_and_very_long_rows_are_kept(lake, tmp_path):
     header = b"id\tmodule_type\tmodule_id\tstudent_id\tstate\tcreated\tmodified\tcourse_id\n"
     rows = [
         b"1\tproblem\tm1\t5\t" + b"y" * 3_000_000 + b"\t2016-01-01 00:00:00\t2016-01-01 00:00:00\tc\n",
-        b"2\tvideo\tm2\t6\t{\"n\": \"Jos\xe9\"}\t2016-01-01 00:00:00\t2016-01-01 00:00:00\tc\n",
+        b'2\tvideo\tm2\t6\t{"n": "Jos\xe9"}\t2016-01-01 00:00:00\t2016-01-01 00:00:00\tc\n',
         b"3\tvideo\tm3\t7\t{}\t2016-01-01 00:00:00\t2016-01-01 00:00:00\tc\n",
     ]
     (folder / "IDBx-IDB1x-2T2014-courseware_studentmodule-prod-analytics.sql").write_bytes(header + b"".join(rows))
@@ -367,7 +378,9 @@ def studentmodule_file(folder: Path, states: list[bytes]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "IDBx-IDB1x-2T2014-courseware_studentmodule-prod-analytics.sql"
     header = b"id\tmodule_type\tmodule_id\tstudent_id\tstate\tcreated\tmodified\tcourse_id\n"
-    body = b"".join(b"%d\tproblem\tm%d\t5\t%s\t2016-01-01 00:00:00\t2016-01-01 00:00:00\tc\n" % (i, i, s) for i, s in enumerate(states, 1))
+    body = b"".join(
+        b"%d\tproblem\tm%d\t5\t%s\t2016-01-01 00:00:00\t2016-01-01 00:00:00\tc\n" % (i, i, s) for i, s in enumerate(states, 1)
+    )
     path.write_bytes(header + body)
     return path
 

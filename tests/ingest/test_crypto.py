@@ -50,9 +50,8 @@ def test_the_users_own_keyring_is_untouched(gpg, encrypted, tmp_path, monkeypatc
 
 def test_wrong_passphrase_fails_before_any_work(sample, short_tmp, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(short_tmp))
-    with pytest.raises(ConfigError, match="wrong passphrase"):
-        with Decryptor(GpgSettings(sample.key_file, "not-the-passphrase")):
-            pass
+    with pytest.raises(ConfigError, match="wrong passphrase"), Decryptor(GpgSettings(sample.key_file, "not-the-passphrase")):
+        pass
     assert list(short_tmp.iterdir()) == [], "the private keyring must be removed on failure too"
 
 
@@ -64,9 +63,8 @@ def test_keyring_is_removed_after_use(gpg, short_tmp, monkeypatch):
 
 
 def test_missing_passphrase_is_explained(sample):
-    with pytest.raises(ConfigError, match="IDBX_GPG_PASSPHRASE"):
-        with Decryptor(GpgSettings(sample.key_file, None)):
-            pass
+    with pytest.raises(ConfigError, match="IDBX_GPG_PASSPHRASE"), Decryptor(GpgSettings(sample.key_file, None)):
+        pass
 
 
 def test_key_file_without_private_key_is_refused(sample, tmp_path):
@@ -77,16 +75,14 @@ def test_key_file_without_private_key_is_refused(sample, tmp_path):
     public_only = tmp_path / "public.asc"
     public_only.write_text(gpg.export_keys(gpg.list_keys()[0]["fingerprint"]))
     subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], check=True)
-    with pytest.raises(ConfigError, match="holds no private key"):
-        with Decryptor(GpgSettings(public_only, "x")):
-            pass
+    with pytest.raises(ConfigError, match="holds no private key"), Decryptor(GpgSettings(public_only, "x")):
+        pass
 
 
 def _fail(gpg, data: bytes, tmp_path) -> DecryptionError:
     out = tmp_path / "out"
-    with Decryptor(gpg) as decryptor:
-        with pytest.raises(DecryptionError) as info:
-            decryptor.decrypt(io.BytesIO(data), out, "IDBx-X-Y-auth_user-prod-analytics.sql.gpg")
+    with Decryptor(gpg) as decryptor, pytest.raises(DecryptionError) as info:
+        decryptor.decrypt(io.BytesIO(data), out, "IDBx-X-Y-auth_user-prod-analytics.sql.gpg")
     assert not out.exists(), "a failed decryption must not leave plain text behind"
     assert str(info.value).startswith("IDBx-X-Y-auth_user-prod-analytics.sql.gpg: ")
     return info.value
@@ -112,8 +108,16 @@ def test_file_encrypted_to_another_key(gpg, tmp_path):
     home = tmp_path / "other"
     home.mkdir(mode=0o700)
     other = gnupg.GPG(gnupghome=str(home))
-    key = other.gen_key(other.gen_key_input(key_type="EDDSA", key_curve="ed25519", subkey_type="ECDH",
-                                            subkey_curve="cv25519", name_email="other@idbx.invalid", no_protection=True))
+    key = other.gen_key(
+        other.gen_key_input(
+            key_type="EDDSA",
+            key_curve="ed25519",
+            subkey_type="ECDH",
+            subkey_curve="cv25519",
+            name_email="other@idbx.invalid",
+            no_protection=True,
+        )
+    )
     data = other.encrypt(b"secret rows", [key.fingerprint], always_trust=True, armor=False).data
     os.system(f"GNUPGHOME={home} gpgconf --kill gpg-agent")
     assert "encrypted to a key we do not hold" in _fail(gpg, data, tmp_path).reason
@@ -126,8 +130,21 @@ def test_the_keyring_is_private_and_caches_no_passphrase(gpg, encrypted, short_t
         (home,) = [p for p in short_tmp.iterdir() if p.is_dir()]
         assert home.stat().st_mode & 0o777 == 0o700 and home.stat().st_uid == os.getuid()
         # whoever reaches the keyring while the run lives still needs the passphrase
-        stolen = subprocess.run(["gpg", "--homedir", str(home), "--batch", "--pinentry-mode", "loopback",
-                                 "--passphrase", "", "--decrypt", str(encrypted)], capture_output=True)
+        stolen = subprocess.run(
+            [
+                "gpg",
+                "--homedir",
+                str(home),
+                "--batch",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase",
+                "",
+                "--decrypt",
+                str(encrypted),
+            ],
+            capture_output=True,
+        )
         assert stolen.returncode != 0 and not stolen.stdout
     assert list(short_tmp.iterdir()) == [short_tmp / "out"]
     assert gpg_agents(short_tmp) == {}

@@ -33,8 +33,16 @@ def test_encrypted_days_land_with_every_shape(sample, gpg, lake):
     sources = {s for (s,) in rows(con, "SELECT DISTINCT event_source FROM events")}
     assert sources == {"browser", "server", "mobile"}
     types = {t for (t,) in rows(con, "SELECT DISTINCT event_type FROM events WHERE event_type NOT LIKE '/courses/%'")}
-    assert {"play_video", "pause_video", "problem_check", "seq_goto", "edx.course.enrollment.activated",
-            "edx.forum.thread.created", "/dashboard", "edx.video.played"} <= types
+    assert {
+        "play_video",
+        "pause_video",
+        "problem_check",
+        "seq_goto",
+        "edx.course.enrollment.activated",
+        "edx.forum.thread.created",
+        "/dashboard",
+        "edx.video.played",
+    } <= types
     # implicit page events carry no course in their context: resolved from the event_type path
     implicit = rows(con, "SELECT count(*), count(course_id), count(course_key) FROM events WHERE event_type LIKE '/courses/%'")[0]
     assert implicit[0] > 0 and implicit[0] == implicit[1] == implicit[2]
@@ -52,7 +60,13 @@ def test_dirty_lines_go_to_rejects_with_line_and_reason(sample, gpg, lake, tmp_p
     ingest_events(sample.event_logs[:1], lake, gpg)
     con = catalog(lake)
     rejects = rows(con, "SELECT source_file, line_number, reason, raw FROM event_rejects ORDER BY line_number")
-    assert [r[2] for r in rejects] == ["malformed JSON", "NUL byte", "invalid UTF-8", "missing time", "unparseable time: yesterday at noon"]
+    assert [r[2] for r in rejects] == [
+        "malformed JSON",
+        "NUL byte",
+        "invalid UTF-8",
+        "missing time",
+        "unparseable time: yesterday at noon",
+    ]
     assert all(r[0] == sample.event_logs[0].name for r in rejects)
     with gzip.open(_plain_copy(sample, sample.event_logs[0], tmp_path)) as log:
         lines = log.read().split(b"\n")
@@ -150,7 +164,9 @@ def test_several_files_for_one_day_each_keep_their_rows(tmp_path, lake):
     edge.parent.mkdir()
     edge.write_bytes(write_event_log(None, tmp_path / "edge", sample_course_ids(3)[2:], 5, day, 20, dirty=False).read_bytes())
     server = tmp_path / "tracking.log-server2"
-    server.write_bytes(gzip.decompress(write_event_log(None, tmp_path / "edge", sample_course_ids(1), 5, day, 7, dirty=False).read_bytes()))
+    server.write_bytes(
+        gzip.decompress(write_event_log(None, tmp_path / "edge", sample_course_ids(1), 5, day, 7, dirty=False).read_bytes())
+    )
     first = ingest_events([edx], lake)
     second = ingest_events([edge, server], lake)
     assert [f.status for f in first.files + second.files] == ["ingested"] * 3
@@ -162,7 +178,11 @@ def test_several_files_for_one_day_each_keep_their_rows(tmp_path, lake):
     # a re-delivered edge file replaces its own rows only
     edge.write_bytes(write_event_log(None, tmp_path / "edge", sample_course_ids(3)[2:], 5, day, 4, dirty=False).read_bytes())
     assert ingest_events([edge], lake).files[0].status == "ingested"
-    assert dict(rows(catalog(lake), "SELECT source_file, count(*) FROM events GROUP BY 1")) == {edx.name: 30, edge.name: 4, server.name: 7}
+    assert dict(rows(catalog(lake), "SELECT source_file, count(*) FROM events GROUP BY 1")) == {
+        edx.name: 30,
+        edge.name: 4,
+        server.name: 7,
+    }
     assert len(list((lake.bronze / "events" / "log_date=2016-05-01").glob("*.parquet"))) == 3
 
 
@@ -177,7 +197,9 @@ def test_the_same_name_twice_in_one_call(tmp_path, lake):
     assert rows(catalog(lake), "SELECT count(*) FROM events") == [(20,)]
     other = tmp_path / "other" / first.name
     other.parent.mkdir()
-    other.write_bytes(write_event_log(None, tmp_path / "other", sample_course_ids(1), 10, date(2016, 5, 1), 5, dirty=False).read_bytes())
+    other.write_bytes(
+        write_event_log(None, tmp_path / "other", sample_course_ids(1), 10, date(2016, 5, 1), 5, dirty=False).read_bytes()
+    )
     with pytest.raises(IdbxError, match="two different files named") as refused:
         ingest_events([copy, other], lake)
     assert str(copy) in str(refused.value) and str(other) in str(refused.value)
@@ -235,8 +257,12 @@ def test_corpus_logs(corpus, lake):
         summary = ingest_events([log], lake, log_date=date(2000, 1, 1 + number))
         assert summary.count("ingested") == 1, summary.files
     con = catalog(lake)
-    lines = sum(1 for log in (corpus / "events").glob("*.log") for line in log.read_bytes().split(b"\n")
-                if line.strip() and not line.startswith(b"#"))
+    lines = sum(
+        1
+        for log in (corpus / "events").glob("*.log")
+        for line in log.read_bytes().split(b"\n")
+        if line.strip() and not line.startswith(b"#")
+    )
     stored = rows(con, "SELECT count(*) FROM events")[0][0]
     assert stored <= lines and stored > 0.9 * lines
     forum = rows(con, "SELECT count(*) FROM events WHERE event_type LIKE 'edx.forum.%'")[0][0]
@@ -249,15 +275,20 @@ def test_cli_exit_codes(sample, tmp_path, gpg_env):
     import sys
 
     idbx = str(Path(sys.executable).with_name("idbx"))
-    ok = subprocess.run([idbx, "ingest", "events", str(sample.root), "--lake", str(tmp_path / "lake")],
-                        capture_output=True, text=True, env=gpg_env)
+    ok = subprocess.run(
+        [idbx, "ingest", "events", str(sample.root), "--lake", str(tmp_path / "lake")],
+        capture_output=True,
+        text=True,
+        env=gpg_env,
+    )
     assert ok.returncode == 0, ok.stderr  # rejected lines are reported, not fatal
     assert "event_rejects" in ok.stderr and "2 day(s) late" in ok.stderr
     assert "idbx-edx-events-2016-07-02.log.gz.gpg -> bronze/events/log_date=2016-07-02: 601 accepted; 5 rejected" in ok.stderr
     broken = tmp_path / "idbx-edx-events-2016-07-09.log.gz.gpg"
     broken.write_bytes(b"not encrypted at all")
-    bad = subprocess.run([idbx, "ingest", "events", str(broken), "--lake", str(tmp_path / "lake")],
-                         capture_output=True, text=True, env=gpg_env)
+    bad = subprocess.run(
+        [idbx, "ingest", "events", str(broken), "--lake", str(tmp_path / "lake")], capture_output=True, text=True, env=gpg_env
+    )
     assert bad.returncode == 1 and "not a GPG-encrypted file" in bad.stderr
 
 
@@ -287,8 +318,7 @@ def test_lines_missing_from_what_landed_fail_the_file(tmp_path, lake, monkeypatc
     monkeypatch.setattr(tracking_log, "_split", losing_a_line)
     summary = ingest_events([log], lake)
     assert summary.failed[0].error == (
-        f"{log.name}: 47 lines in the file, but 41 landed, 5 were rejected and 0 were blank or duplicates; "
-        "nothing was published"
+        f"{log.name}: 47 lines in the file, but 41 landed, 5 were rejected and 0 were blank or duplicates; nothing was published"
     )
     assert not (lake.bronze / "events").exists() or not list((lake.bronze / "events").rglob("*.parquet"))
     assert lake.manifest_get(f"events/{log.name}").status == "failed"

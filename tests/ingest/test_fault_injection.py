@@ -79,8 +79,11 @@ def commands(sample, one_course) -> dict[str, Command]:
     with zipfile.ZipFile(one_course) as archive:
         files = len(archive.infolist())
     return {
-        "events": Command(["ingest", "events", *map(str, sample.event_logs)],
-                          lambda lake: ingest_events(sample.event_logs, lake, gpg), len(sample.event_logs)),
+        "events": Command(
+            ["ingest", "events", *map(str, sample.event_logs)],
+            lambda lake: ingest_events(sample.event_logs, lake, gpg),
+            len(sample.event_logs),
+        ),
         "package": Command(["ingest", "package", str(one_course)], lambda lake: ingest_package([one_course], lake, gpg), files),
     }
 
@@ -98,8 +101,12 @@ def clean(commands, tmp_path_factory) -> dict[str, dict]:
 
 @pytest.fixture
 def env(sample, short_tmp) -> dict[str, str]:
-    return {**os.environ, "TMPDIR": str(short_tmp), "IDBX_GPG_KEY": str(sample.key_file),
-            "IDBX_GPG_PASSPHRASE": sample.passphrase}
+    return {
+        **os.environ,
+        "TMPDIR": str(short_tmp),
+        "IDBX_GPG_KEY": str(sample.key_file),
+        "IDBX_GPG_PASSPHRASE": sample.passphrase,
+    }
 
 
 def recorded(lake: Lake) -> int:
@@ -115,8 +122,9 @@ POINTS: dict[str, Callable[[Lake, Path, Command], bool]] = {
 
 def kill_at(argv: list[str], lake: Lake, tmp: Path, env: dict, reached: Callable[[], bool], signum: int) -> int:
     """Run `idbx argv`, send `signum` as soon as `reached()` holds, return the exit status."""
-    process = subprocess.Popen([IDBX, *argv, "--lake", str(lake.root)], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [IDBX, *argv, "--lake", str(lake.root)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     try:
         deadline = time.monotonic() + KILL_TIMEOUT
         while not reached():
@@ -147,8 +155,9 @@ NOTHING_LEFT = {"keyrings": [], "agents": [], "aside": [], "scratch": []}
 @pytest.mark.parametrize("point", POINTS)
 @pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 @pytest.mark.parametrize("name", ["events", "package"])
-def test_a_killed_run_then_a_re_run_leave_a_clean_runs_lake(name, signum, point, commands, clean, env, short_tmp, tmp_path,
-                                                            monkeypatch):
+def test_a_killed_run_then_a_re_run_leave_a_clean_runs_lake(
+    name, signum, point, commands, clean, env, short_tmp, tmp_path, monkeypatch
+):
     command = commands[name]
     lake = Lake(tmp_path / "lake")
     status = kill_at(command.argv, lake, short_tmp, env, lambda: POINTS[point](lake, short_tmp, command), signum)
@@ -187,11 +196,21 @@ def test_two_runs_of_different_files_for_one_day_at_once(env, short_tmp, tmp_pat
     edge.parent.mkdir()
     edge.write_bytes(write_event_log(None, edge.parent, sample_course_ids(3)[2:], 10, day, 2000, dirty=False).read_bytes())
     lake = Lake(tmp_path / "lake")
-    runs = [subprocess.Popen([IDBX, "ingest", "events", str(log), "--lake", str(lake.root)], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for log in (edx, edge)]
+    runs = [
+        subprocess.Popen(
+            [IDBX, "ingest", "events", str(log), "--lake", str(lake.root)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for log in (edx, edge)
+    ]
     errors = [run.communicate(timeout=KILL_TIMEOUT)[1] for run in runs]
     assert [run.returncode for run in runs] == [0, 0], errors
     assert check_lake(lake).problems == [] and leftovers(lake, short_tmp) == NOTHING_LEFT
     con = duckdb.connect()
-    got = con.execute(f"SELECT source_file, count(*) FROM read_parquet('{lake.bronze}/events/log_date=*/*.parquet') GROUP BY 1").fetchall()
+    got = con.execute(
+        f"SELECT source_file, count(*) FROM read_parquet('{lake.bronze}/events/log_date=*/*.parquet') GROUP BY 1"
+    ).fetchall()
     assert dict(got) == {edx.name: 3000, edge.name: 2000}

@@ -46,8 +46,14 @@ def idbx(*args: object, env: dict | None = None) -> Measured:
 
 
 def event(i: int, **fields: object) -> bytes:
-    body = {"time": f"{DAY}T10:00:00Z", "username": f"u{i}", "event_type": "x", "event_source": "server",
-            "context": {"user_id": i}, "event": {"i": i}} | fields
+    body = {
+        "time": f"{DAY}T10:00:00Z",
+        "username": f"u{i}",
+        "event_type": "x",
+        "event_source": "server",
+        "context": {"user_id": i},
+        "event": {"i": i},
+    } | fields
     return json.dumps(body).encode()
 
 
@@ -80,6 +86,7 @@ def scratch_is_empty(lake: Path) -> bool:
 
 
 # ------------------------------------------------------------------------- resource exhaustion
+
 
 def test_zip_bomb_fails_its_file_in_bounded_memory_and_the_rest_lands(tmp_path):
     delivery = tmp_path / "idbx-2016-07-04.zip"
@@ -121,21 +128,22 @@ def test_gpg_compressed_bomb_is_stopped_while_decrypting(sample, gpg_env, tmp_pa
 
 
 def test_giant_line_is_rejected_in_linear_time_and_the_rest_of_the_day_lands(tmp_path):
-    log = gzip_log(tmp_path / f"idbx-edx-events-{DAY}.log.gz",
-                   [good_lines(1), *repeated(b"0" * MB, 300 * MB), b"\n", good_lines(101)])
+    log = gzip_log(
+        tmp_path / f"idbx-edx-events-{DAY}.log.gz", [good_lines(1), *repeated(b"0" * MB, 300 * MB), b"\n", good_lines(101)]
+    )
     lake = tmp_path / "lake"
     run = idbx("ingest", "events", log, "--lake", lake, env={"IDBX_MAX_LINE_MB": "1"})
     assert run.returncode == 0, run.stderr
     assert "200 accepted; 1 rejected" in run.stderr
     assert run.peak_mb < PEAK_MB
     assert lake_rows(lake, "SELECT line_number, reason, length(raw) FROM event_rejects") == [
-        (101, f"line too long: {300 * MB:,} bytes", 2000)]
+        (101, f"line too long: {300 * MB:,} bytes", 2000)
+    ]
     assert lake_rows(lake, "SELECT count(*), min(line_number), max(line_number) FROM events") == [(200, 1, 201)]
 
 
 def test_newline_bomb_is_counted_as_blank_lines(tmp_path):
-    log = gzip_log(tmp_path / f"idbx-edx-events-{DAY}.log.gz",
-                   [good_lines(1), *repeated(b"\n" * MB, 32 * MB), good_lines(101)])
+    log = gzip_log(tmp_path / f"idbx-edx-events-{DAY}.log.gz", [good_lines(1), *repeated(b"\n" * MB, 32 * MB), good_lines(101)])
     lake = tmp_path / "lake"
     run = idbx("ingest", "events", log, "--lake", lake)
     assert run.returncode == 0, run.stderr
@@ -156,26 +164,40 @@ def test_a_log_inflating_past_the_limit_fails_and_leaves_its_day(tmp_path):
 def test_large_events_land_or_are_rejected_on_their_own_with_two_files_at_once(tmp_path):
     big_but_allowed = event(0, event={"state": "s" * (7 * MB)})
     too_big = event(0, event={"state": "s" * (12 * MB)})
-    logs = [gzip_log(tmp_path / f"idbx-edx-events-2016-07-0{day}.log.gz",
-                     [good_lines(1), big + b"\n", good_lines(101)])
-            for day, big in ((1, big_but_allowed), (2, big_but_allowed), (3, too_big), (4, too_big))]
+    logs = [
+        gzip_log(tmp_path / f"idbx-edx-events-2016-07-0{day}.log.gz", [good_lines(1), big + b"\n", good_lines(101)])
+        for day, big in ((1, big_but_allowed), (2, big_but_allowed), (3, too_big), (4, too_big))
+    ]
     lake = tmp_path / "lake"
     run = idbx("ingest", "events", *logs, "--lake", lake, "--workers", 2)
     assert run.returncode == 0, run.stderr
     assert lake_rows(lake, "SELECT log_date, count(*) FROM events GROUP BY 1 ORDER BY 1") == [
-        (date(2016, 7, 1), 201), (date(2016, 7, 2), 201), (date(2016, 7, 3), 200), (date(2016, 7, 4), 200)]
+        (date(2016, 7, 1), 201),
+        (date(2016, 7, 2), 201),
+        (date(2016, 7, 3), 200),
+        (date(2016, 7, 4), 200),
+    ]
     assert lake_rows(lake, "SELECT DISTINCT line_number, reason FROM event_rejects") == [
-        (101, f"line too long: {len(too_big):,} bytes")]
+        (101, f"line too long: {len(too_big):,} bytes")
+    ]
     assert lake_rows(lake, "SELECT max(length(event->>'$.state')) FROM events") == [(7 * MB,)]
 
 
 # ------------------------------------------------------------------------- values that mislead
 
+
 def test_implausible_times_and_offsets_are_rejected_per_line_with_their_reason(tmp_path):
-    odd_times = ["10000-01-01T00:00:00+00:00", "1000-01-01 (BC)", "2016-07-01T10:00:00+99:99",
-                 "2011-12-31T23:59:59Z", "2016-07-20T00:00:00Z"]
-    log = gzip_log(tmp_path / f"idbx-edx-events-{DAY}.log.gz",
-                   [good_lines(1, 10), *(event(100 + i, time=t) + b"\n" for i, t in enumerate(odd_times)), good_lines(11, 10)])
+    odd_times = [
+        "10000-01-01T00:00:00+00:00",
+        "1000-01-01 (BC)",
+        "2016-07-01T10:00:00+99:99",
+        "2011-12-31T23:59:59Z",
+        "2016-07-20T00:00:00Z",
+    ]
+    log = gzip_log(
+        tmp_path / f"idbx-edx-events-{DAY}.log.gz",
+        [good_lines(1, 10), *(event(100 + i, time=t) + b"\n" for i, t in enumerate(odd_times)), good_lines(11, 10)],
+    )
     lake = tmp_path / "lake"
     for _ in range(2):  # a re-run sees the same file as landed
         run = idbx("ingest", "events", log, "--lake", lake)
@@ -189,7 +211,8 @@ def test_implausible_times_and_offsets_are_rejected_per_line_with_their_reason(t
         (15, "time over 7 days after the file's day (2016-07-01): 2016-07-20T00:00:00Z"),
     ]
     assert lake_rows(lake, "SELECT count(*), min(time), max(time) FROM events") == [
-        (20, datetime(2016, 7, 1, 10), datetime(2016, 7, 1, 10))]
+        (20, datetime(2016, 7, 1, 10), datetime(2016, 7, 1, 10))
+    ]
     manifest = json.loads(next((lake / "_state" / "manifest").glob("*.json")).read_text())
     assert manifest["status"] == "ingested" and manifest["details"]["max_days_late"] == 0
 
@@ -198,9 +221,11 @@ def test_quotes_in_the_lake_path_and_in_a_course_name_are_data_not_sql(tmp_path)
     folder = tmp_path / "idbx-2016-07-04"
     folder.mkdir()
     (folder / "IDBx-O'Brien1x-2T2014-student_courseenrollment-prod-analytics.sql").write_text(
-        ENROLLMENT_ROWS.replace("IDBx/IDB1x/2T2014", "IDBx/O'Brien1x/2T2014"))
+        ENROLLMENT_ROWS.replace("IDBx/IDB1x/2T2014", "IDBx/O'Brien1x/2T2014")
+    )
     (folder / "IDBx-O'Brien1x-2T2014-auth_user-prod-analytics.sql").write_text(
-        "id\tusername\temail\tdate_joined\n10\tana\tana@example.org\t2016-01-01 00:00:00\n")
+        "id\tusername\temail\tdate_joined\n10\tana\tana@example.org\t2016-01-01 00:00:00\n"
+    )
     log = gzip_log(tmp_path / f"idbx-edx-events-{DAY}.log.gz", [good_lines(1, 10)])
     lake = tmp_path / "o'brien lake"
     assert idbx("ingest", "package", folder, "--lake", lake).returncode == 0
@@ -246,11 +271,14 @@ def test_lone_cr_line_endings_are_named_plainly(tmp_path):
 
 # ------------------------------------------------------------------------- names and links
 
+
 def test_names_with_control_characters_are_refused_and_shown_escaped(tmp_path):
     folder = tmp_path / "idbx-2016-07-04"
     folder.mkdir()
     (folder / "IDBx-IDB\n1x-2T2014-auth_user-prod-analytics.sql").write_text("x")
-    (folder / "IDBx-IDB\r1x-2T2014-auth_user-prod-analytics.sql").write_text("id\tusername\temail\tdate_joined\n10\tana\tana@example.org\t2016-01-01 00:00:00\n")
+    (folder / "IDBx-IDB\r1x-2T2014-auth_user-prod-analytics.sql").write_text(
+        "id\tusername\temail\tdate_joined\n10\tana\tana@example.org\t2016-01-01 00:00:00\n"
+    )
     (folder / "IDBx-IDB\x1b[31m2x-2T2014-auth_user-prod-analytics.sql").write_text("x")
     (folder / ENROLLMENT).write_text(ENROLLMENT_ROWS)
     junk = "IDBx-IDB3x-2T2014-auth_user-prod-analytics.sql"
@@ -259,7 +287,10 @@ def test_names_with_control_characters_are_refused_and_shown_escaped(tmp_path):
     run = idbx("ingest", "package", folder, "--lake", lake)
     assert run.returncode == 1
     for shown in ("\\r", "\\n"):
-        assert f"failed IDBx-IDB{shown}1x-2T2014-auth_user-prod-analytics.sql: refused: the file name holds control characters" in run.stderr
+        assert (
+            f"failed IDBx-IDB{shown}1x-2T2014-auth_user-prod-analytics.sql: refused: the file name holds control characters"
+            in run.stderr
+        )
     assert "failed IDBx-IDB\\x1b[31m2x-2T2014-auth_user-prod-analytics.sql: refused" in run.stderr
     assert f"failed {junk}: missing required column(s) for auth_user" in run.stderr
     assert not any(char in run.stderr for char in "\x1b\x00\x07\r")
@@ -301,6 +332,7 @@ def test_links_leaving_the_input_folder_are_refused_for_packages_and_logs(tmp_pa
 # ------------------------------------------------------------------------- the environment
 # Tests run as root in CI, where permission bits stop nothing: faults come from what stops root
 # too, a tmpfs (small, or remounted read-only) and the immutable flag.
+
 
 @pytest.fixture
 def small_fs(tmp_path):
@@ -439,6 +471,7 @@ def test_empty_passphrase_is_named(sample, gpg_env, tmp_path):
 
 # ------------------------------------------------------------------------- querying the catalog
 
+
 def test_empty_query_is_a_usage_error(tmp_path):
     run = idbx("query", "  ", "--lake", tmp_path)
     assert run.returncode == 2 and run.stderr.strip() == 'error: no SQL given: idbx query "SELECT ..."'
@@ -447,8 +480,10 @@ def test_empty_query_is_a_usage_error(tmp_path):
 def test_query_prints_values_as_duckdb_does(tmp_path):
     (tmp_path / "lake").mkdir()
     idbx("catalog", "refresh", "--lake", tmp_path / "lake")
-    sql = ("SELECT TIMESTAMP '2016-07-01 10:00:00.5' AS t, '{\"a\": [1, null]}'::JSON AS j, {'k': DATE '2016-07-01'} AS s, "
-           "[1, NULL] AS l, NULL AS n, 1.5::DECIMAL(7,4) AS d")
+    sql = (
+        "SELECT TIMESTAMP '2016-07-01 10:00:00.5' AS t, '{\"a\": [1, null]}'::JSON AS j, {'k': DATE '2016-07-01'} AS s, "
+        "[1, NULL] AS l, NULL AS n, 1.5::DECIMAL(7,4) AS d"
+    )
     run = idbx("query", sql, "--lake", tmp_path / "lake", "--csv")
     assert run.returncode == 0, run.stderr
     assert run.stdout == 't,j,s,l,n,d\n2016-07-01 10:00:00.5,"{""a"": [1, null]}",{\'k\': 2016-07-01},"[1, NULL]",,1.5000\n'
@@ -464,8 +499,12 @@ def test_catalog_shared_with_an_analyst(tmp_path):
     assert idbx("ingest", "package", delivery_with(tmp_path, {ENROLLMENT: ENROLLMENT_ROWS}), "--lake", lake).returncode == 0
     duckdb_cli = str(Path(sys.executable).with_name("duckdb"))
     for flags, blocks in (([], True), (["-readonly"], False)):
-        analyst = subprocess.Popen([duckdb_cli, *flags, str(lake / "catalog.duckdb")], stdin=subprocess.PIPE,
-                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        analyst = subprocess.Popen(
+            [duckdb_cli, *flags, str(lake / "catalog.duckdb")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             analyst.stdin.write(b"SELECT 4242 AS ready;\n")
             analyst.stdin.flush()
@@ -474,8 +513,11 @@ def test_catalog_shared_with_an_analyst(tmp_path):
             run = idbx("query", "SELECT count(*) AS n FROM student_courseenrollment", "--lake", lake, "--csv")
             if blocks:
                 assert run.returncode == 1
-                holder = re.search(r"is open for writing by PID (\d+) \(duckdb\): close that session, or open the "
-                                   r"catalog there read-only \(`duckdb -readonly (.+)`\)", run.stderr)
+                holder = re.search(
+                    r"is open for writing by PID (\d+) \(duckdb\): close that session, or open the "
+                    r"catalog there read-only \(`duckdb -readonly (.+)`\)",
+                    run.stderr,
+                )
                 assert holder and holder[2] == str(lake / "catalog.duckdb"), run.stderr
                 assert "duckdb" in Path(f"/proc/{holder[1]}/cmdline").read_text()
             else:

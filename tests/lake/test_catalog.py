@@ -26,7 +26,12 @@ def test_empty_lake_has_every_view_typed(lake):
     assert columns["time"] == "TIMESTAMP" and columns["event"] == "JSON" and columns["log_date"] == "DATE"
     assert con.execute("SELECT count(*) FROM auth_user").fetchall() == [(0,)]
     blocks = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE course_blocks)").fetchall())
-    assert (blocks["position"], blocks["depth"], blocks["due"], blocks["snapshot_date"]) == ("INTEGER", "INTEGER", "TIMESTAMP", "DATE")
+    assert (blocks["position"], blocks["depth"], blocks["due"], blocks["snapshot_date"]) == (
+        "INTEGER",
+        "INTEGER",
+        "TIMESTAMP",
+        "DATE",
+    )
     posts = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE forum_posts_history)").fetchall())
     assert (posts["author_id"], posts["created_at"], posts["anonymous"]) == ("BIGINT", "TIMESTAMP", "BOOLEAN")
 
@@ -35,10 +40,13 @@ def test_the_duckdb_cli_reads_the_catalog(sample, gpg, lake):
     assert DUCKDB_CLI, "the duckdb CLI (duckdb-cli, a dev dependency) should be installed"
     ingest_package([sample.package], lake, gpg)
     ingest_events(sample.event_logs, lake, gpg)
-    sql = ("SELECT count(*) FROM student_courseenrollment; SELECT count(DISTINCT log_date) FROM events; "
-           "SELECT count(*) FROM auth_user_history WHERE snapshot_date = DATE '2016-07-04';")
-    done = subprocess.run([DUCKDB_CLI, "-readonly", "-csv", "-noheader", str(lake.catalog_path)], input=sql,
-                          capture_output=True, text=True)
+    sql = (
+        "SELECT count(*) FROM student_courseenrollment; SELECT count(DISTINCT log_date) FROM events; "
+        "SELECT count(*) FROM auth_user_history WHERE snapshot_date = DATE '2016-07-04';"
+    )
+    done = subprocess.run(
+        [DUCKDB_CLI, "-readonly", "-csv", "-noheader", str(lake.catalog_path)], input=sql, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     enrollments, days, users = (int(line) for line in done.stdout.split())
     con = duckdb.connect(str(lake.catalog_path), read_only=True)

@@ -38,9 +38,14 @@ def test_a_forged_mart_is_found_refused_by_publish_and_rebuilt(lake):
     true_rows = duckdb.sql(f"SELECT * FROM '{mart}' ORDER BY ALL").fetchall()
     forge(mart, f"SELECT * REPLACE ('forged' AS country) FROM '{mart}'")
     found = problems(lake, "tampered")
-    assert len(found) == 1 and re.fullmatch(r"marts/person_course/data.parquet: it holds [\d,]+ bytes, not the [\d,]+ written; "
-                                            r"changed since `idbx build` wrote it: the next build recomputes person_course", found[0])
-    with pytest.raises(PublishError, match=r"^not published: marts/person_course/data.parquet: it holds .*; run `idbx build` first$"):
+    assert len(found) == 1 and re.fullmatch(
+        r"marts/person_course/data.parquet: it holds [\d,]+ bytes, not the [\d,]+ written; "
+        r"changed since `idbx build` wrote it: the next build recomputes person_course",
+        found[0],
+    )
+    with pytest.raises(
+        PublishError, match=r"^not published: marts/person_course/data.parquet: it holds .*; run `idbx build` first$"
+    ):
         publish(lake, MongoSettings.resolve("mongodb://127.0.0.1:9"))
     summary = build(lake, key=SAMPLE_PSEUDONYM_KEY)
     rebuilt = summary.outcome("person_course")
@@ -61,11 +66,16 @@ def test_a_rewritten_bronze_partition_is_found_refused_by_the_build_and_landed_a
     rel = partition.relative_to(lake.root).as_posix()
     forge(partition, f"SELECT * REPLACE ('forged' AS mode) FROM '{partition}'")  # its footer's source and version are gone too
     found = problems(lake, "tampered")
-    assert len(found) == 1 and re.search(rf"{re.escape(rel)} \(it holds [\d,]+ bytes, not the [\d,]+ written\): changed since it was landed; "
-                                         "re-run its ingestion$", found[0])
+    assert len(found) == 1 and re.search(
+        rf"{re.escape(rel)} \(it holds [\d,]+ bytes, not the [\d,]+ written\): changed since it was landed; "
+        "re-run its ingestion$",
+        found[0],
+    )
     summary = build(lake, key=SAMPLE_PSEUDONYM_KEY)
     failed = [outcome for outcome in summary.models if outcome.status == FAILED]
-    assert failed and all(f"{rel} changed since it was ingested" in outcome.error for outcome in failed), [o.error for o in failed]
+    assert failed and all(f"{rel} changed since it was ingested" in outcome.error for outcome in failed), [
+        o.error for o in failed
+    ]
     assert summary.outcome("person_course").status == "skipped"
     assert not ingest_package([sample.package], lake, gpg).failed  # not "unchanged": its partition is landed again
     assert duckdb.sql(f"SELECT count(*) FROM '{partition}' WHERE mode = 'forged'").fetchall()[0][0] == 0

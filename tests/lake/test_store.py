@@ -29,8 +29,16 @@ def test_publish_replaces_a_partition_in_one_rename(tmp_path):
 
 def test_manifest_round_trip(tmp_path):
     lake = Lake(tmp_path)
-    record = ManifestRecord(key="events/a.log.gz", kind="events", source="/x/a.log.gz", size=3, sha256="ab",
-                            status="ingested", rows=2, partitions=["bronze/events/log_date=2016-01-01"])
+    record = ManifestRecord(
+        key="events/a.log.gz",
+        kind="events",
+        source="/x/a.log.gz",
+        size=3,
+        sha256="ab",
+        status="ingested",
+        rows=2,
+        partitions=["bronze/events/log_date=2016-01-01"],
+    )
     lake.manifest_put(record)
     assert lake.manifest_get("events/a.log.gz") == record
     assert lake.manifest_get("events/b.log.gz") is None

@@ -18,21 +18,53 @@ def block(category: str, name: str) -> str:
 # no verticals). Course order: course, ch1, s1, u1, v1, p1, ch2, s2, u2, p2, ch3, s3.
 STRUCTURE = {
     block("problem", "p2"): {"category": "problem", "children": [], "metadata": {"display_name": "Ejercicio 2"}},
-    block("chapter", "ch2"): {"category": "chapter", "children": [block("sequential", "s2")], "metadata": {"display_name": "Semana 1"}},
-    block("course", "course"): {"category": "course", "children": [block("chapter", n) for n in ("ch1", "ch2", "ch3")],
-                                "metadata": {"display_name": "Curso A"}},
-    block("sequential", "s2"): {"category": "sequential", "children": [block("vertical", "u2")],
-                                "metadata": {"display_name": "Tarea", "graded": True, "format": "Homework", "due": "2016-07-15T23:59:00Z"}},
-    block("vertical", "u2"): {"category": "vertical", "children": [block("problem", "p2")], "metadata": {"display_name": "Unidad 2"}},
-    block("chapter", "ch1"): {"category": "chapter", "children": [block("sequential", "s1")], "metadata": {"display_name": "Intro"}},
-    block("sequential", "s1"): {"category": "sequential", "children": [block("vertical", "u1")], "metadata": {"display_name": "Bienvenida"}},
-    block("vertical", "u1"): {"category": "vertical", "children": [block("video", "v1"), block("problem", "p1")],
-                              "metadata": {"display_name": "Unidad 1"}},
+    block("chapter", "ch2"): {
+        "category": "chapter",
+        "children": [block("sequential", "s2")],
+        "metadata": {"display_name": "Semana 1"},
+    },
+    block("course", "course"): {
+        "category": "course",
+        "children": [block("chapter", n) for n in ("ch1", "ch2", "ch3")],
+        "metadata": {"display_name": "Curso A"},
+    },
+    block("sequential", "s2"): {
+        "category": "sequential",
+        "children": [block("vertical", "u2")],
+        "metadata": {"display_name": "Tarea", "graded": True, "format": "Homework", "due": "2016-07-15T23:59:00Z"},
+    },
+    block("vertical", "u2"): {
+        "category": "vertical",
+        "children": [block("problem", "p2")],
+        "metadata": {"display_name": "Unidad 2"},
+    },
+    block("chapter", "ch1"): {
+        "category": "chapter",
+        "children": [block("sequential", "s1")],
+        "metadata": {"display_name": "Intro"},
+    },
+    block("sequential", "s1"): {
+        "category": "sequential",
+        "children": [block("vertical", "u1")],
+        "metadata": {"display_name": "Bienvenida"},
+    },
+    block("vertical", "u1"): {
+        "category": "vertical",
+        "children": [block("video", "v1"), block("problem", "p1")],
+        "metadata": {"display_name": "Unidad 1"},
+    },
     block("video", "v1"): {"category": "video", "children": [], "metadata": {"display_name": "Video 1", "duration": 120}},
     block("problem", "p1"): {"category": "problem", "children": [], "metadata": {"display_name": "Ejercicio 1"}},
-    block("chapter", "ch3"): {"category": "chapter", "children": [block("sequential", "s3")], "metadata": {"display_name": "Examen"}},
-    block("sequential", "s3"): {"category": "sequential", "children": [],
-                                "metadata": {"display_name": "Examen final", "graded": True, "format": "Exam"}},
+    block("chapter", "ch3"): {
+        "category": "chapter",
+        "children": [block("sequential", "s3")],
+        "metadata": {"display_name": "Examen"},
+    },
+    block("sequential", "s3"): {
+        "category": "sequential",
+        "children": [],
+        "metadata": {"display_name": "Examen final", "graded": True, "format": "Exam"},
+    },
 }
 
 # name: (type, display name, parent, position, depth, chapter, sequential, graded, format, due)
@@ -58,12 +90,20 @@ def blocks_rows() -> list[dict]:
     rows = []
     for name, (category, display, parent, position, depth, chapter, sequential) in _PLACES.items():
         meta = STRUCTURE[block(category, name)]["metadata"]
-        rows.append({
-            "block_id": block(category, name), "block_type": category, "display_name": display,
-            "parent_id": block(_PLACES[parent][0], parent) if parent else None, "position": position, "depth": depth,
-            "chapter_id": block("chapter", chapter) if chapter else None,
-            "sequential_id": block("sequential", sequential) if sequential else None,
-            "graded": meta.get("graded"), "format": meta.get("format"),
-            "due": meta.get("due", "").replace("T", " ").removesuffix("Z") or None, "metadata": meta,
-        })
+        rows.append(
+            {
+                "block_id": block(category, name),
+                "block_type": category,
+                "display_name": display,
+                "parent_id": block(_PLACES[parent][0], parent) if parent else None,
+                "position": position,
+                "depth": depth,
+                "chapter_id": block("chapter", chapter) if chapter else None,
+                "sequential_id": block("sequential", sequential) if sequential else None,
+                "graded": meta.get("graded"),
+                "format": meta.get("format"),
+                "due": meta.get("due", "").replace("T", " ").removesuffix("Z") or None,
+                "metadata": meta,
+            }
+        )
     return rows

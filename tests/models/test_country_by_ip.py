@@ -18,35 +18,59 @@ RA = "ra_2016_t1"
 
 
 def ev(user: int, hour: int, ip: str | None, day: int = 1) -> dict:
-    return {"user_id": user, "username": f"learner{user}", "event_type": "play_video", "event_source": "browser",
-            "time": datetime(2016, 7, day, hour), "course_id": A, "ip": ip}
+    return {
+        "user_id": user,
+        "username": f"learner{user}",
+        "event_type": "play_video",
+        "event_source": "browser",
+        "time": datetime(2016, 7, day, hour),
+        "course_id": A,
+        "ip": ip,
+    }
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Lake:
     tmp = tmp_path_factory.mktemp("located")
     lake = Lake(tmp / "lake")
-    tiny_lake.table(lake, "student_courseenrollment", A, [
-        {"id": n, "user_id": n, "created": datetime(2016, 6, 1), "is_active": True, "mode": "audit"} for n in range(1, 7)])
-    tiny_lake.table(lake, "auth_userprofile", A, [
-        {"id": 1, "user_id": 1, "gender": "f", "year_of_birth": 1980, "level_of_education": "b", "country": "MX"},
-        {"id": 2, "user_id": 2, "gender": "m", "year_of_birth": 1990, "level_of_education": "m", "country": ""},
-        {"id": 3, "user_id": 3, "gender": "m", "year_of_birth": 1990, "level_of_education": "m", "country": None},
-        {"id": 4, "user_id": 4, "gender": "f", "year_of_birth": 1985, "level_of_education": "b", "country": ""},
-    ])
-    tiny_lake.events(lake, date(2016, 7, 1), [
-        ev(1, 9, "193.0.6.139"),  # has a profile country: keeps MX, but its address says NL
-        ev(2, 8, "200.160.2.3"),  # BR, but not the latest public address:
-        ev(2, 9, "193.0.6.139"),  # NL, the latest public one
-        ev(2, 10, "10.0.0.7"),  # later, but private
-        ev(2, 11, "unknown"),  # later, but not an address
-        ev(3, 9, "192.168.1.1"),  # only private addresses: unknown
-        ev(5, 9, "2001:12ff::1"),  # no profile at all, IPv6 in Brazil
-    ])
-    tiny_lake.events(lake, date(2016, 7, 2), [
-        ev(4, 9, "8.8.8.8", day=2),  # US on the 2nd ...
-        ev(4, 8, "2800:3f0::1", day=3),  # ... and AR on the 3rd, delivered late in the log of the 2nd
-    ])
+    tiny_lake.table(
+        lake,
+        "student_courseenrollment",
+        A,
+        [{"id": n, "user_id": n, "created": datetime(2016, 6, 1), "is_active": True, "mode": "audit"} for n in range(1, 7)],
+    )
+    tiny_lake.table(
+        lake,
+        "auth_userprofile",
+        A,
+        [
+            {"id": 1, "user_id": 1, "gender": "f", "year_of_birth": 1980, "level_of_education": "b", "country": "MX"},
+            {"id": 2, "user_id": 2, "gender": "m", "year_of_birth": 1990, "level_of_education": "m", "country": ""},
+            {"id": 3, "user_id": 3, "gender": "m", "year_of_birth": 1990, "level_of_education": "m", "country": None},
+            {"id": 4, "user_id": 4, "gender": "f", "year_of_birth": 1985, "level_of_education": "b", "country": ""},
+        ],
+    )
+    tiny_lake.events(
+        lake,
+        date(2016, 7, 1),
+        [
+            ev(1, 9, "193.0.6.139"),  # has a profile country: keeps MX, but its address says NL
+            ev(2, 8, "200.160.2.3"),  # BR, but not the latest public address:
+            ev(2, 9, "193.0.6.139"),  # NL, the latest public one
+            ev(2, 10, "10.0.0.7"),  # later, but private
+            ev(2, 11, "unknown"),  # later, but not an address
+            ev(3, 9, "192.168.1.1"),  # only private addresses: unknown
+            ev(5, 9, "2001:12ff::1"),  # no profile at all, IPv6 in Brazil
+        ],
+    )
+    tiny_lake.events(
+        lake,
+        date(2016, 7, 2),
+        [
+            ev(4, 9, "8.8.8.8", day=2),  # US on the 2nd ...
+            ev(4, 8, "2800:3f0::1", day=3),  # ... and AR on the 3rd, delivered late in the log of the 2nd
+        ],
+    )
     registry = tiny_lake.registry(tmp / "courses.csv", ["ra_2016_t1,Curso A,SCL,2016-06-01,2016-07-31,false,0.7,"])
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("IDBX_PSEUDONYM_KEY", tiny_lake.KEY)
@@ -70,7 +94,9 @@ def test_person_course_country_by_ip_and_its_source(built):
 
 
 def test_country_breakdown_with_the_ip_fallback_beside_the_profile_one(built):
-    got = tiny_lake.rows(built, "SELECT country, learners, from_profile, from_ip FROM course_countries ORDER BY country NULLS LAST")
+    got = tiny_lake.rows(
+        built, "SELECT country, learners, from_profile, from_ip FROM course_countries ORDER BY country NULLS LAST"
+    )
     assert got == [("AR", 1, 0, 1), ("BR", 1, 0, 1), ("MX", 1, 1, 0), ("NL", 1, 0, 1), (None, 2, 0, 0)]
     profile_only = tiny_lake.rows(built, "SELECT category, learners FROM course_demographics WHERE breakdown = 'country'")
     assert profile_only == [("MX", 1)]

@@ -35,7 +35,9 @@ def snapshot(lake: Lake) -> dict[str, list[tuple]]:
     with duckdb.connect(str(lake.catalog_path), read_only=True) as con:
         for (name,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall():
             if (lake.silver / name).is_dir() or (lake.marts / name).is_dir():
-                columns = [c for (c,) in con.execute(f'SELECT column_name FROM (DESCRIBE "{name}")').fetchall() if c != "computed_at"]
+                columns = [
+                    c for (c,) in con.execute(f'SELECT column_name FROM (DESCRIBE "{name}")').fetchall() if c != "computed_at"
+                ]
                 select = ", ".join(f'CAST("{c}" AS VARCHAR)' for c in columns)
                 tables[name] = sorted(con.execute(f'SELECT {select} FROM "{name}"').fetchall(), key=repr)
     return tables
@@ -62,10 +64,14 @@ def test_a_late_event_updates_its_own_day_and_nothing_else(scenario_lake, tmp_pa
     assert build(lake, registry_path=registry).outcome(DAILY).status == UNCHANGED  # nothing new: nothing recomputed
     assert partition_times(lake) == before
     # The log of the 7th holds an event of the 7th and a late one of the 2nd (a mobile client).
-    tiny_lake.events(lake, date(2016, 7, 7), [
-        ev(4, "play_video", t(7, 8, 0)),
-        ev(4, "problem_check", t(2, 20, 0), source="server"),
-    ])
+    tiny_lake.events(
+        lake,
+        date(2016, 7, 7),
+        [
+            ev(4, "play_video", t(7, 8, 0)),
+            ev(4, "problem_check", t(2, 20, 0), source="server"),
+        ],
+    )
     summary = build(lake, registry_path=registry)
     daily = summary.outcome(DAILY)
     assert daily.status == BUILT and daily.notes == ["recomputed 2 event day(s): 2 partition(s) written, 0 removed"]
@@ -73,16 +79,22 @@ def test_a_late_event_updates_its_own_day_and_nothing_else(scenario_lake, tmp_pa
     assert summary.outcome("int__lake__event_file_rows").notes == ["recomputed 1 log day(s): 1 partition(s) written, 0 removed"]
     after = partition_times(lake)
     assert {day for day in after if after[day] != before.get(day)} == {"event_date=2016-07-02", "event_date=2016-07-07"}
-    got = tiny_lake.rows(lake, f"SELECT event_date, nproblem_check FROM {DAILY} WHERE learner_id = '{tiny_lake.pseudonym(4)}' "
-                               "AND course_key = 'ra_2016_t1' ORDER BY 1")
+    got = tiny_lake.rows(
+        lake,
+        f"SELECT event_date, nproblem_check FROM {DAILY} WHERE learner_id = '{tiny_lake.pseudonym(4)}' "
+        "AND course_key = 'ra_2016_t1' ORDER BY 1",
+    )
     assert got == [(date(2016, 7, 2), 1), (date(2016, 7, 3), 0), (date(2016, 7, 7), 0)]
     assert tiny_lake.rows(lake, "SELECT max(date) FROM activity_daily") == [(date(2016, 7, 7),)]
     # Per learner: only learner 4's rows of the 2nd and the 7th changed (not learner 1's or 5's of the
     # 2nd, recomputed with the day); no enrollment event changed.
     assert summary.outcome("int__enrollment__learner_states").notes == [merged(0)]
     assert summary.outcome("person_course").notes == [merged(1)]
-    assert tiny_lake.rows(lake, f"SELECT nevents, nproblem_check, ndays_act FROM person_course WHERE learner_id = '{tiny_lake.pseudonym(4)}'"
-                                " AND course_key = 'ra_2016_t1'") == [(3, 1, 3)]
+    assert tiny_lake.rows(
+        lake,
+        f"SELECT nevents, nproblem_check, ndays_act FROM person_course WHERE learner_id = '{tiny_lake.pseudonym(4)}'"
+        " AND course_key = 'ra_2016_t1'",
+    ) == [(3, 1, 3)]
     # Incremental = full refresh, table by table.
     assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full"))
 
@@ -110,7 +122,9 @@ def test_a_learner_whose_events_are_withdrawn_leaves_the_per_learner_tables(scen
     summary = build(lake, registry_path=registry)
     assert summary.outcome("person_course").notes == [merged(1)]
     assert tiny_lake.rows(lake, f"SELECT count(*) FROM {DAILY} WHERE learner_id = '{learner}'") == [(0,)]
-    assert tiny_lake.rows(lake, f"SELECT enrolled, nevents, ndays_act FROM person_course WHERE learner_id = '{learner}'") == [(True, 0, 0)]
+    assert tiny_lake.rows(lake, f"SELECT enrolled, nevents, ndays_act FROM person_course WHERE learner_id = '{learner}'") == [
+        (True, 0, 0)
+    ]
     assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full"))
 
 
@@ -122,7 +136,9 @@ def test_a_build_stopped_between_an_aggregate_and_the_learners_recomputes_them_w
     """Stopped after the day aggregates were rewritten and before the per-learner models were, the
     next build cannot know which learners changed: it recomputes those models whole."""
     lake, registry = scenario_lake
-    tiny_lake.events(lake, date(2016, 7, 7), [ev(2, "play_video", t(7, 8, 0)), ev(4, "problem_check", t(2, 20, 0), source="server")])
+    tiny_lake.events(
+        lake, date(2016, 7, 7), [ev(2, "play_video", t(7, 8, 0)), ev(4, "problem_check", t(2, 20, 0), source="server")]
+    )
 
     def stop_after_the_aggregate(outcome):
         if outcome.name == DAILY:
@@ -149,17 +165,23 @@ def test_another_key_recomputes_every_day(scenario_lake, monkeypatch):
 def test_a_day_of_events_from_a_log_file_named_otherwise(scenario_lake, tmp_path):
     """Event files are read as `log_date=D/*.parquet`: one file per source file works too."""
     lake, registry = scenario_lake
-    tiny_lake.events(lake, date(2016, 7, 3), [ev(2, "play_video", datetime(2016, 7, 3, 20, 0))], file_name="second-source.parquet")
+    tiny_lake.events(
+        lake, date(2016, 7, 3), [ev(2, "play_video", datetime(2016, 7, 3, 20, 0))], file_name="second-source.parquet"
+    )
     summary = build(lake, registry_path=registry)
     assert summary.outcome(DAILY).notes == ["recomputed 1 event day(s): 1 partition(s) written, 0 removed"]
-    assert tiny_lake.rows(lake, f"SELECT nplay_video FROM {DAILY} WHERE learner_id = '{tiny_lake.pseudonym(2)}' "
-                               "AND event_date = DATE '2016-07-03'") == [(1,)]
+    assert tiny_lake.rows(
+        lake, f"SELECT nplay_video FROM {DAILY} WHERE learner_id = '{tiny_lake.pseudonym(2)}' AND event_date = DATE '2016-07-03'"
+    ) == [(1,)]
     assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full"))
 
 
 # day partitions written by the late log (the 2nd and the 7th; the vote is of the 2nd only)
-ENGAGEMENT_DAYS = {"int__events__learner_engagement_day": 2, "int__events__forum_votes_received_day": 1,
-                   "int__events__learner_video_segment_day": 2}
+ENGAGEMENT_DAYS = {
+    "int__events__learner_engagement_day": 2,
+    "int__events__forum_votes_received_day": 1,
+    "int__events__learner_video_segment_day": 2,
+}
 
 
 def test_engagement_and_video_models_take_late_and_withdrawn_events(scenario_lake, tmp_path):
@@ -168,35 +190,58 @@ def test_engagement_and_video_models_take_late_and_withdrawn_events(scenario_lak
     recomputed, and every engagement and video table is the full refresh's."""
     lake, registry = scenario_lake
     video = {"id": "v1", "duration": 100}
-    tiny_lake.events(lake, date(2016, 7, 7), [
-        ev(4, "play_video", t(2, 20, 0), event={**video, "currentTime": 10}),
-        ev(4, "pause_video", t(2, 20, 1), event={**video, "currentTime": 22}),
-        ev(4, "problem_check", t(2, 20, 2), source="server", event={"problem_id": "p1", "success": "correct"}),
-        ev(4, "edx.forum.thread.voted", t(2, 20, 3), source="server", event={"vote_value": "up", "target_username": "learner2"}),
-        ev(4, f"/courses/{scenario.A}/courseware/ch1/seq1/", t(2, 20, 4), source="server", event={"GET": {}}),
-        ev(2, "play_video", t(7, 8, 0), event={**video, "currentTime": 0}),
-        ev(2, "stop_video", t(7, 8, 2), event={**video, "currentTime": 100}),
-    ])
+    tiny_lake.events(
+        lake,
+        date(2016, 7, 7),
+        [
+            ev(4, "play_video", t(2, 20, 0), event={**video, "currentTime": 10}),
+            ev(4, "pause_video", t(2, 20, 1), event={**video, "currentTime": 22}),
+            ev(4, "problem_check", t(2, 20, 2), source="server", event={"problem_id": "p1", "success": "correct"}),
+            ev(
+                4,
+                "edx.forum.thread.voted",
+                t(2, 20, 3),
+                source="server",
+                event={"vote_value": "up", "target_username": "learner2"},
+            ),
+            ev(4, f"/courses/{scenario.A}/courseware/ch1/seq1/", t(2, 20, 4), source="server", event={"GET": {}}),
+            ev(2, "play_video", t(7, 8, 0), event={**video, "currentTime": 0}),
+            ev(2, "stop_video", t(7, 8, 2), event={**video, "currentTime": 100}),
+        ],
+    )
     summary = build(lake, registry_path=registry)
     for name, written in ENGAGEMENT_DAYS.items():
         assert summary.outcome(name).notes == [f"recomputed 2 event day(s): {written} partition(s) written, 0 removed"], name
     # learner 4: 10 -> 22 (segments 2-4); learner 2: 0 -> 100 (0-20; the end segment, of 95 s, is 19)
     assert tiny_lake.rows(lake, "SELECT duration, users_at_start, users_at_end, total_viewed_seconds FROM video_engagement") == [
-        (100, 1, 1, (3 + 21) * 5)]
+        (100, 1, 1, (3 + 21) * 5)
+    ]
     assert tiny_lake.rows(lake, "SELECT segment, num_users FROM video_segments WHERE segment BETWEEN 1 AND 5 ORDER BY 1") == [
-        (1, 1), (2, 2), (3, 2), (4, 2), (5, 1)]
+        (1, 1),
+        (2, 2),
+        (3, 2),
+        (4, 2),
+        (5, 1),
+    ]
     engaged = f"""SELECT learner_id, problems_attempted, problems_correct, videos_played, forum_upvotes_given,
                          forum_upvotes_received, last_subsection_viewed FROM learner_engagement
                   WHERE course_key = 'ra_2016_t1' AND learner_id IN ('{tiny_lake.pseudonym(2)}', '{tiny_lake.pseudonym(4)}')"""
-    assert sorted(tiny_lake.rows(lake, engaged)) == sorted([
-        (tiny_lake.pseudonym(4), 1, 1, 1, 1, 0, f"/courses/{scenario.A}/courseware/ch1/seq1/"),
-        (tiny_lake.pseudonym(2), 0, 0, 1, 0, 1, "")])
+    assert sorted(tiny_lake.rows(lake, engaged)) == sorted(
+        [
+            (tiny_lake.pseudonym(4), 1, 1, 1, 1, 0, f"/courses/{scenario.A}/courseware/ch1/seq1/"),
+            (tiny_lake.pseudonym(2), 0, 0, 1, 0, 1, ""),
+        ]
+    )
     assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full"))
     shutil.rmtree(lake.partition_dir("events", log_date="2016-07-07"))
     summary = build(lake, registry_path=registry)
     # the 2nd keeps learner 5's enrolment event (a day of activity), nothing of video
-    assert summary.outcome("int__events__learner_engagement_day").notes == ["recomputed 2 event day(s): 1 partition(s) written, 1 removed"]
-    assert summary.outcome("int__events__learner_video_segment_day").notes == ["recomputed 2 event day(s): 0 partition(s) written, 2 removed"]
+    assert summary.outcome("int__events__learner_engagement_day").notes == [
+        "recomputed 2 event day(s): 1 partition(s) written, 1 removed"
+    ]
+    assert summary.outcome("int__events__learner_video_segment_day").notes == [
+        "recomputed 2 event day(s): 0 partition(s) written, 2 removed"
+    ]
     assert tiny_lake.rows(lake, "SELECT count(*) FROM video_segments") == [(0,)]
     assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full2"))
 
@@ -205,37 +250,62 @@ def test_late_problem_and_courseware_events_update_the_content_marts(scenario_la
     """The log of the 7th holds learner 1's second, right submission of p1, a late right one of
     learner 2 (of the 2nd) and learner 2's visit to chapter ch2's subsection s2 (tests/models/content.py)."""
     lake, registry = scenario_lake
-    right = {**scenario.P1_WRONG, "success": "correct", "grade": 1, "answers": {"p1_2_1": "choice_2"},
-             "submission": {"p1_2_1": {**scenario.P1_WRONG["submission"]["p1_2_1"], "answer": "Azul", "correct": True}}}
-    tiny_lake.events(lake, date(2016, 7, 7), [
-        ev(1, "problem_check", t(7, 9, 0), source="server", event={**right, "attempts": 2}),
-        ev(2, "problem_check", t(2, 21, 0), source="server", event=right),
-        ev(2, f"/courses/{scenario.A}/xblock/{scenario.P1}/handler/xmodule_handler/problem_check", t(2, 21, 0), source="server"),
-        ev(2, f"/courses/{scenario.A}/courseware/ch2/s2/", t(7, 10, 0), source="server"),
-        scenario.enrollment(8, "activated", t(7, 11, 0), "honor"),  # after the table's snapshot (the 4th)
-        ev(3, "problem_check", t(7, 12, 0), source="server", event={"problem_id": scenario.P1, "success": "correct"}),  # no parts
-    ])
+    right = {
+        **scenario.P1_WRONG,
+        "success": "correct",
+        "grade": 1,
+        "answers": {"p1_2_1": "choice_2"},
+        "submission": {"p1_2_1": {**scenario.P1_WRONG["submission"]["p1_2_1"], "answer": "Azul", "correct": True}},
+    }
+    tiny_lake.events(
+        lake,
+        date(2016, 7, 7),
+        [
+            ev(1, "problem_check", t(7, 9, 0), source="server", event={**right, "attempts": 2}),
+            ev(2, "problem_check", t(2, 21, 0), source="server", event=right),
+            ev(
+                2,
+                f"/courses/{scenario.A}/xblock/{scenario.P1}/handler/xmodule_handler/problem_check",
+                t(2, 21, 0),
+                source="server",
+            ),
+            ev(2, f"/courses/{scenario.A}/courseware/ch2/s2/", t(7, 10, 0), source="server"),
+            scenario.enrollment(8, "activated", t(7, 11, 0), "honor"),  # after the table's snapshot (the 4th)
+            ev(
+                3, "problem_check", t(7, 12, 0), source="server", event={"problem_id": scenario.P1, "success": "correct"}
+            ),  # no parts
+        ],
+    )
     summary = build(lake, registry_path=registry)
     for name in ("int__events__problem_responses", "int__events__learner_block_day"):
         assert summary.outcome(name).notes == ["recomputed 2 event day(s): 2 partition(s) written, 0 removed"], name
     # p1: learner 1 wrong then right (2 tries), learners 2 and 3 right at once (3's submission names no part:
     # an attempt all the same, but no answer to count).
-    assert tiny_lake.rows(lake, "SELECT learners_attempted, attempts, learners_correct, first_attempt_correct_rate, "
-                                "mean_attempts_to_correct FROM problem_engagement") == [(3, 4, 3, 2 / 3, 4 / 3)]
-    assert tiny_lake.rows(lake, "SELECT value_key, answer_value, correct, first_response_count, last_response_count "
-                                "FROM problem_answer_distribution ORDER BY 1") == [
-        ("choice_1", "Rojo", False, 1, 0), ("choice_2", "Azul", True, 1, 2)]
+    assert tiny_lake.rows(
+        lake,
+        "SELECT learners_attempted, attempts, learners_correct, first_attempt_correct_rate, "
+        "mean_attempts_to_correct FROM problem_engagement",
+    ) == [(3, 4, 3, 2 / 3, 4 / 3)]
+    assert tiny_lake.rows(
+        lake,
+        "SELECT value_key, answer_value, correct, first_response_count, last_response_count "
+        "FROM problem_answer_distribution ORDER BY 1",
+    ) == [("choice_1", "Rojo", False, 1, 0), ("choice_2", "Azul", True, 1, 2)]
     # ch1 is now reached by learner 2 in the events too (p1's handler URL, late); ch2 by learner 1
     # (courseware) and now learner 2 (events); s2 by learner 2.
-    assert tiny_lake.rows(lake, "SELECT display_name, learners, learners_from_events FROM chapter_funnel "
-                                "WHERE block_type = 'chapter' OR display_name = 'Tarea' ORDER BY course_index") == [
-        ("Intro", 3, 2), ("Semana 1", 2, 1), ("Tarea", 1, 1), ("Examen", 1, 0)]
+    assert tiny_lake.rows(
+        lake,
+        "SELECT display_name, learners, learners_from_events FROM chapter_funnel "
+        "WHERE block_type = 'chapter' OR display_name = 'Tarea' ORDER BY course_index",
+    ) == [("Intro", 3, 2), ("Semana 1", 2, 1), ("Tarea", 1, 1), ("Examen", 1, 0)]
     assert summary.outcome("int__content__learner_units").notes == [merged(1)]  # learner 2 alone
     assert summary.outcome("int__problems__learner_parts").notes == [merged(3)]  # learners 1, 2 and 3 submitted p1
     # Learner 8, enrolled by the events after the snapshot, joins the table's honor learner (learner 1).
-    assert tiny_lake.rows(lake, "SELECT date, enrolled, source FROM enrollment_timeline WHERE course_key = 'ra_2016_t1' "
-                                "AND mode = 'honor' AND date >= DATE '2016-07-06' ORDER BY 1") == [
-        (date(2016, 7, 6), 1, "table and events"), (date(2016, 7, 7), 2, "table and events")]
+    assert tiny_lake.rows(
+        lake,
+        "SELECT date, enrolled, source FROM enrollment_timeline WHERE course_key = 'ra_2016_t1' "
+        "AND mode = 'honor' AND date >= DATE '2016-07-06' ORDER BY 1",
+    ) == [(date(2016, 7, 6), 1, "table and events"), (date(2016, 7, 7), 2, "table and events")]
     assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full"))
     # The 7th withdrawn: back to the scenario's rows.
     shutil.rmtree(lake.partition_dir("events", log_date="2016-07-07"))

@@ -30,10 +30,16 @@ NAMES = {1: "honor", 2: "audit", 3: "verified", 4: "staff", 5: "late", 6: "quiet
 
 
 def _event(user_id: int, time: str, event_type: str, body: dict, source: str = "server") -> str:
-    return json.dumps({
-        "username": NAMES[user_id], "event_type": event_type, "event_source": source, "time": time,
-        "context": {"user_id": user_id, "course_id": COURSE}, "event": json.dumps(body) if source == "browser" else body,
-    })
+    return json.dumps(
+        {
+            "username": NAMES[user_id],
+            "event_type": event_type,
+            "event_source": source,
+            "time": time,
+            "context": {"user_id": user_id, "course_id": COURSE},
+            "event": json.dumps(body) if source == "browser" else body,
+        }
+    )
 
 
 def _enrolment(user_id: int, time: str, action: str = "activated") -> str:
@@ -79,10 +85,25 @@ def _report(lake, intervals: Intervals, **options) -> list[dict]:
 
 
 def _counts(row: dict) -> tuple:
-    return tuple(row[name] for name in (
-        "days_active", "problems_attempted", "problem_attempts", "problems_correct", "videos_played", "forum_posts",
-        "forum_responses", "forum_comments", "forum_upvotes_given", "forum_downvotes_given", "forum_upvotes_received",
-        "forum_downvotes_received", "textbook_pages_viewed", "last_subsection_viewed"))
+    return tuple(
+        row[name]
+        for name in (
+            "days_active",
+            "problems_attempted",
+            "problem_attempts",
+            "problems_correct",
+            "videos_played",
+            "forum_posts",
+            "forum_responses",
+            "forum_comments",
+            "forum_upvotes_given",
+            "forum_downvotes_given",
+            "forum_upvotes_received",
+            "forum_downvotes_received",
+            "textbook_pages_viewed",
+            "last_subsection_viewed",
+        )
+    )
 
 
 ZEROS = ("0",) * 13 + ("",)
@@ -96,12 +117,42 @@ def test_weekly_report_of_the_fixture(engagement_lake):
     # Week ending Sunday 20: the learners enrolled at its end (not 5, who enrolls on the 21st).
     # honor: the forum day and the Sunday 23:59:59 page; a thread and a response; an up vote
     # undone (0); up votes received from staff and audit.
-    assert _counts(by_learner[week, pid(1)]) == ("2", "0", "0", "0", "0", "1", "1", "0", "0", "0", "2", "0", "0", PAGE.format("ch1/seq1"))
+    assert _counts(by_learner[week, pid(1)]) == (
+        "2",
+        "0",
+        "0",
+        "0",
+        "0",
+        "1",
+        "1",
+        "0",
+        "0",
+        "0",
+        "2",
+        "0",
+        "0",
+        PAGE.format("ch1/seq1"),
+    )
     # audit: 3 days (the browser check of the 19th counts for nothing); p1 twice, correct, p2 once;
     # a thread; three up votes given, one received from verified
     assert _counts(by_learner[week, pid(2)]) == ("3", "2", "3", "1", "0", "1", "0", "0", "3", "0", "1", "0", "0", "")
     # verified: 3 days; two videos; a comment; one up vote; a textbook page; seq2 viewed last
-    assert _counts(by_learner[week, pid(3)]) == ("3", "0", "0", "0", "2", "0", "0", "1", "1", "0", "0", "0", "1", PAGE.format("ch1/seq2"))
+    assert _counts(by_learner[week, pid(3)]) == (
+        "3",
+        "0",
+        "0",
+        "0",
+        "2",
+        "0",
+        "0",
+        "1",
+        "1",
+        "0",
+        "0",
+        "0",
+        "1",
+        PAGE.format("ch1/seq2"),
+    )
     # staff: two threads, an up vote given, two received (honor's was undone)
     assert _counts(by_learner[week, pid(4)]) == ("1", "0", "0", "0", "0", "2", "0", "0", "1", "0", "2", "0", "0", "")
     assert _counts(by_learner[week, pid(6)]) == ZEROS
@@ -109,7 +160,9 @@ def test_weekly_report_of_the_fixture(engagement_lake):
     assert _counts(by_learner[next_week, pid(1)]) == ("1",) + ("0",) * 12 + (PAGE.format("ch2/seq3"),)
     assert _counts(by_learner[next_week, pid(5)]) == ("1",) + ("0",) * 12 + ("",)
     assert all(_counts(by_learner[next_week, pid(user)]) == ZEROS for user in (2, 3, 6))
-    assert sorted(by_learner) == sorted([(week, pid(u)) for u in (1, 2, 3, 4, 6)] + [(next_week, pid(u)) for u in (1, 2, 3, 5, 6)])
+    assert sorted(by_learner) == sorted(
+        [(week, pid(u)) for u in (1, 2, 3, 4, 6)] + [(next_week, pid(u)) for u in (1, 2, 3, 5, 6)]
+    )
     assert list(rows[0])[:5] == ["course_id", "end_date", "learner_id", "cohort", "days_active"]
     assert {row["course_id"] for row in rows} == {COURSE}
 
@@ -117,11 +170,16 @@ def test_weekly_report_of_the_fixture(engagement_lake):
 def test_daily_and_whole_range(engagement_lake):
     daily = _report(engagement_lake, Intervals("daily", date(2015, 9, 20), date(2015, 9, 21)), courses=["1_1"])
     honor = {row["end_date"]: _counts(row) for row in daily if row["learner_id"] == tiny_lake.pseudonym(1)}
-    assert honor == {"2015-09-20": ("1",) + ("0",) * 12 + (PAGE.format("ch1/seq1"),),
-                     "2015-09-21": ("1",) + ("0",) * 12 + (PAGE.format("ch2/seq3"),)}
+    assert honor == {
+        "2015-09-20": ("1",) + ("0",) * 12 + (PAGE.format("ch1/seq1"),),
+        "2015-09-21": ("1",) + ("0",) * 12 + (PAGE.format("ch2/seq3"),),
+    }
     assert len(daily) == 5 + 6  # enrolled at the end of the 20th: 1, 2, 3, 4, 6; of the 21st: 5 too (staff leaves on the 22nd)
     # The mart: the whole range, to the last day of the events (the 22nd: staff unenrolled)
-    mart = tiny_lake.rows(engagement_lake, "SELECT learner_id, end_date, days_active, forum_upvotes_received FROM learner_engagement ORDER BY days_active, learner_id")
+    mart = tiny_lake.rows(
+        engagement_lake,
+        "SELECT learner_id, end_date, days_active, forum_upvotes_received FROM learner_engagement ORDER BY days_active, learner_id",
+    )
     assert {row[0] for row in mart} == {tiny_lake.pseudonym(u) for u in (1, 2, 3, 5, 6)}
     assert {row[1] for row in mart} == {date(2015, 9, 22)}
     # honor: enrolment day, forum day, the 20th and the 21st
@@ -132,7 +190,9 @@ def test_daily_and_whole_range(engagement_lake):
 
 
 def _idbx(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(Path(sys.executable).with_name("idbx")), *args], capture_output=True, text=True, env=os.environ.copy())
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("idbx")), *args], capture_output=True, text=True, env=os.environ.copy()
+    )
 
 
 def test_cli_names_learners_only_when_asked(engagement_lake, tmp_path):
@@ -143,7 +203,8 @@ def test_cli_names_learners_only_when_asked(engagement_lake, tmp_path):
     (users / "edxapp.sql").write_text(
         "CREATE TABLE `auth_user` (`id` int(11), `username` varchar(30), `email` varchar(75), `date_joined` datetime);\n"
         "INSERT INTO `auth_user` VALUES "
-        + ",".join(f"({user},'{name}','{name}@example.org','2015-01-01 00:00:00')" for user, name in NAMES.items()) + ";\n"
+        + ",".join(f"({user},'{name}','{name}@example.org','2015-01-01 00:00:00')" for user, name in NAMES.items())
+        + ";\n"
         "CREATE TABLE `course_groups_courseusergroup` (`id` int(11), `name` varchar(255), `course_id` varchar(255), `group_type` varchar(20));\n"
         f"INSERT INTO `course_groups_courseusergroup` VALUES (1,'Grupo A','{COURSE}','cohort'),(2,'Grupo B','{COURSE}','cohort');\n"
         "CREATE TABLE `course_groups_cohortmembership` (`id` int(11), `course_user_group_id` int(11), `user_id` int(11), `course_id` varchar(255));\n"
@@ -152,8 +213,20 @@ def test_cli_names_learners_only_when_asked(engagement_lake, tmp_path):
     assert not ingest_package([users], engagement_lake, snapshot_date=date(2015, 9, 30)).failed
     assert not build(engagement_lake).failed
     plain, named = tmp_path / "plain.csv", tmp_path / "named.csv"
-    common = ("report", "engagement", "--lake", str(engagement_lake.root), "--interval", "weekly",
-              "--start", "2015-09-14", "--end", "2015-09-20", "--course", "1_1")
+    common = (
+        "report",
+        "engagement",
+        "--lake",
+        str(engagement_lake.root),
+        "--interval",
+        "weekly",
+        "--start",
+        "2015-09-14",
+        "--end",
+        "2015-09-20",
+        "--course",
+        "1_1",
+    )
     done = _idbx(*common, "--out", str(plain))
     assert done.returncode == 0, done.stderr
     text = plain.read_text()
@@ -165,9 +238,12 @@ def test_cli_names_learners_only_when_asked(engagement_lake, tmp_path):
     rows = list(csv.DictReader(named.open()))
     assert list(rows[0])[:6] == ["course_id", "end_date", "username", "email", "cohort", "days_active"]
     assert sorted((row["username"], row["email"], row["cohort"], row["days_active"]) for row in rows) == [
-        ("audit", "audit@example.org", "Grupo B", "3"), ("honor", "honor@example.org", "Grupo A", "2"),
-        ("quiet", "quiet@example.org", "", "0"), ("staff", "staff@example.org", "", "1"),
-        ("verified", "verified@example.org", "Grupo A", "3")]
+        ("audit", "audit@example.org", "Grupo B", "3"),
+        ("honor", "honor@example.org", "Grupo A", "2"),
+        ("quiet", "quiet@example.org", "", "0"),
+        ("staff", "staff@example.org", "", "1"),
+        ("verified", "verified@example.org", "Grupo A", "3"),
+    ]
     # options for other reports, and a bad interval, are usage errors
     assert _idbx("report", "masterfile", "--lake", str(engagement_lake.root), "--interval", "daily").returncode == 2
     assert _idbx(*common[:4], "--interval", "monthly").returncode == 2

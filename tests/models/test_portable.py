@@ -62,14 +62,21 @@ def test_a_row_local_model_reads_one_relation_without_aggregates_windows_or_join
     assert row_local_input(PROJECT.models["stg__edx__events"]) == "events"
     assert row_local_input(model("SELECT a, hash(b) AS h FROM t, unnest(json_keys(c)) AS k(key) WHERE a > 0")) == "t"
     # A per-value lookup joined back on its key (the pseudonym once per learner) keeps it row by row.
-    lookup = ("WITH ids AS (SELECT u, learner_pseudonym(u) AS l FROM (SELECT DISTINCT u FROM t) AS d) "
-              "SELECT t.a, ids.l FROM t JOIN ids ON ids.u = t.u")
+    lookup = (
+        "WITH ids AS (SELECT u, learner_pseudonym(u) AS l FROM (SELECT DISTINCT u FROM t) AS d) "
+        "SELECT t.a, ids.l FROM t JOIN ids ON ids.u = t.u"
+    )
     assert row_local_input(model(lookup)) == "t"
     assert row_local_input(PROJECT.models["int__events__problem_responses"]) == "stg__edx__events"
     assert row_local_input(model(lookup.replace("ids.u = t.u", "ids.u = t.v"))) is None  # not on its key
     assert row_local_input(model(lookup.replace("JOIN ids", "LEFT JOIN ids"))) is None
-    for sql in ("SELECT count(*) AS a FROM t", "SELECT DISTINCT a FROM t", "SELECT lag(a) OVER (ORDER BY b) AS a FROM t",
-                "SELECT t.a FROM t JOIN u ON t.a = u.a", "SELECT a FROM t LIMIT 1"):
+    for sql in (
+        "SELECT count(*) AS a FROM t",
+        "SELECT DISTINCT a FROM t",
+        "SELECT lag(a) OVER (ORDER BY b) AS a FROM t",
+        "SELECT t.a FROM t JOIN u ON t.a = u.a",
+        "SELECT a FROM t LIMIT 1",
+    ):
         assert row_local_input(model(sql)) is None, sql
 
 
@@ -79,5 +86,7 @@ def test_each_engine_defines_the_runner_functions():
 
 
 def test_duckdb_s_list_and_storage_idioms_are_rewritten_for_spark():
-    assert "SIZE(ARRAY_DISTINCT(FLATTEN(COLLECT_LIST(x))))" in spark_sql(None, "SELECT len(list_distinct(flatten(list(x)))) FROM t")
+    assert "SIZE(ARRAY_DISTINCT(FLATTEN(COLLECT_LIST(x))))" in spark_sql(
+        None, "SELECT len(list_distinct(flatten(list(x)))) FROM t"
+    )
     assert "MATERIALIZED" not in spark_sql(None, "WITH a AS MATERIALIZED (SELECT 1 AS x) SELECT x FROM a")

@@ -50,26 +50,46 @@ def test_a_cycle_names_the_models(tmp_path):
         read_project(tmp_path)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("SELECT 1 AS k", "must start with a /\\* ... \\*/ header"),
-    (HEADER.replace("materialized: table", "materialized: tabel") + "SELECT 1 AS k", "materialized must be one of"),
-    (HEADER.replace("  k: a key", "  k: ''") + "SELECT 1 AS k", "columns must map every output column"),
-    (HEADER.replace("grain: [k]\n", "") + "SELECT 1 AS k", "missing \\['grain'\\]"),
-    (HEADER.replace("grain: [k]", "grain: one row per k") + "SELECT 1 AS k", "grain must list the output columns"),
-    (HEADER.replace("grain: [k]", "grain: []") + "SELECT 1 AS k", "grain must list the output columns"),
-    (HEADER.replace("grain: [k]", "grain: [k, j]") + "SELECT 1 AS k", "grain names j, not one of its columns"),
-    (HEADER + "SELECT 1 AS k; SELECT 2 AS k", "exactly one SELECT"),
-    (HEADER + "SELECT k FROM main.auth_user", "without a schema"),
-    (HEADER.replace("materialized: table", "materialized: incremental") + "SELECT 1 AS k", "an incremental model, and only one"),
-    (HEADER.replace("materialized: table", "materialized: incremental\npartition_by: log_date") + "SELECT 1 AS k",
-     "partition_by log_date must be one of its columns"),
-    (HEADER.replace("materialized: table", "materialized: table\npartition_by: event_date") + "SELECT 1 AS k", "an incremental model, and only one"),
-    (HEADER.replace("materialized: table", "materialized: table\nmerge_by: [k]") + "SELECT 1 AS k", "an incremental model, and only one"),
-    (HEADER.replace("materialized: table", "materialized: incremental\nmerge_by: [j]") + "SELECT 1 AS k", "merge_by must list some of the grain"),
-    (HEADER.replace("materialized: table", "materialized: incremental\nmerge_by: [k]\npartition_by: log_date") + "SELECT 1 AS k",
-     "an incremental model, and only one"),
-    (HEADER + "SELEC k FROM a", "does not parse|exactly one SELECT"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("SELECT 1 AS k", "must start with a /\\* ... \\*/ header"),
+        (HEADER.replace("materialized: table", "materialized: tabel") + "SELECT 1 AS k", "materialized must be one of"),
+        (HEADER.replace("  k: a key", "  k: ''") + "SELECT 1 AS k", "columns must map every output column"),
+        (HEADER.replace("grain: [k]\n", "") + "SELECT 1 AS k", "missing \\['grain'\\]"),
+        (HEADER.replace("grain: [k]", "grain: one row per k") + "SELECT 1 AS k", "grain must list the output columns"),
+        (HEADER.replace("grain: [k]", "grain: []") + "SELECT 1 AS k", "grain must list the output columns"),
+        (HEADER.replace("grain: [k]", "grain: [k, j]") + "SELECT 1 AS k", "grain names j, not one of its columns"),
+        (HEADER + "SELECT 1 AS k; SELECT 2 AS k", "exactly one SELECT"),
+        (HEADER + "SELECT k FROM main.auth_user", "without a schema"),
+        (
+            HEADER.replace("materialized: table", "materialized: incremental") + "SELECT 1 AS k",
+            "an incremental model, and only one",
+        ),
+        (
+            HEADER.replace("materialized: table", "materialized: incremental\npartition_by: log_date") + "SELECT 1 AS k",
+            "partition_by log_date must be one of its columns",
+        ),
+        (
+            HEADER.replace("materialized: table", "materialized: table\npartition_by: event_date") + "SELECT 1 AS k",
+            "an incremental model, and only one",
+        ),
+        (
+            HEADER.replace("materialized: table", "materialized: table\nmerge_by: [k]") + "SELECT 1 AS k",
+            "an incremental model, and only one",
+        ),
+        (
+            HEADER.replace("materialized: table", "materialized: incremental\nmerge_by: [j]") + "SELECT 1 AS k",
+            "merge_by must list some of the grain",
+        ),
+        (
+            HEADER.replace("materialized: table", "materialized: incremental\nmerge_by: [k]\npartition_by: log_date")
+            + "SELECT 1 AS k",
+            "an incremental model, and only one",
+        ),
+        (HEADER + "SELEC k FROM a", "does not parse|exactly one SELECT"),
+    ],
+)
 def test_a_malformed_model_names_its_file(text, message):
     with pytest.raises(ModelError, match=message) as caught:
         parse_model("m", "marts", Path("m.sql"), text)
@@ -94,12 +114,33 @@ def test_the_interface_other_tools_rely_on(bound):
     real = {name: dict(columns) for name, columns in bound.items()}
     assert {"course_id", "learner_id", "country", "country_by_ip", "country_source"} <= set(real["person_course"])
     assert {k: real["weekly_active"][k] for k in ("course_id", "week_start", "label", "learners")} == {
-        "course_id": "VARCHAR", "week_start": "DATE", "label": "VARCHAR", "learners": "BIGINT"}
+        "course_id": "VARCHAR",
+        "week_start": "DATE",
+        "label": "VARCHAR",
+        "learners": "BIGINT",
+    }
     assert {k: real["enrollment_daily"][k] for k in ("course_id", "date", "mode", "enrolled", "cumulative")} == {
-        "course_id": "VARCHAR", "date": "DATE", "mode": "VARCHAR", "enrolled": "BIGINT", "cumulative": "BIGINT"}
+        "course_id": "VARCHAR",
+        "date": "DATE",
+        "mode": "VARCHAR",
+        "enrolled": "BIGINT",
+        "cumulative": "BIGINT",
+    }
     assert list(real["general_report"])[:13] == [
-        "id", "name", "sme", "start_date", "end_date", "total_users", "active_users", "approved_users", "certified_users",
-        "failed_users", "male", "female", "countries"]
+        "id",
+        "name",
+        "sme",
+        "start_date",
+        "end_date",
+        "total_users",
+        "active_users",
+        "approved_users",
+        "certified_users",
+        "failed_users",
+        "male",
+        "female",
+        "countries",
+    ]
     assert "course_report" in real
 
 

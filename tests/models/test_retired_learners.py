@@ -42,7 +42,9 @@ def rows(lake: Lake, sql: str) -> list[tuple]:
 
 def test_retired_learners_are_flagged_and_counted_everywhere(lake):
     enrolled = rows(lake, "SELECT course_key, list(user_id ORDER BY user_id) FROM student_courseenrollment GROUP BY 1 ORDER BY 1")
-    retired_usernames = rows(lake, "SELECT count(*) FROM auth_user WHERE username LIKE 'retired%' AND email LIKE '%@retired.invalid'")
+    retired_usernames = rows(
+        lake, "SELECT count(*) FROM auth_user WHERE username LIKE 'retired%' AND email LIKE '%@retired.invalid'"
+    )
     assert retired_usernames[0][0] >= RETIRED  # the delivery holds them as edX delivers them (in each course's dump)
     for course_key, user_ids in enrolled:
         retired = sorted(tiny_lake.pseudonym(user_id) for user_id in user_ids if user_id <= RETIRED)
@@ -50,13 +52,17 @@ def test_retired_learners_are_flagged_and_counted_everywhere(lake):
         flagged = rows(lake, f"SELECT learner_id FROM person_course WHERE course_key = '{course_key}' AND is_retired ORDER BY 1")
         assert [learner for (learner,) in flagged] == retired
         # never dropped: every enrolled learner has a person-course row, the reports count them all
-        in_person_course = {learner for (learner,) in rows(lake, f"SELECT learner_id FROM person_course WHERE course_key = '{course_key}' AND enrolled")}
+        in_person_course = {
+            learner
+            for (learner,) in rows(lake, f"SELECT learner_id FROM person_course WHERE course_key = '{course_key}' AND enrolled")
+        }
         assert {tiny_lake.pseudonym(user_id) for user_id in user_ids} <= in_person_course
         assert rows(lake, f"SELECT users_total FROM course_report WHERE course_key = '{course_key}'")[0][0] == len(user_ids)
         assert rows(lake, f"SELECT count(*) FROM masterfile WHERE course_key = '{course_key}'")[0][0] == len(user_ids)
         assert rows(lake, f"SELECT count(*) FROM enrollments_report WHERE mooc_id = '{course_key}'")[0][0] == len(user_ids)
     assert rows(lake, "SELECT count(*) FROM int__tables__learner_course WHERE is_retired")[0][0] == sum(
-        1 for _, user_ids in enrolled for user_id in user_ids if user_id <= RETIRED)
+        1 for _, user_ids in enrolled for user_id in user_ids if user_id <= RETIRED
+    )
     others = rows(lake, f"SELECT is_retired FROM stg__edx__auth_user WHERE learner_id = '{tiny_lake.pseudonym(RETIRED + 1)}'")
     assert others == [(False,)]
 
@@ -69,7 +75,9 @@ def test_retired_names_stay_in_bronze(lake):
 
 def test_the_dashboard_says_how_many_retired_learners_a_course_counts(lake, tmp_path):
     site = build_site(lake, tmp_path / "site", lang="en", min_cell=1)
-    enrolled = dict(rows(lake, f"SELECT course_key, count(*) FILTER (WHERE user_id <= {RETIRED}) FROM student_courseenrollment GROUP BY 1"))
+    enrolled = dict(
+        rows(lake, f"SELECT course_key, count(*) FILTER (WHERE user_id <= {RETIRED}) FROM student_courseenrollment GROUP BY 1")
+    )
     for course_key, retired in enrolled.items():
         page = (site.out / settings.course_page(course_key)).read_text(encoding="utf-8")
         assert f"<dt>Accounts edX retired (included)</dt><dd>{retired}</dd>" in page, course_key

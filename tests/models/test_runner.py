@@ -30,7 +30,9 @@ def test_an_empty_lake_gives_empty_marts_with_their_columns(tmp_path):
     lake.root.mkdir()
     summary = build(lake)
     assert not summary.failed
-    assert {"course_blocks", "courseware_studentmodule", "events", "forum_posts", "student_courseenrollment"} <= set(summary.absent_sources)
+    assert {"course_blocks", "courseware_studentmodule", "events", "forum_posts", "student_courseenrollment"} <= set(
+        summary.absent_sources
+    )
     person_course = summary.outcome("person_course")
     assert person_course.rows == 0 and "empty: the lake holds no" in person_course.notes[0] and "events" in person_course.notes[0]
     views = marts_in_catalog(lake)
@@ -42,7 +44,12 @@ def test_an_empty_lake_gives_empty_marts_with_their_columns(tmp_path):
 
 def test_tables_only_and_events_only(tmp_path):
     tables = Lake(tmp_path / "tables")
-    tiny_lake.table(tables, "student_courseenrollment", A, [{"id": 1, "user_id": 1, "created": datetime(2016, 6, 1), "is_active": True, "mode": "audit"}])
+    tiny_lake.table(
+        tables,
+        "student_courseenrollment",
+        A,
+        [{"id": 1, "user_id": 1, "created": datetime(2016, 6, 1), "is_active": True, "mode": "audit"}],
+    )
     assert not build(tables).failed
     assert tiny_lake.rows(tables, "SELECT count(*) FROM person_course") == [(1,)]
     assert tiny_lake.rows(tables, "SELECT count(*) FROM activity_daily") == [(0,)]
@@ -50,25 +57,34 @@ def test_tables_only_and_events_only(tmp_path):
     events = Lake(tmp_path / "events")
     tiny_lake.events(events, date(2016, 7, 1), scenario.DAY_1)
     assert not build(events).failed
-    assert tiny_lake.rows(events, "SELECT count(*) FROM person_course WHERE course_key = 'ra_2016_t1'") == [(4,)]  # learners 1, 2, 3, 5
-    assert tiny_lake.rows(events, "SELECT users_total FROM course_report WHERE course_key = 'ra_2016_t1'") == []  # not in the registry shipped
+    assert tiny_lake.rows(events, "SELECT count(*) FROM person_course WHERE course_key = 'ra_2016_t1'") == [
+        (4,)
+    ]  # learners 1, 2, 3, 5
+    assert (
+        tiny_lake.rows(events, "SELECT users_total FROM course_report WHERE course_key = 'ra_2016_t1'") == []
+    )  # not in the registry shipped
 
 
 def broken_project(tmp_path: Path, sql: str) -> Path:
     root = tmp_path / "sql"
     shutil.copytree(settings.sql_root(), root)
     (root / "marts" / "zz_broken.sql").write_text(
-        "/*\ndescription: broken\ngrain: [k]\nmaterialized: table\ncolumns:\n  k: k\n*/\n" + sql, encoding="utf-8")
+        "/*\ndescription: broken\ngrain: [k]\nmaterialized: table\ncolumns:\n  k: k\n*/\n" + sql, encoding="utf-8"
+    )
     (root / "marts" / "zz_above.sql").write_text(
         "/*\ndescription: reads the broken one\ngrain: [k]\nmaterialized: table\ncolumns:\n  k: k\n*/\nSELECT k FROM zz_broken",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return root
 
 
-@pytest.mark.parametrize("sql, name", [
-    ("SELECT course_key AS k FROM no_such_table", "no_such_table"),
-    ("SELECT no_such_column AS k FROM person_course", "no_such_column"),
-])
+@pytest.mark.parametrize(
+    "sql, name",
+    [
+        ("SELECT course_key AS k FROM no_such_table", "no_such_table"),
+        ("SELECT no_such_column AS k FROM person_course", "no_such_column"),
+    ],
+)
 def test_a_model_reading_a_missing_table_or_column_fails_naming_both(tmp_path, sql, name):
     lake = Lake(tmp_path / "lake")
     lake.root.mkdir()
@@ -95,7 +111,9 @@ def test_a_second_build_keeps_what_did_not_change_and_select_builds_what_is_aske
     built = {o.name for o in changed.models if o.status == BUILT}
     assert {"stg__edx__user_id_map", "stg__edx__user_pseudonyms", "course_report", "person_course"} <= built
     assert "int__events__learner_course_day" not in built
-    assert tiny_lake.rows(lake, "SELECT learner_id, anonymous_user_id FROM stg__edx__user_id_map") == [(tiny_lake.pseudonym(1), "anon1")]
+    assert tiny_lake.rows(lake, "SELECT learner_id, anonymous_user_id FROM stg__edx__user_id_map") == [
+        (tiny_lake.pseudonym(1), "anon1")
+    ]
     # --select: the model and what it reads, nothing else.
     selected = build(lake, registry_path=registry, select=["general_report"], full_refresh=True)
     assert "general_report" in {o.name for o in selected.models}
@@ -124,10 +142,16 @@ def test_the_catalog_is_refreshed_only_when_its_views_would_change(tmp_path):
     root = tmp_path / "sql"
     shutil.copytree(settings.sql_root(), root)
     mart = root / "marts" / "course_countries.sql"
-    mart.write_text(mart.read_text().replace("  from_ip: ", "  from_ip_share: Share of learners located by IP.\n  from_ip: ")
-                    .replace("count(*) FILTER (WHERE country_source = 'ip') AS from_ip",
-                             "count(*) FILTER (WHERE country_source = 'ip') / count(*) AS from_ip_share,\n"
-                             "    count(*) FILTER (WHERE country_source = 'ip') AS from_ip"), encoding="utf-8")
+    mart.write_text(
+        mart.read_text()
+        .replace("  from_ip: ", "  from_ip_share: Share of learners located by IP.\n  from_ip: ")
+        .replace(
+            "count(*) FILTER (WHERE country_source = 'ip') AS from_ip",
+            "count(*) FILTER (WHERE country_source = 'ip') / count(*) AS from_ip_share,\n"
+            "    count(*) FILTER (WHERE country_source = 'ip') AS from_ip",
+        ),
+        encoding="utf-8",
+    )
     assert build(lake, registry_path=registry, project=read_project(root)).outcome("course_countries").status == BUILT
     assert lake.catalog_path.stat().st_ino != kept.st_ino
     assert tiny_lake.rows(lake, "SELECT count(*) FROM course_countries WHERE from_ip_share IS NOT NULL")[0][0] > 0
@@ -149,9 +173,8 @@ def test_refused_before_anything_is_written(tmp_path, monkeypatch):
 def test_one_build_at_a_time(tmp_path):
     lake = Lake(tmp_path / "lake")
     lake.root.mkdir()
-    with build_lock(lake):
-        with pytest.raises(ConfigError, match="another `idbx build` is running"):
-            build(lake)
+    with build_lock(lake), pytest.raises(ConfigError, match="another `idbx build` is running"):
+        build(lake)
 
 
 def test_a_corrupt_input_fails_its_models_and_leaves_their_outputs(tmp_path):
@@ -162,8 +185,10 @@ def test_a_corrupt_input_fails_its_models_and_leaves_their_outputs(tmp_path):
     # A later snapshot whose user ids are not numbers (a file written by something else than idbx).
     partition = lake.partition_dir("student_courseenrollment", snapshot_date="2016-07-11", course="ra_2016_t1")
     partition.mkdir(parents=True)
-    duckdb.execute(f"COPY (SELECT 'x1' AS user_id, 'ra_2016_t1' AS course_key, DATE '2016-07-11' AS snapshot_date) "
-                   f"TO '{partition / 'data.parquet'}' (FORMAT parquet)")
+    duckdb.execute(
+        f"COPY (SELECT 'x1' AS user_id, 'ra_2016_t1' AS course_key, DATE '2016-07-11' AS snapshot_date) "
+        f"TO '{partition / 'data.parquet'}' (FORMAT parquet)"
+    )
     summary = build(lake, registry_path=registry)
     assert summary.outcome("stg__edx__user_pseudonyms").status == FAILED
     assert summary.outcome("stg__edx__user_pseudonyms").error.startswith("idbx/sql/staging/stg__edx__user_pseudonyms.sql: ")
@@ -181,8 +206,11 @@ def test_another_pseudonym_key_is_refused_unless_rekey(tmp_path):
     before = set(tiny_lake.rows(lake, "SELECT DISTINCT learner_id FROM person_course"))
     marts_before = {path: path.stat().st_mtime_ns for path in lake.marts.rglob("*.parquet")}
     other = "another-key-of-32-characters-xx"
-    with pytest.raises(ConfigError, match=r"was built with another IDBX_PSEUDONYM_KEY \(fingerprint \w+, this key's \w+\): "
-                                          r"every learner_id would change; .* `idbx build --rekey`"):
+    with pytest.raises(
+        ConfigError,
+        match=r"was built with another IDBX_PSEUDONYM_KEY \(fingerprint \w+, this key's \w+\): "
+        r"every learner_id would change; .* `idbx build --rekey`",
+    ):
         build(lake, key=other, registry_path=registry)
     assert {path: path.stat().st_mtime_ns for path in lake.marts.rglob("*.parquet")} == marts_before
     summary = build(lake, key=other, rekey=True, registry_path=registry)

@@ -69,8 +69,9 @@ def test_every_output_on_spark_equals_duckdb_s(spark_built, built_scenario):
             for folder in sorted(p for p in (built_scenario.root / layer).iterdir() if p.is_dir()):
                 on_spark = lake.root / layer / folder.name
                 described = con.execute(f"DESCRIBE SELECT * FROM {_scan(folder)}").fetchall()
-                assert [r[:2] for r in con.execute(f"DESCRIBE SELECT * FROM {_scan(on_spark)}").fetchall()] == \
-                       [r[:2] for r in described], folder.name
+                assert [r[:2] for r in con.execute(f"DESCRIBE SELECT * FROM {_scan(on_spark)}").fetchall()] == [
+                    r[:2] for r in described
+                ], folder.name
                 columns = ", ".join(f'"{r[0]}"' for r in described if r[0] != "computed_at")  # when each build ran
                 duck = con.execute(f"SELECT {columns} FROM {_scan(folder)} ORDER BY ALL").fetchall()
                 other = con.execute(f"SELECT {columns} FROM {_scan(on_spark)} ORDER BY ALL").fetchall()
@@ -85,7 +86,7 @@ def test_every_output_on_spark_equals_duckdb_s(spark_built, built_scenario):
 
 def test_the_catalog_reads_spark_s_marts_and_the_summary_says_full_refresh(spark_built):
     lake, summary = spark_built
-    (gender, countries), = tiny_lake.rows(lake, f"SELECT gender, countries FROM course_report WHERE course_key = '{RA}'")
+    ((gender, countries),) = tiny_lake.rows(lake, f"SELECT gender, countries FROM course_report WHERE course_key = '{RA}'")
     assert gender == {"f": 1, "m": 2}
     assert countries["MX"]["birth"] == {"1980": 1, "1990": 1}
     learner_ids = {row[0] for row in tiny_lake.rows(lake, "SELECT learner_id FROM person_course")}

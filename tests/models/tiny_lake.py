@@ -38,7 +38,9 @@ def _write(path: Path, columns: dict[str, str], rows: list[dict]) -> Path:
     assert not unknown, f"no such column: {unknown}"
 
     def select(row: dict) -> str:
-        return "SELECT " + ", ".join(f"CAST({_literal(row.get(name))} AS {type_}) AS {quote_ident(name)}" for name, type_ in columns.items())
+        return "SELECT " + ", ".join(
+            f"CAST({_literal(row.get(name))} AS {type_}) AS {quote_ident(name)}" for name, type_ in columns.items()
+        )
 
     sql = " UNION ALL ".join(select(row) for row in rows) if rows else select({}) + " WHERE false"
     duckdb.execute(f"COPY ({sql}) TO {sql_string(str(path))} (FORMAT parquet)")
@@ -53,8 +55,16 @@ def table(lake: Lake, name: str, course_id: str, rows: list[dict], snapshot: dat
     """bronze/<name>/snapshot_date=D/course=K/data.parquet with the table's declared columns."""
     key = course_key(course_id)
     columns = {c.name: c.type for c in TABLES[name].columns} | LINEAGE_COLUMNS
-    filled = [{"course_id": course_id, **row, "course_key": key, "snapshot_date": snapshot,
-               "source_file": f"{course_id.replace('/', '-')}-{name}.sql"} for row in rows]
+    filled = [
+        {
+            "course_id": course_id,
+            **row,
+            "course_key": key,
+            "snapshot_date": snapshot,
+            "source_file": f"{course_id.replace('/', '-')}-{name}.sql",
+        }
+        for row in rows
+    ]
     if "course_id" in {c.name for c in TABLES[name].columns}:
         filled = [{**row, "course_id": row.get("course_id", course_id)} for row in filled]
     return _write(lake.partition_dir(name, snapshot_date=snapshot.isoformat(), course=key) / "data.parquet", columns, filled)
@@ -76,7 +86,9 @@ def events(lake: Lake, log_date: date, rows: list[dict], file_name: str = "data.
 
 def registry(path: Path, rows: list[str]) -> Path:
     """A registry CSV (rows as CSV lines after the header)."""
-    path.write_text("course_key,name,sme,start_date,end_date,excluded,passing_grade,notes\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    path.write_text(
+        "course_key,name,sme,start_date,end_date,excluded,passing_grade,notes\n" + "\n".join(rows) + "\n", encoding="utf-8"
+    )
     return path
 
 

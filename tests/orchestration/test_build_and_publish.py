@@ -104,7 +104,9 @@ def test_a_run_builds_exports_publishes_and_draws_the_dashboard(first_run):
     assert KEY not in markdown and "**Failed**" not in markdown
 
 
-def test_a_refused_publish_fails_the_run_in_one_line_and_leaves_the_collections(first_run, mongo_uri, sample, tmp_path, monkeypatch):
+def test_a_refused_publish_fails_the_run_in_one_line_and_leaves_the_collections(
+    first_run, mongo_uri, sample, tmp_path, monkeypatch
+):
     """A new day of logs changes the marts; the server refuses the first write of the publish."""
     db = first_run.database
     before = contents(db)

@@ -27,7 +27,8 @@ def artifact(state) -> str:
 
     with get_client(sync_client=True) as client:
         found = client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id]))
+        )
     [markdown] = [a.data for a in found if a.type == "markdown"]
     return markdown
 
@@ -113,15 +114,18 @@ def test_a_delivery_with_tolerable_rejects_completes_and_one_over_the_rate_fails
     assert tolerated.is_completed(), tolerated.message
     markdown = artifact(tolerated)
     assert "| 15 | 0 | 0 | 49 | 2 |" in markdown, markdown
-    assert ("**Rejected rows** (the files landed; every rejected row is in `table_rejects`)\n"
-            "- edX-DemoX-Demo_Course-teams-acceptance.sql: 2 of 4 rows rejected: line 3 (CAST (last_activity_at)), "
-            "line 4 (CAST (last_activity_at))") in markdown
+    assert (
+        "**Rejected rows** (the files landed; every rejected row is in `table_rejects`)\n"
+        "- edX-DemoX-Demo_Course-teams-acceptance.sql: 2 of 4 rows rejected: line 3 (CAST (last_activity_at)), "
+        "line 4 (CAST (last_activity_at))"
+    ) in markdown
     assert "**Failed**" not in markdown
     monkeypatch.setenv("IDBX_MAX_REJECT_RATE", "0.01")
     strict = sync_course_data(lake=str(tmp_path / "strict"), return_state=True)
     assert strict.is_failed()
-    assert strict.message.startswith("idbx-2015-11-06/edX-DemoX-Demo_Course-teams-acceptance.sql: 2 of 4 rows rejected (50.0%), over "
-                                     "IDBX_MAX_REJECT_RATE=0.01")
+    assert strict.message.startswith(
+        "idbx-2015-11-06/edX-DemoX-Demo_Course-teams-acceptance.sql: 2 of 4 rows rejected (50.0%), over IDBX_MAX_REJECT_RATE=0.01"
+    )
     markdown = artifact(strict)
     assert "| 14 | 0 | 1 | 47 | 0 |" in markdown and "**Rejected rows**" not in markdown, markdown
     assert "**Failed**\n- idbx-2015-11-06/edX-DemoX-Demo_Course-teams-acceptance.sql: 2 of 4 rows rejected" in markdown

@@ -19,8 +19,9 @@ def test_forget_learners_flow(built_sample, tmp_path, monkeypatch):
     lake = copy_lake(built_sample, tmp_path)
     identifiers = tmp_path / "requests.txt"
     identifiers.write_text("email:learner38@example.org\n", encoding="utf-8")
-    state = forget_learners(usernames=["learner37"], from_files=[str(identifiers)], mode="delete", lake=str(lake.root),
-                            return_state=True)
+    state = forget_learners(
+        usernames=["learner37"], from_files=[str(identifiers)], mode="delete", lake=str(lake.root), return_state=True
+    )
     assert state.is_completed(), state.message
     [record] = check_lake(lake).erasures
     assert record["learners"] == 2 and record["mode"] == "delete"

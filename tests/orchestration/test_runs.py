@@ -31,8 +31,9 @@ def test_a_run_outside_a_deployment_chains_nothing(monkeypatch):
     assert synced.notes == []
 
 
-def test_a_deployment_run_with_nothing_new_and_the_marts_published_starts_no_build(monkeypatch, built_sample, mongo_uri,
-                                                                                     database, tmp_path):
+def test_a_deployment_run_with_nothing_new_and_the_marts_published_starts_no_build(
+    monkeypatch, built_sample, mongo_uri, database, tmp_path
+):
     lake = copy_lake(built_sample, tmp_path)
     publish(lake, fast(mongo_uri, database.name))
     monkeypatch.setenv(DEPLOYMENT_ID_ENV, "7f9c1a5e-0000-4000-8000-000000000000")
@@ -53,6 +54,8 @@ def test_a_deployment_run_that_landed_nothing_starts_the_build_the_lake_is_waiti
     synced = outcome(UNCHANGED)
     start_build_and_publish(synced, str(landed_sample.root))
     files = len(landed_sample.manifest_records())
-    assert synced.notes == [f"{files} source files landed and no complete build yet, but build-and-publish/never-deployed "
-                            "is not deployed (prefect deploy --all): nothing was built or published"]
+    assert synced.notes == [
+        f"{files} source files landed and no complete build yet, but build-and-publish/never-deployed "
+        "is not deployed (prefect deploy --all): nothing was built or published"
+    ]
     assert synced.failures == []

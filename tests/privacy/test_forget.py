@@ -45,17 +45,27 @@ def traces(lake: Lake, user_id: int, texts: list[str]) -> list[str]:
         if not path.is_file() or path.name == "catalog.duckdb":
             continue
         if path.suffix == ".parquet":
-            columns = [c for c, *_ in con.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_string(str(path))}, hive_partitioning = false)").fetchall()]
+            columns = [
+                c
+                for c, *_ in con.execute(
+                    f"DESCRIBE SELECT * FROM read_parquet({sql_string(str(path))}, hive_partitioning = false)"
+                ).fetchall()
+            ]
             rel = path.relative_to(lake.root)
             if rel.parts[0] == "bronze":
                 dataset = erasure.dataset_of(lake, path)
                 for column in erasure.roles(dataset, columns).user_ids:
-                    n = con.execute(f'SELECT count(*) FROM read_parquet(?, hive_partitioning = false) WHERE TRY_CAST("{column}" AS BIGINT) = {user_id}', [str(path)]).fetchall()[0][0]
+                    n = con.execute(
+                        f'SELECT count(*) FROM read_parquet(?, hive_partitioning = false) WHERE TRY_CAST("{column}" AS BIGINT) = {user_id}',
+                        [str(path)],
+                    ).fetchall()[0][0]
                     if n:
                         found.append(f"{rel}: {column} = {user_id} in {n} row(s)")
-            text = " || ' ' || ".join(f'coalesce(CAST("{c}" AS VARCHAR), \'\')' for c in columns)
-            n = con.execute(f"SELECT count(*) FROM read_parquet(?, hive_partitioning = false) WHERE regexp_matches({text}, ?)",
-                            [str(path), pattern]).fetchall()[0][0]
+            text = " || ' ' || ".join(f"coalesce(CAST(\"{c}\" AS VARCHAR), '')" for c in columns)
+            n = con.execute(
+                f"SELECT count(*) FROM read_parquet(?, hive_partitioning = false) WHERE regexp_matches({text}, ?)",
+                [str(path), pattern],
+            ).fetchall()[0][0]
             if n:
                 found.append(f"{rel}: {n} row(s) hold {texts}")
         elif path.suffix in (".json", ".jsonl", ".csv", ".html", ".js", ".txt", ".md"):
@@ -69,12 +79,17 @@ def course_counts(lake: Lake) -> list[tuple]:
     """Per course: enrolments, active learners, certificates by status, from the course report mart."""
     return duckdb.sql(f"""
         SELECT course_key, users_total, users_active, certificates_certified, certificates_failed, certificates_approved
-        FROM read_parquet({sql_string(str(lake.marts / 'course_report' / '**' / '*.parquet'))}) ORDER BY course_key""").fetchall()
+        FROM read_parquet({sql_string(str(lake.marts / "course_report" / "**" / "*.parquet"))}) ORDER BY course_key""").fetchall()
 
 
 # A dataset of the sample the learner has rows in, and its user id column.
-OWNED = {"auth_user": "id", "student_courseenrollment": "user_id", "courseware_studentmodule": "student_id",
-         "events": "user_id", "forum_posts": "author_id"}
+OWNED = {
+    "auth_user": "id",
+    "student_courseenrollment": "user_id",
+    "courseware_studentmodule": "student_id",
+    "events": "user_id",
+    "forum_posts": "author_id",
+}
 
 
 def bronze(lake: Lake, dataset: str) -> str:
@@ -99,8 +114,11 @@ def built(built_sample: Lake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 def test_forget_erases_the_learner_everywhere_and_keeps_the_aggregates_right(built: Lake, mode: str, sample):
     assert traces(built, USER, [NAME, EMAIL, learner_id(USER)])  # what the search below must not find any more
     before = course_counts(built)
-    enrolled = {key for key, in duckdb.sql(f"""SELECT DISTINCT course_key FROM read_parquet(
-        {sql_string(str(built.bronze / 'student_courseenrollment' / '**' / '*.parquet'))}) WHERE user_id = {USER}""").fetchall()}
+    enrolled = {
+        key
+        for (key,) in duckdb.sql(f"""SELECT DISTINCT course_key FROM read_parquet(
+        {sql_string(str(built.bronze / "student_courseenrollment" / "**" / "*.parquet"))}) WHERE user_id = {USER}""").fetchall()
+    }
     theirs = {dataset: rows_of(built, dataset, column, f"= {USER}") for dataset, column in OWNED.items()}
     assert all(theirs.values()), theirs
     summary = forget(built, Identifiers(usernames={NAME}), mode)
@@ -108,14 +126,19 @@ def test_forget_erases_the_learner_everywhere_and_keeps_the_aggregates_right(bui
     if mode == "deidentify":  # their rows kept under one new id, negative, without what identified them
         replaced = {dataset: rows_of(built, dataset, column, "< 0") for dataset, column in OWNED.items()}
         assert replaced == theirs
-        ids = {n for dataset, column in OWNED.items() for n, in duckdb.sql(
-            f"SELECT DISTINCT {column} FROM {bronze(built, dataset)} WHERE {column} < 0").fetchall()}
+        ids = {
+            n
+            for dataset, column in OWNED.items()
+            for (n,) in duckdb.sql(f"SELECT DISTINCT {column} FROM {bronze(built, dataset)} WHERE {column} < 0").fetchall()
+        }
         assert len(ids) == 1
-        assert duckdb.sql(f"""SELECT count(*) FROM {bronze(built, 'events')} WHERE user_id < 0 AND (username IS NOT NULL
+        assert duckdb.sql(f"""SELECT count(*) FROM {bronze(built, "events")} WHERE user_id < 0 AND (username IS NOT NULL
             OR ip IS NOT NULL OR agent IS NOT NULL OR session IS NOT NULL OR referer IS NOT NULL
             OR json_exists(event, '$.answers') OR json_exists(context, '$.ip'))""").fetchall() == [(0,)]
-        assert duckdb.sql(f"SELECT count(*) FROM {bronze(built, 'forum_posts')} WHERE author_id < 0 AND "
-                          "(body IS NOT NULL OR title IS NOT NULL OR author_username IS NOT NULL)").fetchall() == [(0,)]
+        assert duckdb.sql(
+            f"SELECT count(*) FROM {bronze(built, 'forum_posts')} WHERE author_id < 0 AND "
+            "(body IS NOT NULL OR title IS NOT NULL OR author_username IS NOT NULL)"
+        ).fetchall() == [(0,)]
     else:
         assert {dataset: rows_of(built, dataset, column, "< 0") for dataset, column in OWNED.items()} == dict.fromkeys(OWNED, 0)
     assert traces(built, USER, [NAME, EMAIL, learner_id(USER)]) == []
@@ -144,8 +167,11 @@ def test_forget_erases_the_learner_everywhere_and_keeps_the_aggregates_right(bui
 
 def test_dry_run_changes_nothing(built: Lake):
     def snapshot() -> dict[str, str]:
-        return {p.relative_to(built.root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-                for p in sorted(built.root.rglob("*")) if p.is_file() and p.name != "catalog.duckdb"}
+        return {
+            p.relative_to(built.root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(built.root.rglob("*"))
+            if p.is_file() and p.name != "catalog.duckdb"
+        }
 
     before = snapshot()
     summary = forget(built, Identifiers(emails={EMAIL.upper()}), "delete", dry_run=True)
@@ -187,10 +213,14 @@ def test_identifiers_file(tmp_path: Path):
 def test_the_scenario_learner_is_erased_and_their_events_still_counted(built_scenario: Lake, tmp_path: Path, monkeypatch):
     monkeypatch.setenv("IDBX_PSEUDONYM_KEY", tiny_lake.KEY)
     lake = copy_lake(built_scenario, tmp_path)
-    before = duckdb.sql(f"SELECT count(*) FROM read_parquet({sql_string(str(lake.bronze / 'events' / '**' / '*.parquet'))})").fetchall()[0][0]
+    before = duckdb.sql(
+        f"SELECT count(*) FROM read_parquet({sql_string(str(lake.bronze / 'events' / '**' / '*.parquet'))})"
+    ).fetchall()[0][0]
     forget(lake, Identifiers(user_ids={1}), "deidentify")
     assert traces(lake, 1, ["learner1", learner_id(1, tiny_lake.KEY)]) == []
-    after = duckdb.sql(f"SELECT count(*) FROM read_parquet({sql_string(str(lake.bronze / 'events' / '**' / '*.parquet'))})").fetchall()[0][0]
+    after = duckdb.sql(
+        f"SELECT count(*) FROM read_parquet({sql_string(str(lake.bronze / 'events' / '**' / '*.parquet'))})"
+    ).fetchall()[0][0]
     assert after == before
 
 
@@ -209,8 +239,7 @@ def test_forget_killed_then_run_again_equals_an_uninterrupted_one(built: Lake, t
     process.wait()
     assert journal.exists(), "the run ended before it could be killed mid-rewrite"
     assert any(p.kind == "interrupted" for p in check_lake(built).problems)
-    again = subprocess.run([IDBX, "forget", "--lake", str(built.root)], env=env,
-                           capture_output=True, text=True)
+    again = subprocess.run([IDBX, "forget", "--lake", str(built.root)], env=env, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     assert not journal.exists()
     assert bronze_rows(built) == bronze_rows(whole)
@@ -246,8 +275,10 @@ def test_a_table_keyed_by_the_learners_profile_loses_the_key(tmp_path: Path):
     lake = Lake(tmp_path / "lake")
     path = lake.bronze / "student_languageproficiency" / "snapshot_date=2016-07-04" / "course=c" / "data.parquet"
     path.parent.mkdir(parents=True)
-    duckdb.sql(f"COPY (SELECT * FROM (VALUES (1, 501, 'es'), (2, 502, 'pt'), (3, 501, 'en')) t(id, user_profile_id, code)) "
-               f"TO {sql_string(str(path))} (FORMAT parquet)")
+    duckdb.sql(
+        f"COPY (SELECT * FROM (VALUES (1, 501, 'es'), (2, 502, 'pt'), (3, 501, 'en')) t(id, user_profile_id, code)) "
+        f"TO {sql_string(str(path))} (FORMAT parquet)"
+    )
     register = erasure.Register("salt")
     register.add(erasure.entries_for(register, "t1", "deidentify", {"user_id": {7}, "profile_id": {501}}))
     con = duckdb.connect()
@@ -255,4 +286,8 @@ def test_a_table_keyed_by_the_learners_profile_loses_the_key(tmp_path: Path):
     assert erasure.matches_in(con, [path], "student_languageproficiency", "salt") == {path: 2}
     target = tmp_path / "erased.parquet"
     assert erasure.rewrite_to(con, path, target, "student_languageproficiency", "salt") == 3
-    assert duckdb.sql(f"SELECT * FROM {sql_string(str(target))}").fetchall() == [(None, None, "es"), (2, 502, "pt"), (None, None, "en")]
+    assert duckdb.sql(f"SELECT * FROM {sql_string(str(target))}").fetchall() == [
+        (None, None, "es"),
+        (2, 502, "pt"),
+        (None, None, "en"),
+    ]

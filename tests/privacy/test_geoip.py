@@ -35,9 +35,27 @@ KNOWN = {
     "196.216.2.1": "ZA",  # AFRINIC
     "2c0f:fb50:4003::1": "KE",
 }
-UNKNOWN = ["10.0.0.7", "192.168.1.20", "172.20.0.1", "127.0.0.1", "169.254.3.4", "100.64.1.1", "224.0.0.251",
-           "240.1.2.3", "::1", "fe80::1%eth0", "fd00::1", "ff02::1", "2001:db8::7",
-           "", "unknown", "999.1.1.1", "1.2.3", "190.3.4.7, 10.0.0.1", "::ffff:999.1.1.1"]
+UNKNOWN = [
+    "10.0.0.7",
+    "192.168.1.20",
+    "172.20.0.1",
+    "127.0.0.1",
+    "169.254.3.4",
+    "100.64.1.1",
+    "224.0.0.251",
+    "240.1.2.3",
+    "::1",
+    "fe80::1%eth0",
+    "fd00::1",
+    "ff02::1",
+    "2001:db8::7",
+    "",
+    "unknown",
+    "999.1.1.1",
+    "1.2.3",
+    "190.3.4.7, 10.0.0.1",
+    "::ffff:999.1.1.1",
+]
 
 
 def _lookup(ips, database=None):
@@ -63,7 +81,9 @@ def test_ipv4_mapped_addresses_resolve_like_ipv4():
 
 
 def _mmdb(path, networks):
-    writer = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type="GeoLite2-Country", languages=["en"], description="test")
+    writer = MMDBWriter(
+        ip_version=6, ipv4_compatible=True, database_type="GeoLite2-Country", languages=["en"], description="test"
+    )
     for cidrs, record in networks:
         writer.insert_network(IPSet(cidrs), record)
     writer.to_db_file(str(path))
@@ -75,31 +95,68 @@ def _country(code):
 
 
 def test_maxmind_file_overrides_the_package(tmp_path, monkeypatch):
-    path = _mmdb(tmp_path / "GeoLite2-Country.mmdb", [
-        (["8.8.8.0/24"], {"country": _country("MX"), "registered_country": _country("US")}),
-        (["190.3.0.0/16", "2800:3f0::/32"], {"country": _country("CO")}),
-        (["193.0.0.0/21"], {"registered_country": _country("NL")}),  # no location: registered country
-        (["41.0.0.0/11"], {"continent": {"code": "AF"}}),  # no country at all
-        (["10.0.0.0/8", "fd00::/8"], {"country": _country("PE")}),  # private space stays unknown
-    ])
+    path = _mmdb(
+        tmp_path / "GeoLite2-Country.mmdb",
+        [
+            (["8.8.8.0/24"], {"country": _country("MX"), "registered_country": _country("US")}),
+            (["190.3.0.0/16", "2800:3f0::/32"], {"country": _country("CO")}),
+            (["193.0.0.0/21"], {"registered_country": _country("NL")}),  # no location: registered country
+            (["41.0.0.0/11"], {"continent": {"code": "AF"}}),  # no country at all
+            (["10.0.0.0/8", "fd00::/8"], {"country": _country("PE")}),  # private space stays unknown
+        ],
+    )
     monkeypatch.setenv(GEOIP_DB_ENV, str(path))
     database = open_country_database()
     assert isinstance(database, RangeCountries) and "GeoLite2-Country" in database.description
-    got = _lookup(["8.8.8.8", "8.8.9.1", "190.3.4.7", "2800:3f0:4001::1", "193.0.6.139", "41.1.1.1", "10.1.1.1", "fd00::5", "::ffff:190.3.255.255"], database)
-    assert got == {"8.8.8.8": "MX", "8.8.9.1": None, "190.3.4.7": "CO", "2800:3f0:4001::1": "CO", "193.0.6.139": "NL",
-                   "41.1.1.1": None, "10.1.1.1": None, "fd00::5": None, "::ffff:190.3.255.255": "CO"}
+    got = _lookup(
+        [
+            "8.8.8.8",
+            "8.8.9.1",
+            "190.3.4.7",
+            "2800:3f0:4001::1",
+            "193.0.6.139",
+            "41.1.1.1",
+            "10.1.1.1",
+            "fd00::5",
+            "::ffff:190.3.255.255",
+        ],
+        database,
+    )
+    assert got == {
+        "8.8.8.8": "MX",
+        "8.8.9.1": None,
+        "190.3.4.7": "CO",
+        "2800:3f0:4001::1": "CO",
+        "193.0.6.139": "NL",
+        "41.1.1.1": None,
+        "10.1.1.1": None,
+        "fd00::5": None,
+        "::ffff:190.3.255.255": "CO",
+    }
 
 
 def test_range_csv_overrides_the_package(tmp_path):
-    rows = ["1.0.0.0,1.0.0.255,AU", "190.3.0.0,190.3.255.255,CO", "2800:3f0::,2800:3f0:ffff:ffff:ffff:ffff:ffff:ffff,AR",
-            "200.0.0.0,200.0.0.255,ZZ", '"8.8.8.0","8.8.8.255","us"']
+    rows = [
+        "1.0.0.0,1.0.0.255,AU",
+        "190.3.0.0,190.3.255.255,CO",
+        "2800:3f0::,2800:3f0:ffff:ffff:ffff:ffff:ffff:ffff,AR",
+        "200.0.0.0,200.0.0.255,ZZ",
+        '"8.8.8.0","8.8.8.255","us"',
+    ]
     path = tmp_path / "dbip-country-lite-2026-11.csv.gz"
     path.write_bytes(gzip.compress(("\n".join(rows) + "\n").encode()))
     database = open_country_database(path)
     assert "5 ranges" in database.description
     got = _lookup(["1.0.0.1", "1.0.1.1", "190.3.4.7", "2800:3f0::9", "200.0.0.1", "8.8.8.8", "0.0.0.1"], database)
-    assert got == {"1.0.0.1": "AU", "1.0.1.1": None, "190.3.4.7": "CO", "2800:3f0::9": "AR", "200.0.0.1": None,
-                   "8.8.8.8": "US", "0.0.0.1": None}
+    assert got == {
+        "1.0.0.1": "AU",
+        "1.0.1.1": None,
+        "190.3.4.7": "CO",
+        "2800:3f0::9": "AR",
+        "200.0.0.1": None,
+        "8.8.8.8": "US",
+        "0.0.0.1": None,
+    }
 
 
 def test_a_bad_range_row_is_named(tmp_path):
@@ -111,8 +168,11 @@ def test_a_bad_range_row_is_named(tmp_path):
 
 @pytest.mark.parametrize(
     ("name", "content", "message"),
-    [("country.mmdb", b"not a database", "not a readable MaxMind DB"), ("country.dat", b"x", "not a country database"),
-     ("ranges.csv", b"1.0.0.0,1.0.0.255\n", "not a first,last,country CSV")],
+    [
+        ("country.mmdb", b"not a database", "not a readable MaxMind DB"),
+        ("country.dat", b"x", "not a country database"),
+        ("ranges.csv", b"1.0.0.0,1.0.0.255\n", "not a first,last,country CSV"),
+    ],
 )
 def test_unusable_files_are_refused_with_their_name(tmp_path, name, content, message):
     path = tmp_path / name
@@ -155,7 +215,10 @@ def test_range_lookup_agrees_with_a_plain_binary_search(tmp_path):
     starts = sorted({rng.randrange(mapped + (1 << 24), mapped + (224 << 24)) for _ in range(1500)}) + sorted(
         {rng.randrange(0x2001_0400 << 96, 0x2C10 << 112) for _ in range(1500)}
     )
-    ranges = [(a, min(a + rng.randrange(1, 1 << 20), b - 1), rng.choice(["MX", "CO", "BR", "AR"])) for a, b in zip(starts, starts[1:] + [1 << 128])]
+    ranges = [
+        (a, min(a + rng.randrange(1, 1 << 20), b - 1), rng.choice(["MX", "CO", "BR", "AR"]))
+        for a, b in zip(starts, starts[1:] + [1 << 128])
+    ]
     text = lambda n: str(ipaddress.IPv4Address(n - mapped)) if n >> 32 == 0xFFFF else str(ipaddress.IPv6Address(n))  # noqa: E731
     path = tmp_path / "ranges.csv"
     path.write_text("".join(f"{text(a)},{text(b)},{c}\n" for a, b, c in ranges))

@@ -66,12 +66,17 @@ def broken(tmp_path):
     logs = tmp_path / "logs"
     logs.mkdir()
     bad_times = b"".join(
-        b'{"username": "learner%d", "ip": "190.%d.3.7", "time": "learner%d@example.org", "event_type": "x"}\n' % (n, n, n) for n in range(3)
+        b'{"username": "learner%d", "ip": "190.%d.3.7", "time": "learner%d@example.org", "event_type": "x"}\n' % (n, n, n)
+        for n in range(3)
     )
     (logs / "idbx-edx-events-2016-08-01.log.gz").write_bytes(gzip.compress(bad_times))
-    half = gzip.compress(b'{"username": "learner1", "ip": "190.1.1.7", "time": "2016-08-02T00:00:00Z", "event_type": "x"}\n' * 500)
+    half = gzip.compress(
+        b'{"username": "learner1", "ip": "190.1.1.7", "time": "2016-08-02T00:00:00Z", "event_type": "x"}\n' * 500
+    )
     (logs / "idbx-edx-events-2016-08-02.log.gz").write_bytes(half[: len(half) // 2])
-    (logs / "idbx-edx-events-2016-08-03.log").write_bytes(b'{"username": "learner2", "ip": "190.2.2.7", "time": 5}\n\xff learner2\n')
+    (logs / "idbx-edx-events-2016-08-03.log").write_bytes(
+        b'{"username": "learner2", "ip": "190.2.2.7", "time": 5}\n\xff learner2\n'
+    )
     return folder, logs
 
 

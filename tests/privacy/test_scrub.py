@@ -39,7 +39,9 @@ def files(lake: Lake) -> dict[str, str]:
 def rows_matching_pii(path: Path) -> int:
     con = duckdb.connect()
     scan = f"read_parquet({sql_string(str(path))}, hive_partitioning = false)"
-    return con.execute(f"SELECT count(*) FROM {scan} t WHERE regexp_matches(to_json(t)::VARCHAR, {sql_string(PII_PATTERN)})").fetchall()[0][0]
+    return con.execute(
+        f"SELECT count(*) FROM {scan} t WHERE regexp_matches(to_json(t)::VARCHAR, {sql_string(PII_PATTERN)})"
+    ).fetchall()[0][0]
 
 
 def pii_of(relative: str) -> tuple[set[str], dict[str, tuple[str, ...]]]:
@@ -64,7 +66,9 @@ def assert_same_except_pii(before: Path, after: Path, relative: str) -> None:
         elif name in keys:
             for was, now in zip(old.column(name).to_pylist(), new.column(name).to_pylist()):
                 was_value = json.loads(was) if was is not None else None
-                expected = {k: v for k, v in was_value.items() if k not in keys[name]} if isinstance(was_value, dict) else was_value
+                expected = (
+                    {k: v for k, v in was_value.items() if k not in keys[name]} if isinstance(was_value, dict) else was_value
+                )
                 assert (json.loads(now) if now is not None else None) == expected
         else:
             assert new.column(name).equals(old.column(name)), (relative, name)
@@ -128,7 +132,9 @@ def test_views_manifest_and_log_stay_consistent(lake):
     assert con.execute("SELECT count(*) FROM events WHERE ip IS NOT NULL OR username IS NOT NULL").fetchall() == [(0,)]
     logged = con.execute("SELECT path, rows, columns FROM scrub_log ORDER BY path").fetchall()
     assert [(p, r) for p, r, _ in logged] == sorted((f.path, f.rows) for f in summary.with_status(SCRUBBED))
-    assert dict((p, c) for p, _, c in logged)[next(p for p, _, _ in logged if "/auth_user/" in p)] == TABLES["auth_user"].pii_columns
+    assert (
+        dict((p, c) for p, _, c in logged)[next(p for p, _, _ in logged if "/auth_user/" in p)] == TABLES["auth_user"].pii_columns
+    )
 
 
 def test_dry_run_changes_nothing(lake):
@@ -146,12 +152,16 @@ def test_any_parquet_file_of_an_old_partition_and_untyped_tables(lake):
     con.execute(f"COPY (SELECT * FROM read_parquet('{day}/*.parquet', hive_partitioning = false) LIMIT 7) TO '{other}'")
     untyped = lake.bronze / "survey_answers" / "snapshot_date=2016-01-04" / "course=idb1x_2t2014" / "data.parquet"
     untyped.parent.mkdir(parents=True)
-    con.execute(f"COPY (SELECT 1 AS id, 'learner1' AS username, 'learner1@example.org' AS email, 'team A' AS team) TO '{untyped}'")
+    con.execute(
+        f"COPY (SELECT 1 AS id, 'learner1' AS username, 'learner1@example.org' AS email, 'team A' AS team) TO '{untyped}'"
+    )
     summary = scrub(lake, older_than_days=2, today=DELIVERY)
     scrubbed = {f.path: f for f in summary.with_status(SCRUBBED)}
     assert lake.relative(other) in scrubbed and rows_matching_pii(other) == 0
     assert scrubbed[lake.relative(untyped)].columns == ["username", "email"]
-    assert con.execute(f"SELECT * FROM read_parquet('{untyped}', hive_partitioning = false)").fetchall() == [(1, None, None, "team A")]
+    assert con.execute(f"SELECT * FROM read_parquet('{untyped}', hive_partitioning = false)").fetchall() == [
+        (1, None, None, "team A")
+    ]
 
 
 def test_a_file_without_pii_is_left_alone(lake):

@@ -31,6 +31,9 @@ def rewrite_mart(lake: Lake, mart: str, select: str) -> None:
 def with_more_learners(lake: Lake, root: Path, copies: int) -> Lake:
     """A copy of `lake` whose person_course has each learner `copies` times (other ids)."""
     bigger = copy_lake(lake, root)
-    rewrite_mart(bigger, "person_course",
-                 f"SELECT mart.* REPLACE (learner_id || '-' || copy AS learner_id) FROM mart, range({copies}) AS copies(copy)")
+    rewrite_mart(
+        bigger,
+        "person_course",
+        f"SELECT mart.* REPLACE (learner_id || '-' || copy AS learner_id) FROM mart, range({copies}) AS copies(copy)",
+    )
     return bigger

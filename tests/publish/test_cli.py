@@ -57,8 +57,12 @@ def test_a_bad_uri_and_a_lake_without_marts(tmp_path, mongo_uri):
 
 def test_mongo_serve_runs_a_server_until_stopped_by_its_pid(tmp_path):
     port = free_port()
-    server = subprocess.Popen(IDBX + ["mongo", "serve", "--port", str(port), "--storage-path", str(tmp_path / "data")],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        IDBX + ["mongo", "serve", "--port", str(port), "--storage-path", str(tmp_path / "data")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         client = pymongo.MongoClient(f"mongodb://127.0.0.1:{port}", serverSelectionTimeoutMS=60_000)
         assert client.admin.command("ping")["ok"] == 1

@@ -30,7 +30,8 @@ def published_sets(db) -> dict[str, tuple[str, int]]:
 
 
 def test_server_killed_mid_publish_leaves_the_previous_state_and_the_next_publish_completes(
-        mongo_server, built_scenario, bigger_lake, settings, database):
+    mongo_server, built_scenario, bigger_lake, settings, database
+):
     if mongo_server is None:
         pytest.skip("needs a server the test starts and kills itself (not IDBX_TEST_MONGO_URI)")
     publish(built_scenario, settings)
@@ -118,8 +119,10 @@ def test_a_refused_command_fails_at_once_and_leaves_the_published_state(built_sc
     lake = copy_lake(built_scenario, tmp_path)
     lakes.rewrite_mart(lake, "person_course", "SELECT * REPLACE (nevents + 1 AS nevents) FROM mart")
     notes: list[str] = []
-    with (failing_commands(database, 1, failCommands=["insert"], errorCode=13, errmsg="not authorized to insert"),
-          pytest.raises(PublishError, match=r"refused writing learners documents: .* \(code 13 Unauthorized\)$") as raised):
+    with (
+        failing_commands(database, 1, failCommands=["insert"], errorCode=13, errmsg="not authorized to insert"),
+        pytest.raises(PublishError, match=r"refused writing learners documents: .* \(code 13 Unauthorized\)$") as raised,
+    ):
         publish(lake, settings, on_note=notes.append)
     assert not notes and "\n" not in str(raised.value)
     assert published_sets(database) == before

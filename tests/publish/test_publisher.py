@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 import pytest
@@ -69,11 +69,20 @@ def test_round_trip(built_scenario, settings, database):
     for course_key in (RA, RC):
         course, learners = assert_whole(database, course_key)
         expected = sorted((row for row in people if row["course_key"] == course_key), key=lambda row: row["learner_id"])
-        got = sorted(({k: v for k, v in doc.items() if k not in BOOKKEEPING} for doc in learners), key=lambda row: row["learner_id"])
+        got = sorted(
+            ({k: v for k, v in doc.items() if k not in BOOKKEEPING} for doc in learners), key=lambda row: row["learner_id"]
+        )
         assert got == expected
-        for mart, order in (("activity_daily", "date"), ("weekly_active", "week_start, label"), ("enrollment_daily", "date, mode")):
-            rows = marts(built_scenario, f"SELECT * EXCLUDE (course_id, course_key, computed_at, data_through, definitions_version) "
-                                        f"FROM {mart} WHERE course_key = '{course_key}' ORDER BY {order}")
+        for mart, order in (
+            ("activity_daily", "date"),
+            ("weekly_active", "week_start, label"),
+            ("enrollment_daily", "date, mode"),
+        ):
+            rows = marts(
+                built_scenario,
+                f"SELECT * EXCLUDE (course_id, course_key, computed_at, data_through, definitions_version) "
+                f"FROM {mart} WHERE course_key = '{course_key}' ORDER BY {order}",
+            )
             assert course[mart] == [{k: as_datetime(v) for k, v in row.items()} for row in rows], (course_key, mart)
         report = marts(built_scenario, f"SELECT * FROM course_report WHERE course_key = '{course_key}'")[0]
         assert course["indicators"]["users_total"] == report["users_total"]
@@ -111,7 +120,11 @@ def test_one_changed_course_rewrites_only_its_documents(built_scenario, settings
     ra_learners = sorted(doc["_id"] for doc in database.learners.find({"course_key": RA}))
 
     lake = copy_lake(built_scenario, tmp_path)
-    lakes.rewrite_mart(lake, "person_course", f"SELECT * REPLACE (CASE WHEN course_key = '{RC}' THEN nevents + 1 ELSE nevents END AS nevents) FROM mart")
+    lakes.rewrite_mart(
+        lake,
+        "person_course",
+        f"SELECT * REPLACE (CASE WHEN course_key = '{RC}' THEN nevents + 1 ELSE nevents END AS nevents) FROM mart",
+    )
     summary = publish(lake, settings)
 
     rc_learners = database.learners.count_documents({"course_key": RC})
@@ -154,9 +167,17 @@ def test_indexes_exist(built_scenario, settings, database):
 
 
 def test_a_running_publish_elsewhere_holds_the_lease(built_scenario, settings, database):
-    now = datetime.now(timezone.utc)
-    database["_idbx_publish"].insert_one({"_id": "lease", "holder": "other-host:1:x", "host": "other-host", "pid": 1,
-                                       "acquired_at": now, "expires_at": now + timedelta(minutes=10)})
+    now = datetime.now(UTC)
+    database["_idbx_publish"].insert_one(
+        {
+            "_id": "lease",
+            "holder": "other-host:1:x",
+            "host": "other-host",
+            "pid": 1,
+            "acquired_at": now,
+            "expires_at": now + timedelta(minutes=10),
+        }
+    )
     with pytest.raises(PublishError, match=r"another publish to \w+ is running \(host other-host, pid 1, since"):
         publish(built_scenario, settings)
     assert database.reports.count_documents({}) == 0
@@ -167,9 +188,17 @@ def test_a_lease_left_by_a_dead_process_here_is_taken_over(built_scenario, setti
     if dead == 0:
         os._exit(0)
     os.waitpid(dead, 0)
-    now = datetime.now(timezone.utc)
-    database["_idbx_publish"].insert_one({"_id": "lease", "holder": f"{socket.gethostname()}:{dead}:x", "host": socket.gethostname(),
-                                       "pid": dead, "acquired_at": now, "expires_at": now + timedelta(minutes=10)})
+    now = datetime.now(UTC)
+    database["_idbx_publish"].insert_one(
+        {
+            "_id": "lease",
+            "holder": f"{socket.gethostname()}:{dead}:x",
+            "host": socket.gethostname(),
+            "pid": dead,
+            "acquired_at": now,
+            "expires_at": now + timedelta(minutes=10),
+        }
+    )
     assert publish(built_scenario, settings).reports.written == 2
     assert database["_idbx_publish"].find_one({"_id": "lease"})["holder"] is None
 
@@ -189,31 +218,54 @@ def test_a_lease_left_by_a_publish_killed_a_moment_ago_is_taken_over(built_scena
     try:
         while open(f"/proc/{zombie}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
             pass
-        now = datetime.now(timezone.utc)
-        database["_idbx_publish"].insert_one({"_id": "lease", "holder": f"{socket.gethostname()}:{zombie}:x",
-                                           "host": socket.gethostname(), "pid": zombie, "acquired_at": now,
-                                           "expires_at": now + timedelta(minutes=10)})
+        now = datetime.now(UTC)
+        database["_idbx_publish"].insert_one(
+            {
+                "_id": "lease",
+                "holder": f"{socket.gethostname()}:{zombie}:x",
+                "host": socket.gethostname(),
+                "pid": zombie,
+                "acquired_at": now,
+                "expires_at": now + timedelta(minutes=10),
+            }
+        )
         assert publish(built_scenario, settings).reports.written == 2
     finally:
         os.waitpid(zombie, 0)
 
 
 def test_a_lease_whose_pid_was_given_to_another_process_is_taken_over(built_scenario, settings, database):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     parent = os.getppid()  # alive, but not the process that took the lease (it started at another time)
-    database["_idbx_publish"].insert_one({"_id": "lease", "holder": f"{socket.gethostname()}:{parent}:x",
-                                       "host": socket.gethostname(), "pid": parent, "pid_started": 1,
-                                       "acquired_at": now, "expires_at": now + timedelta(minutes=10)})
+    database["_idbx_publish"].insert_one(
+        {
+            "_id": "lease",
+            "holder": f"{socket.gethostname()}:{parent}:x",
+            "host": socket.gethostname(),
+            "pid": parent,
+            "pid_started": 1,
+            "acquired_at": now,
+            "expires_at": now + timedelta(minutes=10),
+        }
+    )
     assert publish(built_scenario, settings).reports.written == 2
 
 
 def test_a_live_publish_here_keeps_its_lease(built_scenario, settings, database):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     parent = os.getppid()
     started = int(open(f"/proc/{parent}/stat").read().rsplit(")", 1)[1].split()[19])
-    database["_idbx_publish"].insert_one({"_id": "lease", "holder": f"{socket.gethostname()}:{parent}:x",
-                                       "host": socket.gethostname(), "pid": parent, "pid_started": started,
-                                       "acquired_at": now, "expires_at": now + timedelta(minutes=10)})
+    database["_idbx_publish"].insert_one(
+        {
+            "_id": "lease",
+            "holder": f"{socket.gethostname()}:{parent}:x",
+            "host": socket.gethostname(),
+            "pid": parent,
+            "pid_started": started,
+            "acquired_at": now,
+            "expires_at": now + timedelta(minutes=10),
+        }
+    )
     with pytest.raises(PublishError, match="another publish"):
         publish(built_scenario, settings)
 
@@ -223,10 +275,22 @@ def test_the_course_documents_carry_the_outline_with_each_chapters_reach(built_s
     ch1 3 learners (s1 2), ch2 1 (s2 none), ch3 1 (s3 none); course C has no structure."""
     publish(built_scenario, settings)
     outline = database.courses.find_one({"_id": RA})["outline"]
-    assert [(c["display_name"], c["chapter_index"], c["learners"], c["learners_from_events"], c["learners_from_courseware"],
-             c["share_of_previous"], c["share_of_first"]) for c in outline] == [
-        ("Intro", 1, 3, 1, 3, None, 1.0), ("Semana 1", 2, 1, 0, 1, 1 / 3, 1 / 3), ("Examen", 3, 1, 0, 1, 1.0, 1 / 3)]
+    assert [
+        (
+            c["display_name"],
+            c["chapter_index"],
+            c["learners"],
+            c["learners_from_events"],
+            c["learners_from_courseware"],
+            c["share_of_previous"],
+            c["share_of_first"],
+        )
+        for c in outline
+    ] == [("Intro", 1, 3, 1, 3, None, 1.0), ("Semana 1", 2, 1, 0, 1, 1 / 3, 1 / 3), ("Examen", 3, 1, 0, 1, 1.0, 1 / 3)]
     assert [[(s["display_name"], s["sequential_index"], s["learners"]) for s in c["sequentials"]] for c in outline] == [
-        [("Bienvenida", 1, 2)], [("Tarea", 2, 0)], [("Examen final", 3, 0)]]
+        [("Bienvenida", 1, 2)],
+        [("Tarea", 2, 0)],
+        [("Examen final", 3, 0)],
+    ]
     assert outline[0]["block_id"] == "block-v1:IDBx+RA+2016_T1+type@chapter+block@ch1"
     assert database.courses.find_one({"_id": RC})["outline"] == []

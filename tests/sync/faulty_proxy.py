@@ -8,8 +8,10 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-_SLOW_DOWN = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
-              b"<Message>Please reduce your request rate.</Message></Error>")
+_SLOW_DOWN = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
+    b"<Message>Please reduce your request rate.</Message></Error>"
+)
 
 
 class FaultyProxy:
@@ -48,7 +50,11 @@ class FaultyProxy:
                     upstream.close()
                 self.send_response(answer.status)
                 # A HEAD answer's length is the object's, not of its (empty) body.
-                dropped = ("transfer-encoding", "connection") if self.command == "HEAD" else ("transfer-encoding", "connection", "content-length")
+                dropped = (
+                    ("transfer-encoding", "connection")
+                    if self.command == "HEAD"
+                    else ("transfer-encoding", "connection", "content-length")
+                )
                 for name, value in answer.getheaders():
                     if name.lower() not in dropped:
                         self.send_header(name, value)

@@ -43,7 +43,11 @@ def test_a_range_fetches_each_day_and_a_missing_day_is_only_reported(s3, sample,
     days, _ = event_days(lake, s3, start=date(2016, 6, 30), end=JULY[3])
     report = sync_events(lake, s3, days)
     assert [(o.label, o.status) for o in report.objects] == [
-        ("2016-06-30", MISSING), ("2016-07-01", DOWNLOADED), ("2016-07-02", DOWNLOADED), ("2016-07-03", DOWNLOADED)]
+        ("2016-06-30", MISSING),
+        ("2016-07-01", DOWNLOADED),
+        ("2016-07-02", DOWNLOADED),
+        ("2016-07-03", DOWNLOADED),
+    ]
     missing = report.missing[0].message
     assert "no tracking log for 2016-06-30" in missing and f"s3://{s3.events_bucket}/idbx/edx/events/2016/" in missing
     assert not report.failed and len(report.landed()) == 3
@@ -105,11 +109,14 @@ def test_catch_up_fetches_every_day_missed_since_the_newest_in_the_lake(s3, samp
     assert "start=2016-07-04 end=2016-07-26" in notes[0]
 
 
-@pytest.mark.parametrize("arguments, message", [
-    ({"day": JULY[1], "start": JULY[1]}, "either a day"),
-    ({"end": JULY[1]}, "an end needs a start"),
-    ({"start": JULY[3], "end": JULY[1]}, "ends (2016-07-01) before it starts (2016-07-03)"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ({"day": JULY[1], "start": JULY[1]}, "either a day"),
+        ({"end": JULY[1]}, "an end needs a start"),
+        ({"start": JULY[3], "end": JULY[1]}, "ends (2016-07-01) before it starts (2016-07-03)"),
+    ],
+)
 def test_day_choices_that_make_no_sense_are_refused(s3, lake, arguments, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         event_days(lake, s3, **arguments)
@@ -129,7 +136,11 @@ def test_newest_delivery_by_default_and_skipped_once_the_lake_holds_it(s3, sampl
     assert again.status == IN_LAKE and "already holds the delivery of 2016-07-04" in again.message
     assert sync_course_data(lake, s3, date(2016, 6, 27)).objects[0].status == DOWNLOADED
     missing = sync_course_data(lake, s3, JULY[11]).objects[0]
-    assert missing.status == MISSING and "no delivery of 2016-07-11" in missing.message and "newest there: 2016-07-04" in missing.message
+    assert (
+        missing.status == MISSING
+        and "no delivery of 2016-07-11" in missing.message
+        and "newest there: 2016-07-04" in missing.message
+    )
 
 
 def test_a_missing_bucket_is_a_clear_failure_and_keys_cannot_escape_landing(s3, lake):

@@ -39,8 +39,16 @@ STOP_BEFORE_CHAINING = Path(__file__).with_name("stop_before_chaining")
 
 def prefect(*args: str, env: dict[str, str], timeout: float = 120) -> str:
     """Run the prefect CLI in its own process group, stopped by pid if it outlives `timeout`."""
-    process = subprocess.Popen([PREFECT, *args], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        [PREFECT, *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -61,12 +69,18 @@ def deployed(prefect_server, tmp_path_factory) -> str:
 
 def worker_env(tmp_path: Path, api: str, lake: Path, sample, mongo_uri: str, database: str) -> dict[str, str]:
     return prefect_env(tmp_path / "prefect-home", api) | {
-        "IDBX_LAKE": str(lake), "IDBX_GPG_KEY": str(sample.key_file), "IDBX_GPG_PASSPHRASE": sample.passphrase,
-        "IDBX_PSEUDONYM_KEY": SAMPLE_PSEUDONYM_KEY, "IDBX_MONGO_URI": mongo_uri, "IDBX_MONGO_DB": database}
+        "IDBX_LAKE": str(lake),
+        "IDBX_GPG_KEY": str(sample.key_file),
+        "IDBX_GPG_PASSPHRASE": sample.passphrase,
+        "IDBX_PSEUDONYM_KEY": SAMPLE_PSEUDONYM_KEY,
+        "IDBX_MONGO_URI": mongo_uri,
+        "IDBX_MONGO_DB": database,
+    }
 
 
-def test_a_deployed_day_is_reprocessed_by_a_process_worker_then_built_and_published(deployed, prefect_api, s3, sample, mongo_uri,
-                                                                                        database, tmp_path):
+def test_a_deployed_day_is_reprocessed_by_a_process_worker_then_built_and_published(
+    deployed, prefect_api, s3, sample, mongo_uri, database, tmp_path
+):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter, FlowRunFilterDeploymentId
 
@@ -89,7 +103,9 @@ def test_a_deployed_day_is_reprocessed_by_a_process_worker_then_built_and_publis
     assert [(s.cron, s.timezone) for s in schedules["daily"]] == [("0 20 * * *", "UTC")]
     assert [(s.cron, s.timezone) for s in schedules["weekly"]] == [("0 20 * * 1", "UTC")]
     assert artifact.key == "sync-events" and artifact.data.startswith("## sync-events: 2016-07-02\n")
-    assert "| idbx-edx-events-2016-07-02.log.gz.gpg | ingested | bronze/events/log_date=2016-07-02 | 601 | 5 | 8 |" in artifact.data
+    assert (
+        "| idbx-edx-events-2016-07-02.log.gz.gpg | ingested | bronze/events/log_date=2016-07-02 | 601 | 5 | 8 |" in artifact.data
+    )
     partitions = sorted(p.name for p in (lake / "bronze" / "events").iterdir())
     assert partitions == ["log_date=2016-07-02"]
     rows = duckdb.sql(f"SELECT count(*) FROM read_parquet('{lake}/bronze/events/log_date=2016-07-02/*.parquet')").fetchall()
@@ -99,15 +115,20 @@ def test_a_deployed_day_is_reprocessed_by_a_process_worker_then_built_and_publis
     # The sync landed a new day: it started build-and-publish, which the worker runs next.
     with get_client(sync_client=True) as client:
         after_sync = client.read_deployment_by_name(BUILD_AND_PUBLISH_DEPLOYMENT)
-        [build_run] = client.read_flow_runs(flow_run_filter=FlowRunFilter(deployment_id=FlowRunFilterDeploymentId(any_=[after_sync.id])))
-    assert (f"_1 source file landed and no complete build yet: {BUILD_AND_PUBLISH_DEPLOYMENT} started, "
-            f"flow run {build_run.name}_") in artifact.data
+        [build_run] = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(deployment_id=FlowRunFilterDeploymentId(any_=[after_sync.id]))
+        )
+    assert (
+        f"_1 source file landed and no complete build yet: {BUILD_AND_PUBLISH_DEPLOYMENT} started, flow run {build_run.name}_"
+    ) in artifact.data
     assert build_run.parameters == {}
     assert (after_sync.global_concurrency_limit.limit, after_sync.concurrency_options.collision_strategy) == (1, "ENQUEUE")
     prefect("worker", "start", "--pool", "idbx", "--run-once", env=env, timeout=240)
     with get_client(sync_client=True) as client:
         build_run = client.read_flow_run(build_run.id)
-        [published] = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[build_run.id])))
+        [published] = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[build_run.id]))
+        )
     assert build_run.state.is_completed(), build_run.state.message
     assert published.key == "build-and-publish" and published.data.startswith(f"## build-and-publish: {lake}\n")
     learners = duckdb.sql(f"SELECT count(*) FROM read_parquet('{lake}/marts/person_course/*.parquet')").fetchall()[0][0]
@@ -149,10 +170,15 @@ def build_and_publish_runs() -> dict[str, object]:
 
 def events_of(day: str, lake: Lake, database) -> tuple[int, int]:
     """The events of `day` in the activity_daily mart, and in the published course documents."""
-    (mart,) = duckdb.sql(f"SELECT coalesce(sum(events), 0) FROM read_parquet('{lake.marts}/activity_daily/**/*.parquet') "
-                         f"WHERE date = DATE '{day}'").fetchall()[0]
-    published = sum(row["events"] for course in database.courses.find({}, {"activity_daily": 1})
-                    for row in course["activity_daily"] if f"{row['date']:%Y-%m-%d}" == day)
+    (mart,) = duckdb.sql(
+        f"SELECT coalesce(sum(events), 0) FROM read_parquet('{lake.marts}/activity_daily/**/*.parquet') WHERE date = DATE '{day}'"
+    ).fetchall()[0]
+    published = sum(
+        row["events"]
+        for course in database.courses.find({}, {"activity_daily": 1})
+        for row in course["activity_daily"]
+        if f"{row['date']:%Y-%m-%d}" == day
+    )
     return int(mart), published
 
 
@@ -164,8 +190,9 @@ def stopped(pid: int) -> bool:
         return False
 
 
-def test_a_sync_killed_before_it_chained_is_built_and_published_by_the_next_sync(deployed, prefect_api, s3, sample, mongo_uri,
-                                                                                   database, tmp_path):
+def test_a_sync_killed_before_it_chained_is_built_and_published_by_the_next_sync(
+    deployed, prefect_api, s3, sample, mongo_uri, database, tmp_path
+):
     upload_as_delivered(s3, sample.event_logs)
     lake = Lake(tmp_path / "lake")
     # The delivery and 2016-07-01 landed, built and published: MongoDB up to date with the lake.
@@ -185,9 +212,16 @@ def test_a_sync_killed_before_it_chained_is_built_and_published_by_the_next_sync
     flag = tmp_path / "stop-before-chaining"
     flag.touch()
     crashed_id = sync_day("2016-07-02", env)
-    worker = subprocess.Popen([PREFECT, "worker", "start", "--pool", "idbx", "--run-once"], cwd=REPO, stdin=subprocess.DEVNULL,
-                              env=env | {"PYTHONPATH": str(STOP_BEFORE_CHAINING), "IDBX_TEST_STOP_BEFORE_CHAINING": str(flag)},
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    worker = subprocess.Popen(
+        [PREFECT, "worker", "start", "--pool", "idbx", "--run-once"],
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        env=env | {"PYTHONPATH": str(STOP_BEFORE_CHAINING), "IDBX_TEST_STOP_BEFORE_CHAINING": str(flag)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         pid_file = tmp_path / "stop-before-chaining.pid"
         deadline = time.monotonic() + 240
@@ -217,8 +251,11 @@ def test_a_sync_killed_before_it_chained_is_built_and_published_by_the_next_sync
     assert rerun.state.is_completed(), rerun.state.message
     assert "| 0 | 1 | 0 |" in markdown
     [chained] = [run for run_id, run in build_and_publish_runs().items() if run_id not in before]
-    assert re.search(rf"_1 source file landed since the last complete build \([^)]+\), the first {re.escape(day_2.name)}: "
-                     rf"{re.escape(BUILD_AND_PUBLISH_DEPLOYMENT)} started, flow run {chained.name}_", markdown), markdown
+    assert re.search(
+        rf"_1 source file landed since the last complete build \([^)]+\), the first {re.escape(day_2.name)}: "
+        rf"{re.escape(BUILD_AND_PUBLISH_DEPLOYMENT)} started, flow run {chained.name}_",
+        markdown,
+    ), markdown
     run_once(env)
     chained, _ = read(chained.id)
     assert chained.state.is_completed(), chained.state.message

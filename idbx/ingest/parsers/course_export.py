@@ -69,13 +69,17 @@ def chapters_structure(path: Path, source: str, course_id: str) -> dict[str, dic
         defined = _element(definition, f"chapter/{chapter_name}.xml", source) if definition else chapter
         block_id = usage_id(course_id, "chapter", chapter_name)
         children.append(block_id)
-        metadata = {"display_name": chapter.get("display_name") or defined.get("display_name"),
-                    "start": _start(chapter) or _start(defined)}
+        metadata = {
+            "display_name": chapter.get("display_name") or defined.get("display_name"),
+            "start": _start(chapter) or _start(defined),
+        }
         structure[block_id] = {"category": "chapter", "children": [], "metadata": {k: v for k, v in metadata.items() if v}}
     root = {"display_name": course.get("display_name"), "start": _start(course)}
     structure = {
         usage_id(course_id, "course", url_name): {
-            "category": "course", "children": children, "metadata": {k: v for k, v in root.items() if v},
+            "category": "course",
+            "children": children,
+            "metadata": {k: v for k, v in root.items() if v},
         },
         **structure,
     }

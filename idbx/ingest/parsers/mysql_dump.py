@@ -151,6 +151,4 @@ def tsv_line(row: list[str | None]) -> str:
 def _escape(value: str | None) -> str:
     if value is None:
         return "NULL"
-    return (
-        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r").replace("\0", "\\0")
-    )
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r").replace("\0", "\\0")

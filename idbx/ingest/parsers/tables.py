@@ -351,7 +351,13 @@ TABLES: dict[str, TableSchema] = {
 DERIVED_DATASETS = ("course_blocks", "forum_posts")
 # Names the lake and its catalog use for themselves: no table dump may land under them.
 RESERVED_NAMES = frozenset(DERIVED_DATASETS) | {
-    "events", "rejects", "event_types", "event_rejects", "table_rejects", "ingest_manifest", "scrub_log",
+    "events",
+    "rejects",
+    "event_types",
+    "event_rejects",
+    "table_rejects",
+    "ingest_manifest",
+    "scrub_log",
 }
 
 
@@ -365,6 +371,7 @@ def reserved_name_problem(table: str) -> str | None:
 def untyped_schema(table: str, header: list[str]) -> TableSchema:
     """A table we have no declaration for: every column of its header, as text."""
     return TableSchema(table, tuple(Column(name) for name in header))
+
 
 # Columns every bronze course-table row carries besides the source columns.
 LINEAGE_COLUMNS = {

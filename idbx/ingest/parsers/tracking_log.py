@@ -37,6 +37,7 @@ Typical use (the caller owns the writing)::
 ``preserve_insertion_order=false`` on the connection for the fast path (rows then come out in
 no particular order; ``line_number`` keeps the order).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -44,7 +45,7 @@ import os
 import queue
 import threading
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import BinaryIO
 
 import duckdb
@@ -62,6 +63,7 @@ from idbx.quoting import sql_string
 LINES_SCHEMA = pa.schema([("line_number", pa.int64()), ("raw", pa.binary()), ("overlong", pa.int64())])
 
 # ----------------------------------------------------------------------------- reading lines
+
 
 def _open(source) -> pa.NativeFile:
     """A pyarrow stream over a path (gzip detected by magic bytes) or a binary file object."""
@@ -145,8 +147,8 @@ def _split(data: bytes, end: int, first: int, max_line: int, counter: dict) -> t
 
 def _overlong_line(number: int, head: bytes, length: int) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(
-        [pa.array([number], pa.int64()), pa.array([head], pa.binary()), pa.array([length], pa.int64())],
-        schema=LINES_SCHEMA)
+        [pa.array([number], pa.int64()), pa.array([head], pa.binary()), pa.array([length], pa.int64())], schema=LINES_SCHEMA
+    )
 
 
 class _PendingLine:
@@ -162,7 +164,7 @@ class _PendingLine:
     def add(self, piece: bytes) -> None:
         self.length += len(piece)
         if self.head is not None:
-            self.head += piece[:_HEAD_BYTES - len(self.head)]
+            self.head += piece[: _HEAD_BYTES - len(self.head)]
         elif self.length > self.max_line:
             self.head = b"".join([*self.pieces, piece[:_HEAD_BYTES]])[:_HEAD_BYTES]
             self.pieces = []
@@ -182,14 +184,20 @@ class _PendingLine:
 def _check_start(first: bytes) -> bytes:
     """The first chunk without a UTF-8 BOM; a file whose lines end in a lone CR is refused plainly."""
     if first.startswith(_BOM):
-        first = first[len(_BOM):]
+        first = first[len(_BOM) :]
     if b"\n" not in first and b"\r" in first:
         raise StreamError("lines end with CR (\\r) only, not \\n (old Mac line endings): convert the file first")
     return first
 
 
-def iter_line_batches(source, chunk_bytes: int = 1 << 20, prefetch: int = 4, counter: dict | None = None,
-                      max_line: int = DEFAULT_MAX_LINE_MB << 20, max_bytes: int | None = None) -> Iterator[pa.RecordBatch]:
+def iter_line_batches(
+    source,
+    chunk_bytes: int = 1 << 20,
+    prefetch: int = 4,
+    counter: dict | None = None,
+    max_line: int = DEFAULT_MAX_LINE_MB << 20,
+    max_bytes: int | None = None,
+) -> Iterator[pa.RecordBatch]:
     """Yield (line_number, raw, overlong) batches; line i is the i-th b'\\n'-separated piece (1-based).
 
     Exact for any bytes: NUL, invalid UTF-8, lone CR, tabs, quotes, lines of many MB. A line over
@@ -204,16 +212,17 @@ def iter_line_batches(source, chunk_bytes: int = 1 << 20, prefetch: int = 4, cou
     stream = _open(source)
     counted = LineCount()
     next_line, pending, seen = 1, _PendingLine(max_line), 0
-    chunks = _prefetched(stream, chunk_bytes, prefetch) if prefetch else iter(
-        lambda: stream.read(chunk_bytes), b"")
+    chunks = _prefetched(stream, chunk_bytes, prefetch) if prefetch else iter(lambda: stream.read(chunk_bytes), b"")
     for buf in chunks:
         if not seen:
             buf = _check_start(buf)
         seen += len(buf)
         counted.feed(buf)
         if max_bytes is not None and seen > max_bytes:
-            raise StreamError(f"inflates to more than {max_bytes / (1 << 20):,.0f} MB (the limit, "
-                              "IDBX_MAX_INFLATE_MB); refused as a possible bomb")
+            raise StreamError(
+                f"inflates to more than {max_bytes / (1 << 20):,.0f} MB (the limit, "
+                "IDBX_MAX_INFLATE_MB); refused as a possible bomb"
+            )
         nl = buf.find(b"\n")
         if nl < 0:  # the carried line goes on
             pending.add(buf)
@@ -227,11 +236,11 @@ def iter_line_batches(source, chunk_bytes: int = 1 << 20, prefetch: int = 4, cou
             data, start = (carried + buf if carried else buf), 0
         cut = data.rfind(b"\n")
         if cut >= start:
-            batch, count = _split(data[start:cut + 1] if start else data, cut - start, next_line, max_line, counter)
+            batch, count = _split(data[start : cut + 1] if start else data, cut - start, next_line, max_line, counter)
             next_line += count
             if batch.num_rows:
                 yield batch
-        pending.add(data[max(cut, start - 1) + 1:])
+        pending.add(data[max(cut, start - 1) + 1 :])
     head, length, whole = pending.finish(b"")
     if head is not None:
         yield _overlong_line(next_line, head, length)
@@ -247,6 +256,7 @@ def iter_line_batches(source, chunk_bytes: int = 1 << 20, prefetch: int = 4, cou
 def read_lines(source, **kw) -> pa.RecordBatchReader:
     """Arrow stream of (line_number BIGINT, raw BLOB, overlong BIGINT) for a path or binary file object."""
     return pa.RecordBatchReader.from_batches(LINES_SCHEMA, iter_line_batches(source, **kw))
+
 
 # ----------------------------------------------------------------------------- SQL pieces
 
@@ -272,9 +282,11 @@ def time_utc_sql(x: str) -> str:
     strings without one are taken as UTC. Accepts 'T' or space, 0-9 fraction digits, 'Z',
     '+hh:mm', '+hhmm', date only.
     """
-    return (f"(CASE WHEN regexp_matches({x}, '{_VALID_OFFSET}') "
-            f"THEN timezone('UTC', try_cast({x} AS TIMESTAMPTZ)) "
-            f"WHEN NOT regexp_matches({x}, '{_ANY_OFFSET}') THEN try_cast({x} AS TIMESTAMP) END)")
+    return (
+        f"(CASE WHEN regexp_matches({x}, '{_VALID_OFFSET}') "
+        f"THEN timezone('UTC', try_cast({x} AS TIMESTAMPTZ)) "
+        f"WHEN NOT regexp_matches({x}, '{_ANY_OFFSET}') THEN try_cast({x} AS TIMESTAMP) END)"
+    )
 
 
 # Epoch times some log collectors write in place of edX's ISO string: a JSON number of seconds
@@ -289,42 +301,66 @@ def epoch_time_sql(x: str, json_type: str) -> str:
     anything else). `x` is the value as text, `json_type` SQL giving its JSON type, so that a
     string of digits is not taken for a number; evaluated only for values that look like one."""
     number = f"CAST({x} AS DECIMAL(24, 9))"
-    return (f"(CASE WHEN regexp_full_match({x}, '{_EPOCH_NUMBER}') AND {json_type} IN {_JSON_NUMBER_TYPES} "
-            f"THEN make_timestamp(CAST(round({number} * CASE WHEN {number} < 100000000000 THEN 1000000 ELSE 1000 END) "
-            f"AS BIGINT)) END)")
+    return (
+        f"(CASE WHEN regexp_full_match({x}, '{_EPOCH_NUMBER}') AND {json_type} IN {_JSON_NUMBER_TYPES} "
+        f"THEN make_timestamp(CAST(round({number} * CASE WHEN {number} < 100000000000 THEN 1000000 ELSE 1000 END) "
+        f"AS BIGINT)) END)"
+    )
 
 
 def time_window(day: date | None, now: datetime | None = None) -> tuple[datetime, datetime, str]:
     """Plausible event times for a log: from edX's beginning to a week after the file's day (or,
     for a file of unknown day, to tomorrow), with the reason given past the end."""
     if day is None:
-        latest = (now or datetime.now(timezone.utc).replace(tzinfo=None)) + timedelta(days=1)
+        latest = (now or datetime.now(UTC).replace(tzinfo=None)) + timedelta(days=1)
         return EDX_EPOCH, latest, "time in the future"
-    return EDX_EPOCH, datetime.combine(day + timedelta(days=DAYS_AFTER_FILE), time.min), f"time over {DAYS_AFTER_FILE} days after the file's day ({day})"
+    return (
+        EDX_EPOCH,
+        datetime.combine(day + timedelta(days=DAYS_AFTER_FILE), time.min),
+        f"time over {DAYS_AFTER_FILE} days after the file's day ({day})",
+    )
 
 
 def course_from_url_sql(x: str) -> str:
     """Course id inside a URL/path '/courses/<id>/...', new form (course-v1:O+C+R) or old
     (O/C/R); url-decoded (pages may carry 'course-v1:edX%2BDemoX...'). NULL if none."""
-    return (f"nullif(url_decode(regexp_extract({x}, "
-            f"'/courses/(course-v1:[^/?#]+|[^/?#]+/[^/?#]+/[^/?#]+)', 1)), '')")
+    return f"nullif(url_decode(regexp_extract({x}, '/courses/(course-v1:[^/?#]+|[^/?#]+/[^/?#]+/[^/?#]+)', 1)), '')"
 
 
-def course_id_sql(context_course_id: str = "course_id", event: str = "event",
-                  page: str = "page", event_type: str = "event_type") -> str:
+def course_id_sql(
+    context_course_id: str = "course_id", event: str = "event", page: str = "page", event_type: str = "event_type"
+) -> str:
     """Resolved course id: context.course_id, else event body's course_id, else the id in the
     page URL, else in the event_type path; NULL for events of no course. COALESCE is lazy in
     DuckDB, so the later (costlier) branches only run for rows still without an id."""
-    return (f"coalesce(nullif({context_course_id}, ''), "
-            f"nullif(json_extract_string({event}, '$.course_id'), ''), "
-            f"{course_from_url_sql(page)}, {course_from_url_sql(event_type)})")
+    return (
+        f"coalesce(nullif({context_course_id}, ''), "
+        f"nullif(json_extract_string({event}, '$.course_id'), ''), "
+        f"{course_from_url_sql(page)}, {course_from_url_sql(event_type)})"
+    )
 
 
 # order matters: f[1] .. f[18] below
-_PATHS = ["$.time", "$.username", "$.event_type", "$.event_source", "$.name", "$.ip", "$.agent",
-          "$.host", "$.referer", "$.accept_language", "$.page", "$.session", "$.context",
-          "$.event", "$.context.user_id", "$.context.org_id", "$.context.course_id",
-          "$.context.received_at"]
+_PATHS = [
+    "$.time",
+    "$.username",
+    "$.event_type",
+    "$.event_source",
+    "$.name",
+    "$.ip",
+    "$.agent",
+    "$.host",
+    "$.referer",
+    "$.accept_language",
+    "$.page",
+    "$.session",
+    "$.context",
+    "$.event",
+    "$.context.user_id",
+    "$.context.org_id",
+    "$.context.course_id",
+    "$.context.received_at",
+]
 _PATHS_SQL = "[" + ", ".join(f"'{p}'" for p in _PATHS) + "]"
 _WS = "E' \\t\\r\\n'"
 
@@ -335,9 +371,28 @@ def _as_json(x: str) -> str:
     return f"(CASE WHEN {x} IS NOT NULL THEN coalesce(try_cast({x} AS JSON), to_json({x})) END)"
 
 
-ACCEPTED_COLUMNS = ["line_number", "time", "username", "user_id", "event_type", "event_source",
-                    "name", "ip", "agent", "host", "referer", "accept_language", "page", "session",
-                    "org_id", "course_id", "received_at", "context", "event", "line_hash"]
+ACCEPTED_COLUMNS = [
+    "line_number",
+    "time",
+    "username",
+    "user_id",
+    "event_type",
+    "event_source",
+    "name",
+    "ip",
+    "agent",
+    "host",
+    "referer",
+    "accept_language",
+    "page",
+    "session",
+    "org_id",
+    "course_id",
+    "received_at",
+    "context",
+    "event",
+    "line_hash",
+]
 
 
 def line_problem_sql(txt: str, overlong: str = "overlong") -> str:
@@ -371,9 +426,9 @@ def classified_sql(lines: str, window: tuple[datetime, datetime, str] | None = N
     return f"""
 WITH l AS (SELECT line_number, raw, overlong, CASE WHEN overlong IS NULL THEN try(decode(raw)) END AS txt
            FROM {lines}),
-r AS (SELECT *, {line_problem_sql('txt')} AS pre FROM l),
+r AS (SELECT *, {line_problem_sql("txt")} AS pre FROM l),
 x AS (SELECT *, CASE WHEN pre IS NULL THEN json_extract_string(txt, {_PATHS_SQL}) END AS f FROM r),
-t AS (SELECT *, coalesce({time_utc_sql('f[1]')}, {epoch_time_sql('f[1]', "json_type(txt, '$.time')")}) AS time_utc FROM x)
+t AS (SELECT *, coalesce({time_utc_sql("f[1]")}, {epoch_time_sql("f[1]", "json_type(txt, '$.time')")}) AS time_utc FROM x)
 SELECT
   line_number,
   coalesce(pre, CASE WHEN f[1] IS NULL THEN 'missing time'
@@ -394,22 +449,39 @@ SELECT
   f[8] AS host, f[9] AS referer, f[10] AS accept_language, f[11] AS page, f[12] AS session,
   f[16] AS org_id,
   nullif(f[17], '') AS course_id,
-  {time_utc_sql('f[18]')} AS received_at,
-  {_as_json('f[13]')} AS context,
-  {_as_json('f[14]')} AS event,
+  {time_utc_sql("f[18]")} AS received_at,
+  {_as_json("f[13]")} AS context,
+  {_as_json("f[14]")} AS event,
   hash(raw) AS line_hash,
   CASE WHEN pre IS NOT NULL OR f[1] IS NULL OR time_utc IS NULL
             OR time_utc < TIMESTAMP '{earliest}' OR time_utc >= TIMESTAMP '{latest}'
        THEN left(coalesce(txt, decode(raw, 'replace')), {RAW_CLIP}) END AS raw_text
 FROM t"""
 
+
 # The bronze `events` columns, in order (the catalog's empty view uses the types).
 EVENT_COLUMNS = {
-    "time": "TIMESTAMP", "username": "VARCHAR", "user_id": "BIGINT", "event_type": "VARCHAR",
-    "event_source": "VARCHAR", "name": "VARCHAR", "ip": "VARCHAR", "agent": "VARCHAR", "host": "VARCHAR",
-    "referer": "VARCHAR", "accept_language": "VARCHAR", "page": "VARCHAR", "session": "VARCHAR",
-    "org_id": "VARCHAR", "course_id": "VARCHAR", "course_key": "VARCHAR", "received_at": "TIMESTAMP",
-    "context": "JSON", "event": "JSON", "source_file": "VARCHAR", "line_number": "BIGINT",
+    "time": "TIMESTAMP",
+    "username": "VARCHAR",
+    "user_id": "BIGINT",
+    "event_type": "VARCHAR",
+    "event_source": "VARCHAR",
+    "name": "VARCHAR",
+    "ip": "VARCHAR",
+    "agent": "VARCHAR",
+    "host": "VARCHAR",
+    "referer": "VARCHAR",
+    "accept_language": "VARCHAR",
+    "page": "VARCHAR",
+    "session": "VARCHAR",
+    "org_id": "VARCHAR",
+    "course_id": "VARCHAR",
+    "course_key": "VARCHAR",
+    "received_at": "TIMESTAMP",
+    "context": "JSON",
+    "event": "JSON",
+    "source_file": "VARCHAR",
+    "line_number": "BIGINT",
 }
 # Learner PII in events: these columns, and these keys of the `context` and `event` JSON objects
 # (who the learner is, where from, free text they wrote, form posts, the learner an instructor
@@ -428,15 +500,14 @@ def events_select(accepted_sql: str, source: str) -> str:
     return f"""
         SELECT time, username, user_id, event_type, event_source, name, ip, agent, host, referer,
                accept_language, page, session, org_id, resolved AS course_id,
-               {course_key_sql('resolved')} AS course_key, received_at, context, event,
+               {course_key_sql("resolved")} AS course_key, received_at, context, event,
                {literal} AS source_file, line_number
         FROM (SELECT *, {course_id_sql()} AS resolved FROM ({accepted_sql}))"""
 
 
 # ----------------------------------------------------------------------------- the pass
 
-_REJECTS_SCHEMA = pa.schema([("line_number", pa.int64()), ("reason", pa.string()),
-                             ("raw", pa.string())])
+_REJECTS_SCHEMA = pa.schema([("line_number", pa.int64()), ("reason", pa.string()), ("raw", pa.string())])
 _ids = itertools.count()
 
 
@@ -476,8 +547,7 @@ class _Router:
         self.rejects: list[pa.Table] = []
         self.blank = self.dup = self.kept = 0
 
-    def keep_mask(self, line_number: pa.Array, reason: pa.Array, line_hash: pa.Array,
-                  raw: pa.Array) -> pa.Array:
+    def keep_mask(self, line_number: pa.Array, reason: pa.Array, line_hash: pa.Array, raw: pa.Array) -> pa.Array:
         ok = pc.is_null(reason)
         with self.lock:
             if reason.null_count < len(reason):
@@ -485,9 +555,11 @@ class _Router:
                 self.blank += pc.sum(blank).as_py() or 0
                 bad = pc.and_(pc.invert(ok), pc.invert(blank))
                 if pc.any(bad).as_py():
-                    self.rejects.append(pa.Table.from_arrays(
-                        [pc.filter(line_number, bad), pc.filter(reason, bad), pc.filter(raw, bad)],
-                        schema=_REJECTS_SCHEMA))
+                    self.rejects.append(
+                        pa.Table.from_arrays(
+                            [pc.filter(line_number, bad), pc.filter(reason, bad), pc.filter(raw, bad)], schema=_REJECTS_SCHEMA
+                        )
+                    )
             rows = np.flatnonzero(ok.to_numpy(zero_copy_only=False))
             hashes = line_hash.to_numpy(zero_copy_only=False)[rows]
             unique, first = np.unique(hashes, return_index=True)
@@ -510,22 +582,42 @@ class TrackingLogParse:
     them, accepted + rejected + blank + duplicate (equal to lines, or a line was lost).
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, source: str | os.PathLike | BinaryIO,
-                 chunk_bytes: int = 1 << 20, prefetch: int = 4, max_line: int = DEFAULT_MAX_LINE_MB << 20,
-                 max_bytes: int | None = None, day: date | None = None):
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        source: str | os.PathLike | BinaryIO,
+        chunk_bytes: int = 1 << 20,
+        prefetch: int = 4,
+        max_line: int = DEFAULT_MAX_LINE_MB << 20,
+        max_bytes: int | None = None,
+        day: date | None = None,
+    ):
         self._con = con
         self._feed: dict = {}
         self._r = _Router()
         tag = f"{os.getpid()}_{next(_ids)}"
         lines_view = f"__tracking_lines_{tag}"
         route = f"__tracking_route_{tag}"
-        con.register(lines_view, read_lines(source, chunk_bytes=chunk_bytes, prefetch=prefetch, counter=self._feed,
-                                            max_line=max_line, max_bytes=max_bytes))
-        con.create_function(route, self._r.keep_mask, ["BIGINT", "VARCHAR", "UBIGINT", "VARCHAR"], "BOOLEAN",
-                            type="arrow", side_effects=True, null_handling="special")
+        con.register(
+            lines_view,
+            read_lines(
+                source, chunk_bytes=chunk_bytes, prefetch=prefetch, counter=self._feed, max_line=max_line, max_bytes=max_bytes
+            ),
+        )
+        con.create_function(
+            route,
+            self._r.keep_mask,
+            ["BIGINT", "VARCHAR", "UBIGINT", "VARCHAR"],
+            "BOOLEAN",
+            type="arrow",
+            side_effects=True,
+            null_handling="special",
+        )
         self._cleanup = [lambda: con.unregister(lines_view), lambda: con.remove_function(route)]
-        self.accepted_sql = (f"SELECT {', '.join(ACCEPTED_COLUMNS)} FROM ({classified_sql(lines_view, time_window(day))}) "
-                             f"WHERE {route}(line_number, reject_reason, line_hash, raw_text)")
+        self.accepted_sql = (
+            f"SELECT {', '.join(ACCEPTED_COLUMNS)} FROM ({classified_sql(lines_view, time_window(day))}) "
+            f"WHERE {route}(line_number, reject_reason, line_hash, raw_text)"
+        )
 
     @property
     def accepted(self) -> duckdb.DuckDBPyRelation:
@@ -549,9 +641,13 @@ class TrackingLogParse:
     def counts(self) -> dict:
         self._check_done()
         r = self._r
-        return {"lines": self._feed["lines"], "accepted": r.kept,
-                "rejected": sum(t.num_rows for t in r.rejects), "blank": r.blank + self._feed.get("empty", 0),
-                "duplicate": r.dup}
+        return {
+            "lines": self._feed["lines"],
+            "accepted": r.kept,
+            "rejected": sum(t.num_rows for t in r.rejects),
+            "blank": r.blank + self._feed.get("empty", 0),
+            "duplicate": r.dup,
+        }
 
     def close(self) -> None:
         """Unregister the stream and the UDF this parse put on the connection."""

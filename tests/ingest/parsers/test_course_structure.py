@@ -30,8 +30,11 @@ def generated_course() -> dict:
             graded = {"graded": True, "format": "Exam", "due": "2016-05-01T12:00:00+02:00"} if s == 2 else {}
             blocks[f"s{c}{s}"] = {"category": "sequential", "children": verticals, "metadata": graded}
         chapters.append(f"c{c}")
-        blocks[f"c{c}"] = {"category": "chapter", "children": sequentials, "metadata": {"display_name": f"Ch {c}",
-                                                                                           "start": f"2016-01-0{c}T00:00:00Z"}}
+        blocks[f"c{c}"] = {
+            "category": "chapter",
+            "children": sequentials,
+            "metadata": {"display_name": f"Ch {c}", "start": f"2016-01-0{c}T00:00:00Z"},
+        }
     # the course block last: order in the file says nothing about the tree
     blocks["course"] = {"category": "course", "children": chapters, "metadata": {"display_name": "A course"}}
     return blocks
@@ -52,8 +55,14 @@ def test_parents_positions_depths_and_the_chapter_of_each_block(tmp_path):
     assert len(rows) == counts.blocks == 1 + 3 + 6 + 12 + 24
     assert (counts.missing_children, counts.unplaced) == (0, 0)
     assert rows["course"] | {"metadata": None} == rows["course"] | {
-        "block_type": "course", "display_name": "A course", "parent_id": None, "position": None, "depth": 0,
-        "chapter_id": None, "sequential_id": None, "metadata": None,
+        "block_type": "course",
+        "display_name": "A course",
+        "parent_id": None,
+        "position": None,
+        "depth": 0,
+        "chapter_id": None,
+        "sequential_id": None,
+        "metadata": None,
     }
     for c in range(1, 4):
         assert (rows[f"c{c}"]["parent_id"], rows[f"c{c}"]["position"], rows[f"c{c}"]["depth"]) == ("course", c, 1)
@@ -62,7 +71,12 @@ def test_parents_positions_depths_and_the_chapter_of_each_block(tmp_path):
         for s in range(1, 3):
             seq = rows[f"s{c}{s}"]
             assert (seq["parent_id"], seq["position"], seq["depth"], seq["chapter_id"], seq["sequential_id"]) == (
-                f"c{c}", s, 2, f"c{c}", f"s{c}{s}")
+                f"c{c}",
+                s,
+                2,
+                f"c{c}",
+                f"s{c}{s}",
+            )
             for v in range(1, 3):
                 unit, problem, video = rows[f"u{c}{s}{v}"], rows[f"p{c}{s}{v}"], rows[f"v{c}{s}{v}"]
                 assert (unit["parent_id"], unit["position"], unit["depth"]) == (f"s{c}{s}", v, 3)
@@ -86,14 +100,17 @@ def test_the_columns_are_the_declared_ones(tmp_path):
 
 
 def test_odd_structures_keep_every_block(tmp_path):
-    rows, counts = land(tmp_path, {
-        "ch": {"category": "chapter", "children": ["seq", "gone", "shared"], "metadata": {}},
-        "seq": {"category": "sequential", "children": ["shared"], "metadata": {}},
-        "shared": {"category": "vertical", "metadata": {}},
-        "x": {"category": "html", "children": ["y"]},
-        "y": {"category": "html", "children": ["x"]},
-        "orphan": {"category": "problem"},
-    })
+    rows, counts = land(
+        tmp_path,
+        {
+            "ch": {"category": "chapter", "children": ["seq", "gone", "shared"], "metadata": {}},
+            "seq": {"category": "sequential", "children": ["shared"], "metadata": {}},
+            "shared": {"category": "vertical", "metadata": {}},
+            "x": {"category": "html", "children": ["y"]},
+            "y": {"category": "html", "children": ["x"]},
+            "orphan": {"category": "problem"},
+        },
+    )
     # a fragment without a course block: the chapter takes its depth in a course
     assert (rows["ch"]["depth"], rows["ch"]["parent_id"], rows["seq"]["depth"]) == (1, None, 2)
     # listed under two parents: the first parent in the file keeps it, at its place there

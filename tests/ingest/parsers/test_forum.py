@@ -12,21 +12,42 @@ from idbx.ingest.parsers.tables import TABLES
 from idbx.ingest.parsers.tracking_log import read_lines
 
 THREAD = {
-    "_id": {"$oid": "5a0000000000000000000001"}, "_type": "CommentThread", "author_id": "7", "author_username": "ana",
-    "title": "¿Plazo?", "body": "Hola\n\"todos\"", "course_id": "course-v1:IDBx+IDB6x+2016_T1",
-    "created_at": {"$date": "2016-01-02T03:04:05.678Z"}, "updated_at": {"$date": 1451703845678},
-    "last_activity_at": {"$date": {"$numberLong": "1451703845678"}}, "comment_count": 2,
-    "votes": {"up": ["8"], "up_count": 3, "down_count": 1}, "anonymous": False, "anonymous_to_peers": True,
-    "commentable_id": "general", "thread_type": "question", "closed": False, "pinned": True,
+    "_id": {"$oid": "5a0000000000000000000001"},
+    "_type": "CommentThread",
+    "author_id": "7",
+    "author_username": "ana",
+    "title": "¿Plazo?",
+    "body": 'Hola\n"todos"',
+    "course_id": "course-v1:IDBx+IDB6x+2016_T1",
+    "created_at": {"$date": "2016-01-02T03:04:05.678Z"},
+    "updated_at": {"$date": 1451703845678},
+    "last_activity_at": {"$date": {"$numberLong": "1451703845678"}},
+    "comment_count": 2,
+    "votes": {"up": ["8"], "up_count": 3, "down_count": 1},
+    "anonymous": False,
+    "anonymous_to_peers": True,
+    "commentable_id": "general",
+    "thread_type": "question",
+    "closed": False,
+    "pinned": True,
 }
 COMMENT = {
-    "_id": {"$oid": "5a0000000000000000000002"}, "_type": "Comment", "author_id": "8", "author_username": "bob",
-    "body": "Sí", "course_id": "course-v1:IDBx+IDB6x+2016_T1", "comment_thread_id": {"$oid": "5a0000000000000000000001"},
-    "created_at": {"$date": "2016-01-02T05:00:00-05:00"}, "endorsed": True,
+    "_id": {"$oid": "5a0000000000000000000002"},
+    "_type": "Comment",
+    "author_id": "8",
+    "author_username": "bob",
+    "body": "Sí",
+    "course_id": "course-v1:IDBx+IDB6x+2016_T1",
+    "comment_thread_id": {"$oid": "5a0000000000000000000001"},
+    "created_at": {"$date": "2016-01-02T05:00:00-05:00"},
+    "endorsed": True,
 }
 REPLY = {
-    "_id": {"$oid": "5a0000000000000000000003"}, "_type": "Comment", "author_id": "7",
-    "comment_thread_id": {"$oid": "5a0000000000000000000001"}, "parent_id": {"$oid": "5a0000000000000000000002"},
+    "_id": {"$oid": "5a0000000000000000000003"},
+    "_type": "Comment",
+    "author_id": "7",
+    "comment_thread_id": {"$oid": "5a0000000000000000000001"},
+    "parent_id": {"$oid": "5a0000000000000000000002"},
     "created_at": "2016-01-03T00:00:00Z",
 }
 
@@ -37,8 +58,9 @@ def parse(path: Path) -> tuple[list[dict], list[tuple]]:
     relation = con.sql(forum.posts_sql("lines"))
     rows = [dict(zip(relation.columns, row)) for row in relation.fetchall()]
     accepted = [row for row in rows if row["reject_reason"] is None]
-    rejected = [(row["line_number"], row["reject_reason"], row["raw_text"]) for row in rows
-                if row["reject_reason"] not in (None, "blank")]
+    rejected = [
+        (row["line_number"], row["reject_reason"], row["raw_text"]) for row in rows if row["reject_reason"] not in (None, "blank")
+    ]
     return accepted, rejected
 
 
@@ -49,8 +71,13 @@ def test_threads_comments_and_replies(tmp_path):
     assert rejected == []
     thread, comment, reply = accepted
     assert {k: thread[k] for k in ("post_id", "post_type", "thread_id", "parent_id", "author_id", "author_username")} == {
-        "post_id": "5a0000000000000000000001", "post_type": "CommentThread", "thread_id": "5a0000000000000000000001",
-        "parent_id": None, "author_id": 7, "author_username": "ana"}
+        "post_id": "5a0000000000000000000001",
+        "post_type": "CommentThread",
+        "thread_id": "5a0000000000000000000001",
+        "parent_id": None,
+        "author_id": 7,
+        "author_username": "ana",
+    }
     assert (thread["title"], thread["body"]) == ("¿Plazo?", 'Hola\n"todos"')
     # $date as an ISO string, as milliseconds, and as $numberLong all give the same UTC time
     moment = datetime(2016, 1, 2, 3, 4, 5, 678000)

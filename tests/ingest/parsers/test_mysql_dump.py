@@ -1,4 +1,3 @@
-
 import pytest
 
 from idbx.errors import SourceFormatError
@@ -8,7 +7,9 @@ from idbx.ingest.parsers import mysql_dump, tables
 def test_dumps_are_told_from_tsv_by_their_first_bytes(tmp_path, corpus):
     assert tables.is_mysql_dump(corpus / "mysql_dumps" / "auth_user.sql")
     assert tables.is_mysql_dump(corpus / "mysql_dumps" / "load_auth_userprofile.sql")
-    assert not tables.is_mysql_dump(corpus / "package" / "edX-DemoX-Demo_Course" / "edX-DemoX-Demo_Course-auth_user-acceptance.sql")
+    assert not tables.is_mysql_dump(
+        corpus / "package" / "edX-DemoX-Demo_Course" / "edX-DemoX-Demo_Course-auth_user-acceptance.sql"
+    )
 
 
 def test_values_escapes_and_line_numbers(corpus):
@@ -24,7 +25,9 @@ def test_values_escapes_and_line_numbers(corpus):
 
 
 def test_multi_row_inserts_use_create_table_columns(corpus):
-    table = mysql_dump.read_dump(corpus / "mysql_dumps" / "load_student_courseenrollment.sql", "e.sql")["student_courseenrollment"]
+    table = mysql_dump.read_dump(corpus / "mysql_dumps" / "load_student_courseenrollment.sql", "e.sql")[
+        "student_courseenrollment"
+    ]
     assert table.columns == ["id", "user_id", "course_id", "created", "is_active", "mode"]
     assert len(table.rows) == 7
     assert table.rows[6] == ["7", "4", "course-v1:edX+Open_DemoX+edx_demo_course2", "2014-06-27 16:02:44", "1", "honor"]
@@ -32,10 +35,7 @@ def test_multi_row_inserts_use_create_table_columns(corpus):
 
 def test_rows_with_the_wrong_number_of_values_are_rejected(tmp_path):
     dump = tmp_path / "d.sql"
-    dump.write_text(
-        "CREATE TABLE `t` (`a` int, `b` varchar(3));\n"
-        "INSERT INTO `t` VALUES (1,'x'),\n(2);\n"
-    )
+    dump.write_text("CREATE TABLE `t` (`a` int, `b` varchar(3));\nINSERT INTO `t` VALUES (1,'x'),\n(2);\n")
     table = mysql_dump.read_dump(dump, "d.sql")["t"]
     assert table.rows == [["1", "x"]]
     assert [(line, reason) for line, reason, _ in table.rejects] == [(3, "expected 2 values, found 1")]

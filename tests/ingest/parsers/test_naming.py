@@ -23,7 +23,12 @@ from idbx.ingest.parsers.naming import (
     "name, table, key, encrypted",
     [
         ("IDBx-IDB1x-2T2014-auth_user-prod-analytics.sql.gpg", "auth_user", "idb1x_2t2014", True),
-        ("IDBx-IDB4.1x-2015_T4-courseware_studentmodule-prod-analytics.sql", "courseware_studentmodule", "idb4_1x_2015_t4", False),
+        (
+            "IDBx-IDB4.1x-2015_T4-courseware_studentmodule-prod-analytics.sql",
+            "courseware_studentmodule",
+            "idb4_1x_2015_t4",
+            False,
+        ),
         ("edX-DemoX-Demo_Course-student_courseenrollment-acceptance.sql", "student_courseenrollment", "demox_demo_course", False),
         ("idbx-2016-05-02/IDBx-IDB6x-2016_T1-user_id_map-edge-analytics.sql.gpg", "user_id_map", "idb6x_2016_t1", True),
         ("edX-DemoX-Demo_Course-teams-acceptance.sql", "teams", "demox_demo_course", False),
@@ -89,7 +94,6 @@ def test_file_names_round_trip_through_the_parser():
     name = table_file_name("course-v1:IDBx+IDB6x+2016_T1", "auth_userprofile")
     assert name == "IDBx-IDB6x-2016_T1-auth_userprofile-prod-analytics.sql.gpg"
     assert parse_course_file(name).course_key == "idb6x_2016_t1"
-
 
 
 def test_edge_logs_are_dated_like_edx_logs():

@@ -133,17 +133,23 @@ def test_corpus_tables_parse_typed(corpus):
         assert len(rows) + len(rejects) == matches[0].read_bytes().count(b"\n") - 1, name
         parsed.add(matches[0].name)
     assert parsed == {path.name for path in folder.glob("*.sql")}, "every table of the corpus package is declared"
-    rows, _, con = parse(folder / "edX-DemoX-Demo_Course-courseware_studentmodule-acceptance.sql", tables.TABLES["courseware_studentmodule"])
+    rows, _, con = parse(
+        folder / "edX-DemoX-Demo_Course-courseware_studentmodule-acceptance.sql", tables.TABLES["courseware_studentmodule"]
+    )
     states = [row[4] for row in rows]
     assert all(con.execute("SELECT json_valid(?)", [s]).fetchall()[0][0] for s in states)
-    answer = con.execute("SELECT json_extract_string(?, '$.student_answers.5b60fa3470a2440eafeee24d6806eb1a_2_1')", [states[0]]).fetchall()[0][0]
+    answer = con.execute(
+        "SELECT json_extract_string(?, '$.student_answers.5b60fa3470a2440eafeee24d6806eb1a_2_1')", [states[0]]
+    ).fetchall()[0][0]
     assert answer.startswith('{"answer":"correct"')
 
 
 def test_rows_over_the_default_line_limit_are_read_on_request(tmp_path):
     state = "x" * 3_000_000
-    body = ("id\tmodule_type\tmodule_id\tstudent_id\tstate\tcreated\tmodified\tcourse_id\n"
-            f"1\tproblem\tm\t5\t{state}\t2016-01-01 00:00:00\t2016-01-01 00:00:00\tc\n").encode()
+    body = (
+        "id\tmodule_type\tmodule_id\tstudent_id\tstate\tcreated\tmodified\tcourse_id\n"
+        f"1\tproblem\tm\t5\t{state}\t2016-01-01 00:00:00\t2016-01-01 00:00:00\tc\n"
+    ).encode()
     path = write(tmp_path, body)
     schema = tables.TABLES["courseware_studentmodule"]
     rows, rejects, con = parse(path, schema)

@@ -1,4 +1,5 @@
 """The tracking-log parser on the corpus logs and on hand-written dirty lines."""
+
 import datetime as dt
 import gzip
 import io
@@ -32,17 +33,32 @@ def write(tmp_path, lines, gz=True, name="t.log"):
 
 
 def ev(**kw):
-    d = {"username": "u", "event_type": "x", "event_source": "server",
-         "time": "2014-04-18T17:09:59.941616+00:00", "context": {"user_id": 7}, "event": {}}
+    d = {
+        "username": "u",
+        "event_type": "x",
+        "event_source": "server",
+        "time": "2014-04-18T17:09:59.941616+00:00",
+        "context": {"user_id": 7},
+        "event": {},
+    }
     d.update(kw)
     return json.dumps(d).encode()
 
 
 # ---------------------------------------------------------------- line reading
 
+
 def test_read_lines_exact_on_hostile_bytes(tmp_path):
-    lines = [b"a", b"", b"tab\there, comma \"q\" back\\slash", b"\xff\xfe", b"nul\x00x",
-             b"cr\rinside", b"x" * 3_000_000, b"last-without-newline"]
+    lines = [
+        b"a",
+        b"",
+        b'tab\there, comma "q" back\\slash',
+        b"\xff\xfe",
+        b"nul\x00x",
+        b"cr\rinside",
+        b"x" * 3_000_000,
+        b"last-without-newline",
+    ]
     for gz in (True, False):
         counter = {}
         t = tl.read_lines(write(tmp_path, lines, gz=gz), chunk_bytes=4096, counter=counter).read_all()
@@ -74,6 +90,7 @@ def test_read_lines_from_file_object_and_trailing_newline():
 
 # ---------------------------------------------------------------- corpus
 
+
 @pytest.mark.skipif(not CORPUS, reason="../shared/corpus is not present")
 @pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name)
 def test_corpus_counts_match_python(path):
@@ -99,34 +116,41 @@ def test_corpus_counts_match_python(path):
 def test_corpus_event_string_vs_object(corpus):
     rows, _, _, _ = parse(corpus / "events" / "obfuscation_tracking.log")
     by_line = {r["line_number"]: r for r in rows}
-    assert json.loads(by_line[1]["event"]) == {"POST": {}, "GET": {}}   # JSON in a string
+    assert json.loads(by_line[1]["event"]) == {"POST": {}, "GET": {}}  # JSON in a string
     assert json.loads(by_line[4]["event"]) == "input_f6aaf7381cd6e8e80804_2_1=choice_2"  # non-JSON string
 
 
 # ---------------------------------------------------------------- dirty lines
 
+
 def test_dirty_lines(tmp_path):
     lines = [
-        ev(username="ok1"),                                            # 1
-        b'{"username": "trunc", "time": "2014-04-18T17:',               # 2 truncated
-        b'{"username": "n\x00ul", "time": "2014-04-18T17:09:59Z"}',    # 3 NUL
-        b'{"username": "bad\xff", "time": "2014-04-18T17:09:59Z"}',    # 4 invalid UTF-8
-        json.dumps({"username": "notime", "event": {}}).encode(),       # 5 missing time
-        ev(username="badtime", time="yesterday"),                       # 6 bad time
-        b"",                                                            # 7 blank
-        b"# comment",                                                   # 8 comment
-        ev(username="dup"),                                             # 9
-        ev(username="dup"),                                             # 10 exact duplicate
-        b"[1, 2]",                                                      # 11 not an object
-        ev(username="tab\t\"q\",\\"),                                    # 12 escaped specials
-        b'{"username": "rawtab\t", "time": "2014-04-18T17:09:59Z"}',   # 13 raw control char
-        ev(username="ok14"),                                            # 14
+        ev(username="ok1"),  # 1
+        b'{"username": "trunc", "time": "2014-04-18T17:',  # 2 truncated
+        b'{"username": "n\x00ul", "time": "2014-04-18T17:09:59Z"}',  # 3 NUL
+        b'{"username": "bad\xff", "time": "2014-04-18T17:09:59Z"}',  # 4 invalid UTF-8
+        json.dumps({"username": "notime", "event": {}}).encode(),  # 5 missing time
+        ev(username="badtime", time="yesterday"),  # 6 bad time
+        b"",  # 7 blank
+        b"# comment",  # 8 comment
+        ev(username="dup"),  # 9
+        ev(username="dup"),  # 10 exact duplicate
+        b"[1, 2]",  # 11 not an object
+        ev(username='tab\t"q",\\'),  # 12 escaped specials
+        b'{"username": "rawtab\t", "time": "2014-04-18T17:09:59Z"}',  # 13 raw control char
+        ev(username="ok14"),  # 14
     ]
     rows, rejects, counts, _ = parse(write(tmp_path, lines))
     assert {r["line_number"]: r["reason"] for r in rejects} == {
-        2: "malformed JSON", 3: "NUL byte", 4: "invalid UTF-8", 5: "missing time",
-        6: "unparseable time: yesterday", 8: "comment line", 11: "not a JSON object",
-        13: "malformed JSON"}
+        2: "malformed JSON",
+        3: "NUL byte",
+        4: "invalid UTF-8",
+        5: "missing time",
+        6: "unparseable time: yesterday",
+        8: "comment line",
+        11: "not a JSON object",
+        13: "malformed JSON",
+    }
     assert rejects[0]["raw"] == lines[1].decode()
     assert [r["line_number"] for r in rows] == [1, 9, 12, 14]
     assert rows[2]["username"] == 'tab\t"q",\\'
@@ -143,17 +167,23 @@ def test_long_line_accepted(tmp_path):
     assert len(rows) == 2 and len(rows[0]["event"]) > 2_000_000
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("2014-04-18T17:09:59.941616+00:00", dt.datetime(2014, 4, 18, 17, 9, 59, 941616)),
-    ("2014-04-18T17:09:59+00:00", dt.datetime(2014, 4, 18, 17, 9, 59)),
-    ("2014-04-18T17:09:59.941616Z", dt.datetime(2014, 4, 18, 17, 9, 59, 941616)),
-    ("2014-04-18T12:09:59.5-05:00", dt.datetime(2014, 4, 18, 17, 9, 59, 500000)),
-    ("2014-04-18T22:39:59+0530", dt.datetime(2014, 4, 18, 17, 9, 59)),
-    ("2014-04-18T17:09:59.941616", dt.datetime(2014, 4, 18, 17, 9, 59, 941616)),
-    ("2014-04-18 17:09:59", dt.datetime(2014, 4, 18, 17, 9, 59)),
-    ("2014-13-45T00:00:00Z", None), ("", None), ("yesterday", None),
-    ("2014-04-18T17:09:59+99:99", None), ("2014-04-18T17:09:59-0575", None),
-])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("2014-04-18T17:09:59.941616+00:00", dt.datetime(2014, 4, 18, 17, 9, 59, 941616)),
+        ("2014-04-18T17:09:59+00:00", dt.datetime(2014, 4, 18, 17, 9, 59)),
+        ("2014-04-18T17:09:59.941616Z", dt.datetime(2014, 4, 18, 17, 9, 59, 941616)),
+        ("2014-04-18T12:09:59.5-05:00", dt.datetime(2014, 4, 18, 17, 9, 59, 500000)),
+        ("2014-04-18T22:39:59+0530", dt.datetime(2014, 4, 18, 17, 9, 59)),
+        ("2014-04-18T17:09:59.941616", dt.datetime(2014, 4, 18, 17, 9, 59, 941616)),
+        ("2014-04-18 17:09:59", dt.datetime(2014, 4, 18, 17, 9, 59)),
+        ("2014-13-45T00:00:00Z", None),
+        ("", None),
+        ("yesterday", None),
+        ("2014-04-18T17:09:59+99:99", None),
+        ("2014-04-18T17:09:59-0575", None),
+    ],
+)
 def test_time_normalisation_independent_of_session_timezone(value, expected):
     for tz in ("UTC", "America/Bogota", "Asia/Kolkata"):
         con = duckdb.connect()
@@ -166,23 +196,42 @@ def test_epoch_times_land_as_the_same_instant_as_iso_times(tmp_path):
     """Collectors that write `time` as a JSON number of seconds or milliseconds: the same UTC
     instant as edX's ISO forms; a string of digits, microseconds or a non-number stay rejects,
     and the time window still applies."""
-    same = ["2016-10-12T10:00:00Z", "2016-10-12T05:00:00-05:00", "2016-10-12 10:00:00", "2016-10-12T10:00:00.000000+00:00",
-            1476266400, 1476266400000, 1476266400.0]
-    lines = [ev(time=value) for value in same] + [ev(time="E").replace(b'"E"', b"1.4762664E9"),
-        ev(time=1476266400.25), ev(time=1476266400250.5),
-        ev(time="1476266400"), ev(time=1476266400000000), ev(time=-1476266400), ev(time=True), ev(time=[1476266400]),
-        ev(time=1300000000), ev(time=99_999_999_999_999),
+    same = [
+        "2016-10-12T10:00:00Z",
+        "2016-10-12T05:00:00-05:00",
+        "2016-10-12 10:00:00",
+        "2016-10-12T10:00:00.000000+00:00",
+        1476266400,
+        1476266400000,
+        1476266400.0,
+    ]
+    lines = [ev(time=value) for value in same] + [
+        ev(time="E").replace(b'"E"', b"1.4762664E9"),
+        ev(time=1476266400.25),
+        ev(time=1476266400250.5),
+        ev(time="1476266400"),
+        ev(time=1476266400000000),
+        ev(time=-1476266400),
+        ev(time=True),
+        ev(time=[1476266400]),
+        ev(time=1300000000),
+        ev(time=99_999_999_999_999),
     ]
     con = duckdb.connect()
     con.execute("SET TimeZone='America/Bogota'")
     parse = tl.TrackingLogParse(con, write(tmp_path, lines), day=dt.date(2016, 10, 12))
     rows = sorted(parse.accepted.fetchall(), key=lambda row: row[0])
     noon = dt.datetime(2016, 10, 12, 10, 0)
-    assert [row[1] for row in rows] == [noon] * 8 + [noon + dt.timedelta(microseconds=250_000),
-                                                      noon + dt.timedelta(microseconds=250_500)]
+    assert [row[1] for row in rows] == [noon] * 8 + [
+        noon + dt.timedelta(microseconds=250_000),
+        noon + dt.timedelta(microseconds=250_500),
+    ]
     assert {r["line_number"]: r["reason"] for r in parse.rejects.to_pylist()} == {
-        11: "unparseable time: 1476266400", 12: "unparseable time: 1476266400000000",
-        13: "unparseable time: -1476266400", 14: "unparseable time: true", 15: "unparseable time: [1476266400]",
+        11: "unparseable time: 1476266400",
+        12: "unparseable time: 1476266400000000",
+        13: "unparseable time: -1476266400",
+        14: "unparseable time: true",
+        15: "unparseable time: [1476266400]",
         16: "time before edX existed: 1300000000",
         17: "time over 7 days after the file's day (2016-10-12): 99999999999999",
     }
@@ -190,23 +239,40 @@ def test_epoch_times_land_as_the_same_instant_as_iso_times(tmp_path):
 
 def test_user_id_fallbacks_and_fields(tmp_path):
     lines = [
-        ev(context={"user_id": 5}),                                  # int
-        ev(context={"user_id": "6"}),                                # numeric string
-        ev(context={"user_id": ""}, event={"user_id": 8}),           # empty -> event body
+        ev(context={"user_id": 5}),  # int
+        ev(context={"user_id": "6"}),  # numeric string
+        ev(context={"user_id": ""}, event={"user_id": 8}),  # empty -> event body
         ev(context={"user_id": None}, event=json.dumps({"user_id": 9})),  # null -> body in string event
-        ev(context={"user_id": "abc"}),                              # not numeric -> null
-        ev(context={}, event="plain text"),                          # none
-        ev(context={"user_id": 1, "org_id": "edX", "course_id": "", "received_at": "2014-04-18T17:10:00.5"},
-           event_source="mobile", page=None, ip="1.2.3.4", agent="UA", host="h", referer="r",
-           accept_language="es", session="s", name="n"),
+        ev(context={"user_id": "abc"}),  # not numeric -> null
+        ev(context={}, event="plain text"),  # none
+        ev(
+            context={"user_id": 1, "org_id": "edX", "course_id": "", "received_at": "2014-04-18T17:10:00.5"},
+            event_source="mobile",
+            page=None,
+            ip="1.2.3.4",
+            agent="UA",
+            host="h",
+            referer="r",
+            accept_language="es",
+            session="s",
+            name="n",
+        ),
     ]
     rows, _, _, _ = parse(write(tmp_path, lines))
     assert [r["user_id"] for r in rows] == [5, 6, 8, 9, None, None, 1]
     last = rows[-1]
     assert last["received_at"] == dt.datetime(2014, 4, 18, 17, 10, 0, 500000)
     assert last["course_id"] is None and last["org_id"] == "edX"
-    assert (last["ip"], last["agent"], last["host"], last["referer"], last["accept_language"],
-            last["session"], last["name"], last["event_source"]) == ("1.2.3.4", "UA", "h", "r", "es", "s", "n", "mobile")
+    assert (
+        last["ip"],
+        last["agent"],
+        last["host"],
+        last["referer"],
+        last["accept_language"],
+        last["session"],
+        last["name"],
+        last["event_source"],
+    ) == ("1.2.3.4", "UA", "h", "r", "es", "s", "n", "mobile")
     assert json.loads(rows[5]["event"]) == "plain text"
     assert json.loads(rows[3]["event"]) == {"user_id": 9}
     assert json.loads(last["context"])["org_id"] == "edX"
@@ -222,19 +288,26 @@ def test_output_types(tmp_path):
     assert list(types) == tl.ACCEPTED_COLUMNS
 
 
-@pytest.mark.parametrize("ctx_course,event,page,event_type,expected", [
-    ("course-v1:A+B+C", {}, None, "x", "course-v1:A+B+C"),
-    ("", {"course_id": "A/B/C"}, None, "x", "A/B/C"),
-    (None, {}, "https://h/courses/course-v1:edX+DemoX+Demo_Course/courseware/a/b/", "x",
-     "course-v1:edX+DemoX+Demo_Course"),
-    (None, {}, "https://h/courses/edX/DemoX/Demo_Course/courseware/a/", "x", "edX/DemoX/Demo_Course"),
-    (None, {}, "https://h/courses/course-v1:edX%2BDemoX%2BT1/info?x=1", "x", "course-v1:edX+DemoX+T1"),
-    (None, {}, None, "/courses/course-v1:edX+DemoX+Demo_Course/xblock/block-v1:edX+DemoX+Demo_Course+type@video+block@1/handler/x",
-     "course-v1:edX+DemoX+Demo_Course"),
-    (None, {}, None, "/courses/edX/DemoX/Demo_Course/info", "edX/DemoX/Demo_Course"),
-    (None, json.dumps({"course_id": "course-v1:X+Y+Z"}), None, "x", "course-v1:X+Y+Z"),
-    (None, {}, "https://h/dashboard", "/courses", None),
-])
+@pytest.mark.parametrize(
+    "ctx_course,event,page,event_type,expected",
+    [
+        ("course-v1:A+B+C", {}, None, "x", "course-v1:A+B+C"),
+        ("", {"course_id": "A/B/C"}, None, "x", "A/B/C"),
+        (None, {}, "https://h/courses/course-v1:edX+DemoX+Demo_Course/courseware/a/b/", "x", "course-v1:edX+DemoX+Demo_Course"),
+        (None, {}, "https://h/courses/edX/DemoX/Demo_Course/courseware/a/", "x", "edX/DemoX/Demo_Course"),
+        (None, {}, "https://h/courses/course-v1:edX%2BDemoX%2BT1/info?x=1", "x", "course-v1:edX+DemoX+T1"),
+        (
+            None,
+            {},
+            None,
+            "/courses/course-v1:edX+DemoX+Demo_Course/xblock/block-v1:edX+DemoX+Demo_Course+type@video+block@1/handler/x",
+            "course-v1:edX+DemoX+Demo_Course",
+        ),
+        (None, {}, None, "/courses/edX/DemoX/Demo_Course/info", "edX/DemoX/Demo_Course"),
+        (None, json.dumps({"course_id": "course-v1:X+Y+Z"}), None, "x", "course-v1:X+Y+Z"),
+        (None, {}, "https://h/dashboard", "/courses", None),
+    ],
+)
 def test_course_id_resolution(tmp_path, ctx_course, event, page, event_type, expected):
     ctx = {"user_id": 1} if ctx_course is None else {"user_id": 1, "course_id": ctx_course}
     path = write(tmp_path, [ev(context=ctx, event=event, page=page, event_type=event_type)])
