@@ -32,11 +32,11 @@ from pathlib import Path
 import duckdb
 from measure import machine, timed
 
-from idbx.ingest.parsers.naming import course_key_sql
-from idbx.ingest.parsers.tables import LINEAGE_COLUMNS, TABLES
-from idbx.ingest.parsers.tracking_log import EVENT_COLUMNS
 from idbx.lake.store import Lake
 from idbx.local.sample import _SIGNED_HASH
+from idbx.parsers.naming import course_key_sql
+from idbx.parsers.tables import LINEAGE_COLUMNS, TABLES
+from idbx.parsers.tracking_log import EVENT_COLUMNS
 from idbx.quoting import quote_ident, sql_string
 
 SNAPSHOT = date(2016, 7, 4)

@@ -25,8 +25,8 @@ from measure import machine, timed
 
 from idbx.config import GpgSettings
 from idbx.ingest.crypto import Decryptor
-from idbx.ingest.parsers.naming import table_file_name
 from idbx.local.sample import write_sample
+from idbx.parsers.naming import table_file_name
 
 BASELINE = """
 import duckdb, sys

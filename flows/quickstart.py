@@ -107,7 +107,7 @@ def _run_flows(s3, mongo: local_mongo.LocalServer, made) -> tuple[list, dict[str
     from flows.build_and_publish import build_and_publish
     from flows.sync_course_data import sync_course_data
     from flows.sync_events import sync_events
-    from idbx.ingest.parsers.naming import events_log_date
+    from idbx.parsers.naming import events_log_date
     from idbx.sync.settings import SyncSettings
     from idbx.sync.upload import upload_as_delivered
 

@@ -52,7 +52,7 @@ def print_summary(summary: RunSummary) -> None:
     if untyped:
         err.print(
             f"[yellow]landed untyped[/] ({len(untyped)}): {shown(_listed(untyped))} — every column kept as text; "
-            "declare the table in idbx/ingest/parsers/tables.py to type it",
+            "declare the table in idbx/parsers/tables.py to type it",
             highlight=False,
         )
     unhandled = [Path(f.name).name for f in summary.files if f.status == UNHANDLED]

@@ -15,10 +15,10 @@ import duckdb
 
 from idbx.dashboard import settings
 from idbx.errors import IdbxError
-from idbx.ingest.parsers import reason_kind_sql
-from idbx.ingest.parsers.naming import course_key_sql
 from idbx.lake.catalog import bronze_view_statements, model_view_statements
 from idbx.lake.store import Lake
+from idbx.parsers import reason_kind_sql
+from idbx.parsers.naming import course_key_sql
 from idbx.quoting import quote_ident
 
 Rows = list[dict[str, Any]]

@@ -40,9 +40,13 @@ from idbx.ingest.outcomes import (
     failed_outcome,
     refresh_catalog,
 )
-from idbx.ingest.parsers import RAW_CLIP, course_export, course_structure, forum, reason_kind, tables
-from idbx.ingest.parsers.lines import count_lines
-from idbx.ingest.parsers.naming import (
+from idbx.ingest.pipeline import Landing, ingest_member, open_run, repeat_outcome, same_files
+from idbx.ingest.sources import PackageSource, SourceMember, file_member, open_deliveries
+from idbx.lake.check import interrupted_message
+from idbx.lake.store import PARTITION_FILE, Lake
+from idbx.parsers import RAW_CLIP, course_export, course_structure, forum, reason_kind, tables
+from idbx.parsers.lines import count_lines
+from idbx.parsers.naming import (
     COURSE_TABLES,
     EXPORT,
     FORUM,
@@ -55,11 +59,7 @@ from idbx.ingest.parsers.naming import (
     parse_course_file,
     parse_course_id,
 )
-from idbx.ingest.parsers.tracking_log import read_lines
-from idbx.ingest.pipeline import Landing, ingest_member, open_run, repeat_outcome, same_files
-from idbx.ingest.sources import PackageSource, SourceMember, file_member, open_deliveries
-from idbx.lake.check import interrupted_message
-from idbx.lake.store import PARTITION_FILE, Lake
+from idbx.parsers.tracking_log import read_lines
 from idbx.quoting import quote_ident, sql_string
 
 # Tables whose rows name their course come first, so the others can borrow the exact edX id;
@@ -302,7 +302,7 @@ class _PackageRun:
 
     def _dump_as_tsv(self, plain: Path, source: str, parsed: CourseFile):
         """The dump's rows for this table re-written as TSV in scratch (see parsers.mysql_dump)."""
-        from idbx.ingest.parsers import mysql_dump  # sqlglot takes 0.3 s to import; only dumps need it
+        from idbx.parsers import mysql_dump  # sqlglot takes 0.3 s to import; only dumps need it
 
         dumped = mysql_dump.read_dump(plain, source)
         if parsed.table not in dumped:
@@ -415,7 +415,7 @@ class _PackageRun:
 
     def _many_course_lander(self, member: SourceMember, outcome: FileOutcome) -> Callable[[Path, Landing], dict]:
         def land(plain: Path, landing: Landing) -> dict:
-            from idbx.ingest.parsers import mysql_dump  # sqlglot takes 0.3 s to import; only dumps need it
+            from idbx.parsers import mysql_dump  # sqlglot takes 0.3 s to import; only dumps need it
 
             if not tables.is_mysql_dump(plain):
                 raise SourceFormatError(
@@ -473,7 +473,7 @@ class _PackageRun:
 
     def _stage_unassigned(self, table, orphans: list, source: str, landing: Landing) -> None:
         """Rows of a many-course dump that belong to no course: unreadable, or without a course id."""
-        from idbx.ingest.parsers.mysql_dump import tsv_line
+        from idbx.parsers.mysql_dump import tsv_line
 
         rows = table.rejects + [(line, reason, tsv_line(row)[:RAW_CLIP]) for line, reason, row in orphans]
         unassigned = pa.table(

@@ -41,13 +41,13 @@ from idbx.ingest.outcomes import (
     failed_outcome,
     refresh_catalog,
 )
-from idbx.ingest.parsers import reason_kind
-from idbx.ingest.parsers.naming import events_log_date, is_encrypted, is_events_log
-from idbx.ingest.parsers.tracking_log import EVENT_COLUMNS, TrackingLogParse, events_select
 from idbx.ingest.pipeline import Landing, ingest_member, open_run, repeat_outcome, same_files
 from idbx.ingest.sources import SourceMember, file_member, folder_files
 from idbx.lake.check import interrupted_message
 from idbx.lake.store import Lake
+from idbx.parsers import reason_kind
+from idbx.parsers.naming import events_log_date, is_encrypted, is_events_log
+from idbx.parsers.tracking_log import EVENT_COLUMNS, TrackingLogParse, events_select
 from idbx.quoting import quote_ident, sql_string
 
 DATASET = "events"

@@ -17,9 +17,9 @@ from idbx.config import MAX_REJECT_RATE_ENV, REJECT_RATE_MIN_ROWS, GpgSettings
 from idbx.errors import IdbxError, Interrupted, SourceFormatError, has_control_characters
 from idbx.ingest.crypto import Decryptor, sweep_keyrings
 from idbx.ingest.outcomes import FILE_ERRORS, INGESTED, FileOutcome, failure_message
-from idbx.ingest.parsers import reason_kind
 from idbx.ingest.sources import SourceMember, plain_copy
 from idbx.lake.store import PARTITION_FILE, SOURCE_KEY, SOURCE_SHA256, Lake, LakeRun, ManifestRecord, StagedFile
+from idbx.parsers import reason_kind
 from idbx.privacy import erasure
 from idbx.quoting import sql_string
 

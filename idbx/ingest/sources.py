@@ -23,7 +23,7 @@ from typing import BinaryIO
 from idbx.config import MAX_INFLATE_ENV, max_inflate_bytes
 from idbx.errors import ConfigError, IdbxError, SourceFormatError, UnsafeArchiveError, printable
 from idbx.ingest.crypto import Decryptor
-from idbx.ingest.parsers.naming import is_encrypted, package_date
+from idbx.parsers.naming import is_encrypted, package_date
 
 _HASH_CHUNK = 8 << 20
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import duckdb
 
 from idbx.errors import CatalogError
-from idbx.ingest.parsers.tables import LINEAGE_COLUMNS, RESERVED_NAMES, TABLES
-from idbx.ingest.parsers.tracking_log import EVENT_COLUMNS
 from idbx.lake.store import PARTITION_FILE, REJECT_COLUMNS, Lake
+from idbx.parsers.tables import LINEAGE_COLUMNS, RESERVED_NAMES, TABLES
+from idbx.parsers.tracking_log import EVENT_COLUMNS
 from idbx.quoting import quote_ident, sql_string
 
 _STORAGE_COMPAT = "v1.0.0"

@@ -25,7 +25,7 @@ import duckdb
 import gnupg
 
 from idbx.ingest.crypto import stop_agent
-from idbx.ingest.parsers.naming import course_file_name, events_file_name, package_file_name, table_file_name, usage_id
+from idbx.parsers.naming import course_file_name, events_file_name, package_file_name, table_file_name, usage_id
 from idbx.quoting import sql_string
 
 _SIGNED_HASH = re.compile(r"hash\(([^()]*)\) % (\d+)")

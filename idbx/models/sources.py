@@ -14,10 +14,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from idbx.ingest.parsers.tables import TABLES
 from idbx.lake import catalog
 from idbx.lake.store import PARTITION_FILE, TMP_MARKER, Lake
 from idbx.models import settings
+from idbx.parsers.tables import TABLES
 from idbx.quoting import quote_ident, sql_string
 from idbx.registry import Registry
 

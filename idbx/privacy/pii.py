@@ -1,7 +1,7 @@
 """Which columns of a bronze dataset are learner PII, and the SELECT that removes them (pure).
 
 The declarations live beside the schemas they belong to: `pii=True` on table columns
-(idbx/ingest/parsers/tables.py), EVENT_PII_COLUMNS and EVENT_PII_KEYS beside the events schema,
+(idbx/parsers/tables.py), EVENT_PII_COLUMNS and EVENT_PII_KEYS beside the events schema,
 REJECT_PII_COLUMNS beside the rejects'. A dataset with no declared schema (a table landed
 untyped) is judged by column name: any name declared PII somewhere is PII there too.
 
@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from idbx.ingest.parsers.tables import TABLES
-from idbx.ingest.parsers.tracking_log import EVENT_PII_COLUMNS, EVENT_PII_KEYS
 from idbx.lake.store import REJECT_PII_COLUMNS
+from idbx.parsers.tables import TABLES
+from idbx.parsers.tracking_log import EVENT_PII_COLUMNS, EVENT_PII_KEYS
 from idbx.quoting import quote_ident, sql_string
 
 EVENTS = "events"

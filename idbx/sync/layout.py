@@ -10,8 +10,8 @@ from datetime import date
 from pathlib import Path, PurePosixPath
 
 from idbx.errors import SourceFormatError
-from idbx.ingest.parsers.naming import events_log_date, package_date
 from idbx.lake.store import Lake
+from idbx.parsers.naming import events_log_date, package_date
 from idbx.sync.settings import SyncSettings
 
 

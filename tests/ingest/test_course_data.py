@@ -13,9 +13,9 @@ import pytest
 
 from idbx.errors import ConfigError, IdbxError, UnsafeArchiveError
 from idbx.ingest.course_data import ingest_package
-from idbx.ingest.parsers import tables
-from idbx.ingest.parsers.naming import COURSE_TABLES, table_file_name
 from idbx.local.sample import SampleKey
+from idbx.parsers import tables
+from idbx.parsers.naming import COURSE_TABLES, table_file_name
 
 
 def catalog(lake):

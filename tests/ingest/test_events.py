@@ -306,7 +306,7 @@ def test_a_file_with_no_readable_event_fails_and_keeps_its_day(tmp_path, lake):
 
 def test_lines_missing_from_what_landed_fail_the_file(tmp_path, lake, monkeypatch):
     """The lines of a log are counted apart from the parse; a parse that loses one fails the file."""
-    from idbx.ingest.parsers import tracking_log
+    from idbx.parsers import tracking_log
 
     log = write_event_log(None, tmp_path, sample_course_ids(1), 10, date(2016, 5, 1), 40, dirty=True)
     split = tracking_log._split

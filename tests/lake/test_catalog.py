@@ -10,8 +10,8 @@ import duckdb
 
 from idbx.ingest.course_data import ingest_package
 from idbx.ingest.events import ingest_events
-from idbx.ingest.parsers.naming import COURSE_TABLES
 from idbx.lake import catalog
+from idbx.parsers.naming import COURSE_TABLES
 
 DUCKDB_CLI = shutil.which("duckdb", path=str(Path(sys.executable).parent))
 

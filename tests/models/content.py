@@ -4,7 +4,7 @@ parser makes of it, for the tests of the outline, the chapter funnel and problem
 
 from __future__ import annotations
 
-from idbx.ingest.parsers.naming import usage_id
+from idbx.parsers.naming import usage_id
 
 A = "course-v1:IDBx+RA+2016_T1"  # course A of tests/models/scenario.py
 

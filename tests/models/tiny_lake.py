@@ -9,10 +9,10 @@ from pathlib import Path
 
 import duckdb
 
-from idbx.ingest.parsers.naming import course_key_sql
-from idbx.ingest.parsers.tables import LINEAGE_COLUMNS, TABLES
-from idbx.ingest.parsers.tracking_log import EVENT_COLUMNS
 from idbx.lake.store import Lake
+from idbx.parsers.naming import course_key_sql
+from idbx.parsers.tables import LINEAGE_COLUMNS, TABLES
+from idbx.parsers.tracking_log import EVENT_COLUMNS
 from idbx.quoting import quote_ident, sql_string
 
 KEY = "tests-pseudonym-key-0123456789"

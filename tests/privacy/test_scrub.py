@@ -12,11 +12,11 @@ import pytest
 from idbx.config import GpgSettings
 from idbx.ingest.course_data import ingest_package
 from idbx.ingest.events import ingest_events
-from idbx.ingest.parsers.tables import TABLES
-from idbx.ingest.parsers.tracking_log import EVENT_PII_COLUMNS, EVENT_PII_KEYS
 from idbx.lake.check import check_lake
 from idbx.lake.store import Lake
 from idbx.local.sample import PII_PATTERN
+from idbx.parsers.tables import TABLES
+from idbx.parsers.tracking_log import EVENT_PII_COLUMNS, EVENT_PII_KEYS
 from idbx.privacy.scrub import ALREADY, FAILED, NO_PII, SCRUBBED, scrub
 from idbx.quoting import sql_string
 from tests.cli.test_cli import run

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from idbx.errors import SourceFormatError
-from idbx.ingest.parsers.tracking_log import time_utc_sql
+from idbx.parsers.tracking_log import time_utc_sql
 from idbx.quoting import sql_string
 
 # Depth of a root block by its category, for structures that are not a whole course.

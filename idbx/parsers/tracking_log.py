@@ -55,9 +55,9 @@ import pyarrow.compute as pc
 
 from idbx.config import DEFAULT_MAX_LINE_MB
 from idbx.errors import StreamError
-from idbx.ingest.parsers import RAW_CLIP
-from idbx.ingest.parsers.lines import LineCount
-from idbx.ingest.parsers.naming import course_key_sql
+from idbx.parsers import RAW_CLIP
+from idbx.parsers.lines import LineCount
+from idbx.parsers.naming import course_key_sql
 from idbx.quoting import sql_string
 
 LINES_SCHEMA = pa.schema([("line_number", pa.int64()), ("raw", pa.binary()), ("overlong", pa.int64())])

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from idbx.errors import SourceFormatError
-from idbx.ingest.parsers.course_export import chapters_structure
+from idbx.parsers.course_export import chapters_structure
 
 
 def tarball(path: Path, files: dict[str, str]) -> Path:

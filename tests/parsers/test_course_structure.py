@@ -8,8 +8,8 @@ import duckdb
 import pytest
 
 from idbx.errors import SourceFormatError
-from idbx.ingest.parsers import course_structure
-from idbx.ingest.parsers.tables import TABLES
+from idbx.parsers import course_structure
+from idbx.parsers.tables import TABLES
 
 
 def generated_course() -> dict:

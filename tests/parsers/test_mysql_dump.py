@@ -1,7 +1,7 @@
 import pytest
 
 from idbx.errors import SourceFormatError
-from idbx.ingest.parsers import mysql_dump, tables
+from idbx.parsers import mysql_dump, tables
 
 
 def test_dumps_are_told_from_tsv_by_their_first_bytes(tmp_path, corpus):

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from idbx.errors import StreamError
-from idbx.ingest.parsers import tracking_log as tl
+from idbx.parsers import tracking_log as tl
 from tests.conftest import CORPUS as CORPUS_ROOT
 
 CORPUS = sorted((CORPUS_ROOT / "events").glob("*.log"))

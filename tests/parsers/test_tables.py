@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from idbx.errors import SourceFormatError
-from idbx.ingest.parsers import tables
+from idbx.parsers import tables
 
 ENROLL = tables.TABLES["student_courseenrollment"]
 PROFILE = tables.TABLES["auth_userprofile"]

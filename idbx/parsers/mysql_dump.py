@@ -17,7 +17,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from idbx.errors import SourceFormatError
-from idbx.ingest.parsers import RAW_CLIP
+from idbx.parsers import RAW_CLIP
 
 
 @dataclass

@@ -10,8 +10,8 @@ thread, an author id that is not a number) is rejected with that reason.
 
 from __future__ import annotations
 
-from idbx.ingest.parsers import RAW_CLIP
-from idbx.ingest.parsers.tracking_log import line_problem_sql, time_utc_sql
+from idbx.parsers import RAW_CLIP
+from idbx.parsers.tracking_log import line_problem_sql, time_utc_sql
 
 # Every field is read by ONE json_extract_string call per line (one parse); f(name) is its value.
 _DATES = ("created_at", "updated_at", "last_activity_at")

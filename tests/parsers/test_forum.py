@@ -7,9 +7,9 @@ from pathlib import Path
 
 import duckdb
 
-from idbx.ingest.parsers import forum
-from idbx.ingest.parsers.tables import TABLES
-from idbx.ingest.parsers.tracking_log import read_lines
+from idbx.parsers import forum
+from idbx.parsers.tables import TABLES
+from idbx.parsers.tracking_log import read_lines
 
 THREAD = {
     "_id": {"$oid": "5a0000000000000000000001"},

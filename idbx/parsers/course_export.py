@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from idbx.errors import SourceFormatError
-from idbx.ingest.parsers.naming import usage_id
+from idbx.parsers.naming import usage_id
 
 # OLX files this reader needs: the top folder's course.xml, the course's and the chapters' own files.
 _WANTED = re.compile(r"^(?:\./)?([^/]+)/(course\.xml|course/[^/]+\.xml|chapter/[^/]+\.xml)$")

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from idbx.errors import SourceFormatError
-from idbx.ingest.parsers import RAW_CLIP
+from idbx.parsers import RAW_CLIP
 from idbx.quoting import quote_ident, sql_string
 
 

@@ -3,7 +3,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from idbx.ingest.parsers.naming import (
+from idbx.parsers.naming import (
     EXPORT,
     FORUM,
     STRUCTURE,
