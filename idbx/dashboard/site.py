@@ -20,7 +20,7 @@ DEFAULT_FOLDER = "dashboard"  # inside the lake
 
 @dataclass
 class SiteSummary:
-    out: Path  # the published path: open out / "index.html"
+    out: Path  # the live path: open out / "index.html"
     folder: Path  # this build's own folder (out links to it)
     lang: str
     min_cell: int
@@ -45,8 +45,8 @@ def build_site(
     min_cell: int = settings.DEFAULT_MIN_CELL,
     on_step: Callable[[str], None] | None = None,
 ) -> SiteSummary:
-    """Write the static site of the lake's marts to `out_dir` (default `lake/dashboard`) and publish
-    it atomically; `on_step` hears each stage's name. Raises ConfigError for wrong options or a
+    """Write the static site of the lake's marts to `out_dir` (default `lake/dashboard`) and put it
+    live atomically; `on_step` hears each stage's name. Raises ConfigError for wrong options or a
     folder that cannot hold the site, IdbxError when there is nothing to show yet (no `idbx build`)
     or the site could not be written."""
     started = time.perf_counter()
@@ -71,8 +71,8 @@ def build_site(
         content = build_pages(data, texts, min_cell, assets.embed_options(texts.d3_locale), script)
         for name, html in content.pages.items():
             site.write(name, html)
-        step("publishing")
-        published = site.publish(
+        step("going live")
+        live = site.go_live(
             {
                 "lang": lang,
                 "min_cell": min_cell,
@@ -82,8 +82,8 @@ def build_site(
             }
         )
     return SiteSummary(
-        out=published.out,
-        folder=published.folder,
+        out=live.out,
+        folder=live.folder,
         lang=lang,
         min_cell=min_cell,
         courses=len(data.courses),
@@ -91,7 +91,7 @@ def build_site(
         charts=content.charts,
         merged_categories=content.tally.merged_categories,
         suppressed_values=content.tally.suppressed_values,
-        files=published.files,
-        bytes=published.bytes,
+        files=live.files,
+        bytes=live.bytes,
         seconds=time.perf_counter() - started,
     )

@@ -1,7 +1,7 @@
-"""Publishing a site (I/O): each build in a folder of its own beside the published path, then one
+"""Putting a site live (I/O): each build in a folder of its own beside the live path, then one
 atomic swap of a symbolic link.
 
-The published path (`lake/dashboard` by default) is a relative symbolic link to a sibling folder
+The live path (`lake/dashboard` by default) is a relative symbolic link to a sibling folder
 `.dashboard-<time>-<id>/` that holds one complete build. A new build is written into a new
 sibling, its files flushed to disk, and a new link then replaces the old one with a single rename.
 So a reader resolves the path to the old build or to the new one, never to a half-written or
@@ -27,16 +27,16 @@ from idbx.errors import ConfigError, IdbxError
 
 
 @dataclass
-class Published:
-    out: Path  # the published path (the link)
+class LiveSite:
+    out: Path  # the live path (the link)
     folder: Path  # the build's own folder
     files: int
     bytes: int
 
 
 class SiteWriter:
-    """`with SiteWriter(out) as site: site.write(...); site.publish(marker)`; a build that is not
-    published (an error, an interrupt) is removed on exit."""
+    """`with SiteWriter(out) as site: site.write(...); site.go_live(marker)`; a build that is not
+    put live (an error, an interrupt) is removed on exit."""
 
     def __init__(self, out: Path):
         self.out = Path(out).absolute()
@@ -46,11 +46,11 @@ class SiteWriter:
         self.files = 0
         self.bytes = 0
         self._lock = None
-        self._published = False
+        self._live = False
 
     @property
     def current(self) -> Path | None:
-        """The folder of the site published now, if there is one."""
+        """The folder of the site live now, if there is one."""
         if self.out.is_symlink():
             return self.parent / os.readlink(self.out)
         if self.out.is_dir() and (self.out / settings.MARKER).is_file():
@@ -77,13 +77,13 @@ class SiteWriter:
 
     def __exit__(self, *exc: object) -> None:
         try:
-            if not self._published:
+            if not self._live:
                 shutil.rmtree(self.folder, ignore_errors=True)
         finally:
             self._lock.close()
 
     def write(self, name: str, content: bytes | str) -> None:
-        """A file of the site (`assets/site.css`), flushed to disk before the site is published."""
+        """A file of the site (`assets/site.css`), flushed to disk before the site goes live."""
         data = content.encode() if isinstance(content, str) else content
         path = self.folder / name
         try:
@@ -97,7 +97,7 @@ class SiteWriter:
         self.files += 1
         self.bytes += len(data)
 
-    def publish(self, marker: dict) -> Published:
+    def go_live(self, marker: dict) -> LiveSite:
         """Swap the link to this build; remove builds older than the one it replaces."""
         self.write(settings.MARKER, json.dumps({"made_by": "idbx dashboard", **marker}, indent=1, default=str))
         _fsync_dir(self.folder)
@@ -112,16 +112,16 @@ class SiteWriter:
             os.replace(link, self.out)
         except OSError as exc:
             link.unlink(missing_ok=True)
-            raise IdbxError(f"cannot publish the dashboard at {self.out}: {exc.strerror}") from None
+            raise IdbxError(f"cannot put the dashboard live at {self.out}: {exc.strerror}") from None
         _fsync_dir(self.parent)
-        self._published = True
+        self._live = True
         keep = {self.folder.name, previous.name if previous else None}
         for stale in self.parent.glob(f"{self.prefix}*"):
             if stale.name not in keep and stale.is_dir() and not stale.is_symlink():
                 shutil.rmtree(stale, ignore_errors=True)
         for stale_link in self.parent.glob(f".{self.out.name}.link-*"):
             stale_link.unlink(missing_ok=True)
-        return Published(self.out, self.folder, self.files, self.bytes)
+        return LiveSite(self.out, self.folder, self.files, self.bytes)
 
     def _check_out(self) -> None:
         """Refuse a path that holds something idbx did not make."""

@@ -5,7 +5,7 @@ steps that a reader sees apart:
 - `interrupted`: a run ended before processing every file it planned (a delivery half-landed: a
   course's tables can come from two deliveries until it is re-run), or an erasure (`idbx forget`)
   stopped before its end (some learners' rows erased, the marts not rebuilt yet);
-- `unrecorded`: a source's files were published but its manifest record was not written, so the
+- `unrecorded`: a source's files were made visible but its manifest record was not written, so the
   manifest names another version than the lake holds (every file carries its source's key and
   sha256 in its Parquet footer);
 - `missing`: a file a record lists is gone, or holds another number of rows than recorded;
@@ -129,7 +129,7 @@ def _check_record(lake: Lake, record: ManifestRecord, footers: dict, problems: l
                 "unrecorded",
                 (
                     f"{record.key}: {', '.join(other_version)} holds another version of the file than the manifest records "
-                    "(a run stopped between publishing and recording it); re-run its ingestion"
+                    "(a run stopped between making them visible and recording it); re-run its ingestion"
                 ),
             )
         )
@@ -186,8 +186,8 @@ def check_lake(lake: Lake) -> LakeReport:
                 Problem(
                     "unrecorded",
                     (
-                        f"{source}: {name} was published but the manifest does not record it "
-                        "(a run stopped between publishing and recording it); re-run its ingestion"
+                        f"{source}: {name} was made visible but the manifest does not record it "
+                        "(a run stopped between making them visible and recording it); re-run its ingestion"
                     ),
                 )
             )

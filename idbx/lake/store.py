@@ -2,7 +2,7 @@
 
 Every file a source owns is written aside and renamed into place, so a reader or a crash sees
 either the old file or the new one, never a half-written or emptied one. A source's files and its
-manifest record are published together under the lake's commit lock (see `commit`).
+manifest record are made visible together under the lake's commit lock (see `commit`).
 
 A run is one process's work on the lake: a journal under `_state/runs/` that it holds locked while
 it lives (see idbx.lake.locks), listing the source files it means to process and those it has done; a
@@ -254,7 +254,7 @@ class Lake:
         compression_level: int | None = None,
     ) -> StagedFile:
         """Write a relation aside in its partition, with `metadata` in the Parquet footer;
-        `publish` or `commit` makes it visible."""
+        `move_into_place` or `commit` makes it visible."""
         partition.mkdir(parents=True, exist_ok=True)
         final = partition / file_name
         tmp = self.aside(final)
@@ -266,10 +266,12 @@ class Lake:
         copied = relation.query("__staged", f"COPY (SELECT * FROM __staged) TO {sql_string(str(tmp))} ({options})")
         return StagedFile(tmp=tmp, final=final, rows=copied.fetchall()[0][0])
 
-    def publish(self, staged: list[StagedFile], remove: Iterable[Path] = (), record: ManifestRecord | None = None) -> None:
+    def move_into_place(
+        self, staged: list[StagedFile], remove: Iterable[Path] = (), record: ManifestRecord | None = None
+    ) -> None:
         """Make staged files visible (atomic rename each), drop files no longer produced, and put
         the source file's manifest record beside them. The record is written aside first: when the
-        manifest cannot be written (disk full, no permission) nothing is published."""
+        manifest cannot be written (disk full, no permission) nothing is made visible."""
         pending = self._manifest_stage(record) if record else None
         try:
             for item in staged:
@@ -319,8 +321,8 @@ class Lake:
         """Publish one source's files and record them, as a step concurrent runs cannot interleave:
         the files its earlier record owned and this version does not produce are removed.
 
-        The record is written aside before anything is published (a manifest that cannot be
-        written publishes nothing). A crash between the renames and the record's own rename leaves
+        The record is written aside before anything is made visible (a manifest that cannot be
+        written makes nothing visible). A crash between the renames and the record's own rename leaves
         files whose footer names a version the manifest does not hold: `idbx lake check` reports
         it and a re-run of the file repairs it.
         """
@@ -330,7 +332,7 @@ class Lake:
             previous = self.manifest_get(record.key)
             kept = set(record.files)
             superseded = [self.root / f for f in (previous.owned_files() if previous else []) if f not in kept]
-            self.publish(staged, superseded, record)
+            self.move_into_place(staged, superseded, record)
 
     def replace_sealed(self, tmp: Path, final: Path) -> None:
         """Rename a rewrite of a landed file (scrubbed, or with erased learners' rows dropped) over

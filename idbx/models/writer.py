@@ -30,7 +30,7 @@ def write_table(con: duckdb.DuckDBPyConnection, lake: Lake, select: str, folder:
     staged = lake.stage_partition(con.sql(select), folder, compression_level=COMPRESSION_LEVEL)
     try:
         rows = staged.rows
-        lake.publish([staged])
+        lake.move_into_place([staged])
     except BaseException:
         lake.discard([staged])
         raise

@@ -51,7 +51,7 @@ _FETCH = {
     "cache_policy": NO_CACHE,
 }
 # Side effects (on the lake, on MongoDB): never served from a cache.
-_LAND = {"cache_policy": NO_CACHE}
+_NEVER_CACHED = {"cache_policy": NO_CACHE}
 
 
 @task(name="fetch-event-day", task_run_name="fetch {day}", **_FETCH)
@@ -59,7 +59,7 @@ def fetch_event_day(day: date, lake_dir: str, settings: SyncSettings) -> SyncRep
     return _raise_transient(events.sync_events(Lake(Path(lake_dir)), settings, [day]))
 
 
-@task(name="land-event-logs", task_run_name="land {day}", **_LAND)
+@task(name="land-event-logs", task_run_name="land {day}", **_NEVER_CACHED)
 def land_event_logs(day: date, report: SyncReport, lake_dir: str) -> RunSummary | None:
     """Land the day's synced log; None when nothing was synced (missing, or already in the lake)."""
     paths = report.landed()
@@ -74,7 +74,7 @@ def fetch_delivery(delivery: date | None, lake_dir: str, settings: SyncSettings)
     return _raise_transient(course_data.sync_course_data(Lake(Path(lake_dir)), settings, delivery))
 
 
-@task(name="plan-delivery", **_LAND)
+@task(name="plan-delivery", **_NEVER_CACHED)
 def plan_delivery(package: Path) -> tuple[list[str | None], list[str]]:
     """The delivery's course keys (one landing task each) and the files not handled yet. A
     delivery holding a many-course dump lands as one unit (`[None]`): the dump and the courses'
@@ -88,14 +88,14 @@ def plan_delivery(package: Path) -> tuple[list[str | None], list[str]]:
     return sorted({planned.parsed.course_key for planned in handled}), not_handled
 
 
-@task(name="land-course", task_run_name="land {course_key}", **_LAND)
+@task(name="land-course", task_run_name="land {course_key}", **_NEVER_CACHED)
 def land_course(package: Path, course_key: str | None, lake_dir: str) -> RunSummary:
     """One course run's files of the delivery; the whole delivery when `course_key` is None."""
     with partner_key() as gpg:
         return ingest_package([package], Lake(Path(lake_dir)), gpg, courses={course_key} if course_key else None)
 
 
-@task(name="build-models", **_LAND)
+@task(name="build-models", **_NEVER_CACHED)
 def build_models(
     lake_dir: str, full_refresh: bool, rekey: bool = False, engine: str = "duckdb", spark_master: str | None = None
 ) -> BuildSummary:
@@ -110,18 +110,18 @@ def build_models(
     return build(Lake(Path(lake_dir)), full_refresh=full_refresh, key=pseudonym_key(), rekey=rekey)
 
 
-@task(name="write-exports", **_LAND)
+@task(name="write-exports", **_NEVER_CACHED)
 def write_exports(lake_dir: str) -> dict[Path, int]:
     return write_standard_exports(Lake(Path(lake_dir)))
 
 
-@task(name="publish-to-mongodb", **_LAND)
+@task(name="publish-to-mongodb", **_NEVER_CACHED)
 def publish_marts(lake_dir: str) -> PublishSummary:
     """The marts into MongoDB; each transient error retried inside is logged as a warning."""
     return publish(Lake(Path(lake_dir)), MongoSettings.resolve(mongo_uri()), on_note=get_run_logger().warning)
 
 
-@task(name="draw-dashboard", **_LAND)
+@task(name="draw-dashboard", **_NEVER_CACHED)
 def draw_dashboard(lake_dir: str, lang: str):
     """The offline dashboard (lake/dashboard/), swapped in atomically; its SiteSummary."""
     from idbx.dashboard import build_site  # altair and vl-convert take seconds to import: only here
@@ -129,7 +129,7 @@ def draw_dashboard(lake_dir: str, lang: str):
     return build_site(Lake(Path(lake_dir)), lang=lang)
 
 
-@task(name="forget-learners", **_LAND)
+@task(name="forget-learners", **_NEVER_CACHED)
 def forget_learners_task(
     lake_dir: str,
     usernames: list[str],

@@ -415,7 +415,7 @@ def test_manifest_that_cannot_be_written_publishes_nothing(tmp_path):
     immutable(lake.state / "manifest")
     try:
         with pytest.raises(PermissionError):
-            lake.publish([staged], [], ManifestRecord("k", "course_table", "src", 1, "new", "ingested"))
+            lake.move_into_place([staged], [], ManifestRecord("k", "course_table", "src", 1, "new", "ingested"))
     finally:
         immutable(lake.state / "manifest", on=False)
     assert not staged.final.exists() and staged.tmp.exists()  # the caller discards what it staged

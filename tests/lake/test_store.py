@@ -19,10 +19,10 @@ def test_publish_replaces_a_partition_in_one_rename(tmp_path):
     partition = lake.partition_dir("t", snapshot_date="2016-01-01", course="c")
     first = lake.stage_partition(con.sql("SELECT 1 AS x"), partition)
     assert not (partition / "data.parquet").exists(), "staged data is invisible until published"
-    lake.publish([first])
+    lake.move_into_place([first])
     second = lake.stage_partition(con.sql("SELECT 2 AS x UNION ALL SELECT 3"), partition)
     assert con.execute(f"SELECT sum(x) FROM '{partition}/data.parquet'").fetchall() == [(1,)]
-    lake.publish([second])
+    lake.move_into_place([second])
     assert con.execute(f"SELECT sum(x) FROM '{partition}/data.parquet'").fetchall() == [(5,)]
     assert [p.name for p in partition.iterdir()] == ["data.parquet"]
 
