@@ -14,23 +14,23 @@ from idbx.dashboard.writer import SiteWriter
 from idbx.errors import IdbxError
 
 
-def publish(out, text: str) -> SiteWriter:
+def go_live(out, text: str) -> SiteWriter:
     with SiteWriter(out) as site:
         site.write("assets/site.js", "// " + text)
         site.write("index.html", f"<html>{text}</html>")
-        site.publish({"text": text})
+        site.go_live({"text": text})
     return site
 
 
 def test_each_build_swaps_the_link_and_keeps_the_previous_one(tmp_path):
     out = tmp_path / "dashboard"
-    first = publish(out, "first")
+    first = go_live(out, "first")
     assert out.is_symlink() and os.readlink(out) == first.folder.name  # relative: the lake can move
     assert (out / "index.html").read_text() == "<html>first</html>" and (out / MARKER).is_file()
-    second = publish(out, "second")
+    second = go_live(out, "second")
     assert (out / "index.html").read_text() == "<html>second</html>"
     assert first.folder.is_dir(), "a page opened from the previous build still finds its files"
-    third = publish(out, "third")
+    third = go_live(out, "third")
     assert not first.folder.exists() and second.folder.is_dir() and third.folder.is_dir()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [".dashboard.lock", "dashboard", second.folder.name, third.folder.name]
@@ -39,7 +39,7 @@ def test_each_build_swaps_the_link_and_keeps_the_previous_one(tmp_path):
 
 def test_a_failed_build_changes_nothing(tmp_path):
     out = tmp_path / "dashboard"
-    publish(out, "good")
+    go_live(out, "good")
     before = os.readlink(out)
     with pytest.raises(RuntimeError), SiteWriter(out) as site:
         site.write("index.html", "<html>half")
@@ -50,15 +50,15 @@ def test_a_failed_build_changes_nothing(tmp_path):
 
 def test_leftovers_of_a_killed_build_are_removed_by_the_next(tmp_path):
     out = tmp_path / "dashboard"
-    (tmp_path / ".dashboard-20200101T000000-deadbeef").mkdir()  # a build killed before it published
-    publish(out, "one")
-    publish(out, "two")
+    (tmp_path / ".dashboard-20200101T000000-deadbeef").mkdir()  # a build killed before it went live
+    go_live(out, "one")
+    go_live(out, "two")
     assert not (tmp_path / ".dashboard-20200101T000000-deadbeef").exists()
 
 
 def test_readers_never_see_a_half_written_site(tmp_path):
     out = tmp_path / "dashboard"
-    publish(out, "0")
+    go_live(out, "0")
     seen, problems, stop = set(), [], threading.Event()
 
     def read() -> None:
@@ -77,7 +77,7 @@ def test_readers_never_see_a_half_written_site(tmp_path):
     reader.start()
     try:
         for n in range(1, 30):
-            publish(out, str(n))
+            go_live(out, str(n))
     finally:
         stop.set()
         reader.join()
@@ -90,16 +90,16 @@ def test_a_folder_idbx_did_not_make_is_refused(tmp_path):
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me")
     with pytest.raises(IdbxError, match="not a dashboard idbx made"):
-        publish(foreign, "x")
+        go_live(foreign, "x")
     assert (foreign / "notes.txt").read_text() == "keep me" and not foreign.is_symlink()
     link = tmp_path / "elsewhere"
     link.symlink_to(foreign)
     with pytest.raises(IdbxError, match="not a dashboard idbx made"):
-        publish(link, "x")
+        go_live(link, "x")
     assert [p.name for p in tmp_path.glob(".elsewhere-*")] == []
     empty = tmp_path / "empty"
     empty.mkdir()
-    publish(empty, "fine")
+    go_live(empty, "fine")
     assert empty.is_symlink()
 
 
@@ -108,6 +108,6 @@ def test_one_build_at_a_time(tmp_path):
     with open(tmp_path / ".dashboard.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         with pytest.raises(IdbxError, match="another `idbx dashboard` is writing"):
-            publish(out, "x")
-    publish(out, "after")
+            go_live(out, "x")
+    go_live(out, "after")
     assert (out / "index.html").read_text() == "<html>after</html>"
