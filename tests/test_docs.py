@@ -62,3 +62,23 @@ def test_a_broken_link_and_a_wrong_anchor_are_found(tmp_path):
     page.write_text("[a](target.md#the-dashboard-idbx-dashboard) [b](missing.md) [c](target.md#nope) `[d](x.md)`\n")
     assert relative_links(page) == ["target.md#the-dashboard-idbx-dashboard", "missing.md", "target.md#nope"]
     assert anchors(tmp_path / "target.md") == {"title", "the-dashboard-idbx-dashboard"}
+
+
+def test_the_readme_gives_the_two_commands_and_ci_runs_the_test_one():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = re.findall(r"(?m)^ {4}(bash \S+)$", readme)
+    assert commands == ["bash scripts/demo.sh", "bash scripts/test.sh"]
+    assert all((ROOT / command.split()[1]).is_file() for command in commands)
+    assert re.search(r"(?m)^bash scripts/test\.sh\b", (ROOT / ".ci" / "run").read_text(encoding="utf-8"))
+
+
+def test_no_code_or_setting_points_to_a_readme_section_that_moved():
+    """The reference lives in docs/: code, comments and messages name the page, not "README, <section>"."""
+    stale = re.compile(r"""README(?:'s)? ?,? ?["“]|see (?:the )?README\b""")
+    files = [*ROOT.glob("idbx/**/*.py"), *ROOT.glob("flows/**/*.py"), *ROOT.glob("benchmarks/**/*"), ROOT / "prefect.yaml"]
+    found = [
+        f"{path.relative_to(ROOT)}"
+        for path in files
+        if path.is_file() and stale.search(path.read_text(encoding="utf-8", errors="replace"))
+    ]
+    assert not found, f"point to the docs page instead: {found}"

@@ -26,7 +26,7 @@ def publish_command(lake: LakeOption = None, mongo_uri: UriOption = None, db: Db
     (metadata, indicators, daily and weekly series) and `learners` (person-course, pseudonymous).
 
     Only documents whose content changed are written; readers see each course's previous or new
-    documents, whole, whatever happens (README, "Publishing to MongoDB"). Transient errors are
+    documents, whole, whatever happens (docs/publishing.md). Transient errors are
     retried with back-off. Exit codes: 0 published (or nothing had changed); 1 failed (no marts
     yet, server unreachable, credentials refused, a command refused, connection lost: the
     collections are left consistent and the next publish completes); 2 usage or configuration

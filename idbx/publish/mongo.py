@@ -68,7 +68,7 @@ INDEXES = (
 
 
 class PublishError(IdbxError):
-    """A publish could not be done; the collections are left consistent (see README)."""
+    """A publish could not be done; the collections are left consistent (docs/publishing.md)."""
 
 
 @dataclass(frozen=True)

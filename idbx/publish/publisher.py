@@ -1,6 +1,6 @@
 """`publish`: the marts into MongoDB's `reports`, `courses` and `learners`, incrementally and
-safely for readers, on a standalone server (no transactions). The guarantee (README, "Publishing
-to MongoDB"):
+safely for readers, on a standalone server (no transactions). The guarantee
+(docs/publishing.md, "The guarantee"):
 
 - `reports` and `courses` hold one document per course, each replaced atomically by `_id`
   (upsert); documents of courses no longer in the marts are deleted only after every write has
