@@ -109,6 +109,17 @@ def test_each_section_lists_every_option_of_its_command_and_no_other(page, name)
     )
 
 
+@pytest.mark.parametrize("name", sorted(leaf_commands()))
+def test_each_section_explains_the_arguments_of_its_command(page, name):
+    """A positional argument is a bullet named as the synopsis writes it: `PATH` for `paths`, `OUT_DIR`."""
+    arguments = [param.name for param in leaf_commands()[name].params if param.param_type_name == "argument"]
+    bullets = set(re.findall(r"(?m)^- `([A-Z_]+)`", sections(page)[name]))
+    for argument in arguments:
+        written = argument.upper()
+        singular = re.sub(r"(ES|S)$", "", written)
+        assert {written, singular} & bullets, f"docs/commands.md, {name}: no bullet for its argument {written}"
+
+
 def test_the_synopsis_at_the_top_gives_every_command_its_long_options(page):
     synopsis = at_a_glance(page)
     commands = {name: command for name, command in leaf_commands().items() if name != "idbx"}
