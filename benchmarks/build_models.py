@@ -93,13 +93,15 @@ PROBLEM_BODY = """json_object('problem_id', 'block-v1:' || cid[11:] || '+type@pr
     'success', CASE WHEN hash(k, 'ok') % 3 = 0 THEN 'correct' ELSE 'incorrect' END, 'grade', 0, 'max_grade', 1,
     'answers', json_object('p' || (k % 9) || '_2_1', 'choice_' || hash(k, 'ok') % 3),
     'submission', json_object('p' || (k % 9) || '_2_1', json_object('answer', 'Choice ' || hash(k, 'ok') % 3,
-        'correct', hash(k, 'ok') % 3 = 0, 'response_type', 'multiplechoiceresponse', 'input_type', 'choicegroup', 'variant', '')))"""
+        'correct', hash(k, 'ok') % 3 = 0, 'response_type', 'multiplechoiceresponse', 'input_type', 'choicegroup', 
+        'variant', '')))"""
 
 BLOCK_ID = "'block-v1:IDBx+BENCH' || course_no || 'x+2016_T1+type@' || {kind} || '+block@' || {name}"
 OUTLINE_ROWS = (
     "VALUES ('course', 'course', NULL, NULL, NULL, 0, NULL, NULL), "
     + ", ".join(
-        f"('chapter', 'ch{c}', 'course', 'course', {c + 1}, 1, 'ch{c}', NULL), ('sequential', 's{c}', 'chapter', 'ch{c}', 1, 2, 'ch{c}', 's{c}'), "
+        f"('chapter', 'ch{c}', 'course', 'course', {c + 1}, 1, 'ch{c}', NULL), ('sequential', 's{c}', 'chapter', 'ch{c}', 1, 2, "
+        f"'ch{c}', 's{c}'), "
         f"('vertical', 'u{c}', 'sequential', 's{c}', 1, 3, 'ch{c}', 's{c}')"
         for c in range(5)
     )
@@ -181,8 +183,10 @@ def generate(lake: Lake, courses: int, learners: int, events: int) -> None:
                 "id": "row_number() OVER ()",
                 "student_id": "user_id",
                 "course_id": course_id,
-                "module_type": "['chapter', 'chapter', 'chapter', 'sequential', 'problem', 'problem', 'video', 'video', 'html', 'vertical'][1 + m]",
-                "module_id": "'block-v1:IDBx+BENCH' || course_no || 'x+2016_T1+type@x+block@' || CASE WHEN m < 3 THEN 'ch' || (hash(user_id, m) % 8) ELSE 'b' || m END",
+                "module_type": "['chapter', 'chapter', 'chapter', 'sequential', 'problem', 'problem', 'video', 'video', 'html', "
+                "'vertical'][1 + m]",
+                "module_id": "'block-v1:IDBx+BENCH' || course_no || 'x+2016_T1+type@x+block@' || CASE WHEN m < 3 THEN 'ch' || "
+                "(hash(user_id, m) % 8) ELSE 'b' || m END",
                 "state": "'{\"position\": 1}'",
                 "created": f"TIMESTAMP '{FIRST_DAY}'",
                 "modified": f"TIMESTAMP '{SNAPSHOT}'",
@@ -202,7 +206,8 @@ def generate(lake: Lake, courses: int, learners: int, events: int) -> None:
                 "position": "position",
                 "depth": "depth",
                 "chapter_id": f"CASE WHEN chapter IS NOT NULL THEN {BLOCK_ID.format(kind=repr('chapter'), name='chapter')} END",
-                "sequential_id": f"CASE WHEN sequential IS NOT NULL THEN {BLOCK_ID.format(kind=repr('sequential'), name='sequential')} END",
+                "sequential_id": "CASE WHEN sequential IS NOT NULL THEN "
+                f"{BLOCK_ID.format(kind=repr('sequential'), name='sequential')} END",
                 "graded": "kind = 'sequential'",
                 "format": "CASE WHEN kind = 'sequential' THEN 'Homework' END",
             },
@@ -275,7 +280,8 @@ def write_events(
         SELECT {_columns(dict(EVENT_COLUMNS), values)}, log_date FROM (
             SELECT *, s * 40 + i AS k, {kind.replace("hash(k,", "hash(s * 40 + i,")} AS kind FROM (
                 SELECT s, u, log_date,
-                       'course-v1:IDBx+BENCH' || CAST((u * 7 + hash(s, 'c') % 3 * 17) % {courses} AS INTEGER) || 'x+2016_T1' AS cid,
+                       'course-v1:IDBx+BENCH'
+                           || CAST((u * 7 + hash(s, 'c') % 3 * 17) % {courses} AS INTEGER) || 'x+2016_T1' AS cid,
                        CAST(log_date AS TIMESTAMP)
                            - INTERVAL (CASE WHEN hash(s, 'late') % 100 = 0 THEN 1 + hash(s, 'l') % 5 ELSE 0 END) DAY
                            + INTERVAL (hash(s, 't') % 80000) SECOND AS session_start,
@@ -385,7 +391,7 @@ def compare_engines(lake: Lake, work: Path) -> None:
         "| **peak RSS (MB; on Spark the Python driver, not the JVM)** | " + " | ".join(f"{r['peak']:,.0f}" for r in runs) + " |"
     )
     differ = {name: (rows, spark_rows.get(name)) for name, rows in duck_rows.items() if spark_rows.get(name) != rows}
-    print(f"marts' rows: {'the same on both engines' if not differ else differ}")
+    print(f"marts' rows: {differ if differ else 'the same on both engines'}")
 
 
 if __name__ == "__main__":

@@ -63,9 +63,11 @@ def make_inputs(work: Path, ips: int, ranges: int) -> tuple[Path, Path]:
           SELECT printf('%d.%d.%d.%d', s // 16777216, s // 65536 % 256, s // 256 % 256, s % 256),
                  printf('%d.%d.%d.%d', e // 16777216, e // 65536 % 256, e // 256 % 256, e % 256),
                  {COUNTRIES}[1 + (hash(i) % 16)::BIGINT]
-          FROM (SELECT i, i * (4294967296 // {v4_ranges}) AS s, (i + 1) * (4294967296 // {v4_ranges}) - 1 AS e FROM range({v4_ranges}) r(i))
+          FROM (SELECT i, i * (4294967296 // {v4_ranges}) AS s,
+              (i + 1) * (4294967296 // {v4_ranges}) - 1 AS e FROM range({v4_ranges}) r(i))
           UNION ALL
-          SELECT printf('%x:%x::', 8192 + i // 65536, i % 65536), printf('%x:%x:ffff:ffff:ffff:ffff:ffff:ffff', 8192 + i // 65536, i % 65536),
+          SELECT printf('%x:%x::', 8192 + i // 65536, i % 65536), printf('%x:%x:ffff:ffff:ffff:ffff:ffff:ffff',
+              8192 + i // 65536, i % 65536),
                  {COUNTRIES}[1 + (hash(i) % 16)::BIGINT]
           FROM range({ranges - v4_ranges}) r(i)
         ) TO '{csv}' (FORMAT csv, HEADER false)""")

@@ -48,7 +48,7 @@ def main() -> None:
     ends = [at for _, at in stages[1:]] + [started + summary.seconds]
     print(
         f"in-process rebuild: {summary.seconds:.2f} s: "
-        + ", ".join(f"{name} {end - at:.2f} s" for (name, at), end in zip(stages, ends))
+        + ", ".join(f"{name} {end - at:.2f} s" for (name, at), end in zip(stages, ends, strict=True))
     )
     print(
         f"site: {summary.courses} course runs, {summary.pages} pages, {summary.charts} charts, "

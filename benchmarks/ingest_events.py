@@ -37,7 +37,9 @@ LOOP_LINES = 200_000
 BASELINE = """
 import duckdb, sys
 con = duckdb.connect()
-con.execute(f"COPY (SELECT * FROM read_json('{sys.argv[1]}', ignore_errors=true)) TO '{sys.argv[2]}' (FORMAT parquet, COMPRESSION zstd)")
+con.execute(
+    f"COPY (SELECT * FROM read_json('{sys.argv[1]}', ignore_errors=true)) TO '{sys.argv[2]}' (FORMAT parquet, COMPRESSION zstd)"
+)
 """
 
 LOOP = """

@@ -31,7 +31,10 @@ from idbx.parsers.naming import table_file_name
 BASELINE = """
 import duckdb, sys
 con = duckdb.connect()
-con.execute(f"COPY (SELECT * FROM read_csv('{sys.argv[1]}', delim='\\t', quote='', escape='', header=true, nullstr='NULL')) TO '{sys.argv[2]}' (FORMAT parquet, COMPRESSION zstd)")
+con.execute(
+    f"COPY (SELECT * FROM read_csv('{sys.argv[1]}', delim='\\t', quote='', escape='', header=true, nullstr='NULL')) "
+    f"TO '{sys.argv[2]}' (FORMAT parquet, COMPRESSION zstd)"
+)
 """
 
 

@@ -63,6 +63,19 @@ def _date(value: str, column: str, problems: list[str], where: str) -> date | No
         return None
 
 
+def _passing_grade(value: str, problems: list[str], where: str) -> float:
+    """The grade given (a fraction of 1), else the default when the cell is empty."""
+    if not value:
+        return DEFAULT_PASSING_GRADE
+    try:
+        passing = float(value)
+    except ValueError:
+        passing = -1.0
+    if not 0.0 <= passing <= 1.0:
+        problems.append(f"{where}: passing_grade {value!r} must be a number between 0 and 1")
+    return passing
+
+
 def _row(raw: dict[str, str], where: str, problems: list[str], warnings: list[str]) -> Course | None:
     key = raw["course_key"]
     if not _KEY_RE.match(key):
@@ -82,14 +95,7 @@ def _row(raw: dict[str, str], where: str, problems: list[str], warnings: list[st
                 )
     if start and end and end < start:
         problems.append(f"{where}: end_date {end} is before start_date {start}")
-    passing = DEFAULT_PASSING_GRADE
-    if raw.get("passing_grade"):
-        try:
-            passing = float(raw["passing_grade"])
-        except ValueError:
-            passing = -1.0
-        if not 0.0 <= passing <= 1.0:
-            problems.append(f"{where}: passing_grade {raw['passing_grade']!r} must be a number between 0 and 1")
+    passing = _passing_grade(raw.get("passing_grade", ""), problems, where)
     run_year = _RUN_YEAR_RE.search(key)
     if start and run_year and int(run_year["a"] or run_year["b"]) != start.year:
         warnings.append(f"{where}: start_date {start} is not in the run's year ({key})")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -16,7 +16,7 @@ from idbx.errors import ConfigError
 from idbx.lake.store import Lake
 
 
-class Engine(str, Enum):
+class Engine(StrEnum):
     duckdb = "duckdb"
     spark = "spark"
 
@@ -69,7 +69,6 @@ def build_command(
     another build running on the lake).
     """
     from idbx.models.project import read_project  # imported here: other commands start faster without it
-    from idbx.models.runner import build
 
     with reported_errors():
         if spark_master and engine != Engine.spark:
@@ -80,28 +79,41 @@ def build_command(
             return
         root = Lake(lake_root(lake))
         with _ModelProgress() as progress:
-            if engine == Engine.spark:
-                from idbx.models import spark
+            summary = _build(root, engine, select, full_refresh, registry, spark_master, rekey, progress)
+    _print_summary(root, summary)
+    if summary.failed or summary.catalog_error:
+        raise typer.Exit(1)
 
-                summary = spark.build(
-                    root,
-                    select=select,
-                    registry_path=registry,
-                    master=spark_master,
-                    on_model=progress.on_model,
-                    on_plan=progress.on_plan,
-                    rekey=rekey,
-                )
-            else:
-                summary = build(
-                    root,
-                    select=select,
-                    full_refresh=full_refresh,
-                    registry_path=registry,
-                    on_model=progress.on_model,
-                    on_plan=progress.on_plan,
-                    rekey=rekey,
-                )
+
+def _build(root: Lake, engine: Engine, select, full_refresh: bool, registry, spark_master, rekey: bool, progress):
+    """The build on the engine asked for (Spark recomputes every model: no --full-refresh to pass)."""
+    if engine == Engine.spark:
+        from idbx.models import spark
+
+        return spark.build(
+            root,
+            select=select,
+            registry_path=registry,
+            master=spark_master,
+            on_model=progress.on_model,
+            on_plan=progress.on_plan,
+            rekey=rekey,
+        )
+    from idbx.models.runner import build
+
+    return build(
+        root,
+        select=select,
+        full_refresh=full_refresh,
+        registry_path=registry,
+        on_model=progress.on_model,
+        on_plan=progress.on_plan,
+        rekey=rekey,
+    )
+
+
+def _print_summary(root: Lake, summary) -> None:
+    """The table of models, then what the build noticed (rekeying, absent sources, reconciliation) and its errors."""
     table = Table("model", "status", "rows", "seconds", "notes", title=f"build of {escape(str(root.root))}")
     for outcome in summary.models:
         table.add_row(
@@ -133,8 +145,6 @@ def build_command(
         err.print(f"[bold red]error:[/] {escape(outcome.error)}", highlight=False)
     if summary.catalog_error:
         err.print(f"[bold red]error:[/] {escape(summary.catalog_error)}", highlight=False)
-    if summary.failed or summary.catalog_error:
-        raise typer.Exit(1)
 
 
 class _ModelProgress:

@@ -51,16 +51,27 @@ def forget_command(
     Exit 1 if a step failed, 2 for a usage error.
     """
     with reported_errors():
-        asked = Identifiers()
-        for kind, values in (("username", username), ("email", email), ("user_id", user_id)):
-            for value in values or ():
-                if not str(value).strip():
-                    raise ConfigError(f"--{kind.replace('_', '-')}: empty")
-                add(asked, kind, value)
-        for path in from_file or ():
-            read_identifiers(path, asked)
+        asked = _identifiers(username, email, user_id, from_file)
         mongo = MongoSettings.resolve() if os.environ.get(URI_ENV) else None
         summary = forget(Lake(lake_root(lake)), asked, mode, dry_run=dry_run, purge_landing=purge_landing, mongo=mongo)
+    _print_summary(summary, dry_run)
+
+
+def _identifiers(username, email, user_id, from_file) -> Identifiers:
+    """The learners asked for, from the options and the files given."""
+    asked = Identifiers()
+    for kind, values in (("username", username), ("email", email), ("user_id", user_id)):
+        for value in values or ():
+            if not str(value).strip():
+                raise ConfigError(f"--{kind.replace('_', '-')}: empty")
+            add(asked, kind, value)
+    for path in from_file or ():
+        read_identifiers(path, asked)
+    return asked
+
+
+def _print_summary(summary, dry_run: bool) -> None:
+    """What was (or would be) rewritten, then what is left for the user to know: MongoDB, landing/, notes."""
     verb = "would rewrite" if dry_run else "rewrote"
     if summary.resumed:
         out.print(f"finished the erasure a run left undone ({escape(summary.record)})", highlight=False)
@@ -79,6 +90,11 @@ def forget_command(
         )
     if summary.steps:
         out.print(f"then: {', '.join(summary.steps)}", highlight=False)
+    _print_left_behind(summary, dry_run)
+
+
+def _print_left_behind(summary, dry_run: bool) -> None:
+    """Where the learners may still be that this run did not reach (MongoDB unset, landing/ kept), and its notes."""
     if not dry_run and not os.environ.get(URI_ENV):
         out.print(f"MongoDB: {URI_ENV} is not set; the next `idbx publish` removes their documents", highlight=False)
     if summary.purged:

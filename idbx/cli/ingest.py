@@ -28,6 +28,14 @@ KeyOption = Annotated[
 
 
 def print_summary(summary: RunSummary) -> None:
+    err.print(_status_table(summary))
+    for outcome in summary.files:
+        _print_outcome(summary.what, outcome)
+    _print_run_notes(summary)
+
+
+def _status_table(summary: RunSummary) -> Table:
+    """Files, rows and rejected rows by status."""
     table = Table(title=f"{summary.what}: {summary.seconds:.1f} s", title_justify="left")
     for column in ("status", "files", "rows", "rejected"):
         table.add_column(column, justify="right" if column != "status" else "left")
@@ -35,19 +43,26 @@ def print_summary(summary: RunSummary) -> None:
         files = [f for f in summary.files if f.status == status]
         if files:
             table.add_row(status, str(len(files)), f"{sum(f.rows for f in files):,}", f"{sum(f.rejects for f in files):,}")
-    err.print(table)
-    for outcome in summary.files:
-        if outcome.status == FAILED:
-            err.print(f"[red]failed[/] {shown(outcome.error)}", highlight=False)
-        elif summary.what == "events":
-            detail = "; ".join([f"{outcome.rows:,} accepted", f"{outcome.rejects:,} rejected", *outcome.notes])
-            err.print(shown(f"{outcome.status} {outcome.name} -> {outcome.partition}: {detail}"), highlight=False)
-        elif outcome.first_rejects:
-            detail = "; ".join([outcome.rejected_rows() + f", within {MAX_REJECT_RATE_ENV}", *outcome.notes])
-            err.print(f"[yellow]warning[/] {shown(outcome.name)}: {shown(detail)}", highlight=False)
-        elif outcome.rejects or outcome.notes:
-            detail = "; ".join(([f"{outcome.rejects:,} rejected"] if outcome.rejects else []) + outcome.notes)
-            err.print(f"[yellow]note[/] {shown(outcome.name)}: {shown(detail)}", highlight=False)
+    return table
+
+
+def _print_outcome(what: str, outcome) -> None:
+    """A file's line: its error, its partition (events), or its rejects and notes when it has any."""
+    if outcome.status == FAILED:
+        err.print(f"[red]failed[/] {shown(outcome.error)}", highlight=False)
+    elif what == "events":
+        detail = "; ".join([f"{outcome.rows:,} accepted", f"{outcome.rejects:,} rejected", *outcome.notes])
+        err.print(shown(f"{outcome.status} {outcome.name} -> {outcome.partition}: {detail}"), highlight=False)
+    elif outcome.first_rejects:
+        detail = "; ".join([outcome.rejected_rows() + f", within {MAX_REJECT_RATE_ENV}", *outcome.notes])
+        err.print(f"[yellow]warning[/] {shown(outcome.name)}: {shown(detail)}", highlight=False)
+    elif outcome.rejects or outcome.notes:
+        detail = "; ".join(([f"{outcome.rejects:,} rejected"] if outcome.rejects else []) + outcome.notes)
+        err.print(f"[yellow]note[/] {shown(outcome.name)}: {shown(detail)}", highlight=False)
+
+
+def _print_run_notes(summary: RunSummary) -> None:
+    """What the run as a whole leaves to know: untyped and unhandled files, where the rejects are, errors, warnings."""
     untyped = sorted({f.dataset for f in summary.files if f.untyped and f.status in (INGESTED, UNCHANGED)})
     if untyped:
         err.print(

@@ -78,7 +78,7 @@ def query(
                 writer = csv.writer(sys.stdout, lineterminator="\n")
                 writer.writerow(names)
                 for batch in as_text.to_arrow_reader(10_000):
-                    writer.writerows(zip(*(column.to_pylist() for column in batch.columns)))
+                    writer.writerows(zip(*(column.to_pylist() for column in batch.columns), strict=True))
                 return
             rows = as_text.limit(limit + 1).fetchall()
         except duckdb.Error as exc:

@@ -491,7 +491,7 @@ class _PageMaker:
             chart.message = t["no_data"]
             return chart
         highs = [*edges[1:], None]
-        bins = [(low, high, counts.get(i, 0)) for i, (low, high) in enumerate(zip(edges, highs))]
+        bins = [(low, high, counts.get(i, 0)) for i, (low, high) in enumerate(zip(edges, highs, strict=True))]
         ranges = merge_small_ranges(bins, self.min_cell)
         self.tally.merged_categories += len(merge_small_ranges(bins, 1)) - len(ranges)
         if not ranges:
@@ -575,7 +575,7 @@ def _series_names(courses: Rows) -> dict[str, str]:
     names = [course["name"] or course["course_key"] for course in courses]
     return {
         course["course_key"]: (name if names.count(name) == 1 else f"{name} · {course['course_key']}")
-        for course, name in zip(courses, names)
+        for course, name in zip(courses, names, strict=True)
     }
 
 

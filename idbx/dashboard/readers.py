@@ -236,7 +236,7 @@ def _connect(lake: Lake) -> duckdb.DuckDBPyConnection:
 def _rows(con: duckdb.DuckDBPyConnection, select: str) -> Rows:
     cursor = con.execute(select)
     names = [column[0] for column in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _bin(expression: str, edges: tuple[float, ...]) -> str:

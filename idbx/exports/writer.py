@@ -33,10 +33,11 @@ def _people_sql() -> str:
     the latest snapshot that holds them, keyed by learner_id; the pseudonym macro must be installed."""
     return (
         "SELECT learner_pseudonym(account.id) AS learner_id, account.username, account.email, "
-        "coalesce(nullif(trim(profile.name), ''), nullif(trim(concat_ws(' ', account.first_name, account.last_name)), '')) AS full_name "
+        "coalesce(nullif(trim(profile.name), ''), nullif(trim(concat_ws(' ', account.first_name, account.last_name)), '')) "
+        "AS full_name "
         "FROM (SELECT * FROM auth_user QUALIFY row_number() OVER (PARTITION BY id ORDER BY snapshot_date DESC) = 1) AS account "
-        "LEFT JOIN (SELECT * FROM auth_userprofile QUALIFY row_number() OVER (PARTITION BY user_id ORDER BY snapshot_date DESC) = 1) "
-        "AS profile ON profile.user_id = account.id"
+        "LEFT JOIN (SELECT * FROM auth_userprofile QUALIFY row_number() OVER (PARTITION BY user_id "
+        "ORDER BY snapshot_date DESC) = 1) AS profile ON profile.user_id = account.id"
     )
 
 

@@ -527,7 +527,8 @@ class _PackageRun:
         if logs:
             files = "[" + ", ".join(sql_string(str(path)) for path in logs) + "]"
             selects.append(
-                "SELECT CAST(coalesce(try_cast(json_extract_string(event, '$.user_id') AS BIGINT), user_id) AS VARCHAR), course_id "
+                "SELECT CAST(coalesce(try_cast(json_extract_string(event, '$.user_id') AS BIGINT), user_id) AS VARCHAR), "
+                "course_id "
                 f"FROM read_parquet({files}) WHERE event_type LIKE 'edx.course.enrollment.%' AND course_id IS NOT NULL"
             )
         if not selects:

@@ -196,6 +196,21 @@ def open_deliveries(
     table files given together make one more. `snapshot_date` dates a single delivery (its name
     need not carry a date then). A delivery without a date, or (with `recognised`, which tells a
     file name we land) without a file we land, is refused before anything lands."""
+    deliveries = _given_deliveries(paths)
+    if snapshot_date:
+        if len(deliveries) > 1:
+            raise IdbxError(
+                f"--snapshot-date dates a single delivery; {len(deliveries)} were given "
+                f"({', '.join(d.label for d in deliveries)}): each is dated by its own name"
+            )
+        deliveries = [replace(deliveries[0], snapshot_date=snapshot_date)]
+    for delivery in deliveries:
+        _check_delivery(delivery, recognised)
+    return sorted(deliveries, key=lambda delivery: delivery.snapshot_date)
+
+
+def _given_deliveries(paths: list[Path]) -> list[PackageSource]:
+    """Each zip or folder a delivery dated by its name; loose files given together one more, undated."""
     deliveries: list[PackageSource] = []
     loose: list[SourceMember] = []
     for path in paths:
@@ -210,30 +225,26 @@ def open_deliveries(
     if loose:
         label = loose[0].name if len(loose) == 1 else f"{loose[0].name} (+{len(loose) - 1} files)"
         deliveries.append(PackageSource(label, None, loose))
-    if snapshot_date:
-        if len(deliveries) > 1:
-            raise IdbxError(
-                f"--snapshot-date dates a single delivery; {len(deliveries)} were given "
-                f"({', '.join(d.label for d in deliveries)}): each is dated by its own name"
-            )
-        deliveries = [replace(deliveries[0], snapshot_date=snapshot_date)]
-    for delivery in deliveries:
-        if recognised and not any(recognised(member.base_name) for member in delivery.members):
-            names = sorted(member.base_name for member in delivery.members)
-            listed = f"{', '.join(names[:3])}{', …' if len(names) > 3 else ''}"
-            raise SourceFormatError(
-                delivery.label,
-                "nothing to ingest: "
-                + (
-                    f"none of its {len(names)} file(s) ({listed}) is a course-data file ({{Org}}-{{Course}}-{{Run}}-{{table}}"
-                    "-prod-analytics.sql, .json, .mongo, or a MySQL dump)"
-                    if names
-                    else "it holds no file"
-                ),
-            )
-        if delivery.snapshot_date is None:
-            raise IdbxError(
-                f"{delivery.label}: cannot tell the delivery date from the name (expected {{org}}-YYYY-MM-DD.zip "
-                "or a folder named so); name it so, or give it alone with --snapshot-date YYYY-MM-DD"
-            )
-    return sorted(deliveries, key=lambda delivery: delivery.snapshot_date)
+    return deliveries
+
+
+def _check_delivery(delivery: PackageSource, recognised: Callable[[str], bool] | None) -> None:
+    """Refuse a delivery with no file we land (when `recognised` is given) or with no date."""
+    if recognised and not any(recognised(member.base_name) for member in delivery.members):
+        names = sorted(member.base_name for member in delivery.members)
+        listed = f"{', '.join(names[:3])}{', …' if len(names) > 3 else ''}"
+        raise SourceFormatError(
+            delivery.label,
+            "nothing to ingest: "
+            + (
+                f"none of its {len(names)} file(s) ({listed}) is a course-data file ({{Org}}-{{Course}}-{{Run}}-{{table}}"
+                "-prod-analytics.sql, .json, .mongo, or a MySQL dump)"
+                if names
+                else "it holds no file"
+            ),
+        )
+    if delivery.snapshot_date is None:
+        raise IdbxError(
+            f"{delivery.label}: cannot tell the delivery date from the name (expected {{org}}-YYYY-MM-DD.zip "
+            "or a folder named so); name it so, or give it alone with --snapshot-date YYYY-MM-DD"
+        )

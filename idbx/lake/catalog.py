@@ -116,7 +116,8 @@ def _scrub_log_view(lake: Lake) -> str:
         return _empty_view(columns)
     logs = sql_string(str(lake.state / "scrub" / "*.json"))
     return (
-        "SELECT CAST(scrubbed_at AS TIMESTAMP) AS scrubbed_at, CAST(cutoff AS DATE) AS cutoff, f.path, f.dataset, CAST(f.day AS DATE) AS day, "
+        "SELECT CAST(scrubbed_at AS TIMESTAMP) AS scrubbed_at, CAST(cutoff AS DATE) AS cutoff, f.path, f.dataset, CAST(f.day AS "
+        "DATE) AS day, "
         "CAST(f.rows AS BIGINT) AS rows, CAST(f.columns AS VARCHAR[]) AS columns "
         f"FROM (SELECT scrubbed_at, cutoff, unnest(files) AS f FROM read_json({logs}, format = 'auto', union_by_name = true))"
     )
@@ -213,7 +214,8 @@ def is_current(lake: Lake, columns: dict[str, list[tuple[str, str]]]) -> bool:
             made = dict(con.execute("SELECT view_name, comment FROM duckdb_views() WHERE NOT internal").fetchall())
             bound: dict[str, list[tuple[str, str]]] = {}
             for name, column, type_ in con.execute(
-                "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE NOT internal ORDER BY table_name, column_index"
+                "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE NOT internal ORDER BY table_name, "
+                "column_index"
             ).fetchall():
                 bound.setdefault(name, []).append((column, type_))
     except duckdb.Error:

@@ -95,7 +95,7 @@ def _footers(lake: Lake, files: list[str]) -> dict[str, tuple[int, str | None, s
         meta.setdefault(name, {})[key] = value
     return {
         name: (rows[path], meta.get(path, {}).get(SOURCE_KEY), meta.get(path, {}).get(SOURCE_SHA256))
-        for name, path in zip(files, paths)
+        for name, path in zip(files, paths, strict=True)
     }
 
 

@@ -197,7 +197,8 @@ def _course_tables(
                    'https://courses.edx.org/certificates/' || md5(user_id::VARCHAR || {cid}) AS download_url,
                    round((hash(user_id, {course_no}, 'gr') % 101) / 100.0, 2) AS grade,
                    {cid} AS course_id, md5(user_id::VARCHAR) AS key, 0 AS distinction,
-                   CASE WHEN (hash(user_id, {course_no}, 'gr') % 101) / 100.0 >= 0.65 THEN 'downloadable' ELSE 'notpassing' END AS status,
+                   CASE WHEN (hash(user_id, {course_no}, 'gr') % 101) / 100.0 >= 0.65
+                       THEN 'downloadable' ELSE 'notpassing' END AS status,
                    md5('v' || user_id) AS verify_uuid, md5('d' || user_id) AS download_uuid,
                    'Learner ' || user_id AS name,
                    TIMESTAMP '2016-06-01 12:00:00' AS created_date, TIMESTAMP '2016-06-02 12:00:00' AS modified_date,
@@ -276,7 +277,7 @@ def course_export(structure: dict[str, dict]) -> bytes:
         + "".join(f'  <chapter url_name="{name}"/>\n' for name in names)
         + "</course>\n"
     )
-    for block_id, name in zip(course["children"], names):
+    for block_id, name in zip(course["children"], names, strict=True):
         meta = structure[block_id]["metadata"]
         files[f"course/chapter/{name}.xml"] = (
             f'<chapter display_name="{meta["display_name"]}" start="&quot;{meta["start"]}&quot;"/>\n'
@@ -321,7 +322,8 @@ def _forum_sql(course_id: str, course_no: int, learners: int) -> str:
                        'last_activity_at', {date.format("t.posted")}, 'pinned', false,
                        'thread_type', ['discussion', 'question'][1 + hash(t.user_id, 'tp') % 2],
                        'title', 'Pregunta ' || t.n, 'visible', true,
-                       'votes', json_object('count', t.n % 3, 'up_count', t.n % 3, 'down_count', 0, 'point', t.n % 3))::VARCHAR AS line
+                       'votes', json_object('count', t.n % 3, 'up_count', t.n % 3, 'down_count', 0, 'point',
+                           t.n % 3))::VARCHAR AS line
             FROM threads t LEFT JOIN (SELECT thread, count(*) AS n FROM comments GROUP BY thread) replies ON replies.thread = t.id
             UNION ALL
             SELECT c.posted, json_object('_id', {oid.format("c.id")}, '_type', 'Comment', 'anonymous', false,
@@ -329,7 +331,8 @@ def _forum_sql(course_id: str, course_no: int, learners: int) -> str:
                        'body', 'Gracias por la respuesta.', 'comment_thread_id', {oid.format("c.thread")}, 'course_id', {cid},
                        'created_at', {date.format("c.posted")}, 'updated_at', {date.format("c.posted")}, 'endorsed', k = 0,
                        'parent_id', CASE WHEN c.parent IS NOT NULL THEN {oid.format("c.parent")} END,
-                       'visible', true, 'votes', json_object('count', 0, 'up_count', 0, 'down_count', 0, 'point', 0))::VARCHAR AS line
+                       'visible', true, 'votes', json_object('count', 0, 'up_count', 0, 'down_count', 0, 'point',
+                           0))::VARCHAR AS line
             FROM comments c)
         SELECT line FROM lines ORDER BY posted, line"""
 
@@ -378,7 +381,8 @@ def write_sample(
                 plain = work / course_file_name(course_id, "prod.mongo", encrypted=False)
                 select = _SIGNED_HASH.sub(r"CAST(hash(\1) % \2 AS BIGINT)", _forum_sql(course_id, number, learners))
                 con.execute(
-                    f"COPY ({select}) TO {sql_string(str(plain))} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\\x1f')"
+                    f"COPY ({select}) TO {sql_string(str(plain))} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', "
+                    "DELIMITER '\\x1f')"
                 )
                 deliver(plain)
         package.with_suffix(".zip.tmp").replace(package)
@@ -412,7 +416,8 @@ EVENT_SHAPES = (
     (
         "play_video",
         f"""json_object('event_type', 'play_video', 'name', 'play_video', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
-        'event', json_object('id', 'block-v1:' || cid[11:] || '+type@video+block@' || md5(cid)[:8], 'currentTime', k % 600, 'code', 'html5')::VARCHAR, {_BROWSER})""",
+        'event', json_object('id', 'block-v1:' || cid[11:] || '+type@video+block@' || md5(cid)[:8], 'currentTime', k % 600,
+            'code', 'html5')::VARCHAR, {_BROWSER})""",
     ),
     (
         "pause_video",
@@ -422,14 +427,16 @@ EVENT_SHAPES = (
     (
         "problem_check",
         f"""json_object('event_type', 'problem_check', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
-        'event', json_object('problem_id', 'block-v1:' || cid[11:] || '+type@problem+block@' || {_PROBLEM}, 'success', CASE WHEN k % 2 = 0 THEN 'correct' ELSE 'incorrect' END,
+        'event', json_object('problem_id', 'block-v1:' || cid[11:] || '+type@problem+block@' || {_PROBLEM}, 'success',
+            CASE WHEN k % 2 = 0 THEN 'correct' ELSE 'incorrect' END,
                              'grade', 1 - k % 2, 'max_grade', 1, 'attempts', 1 + k % 3,
                              'answers', json_object({_PROBLEM} || '_2_1', 'choice_' || {_CHOICE}),
                              'submission', json_object({_PROBLEM} || '_2_1', json_object(
                                  'answer', ['Opción A', 'Opción B', 'Opción C'][1 + {_CHOICE}], 'correct', k % 2 = 0,
                                  'response_type', 'multiplechoiceresponse', 'input_type', 'choicegroup', 'variant', '',
                                  'question', '¿Cuál es la respuesta?'))),
-        'context', json_object('user_id', u, 'org_id', 'IDBx', 'course_id', cid, 'path', '/courses/' || cid || '/xblock/x/handler/xmodule_handler/problem_check'), {_SERVER})""",
+        'context', json_object('user_id', u, 'org_id', 'IDBx', 'course_id', cid, 'path',
+            '/courses/' || cid || '/xblock/x/handler/xmodule_handler/problem_check'), {_SERVER})""",
     ),
     (
         "problem_check_browser",
@@ -439,38 +446,48 @@ EVENT_SHAPES = (
     (
         "seq_goto",
         f"""json_object('event_type', 'seq_goto', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
-        'event', json_object('old', 1, 'new', 2 + k % 5, 'id', 'block-v1:x+type@sequential+block@' || md5(cid)[:6])::VARCHAR, {_BROWSER})""",
+        'event', json_object('old', 1, 'new', 2 + k % 5, 'id', 'block-v1:x+type@sequential+block@' || md5(cid)[:6])::VARCHAR,
+            {_BROWSER})""",
     ),
     (
         "enrollment",
-        f"""json_object('event_type', 'edx.course.enrollment.activated', 'name', 'edx.course.enrollment.activated', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
+        f"""json_object('event_type', 'edx.course.enrollment.activated', 'name', 'edx.course.enrollment.activated', 'time',
+            strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
         'event', json_object('course_id', cid, 'user_id', u, 'mode', 'audit'),
         'context', json_object('course_id', cid, 'org_id', 'IDBx', 'path', '/change_enrollment'), {_SERVER})""",
     ),
     (
         "forum",
         f"""json_object('event_type', 'edx.forum.thread.created', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
-        'event', json_object('commentable_id', md5(k::VARCHAR)[:8], 'title', 'Pregunta ' || k, 'body', 'Hola, ¿alguien sabe…? "comillas" y \\ barra', 'category_name', 'General'),
-        'context', json_object('user_id', u, 'org_id', 'IDBx', 'course_id', cid, 'path', '/courses/' || cid || '/discussion/threads/create'), {_SERVER})""",
+        'event', json_object('commentable_id', md5(k::VARCHAR)[:8], 'title', 'Pregunta ' || k, 'body',
+            'Hola, ¿alguien sabe…? "comillas" y \\ barra', 'category_name', 'General'),
+        'context', json_object('user_id', u, 'org_id', 'IDBx', 'course_id', cid, 'path',
+            '/courses/' || cid || '/discussion/threads/create'), {_SERVER})""",
     ),
     (
         "implicit_page",
         f"""json_object('event_type', '/courses/' || cid || {_COURSEWARE}, 'time', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
         'event', '{{"POST": {{}}, "GET": {{}}}}',
-        'context', json_object('user_id', u::VARCHAR, 'org_id', '', 'course_id', '', 'path', '/courses/' || cid || '/courseware/'), {_SERVER})""",
+        'context', json_object('user_id', u::VARCHAR, 'org_id', '', 'course_id', '', 'path',
+            '/courses/' || cid || '/courseware/'), {_SERVER})""",
     ),
     (
         "dashboard",
         f"""json_object('event_type', '/dashboard', 'time', strftime(t, '%Y-%m-%dT%H:%M:%S+00:00'),
-        'event', '{{"POST": {{}}, "GET": {{}}}}', 'context', json_object('user_id', u, 'org_id', '', 'course_id', '', 'path', '/dashboard'), {_SERVER})""",
+        'event', '{{"POST": {{}}, "GET": {{}}}}', 'context', json_object('user_id', u, 'org_id', '', 'course_id', '', 'path',
+            '/dashboard'), {_SERVER})""",
     ),
     (
         "mobile_video",
-        """json_object('event_type', 'edx.video.played', 'name', 'edx.video.played', 'time', strftime(t - INTERVAL 3 HOUR, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
+        """json_object('event_type', 'edx.video.played', 'name', 'edx.video.played', 
+            'time', strftime(t - INTERVAL 3 HOUR, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
         'event', json_object('id', md5(cid)[:8], 'currentTime', k % 300),
-        'context', json_object('user_id', u, 'course_id', cid, 'org_id', 'IDBx', 'path', '/event', 'received_at', strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
-                               'application', json_object('name', 'edx.mobileapp.android', 'version', '2.4.0'), 'component', 'videoplayer'),
-        'username', 'learner' || u, 'session', '', 'ip', '181.' || (u % 250) || '.1.9', 'agent', 'Dalvik/2.1.0 (Linux; Android 6.0)', 'host', 'courses.edx.org',
+        'context', json_object('user_id', u, 'course_id', cid, 'org_id', 'IDBx', 'path', '/event', 'received_at',
+                               strftime(t, '%Y-%m-%dT%H:%M:%S.%f+00:00'),
+                               'application', json_object('name', 'edx.mobileapp.android', 'version', '2.4.0'),
+                               'component', 'videoplayer'),
+        'username', 'learner' || u, 'session', '', 'ip', '181.' || (u % 250) || '.1.9', 'agent',
+            'Dalvik/2.1.0 (Linux; Android 6.0)', 'host', 'courses.edx.org',
         'referer', '', 'accept_language', 'es', 'page', NULL, 'event_source', 'mobile')""",
     ),
 )

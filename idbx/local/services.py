@@ -6,6 +6,7 @@ A server runs in its own session, so stopping it stops whatever it started, and 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -101,10 +102,8 @@ class LocalService:
                 os.killpg(self.process.pid, sig)
             except ProcessLookupError:
                 break
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(grace)
-            except subprocess.TimeoutExpired:
-                pass
 
 
 def local_s3_server(log: Path) -> LocalService:

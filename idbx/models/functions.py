@@ -46,7 +46,8 @@ _SPARK = {
         "RETURN coalesce(aggregate(filter(transform(slice(times, 2, greatest(size(times) - 1, 0)), (t, i) -> t - times[i]), "
         "gap -> gap <= longest), 0L, (total, gap) -> total + gap), 0L)"
     ),
-    "epoch_us": "CREATE OR REPLACE TEMPORARY FUNCTION epoch_us(t TIMESTAMP_NTZ) RETURNS BIGINT RETURN unix_micros(CAST(t AS TIMESTAMP))",
+    "epoch_us": "CREATE OR REPLACE TEMPORARY FUNCTION epoch_us(t TIMESTAMP_NTZ) RETURNS BIGINT RETURN unix_micros(CAST(t AS "
+    "TIMESTAMP))",
     "isfinite": (
         "CREATE OR REPLACE TEMPORARY FUNCTION isfinite(x DOUBLE) RETURNS BOOLEAN "
         "RETURN NOT isnan(x) AND x NOT IN (double('Infinity'), double('-Infinity'))"

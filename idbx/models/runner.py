@@ -330,7 +330,8 @@ class _Build:
         if tables or other_sources:
             raise ModelError(
                 model.label,
-                f"an incremental model may read only the events through views, not {', '.join(sorted(tables + list(other_sources)))}",
+                "an incremental model may read only the events through views, not "
+                f"{', '.join(sorted(tables + list(other_sources)))}",
             )
 
     def _mart_values(self, model: Model, data_through: date | None) -> str:
@@ -554,7 +555,8 @@ class _Build:
     def _content_hash(self, model: Model, folder: Path) -> str:
         """A hash of a table's definition and rows (in any order): for small tables only."""
         (digest,) = self.con.execute(
-            "SELECT md5(coalesce(string_agg(CAST(to_json(line) AS VARCHAR), chr(10) ORDER BY CAST(to_json(line) AS VARCHAR)), '')) "
+            "SELECT md5(coalesce(string_agg(CAST(to_json(line) AS VARCHAR), chr(10) "
+            "ORDER BY CAST(to_json(line) AS VARCHAR)), '')) "
             f"FROM ({writer.output_scan(folder, None)}) AS line"
         ).fetchall()[0]
         return _hash(self.project.definitions_hash(model.name), digest)

@@ -23,6 +23,7 @@ import shutil
 import sys
 import time
 import uuid
+from contextlib import suppress
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -147,10 +148,9 @@ class _SparkBuild:
             spark.udf.register(name, _duckdb_macro_on_spark(name, returns))
         self.duck = duckdb.connect()
         for name, select in self.source_views.items():
-            try:
+            # An unreadable source: the models that read it fail when it is registered.
+            with suppress(duckdb.Error):
                 self.duck.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS {select}")
-            except duckdb.Error:
-                pass  # an unreadable source: the models that read it fail when it is registered
 
     def run(self, chosen: list[Model], on_model) -> runner.BuildSummary:
         from pyspark.errors import PySparkException

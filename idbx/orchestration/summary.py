@@ -111,7 +111,8 @@ class FlowOutcome:
         if rejected:
             lines += [
                 "",
-                f"**Rejected rows** (the files landed; every rejected row is in `{_REJECTS_VIEW.get(self.sync.what, 'table_rejects')}`)",
+                "**Rejected rows** (the files landed; every rejected row is in "
+                f"`{_REJECTS_VIEW.get(self.sync.what, 'table_rejects')}`)",
             ]
             lines += [f"- {PurePosixPath(f.name).name}: {f.rejected_rows()}" for f in rejected[:_TABLE_ROWS]]
         if self.failures:

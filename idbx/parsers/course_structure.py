@@ -37,7 +37,8 @@ class StructureCounts:
 def check_structure(con: duckdb.DuckDBPyConnection, path: Path, source: str) -> None:
     """Refuse a file that is not one JSON object of block objects, naming the line at fault."""
     valid, kind = con.execute(
-        f"SELECT json_valid(content), CASE WHEN json_valid(content) THEN json_type(content) END FROM read_text({sql_string(str(path))})"
+        "SELECT json_valid(content), CASE WHEN json_valid(content) THEN json_type(content) END FROM "
+        f"read_text({sql_string(str(path))})"
     ).fetchall()[0]
     if not valid:
         try:

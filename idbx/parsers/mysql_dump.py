@@ -42,7 +42,7 @@ class DumpTable:
         each group keeping the rows' dump lines; rows given no key come back apart, with their line."""
         groups: dict[str, DumpTable] = {}
         keyless: list[tuple[int, list]] = []
-        for row, line in zip(self.rows, self.lines):
+        for row, line in zip(self.rows, self.lines, strict=True):
             keys = list(keys_of(row))
             if not keys:
                 keyless.append((line, row))
@@ -138,7 +138,7 @@ def _collect_insert(statement: exp.Insert, created: dict[str, list[str]], tables
             raw = row.sql(dialect="mysql")[:RAW_CLIP]
             table.rejects.append((line, f"expected {len(columns)} values, found {len(cells)}", raw))
             continue
-        aligned = dict(zip(columns, cells))
+        aligned = dict(zip(columns, cells, strict=True))
         table.rows.append([aligned.get(column) for column in table.columns])
         table.lines.append(line)
 

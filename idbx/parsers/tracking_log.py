@@ -67,10 +67,7 @@ LINES_SCHEMA = pa.schema([("line_number", pa.int64()), ("raw", pa.binary()), ("o
 
 def _open(source) -> pa.NativeFile:
     """A pyarrow stream over a path (gzip detected by magic bytes) or a binary file object."""
-    if isinstance(source, (str, os.PathLike)):
-        f = pa.OSFile(os.fspath(source), "rb")
-    else:
-        f = pa.PythonFile(source, mode="r")
+    f = pa.OSFile(os.fspath(source), "rb") if isinstance(source, (str, os.PathLike)) else pa.PythonFile(source, mode="r")
     try:
         magic = f.read(2)
         f.seek(0)
@@ -190,6 +187,22 @@ def _check_start(first: bytes) -> bytes:
     return first
 
 
+def _checked_chunks(chunks: Iterator[bytes], counted: LineCount, max_bytes: int | None) -> Iterator[bytes]:
+    """The chunks, the first checked for how the stream starts, each counted, their total held to `max_bytes`."""
+    seen = 0
+    for buf in chunks:
+        if not seen:
+            buf = _check_start(buf)
+        seen += len(buf)
+        counted.feed(buf)
+        if max_bytes is not None and seen > max_bytes:
+            raise StreamError(
+                f"inflates to more than {max_bytes / (1 << 20):,.0f} MB (the limit, "
+                "IDBX_MAX_INFLATE_MB); refused as a possible bomb"
+            )
+        yield buf
+
+
 def iter_line_batches(
     source,
     chunk_bytes: int = 1 << 20,
@@ -211,18 +224,9 @@ def iter_line_batches(
     counter = {} if counter is None else counter
     stream = _open(source)
     counted = LineCount()
-    next_line, pending, seen = 1, _PendingLine(max_line), 0
+    next_line, pending = 1, _PendingLine(max_line)
     chunks = _prefetched(stream, chunk_bytes, prefetch) if prefetch else iter(lambda: stream.read(chunk_bytes), b"")
-    for buf in chunks:
-        if not seen:
-            buf = _check_start(buf)
-        seen += len(buf)
-        counted.feed(buf)
-        if max_bytes is not None and seen > max_bytes:
-            raise StreamError(
-                f"inflates to more than {max_bytes / (1 << 20):,.0f} MB (the limit, "
-                "IDBX_MAX_INFLATE_MB); refused as a possible bomb"
-            )
+    for buf in _checked_chunks(chunks, counted, max_bytes):
         nl = buf.find(b"\n")
         if nl < 0:  # the carried line goes on
             pending.add(buf)

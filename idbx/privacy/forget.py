@@ -174,7 +174,8 @@ def resolve(con: duckdb.DuckDBPyConnection, lake: Lake, asked: Identifiers) -> t
     ids = ", ".join(str(u) for u in learners if isinstance(u, int))
     if ids and any(profiles.rglob("*.parquet")):  # the profile's own id, which other tables refer to
         for user_id, profile_id in con.execute(
-            f"SELECT DISTINCT user_id, id FROM read_parquet({sql_string(str(profiles / '**' / '*.parquet'))}, union_by_name = true, "
+            f"SELECT DISTINCT user_id, id FROM read_parquet({sql_string(str(profiles / '**' / '*.parquet'))}, union_by_name = "
+            "true, "
             f"hive_partitioning = false) WHERE user_id IN ({ids}) AND id IS NOT NULL"
         ).fetchall():
             learners[user_id]["profile_id"].add(profile_id)
@@ -273,58 +274,12 @@ def _complete(
 ) -> None:
     """Carry the journal's erasure to its end, from wherever a run left it."""
     path = journal_path(lake)
-    register = erasure.load_register(lake) or erasure.Register(header["salt"])
-    if register.salt != header["salt"]:
-        raise IdbxError(
-            f"{lake.relative(path)}: its register's salt changed since the erasure started; restore "
-            f"{lake.relative(erasure.register_path(lake))}"
-        )
-    if register.add(header["entries"]):
-        erasure.save_register(lake, register)
+    register = _registered(lake, header, path)
     lines = _read_journal(path)
-    done = {line["done"]: line for line in lines if "done" in line}
     steps = {line["step"] for line in lines if "step" in line}
     if "recorded" not in steps:
-        for line in lines:  # a file renamed into place by a run killed before its record was
-            if "file" in line and line["file"] not in done and (lake.root / line["file"]).exists():
-                lake.reseal(lake.root / line["file"])
-                after = pq.read_metadata(lake.root / line["file"]).num_rows  # (rewritten again below if it was not renamed)
-                done[line["file"]] = {"done": line["file"], "before": line["before"], "after": after, "matched": line["matched"]}
-        with lake.scratch() as scratch, engine.connect(scratch) as con:
-            con.execute("SET preserve_insertion_order = true")
-            erasure.install(con, register, header["replacements"])
-            for file, (dataset, matched) in sorted(affected(con, lake, header["salt"]).items()):
-                rel = lake.relative(file)
-                rows = pq.read_metadata(file).num_rows
-                _append(path, {"file": rel, "before": rows, "matched": matched})
-                tmp = lake.aside(file)
-                try:
-                    erasure.rewrite_to(con, file, tmp, dataset, header["salt"])
-                    lake.replace_sealed(tmp, file)
-                finally:
-                    tmp.unlink(missing_ok=True)
-                line = {"done": rel, "before": rows, "after": pq.read_metadata(file).num_rows, "matched": matched}
-                done[rel] = line
-                _append(path, line)
-                if on_file:
-                    on_file(FileErasure(rel, line["before"], line["after"], line["matched"]))
-        summary.files = [FileErasure(rel, d["before"], d["after"], d["matched"]) for rel, d in sorted(done.items())]
-        summary.landing = _landing_archives(lake, list(done))
-        if header["purge_landing"]:
-            for name in summary.landing:
-                (lake.root / name).unlink(missing_ok=True)
-            summary.purged = list(summary.landing)
-        summary.record = _record(lake, header, summary)
-        # The random ids are forgotten with the step that ends the rewrite: nothing kept ties them to anyone.
-        kept = {k: v for k, v in header.items() if k not in ("replacements", "entries", "salt")}
-        lake.replace_file(
-            path, (json.dumps(kept) + "\n" + json.dumps({"step": "recorded", "record": summary.record}) + "\n").encode()
-        )
+        _rewrite_and_record(lake, header, path, lines, register, summary, on_file)
         steps.add("recorded")
-        try:
-            catalog.refresh(lake)
-        except IdbxError as exc:
-            summary.notes.append(f"{exc}: run `idbx catalog refresh` once the lake reads")
     else:
         record = next(line["record"] for line in lines if line.get("step") == "recorded")
         summary.record = record
@@ -334,6 +289,84 @@ def _complete(
     if summary.files:  # else bronze is as it was, and so is everything made from it
         _downstream(lake, path, steps, mongo, key, summary)
     path.unlink(missing_ok=True)
+
+
+def _registered(lake: Lake, header: dict, path: Path) -> erasure.Register:
+    """The register with the journal's entries in it (saved if they were not yet)."""
+    register = erasure.load_register(lake) or erasure.Register(header["salt"])
+    if register.salt != header["salt"]:
+        raise IdbxError(
+            f"{lake.relative(path)}: its register's salt changed since the erasure started; restore "
+            f"{lake.relative(erasure.register_path(lake))}"
+        )
+    if register.add(header["entries"]):
+        erasure.save_register(lake, register)
+    return register
+
+
+def _rewrite_and_record(
+    lake: Lake,
+    header: dict,
+    path: Path,
+    lines: list[dict],
+    register: erasure.Register,
+    summary: ForgetSummary,
+    on_file: Callable[[FileErasure], None] | None,
+) -> None:
+    """Rewrite every file that holds the learners, purge landing/ if asked, and record the erasure;
+    the journal then keeps only the record's name."""
+    done = {line["done"]: line for line in lines if "done" in line}
+    for line in lines:  # a file renamed into place by a run killed before its record was
+        if "file" in line and line["file"] not in done and (lake.root / line["file"]).exists():
+            lake.reseal(lake.root / line["file"])
+            after = pq.read_metadata(lake.root / line["file"]).num_rows  # (rewritten again below if it was not renamed)
+            done[line["file"]] = {"done": line["file"], "before": line["before"], "after": after, "matched": line["matched"]}
+    _rewrite_files(lake, header, path, register, done, on_file)
+    summary.files = [FileErasure(rel, d["before"], d["after"], d["matched"]) for rel, d in sorted(done.items())]
+    summary.landing = _landing_archives(lake, list(done))
+    if header["purge_landing"]:
+        for name in summary.landing:
+            (lake.root / name).unlink(missing_ok=True)
+        summary.purged = list(summary.landing)
+    summary.record = _record(lake, header, summary)
+    # The random ids are forgotten with the step that ends the rewrite: nothing kept ties them to anyone.
+    kept = {k: v for k, v in header.items() if k not in ("replacements", "entries", "salt")}
+    lake.replace_file(
+        path, (json.dumps(kept) + "\n" + json.dumps({"step": "recorded", "record": summary.record}) + "\n").encode()
+    )
+    try:
+        catalog.refresh(lake)
+    except IdbxError as exc:
+        summary.notes.append(f"{exc}: run `idbx catalog refresh` once the lake reads")
+
+
+def _rewrite_files(
+    lake: Lake,
+    header: dict,
+    path: Path,
+    register: erasure.Register,
+    done: dict[str, dict],
+    on_file: Callable[[FileErasure], None] | None,
+) -> None:
+    """Rewrite each file that still holds an erased learner, journalled before and after."""
+    with lake.scratch() as scratch, engine.connect(scratch) as con:
+        con.execute("SET preserve_insertion_order = true")
+        erasure.install(con, register, header["replacements"])
+        for file, (dataset, matched) in sorted(affected(con, lake, header["salt"]).items()):
+            rel = lake.relative(file)
+            rows = pq.read_metadata(file).num_rows
+            _append(path, {"file": rel, "before": rows, "matched": matched})
+            tmp = lake.aside(file)
+            try:
+                erasure.rewrite_to(con, file, tmp, dataset, header["salt"])
+                lake.replace_sealed(tmp, file)
+            finally:
+                tmp.unlink(missing_ok=True)
+            line = {"done": rel, "before": rows, "after": pq.read_metadata(file).num_rows, "matched": matched}
+            done[rel] = line
+            _append(path, line)
+            if on_file:
+                on_file(FileErasure(rel, line["before"], line["after"], line["matched"]))
 
 
 def _record(lake: Lake, header: dict, summary: ForgetSummary) -> str:

@@ -96,7 +96,8 @@ def _macros() -> list[str]:
               END)[1]""",
         """ip_v6_number(s) AS list_transform([ip_v6_full(s)], lambda f:
               CASE WHEN regexp_full_match(f, '([0-9a-f]{1,4}:){7}[0-9a-f]{1,4}')
-              THEN list_reduce(list_transform(string_split(f, ':'), lambda g: ('0x' || g)::UHUGEINT), lambda a, b: (a << 16::UHUGEINT) | b) END)[1]""",
+              THEN list_reduce(list_transform(string_split(f, ':'), lambda g: ('0x' || g)::UHUGEINT), 
+                  lambda a, b: (a << 16::UHUGEINT) | b) END)[1]""",
         # Whitespace around, and brackets or an IPv6 zone (`%eth0`), are tolerated; nothing else.
         f"""ip_number(ip) AS CASE
               WHEN contains(ip, ':') THEN ip_v6_number(lower(regexp_replace(trim(ip), '^\\[(.*)\\]$|%.*$', '\\1')))

@@ -191,7 +191,8 @@ def _outline_ctes(source: str) -> list[str]:
         return _pack([(c, f"{table}.{quote_ident(c)}") for c in (*OUTLINE_FIELDS[:2], extra, *OUTLINE_FIELDS[2:])])
 
     return [
-        f"outline_sequentials AS (SELECT course_key, chapter_index, list({fields('sequential_index', 'sequentials')} ORDER BY course_index) "
+        f"outline_sequentials AS (SELECT course_key, chapter_index, list({fields('sequential_index', 'sequentials')} ORDER BY "
+        "course_index) "
         f"AS sequentials FROM {source} AS sequentials WHERE block_type = 'sequential' GROUP BY course_key, chapter_index)",
         f"outline AS (SELECT chapters.course_key, list(struct_insert({fields('chapter_index', 'chapters')}, "
         "sequentials := coalesce(outline_sequentials.sequentials, [])) ORDER BY chapters.course_index) AS chapters "
@@ -238,7 +239,7 @@ def rows(batch: pa.RecordBatch) -> list[dict]:
     """An Arrow batch as dicts (maps as dicts), column by column: the fast way out of Arrow."""
     columns = [column.to_pylist(maps_as_pydicts="strict") for column in batch.columns]
     names = batch.schema.names
-    return [dict(zip(names, values)) for values in zip(*columns)]
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 def literal_list(values: Sequence[str]) -> str:

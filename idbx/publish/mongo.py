@@ -18,9 +18,10 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -164,9 +165,8 @@ class MongoStore:
     def ensure_indexes(self) -> None:
         """Create the indexes dashboards need; creating an existing index is a no-op."""
         for collection, name, keys, unique in INDEXES:
-            self.call(
-                f"creating index {name} on {collection}", lambda: self.db[collection].create_index(keys, name=name, unique=unique)
-            )
+            create = partial(self.db[collection].create_index, keys, name=name, unique=unique)
+            self.call(f"creating index {name} on {collection}", create)
 
     # -- the lease: one publish at a time per database ------------------------------------------
 
@@ -183,10 +183,9 @@ class MongoStore:
         finally:
             _HELD.discard(token)
             self._lease_token = None
-            try:
+            # The server gone: the lease is found abandoned next time (see _abandoned).
+            with suppress(PyMongoError):
                 self.db[STATE].update_one({"_id": LEASE_ID, "holder": token}, {"$set": {"holder": None}})
-            except PyMongoError:
-                pass  # the server is gone: the lease is found abandoned next time (see _abandoned)
 
     def _lease_document(self, token: str) -> dict[str, Any]:
         now = datetime.now(UTC)

@@ -122,7 +122,8 @@ def publish(
                 summary.reports.unchanged = con.execute("SELECT count(*) FROM report_docs").fetchall()[0][0] - len(plan.reports)
                 summary.courses.unchanged = con.execute("SELECT count(*) FROM course_docs").fetchall()[0][0] - len(plan.courses)
                 unchanged_learners = con.execute(
-                    f"SELECT count(*) FROM learner_hashes WHERE course_key NOT IN (SELECT course_key FROM {documents.literal_list(plan.learner_courses)})"
+                    "SELECT count(*) FROM learner_hashes WHERE course_key NOT IN (SELECT course_key FROM "
+                    f"{documents.literal_list(plan.learner_courses)})"
                 ).fetchall()[0][0]
                 summary.learners.unchanged = unchanged_learners
                 if plan.reports or plan.courses or plan.learner_courses or plan.removed:
@@ -142,7 +143,8 @@ def _hash_documents(con: duckdb.DuckDBPyConnection, schemas: dict[str, documents
     con.execute(f"CREATE TEMP TABLE report_docs AS {documents.reports_select(sources[documents.COURSE_REPORT])}")
     con.execute(f"CREATE TEMP TABLE course_docs AS {documents.courses_select(sources, schemas)}")
     con.execute(
-        f"CREATE TEMP VIEW learner_docs AS {documents.learners_select(sources[documents.PERSON_COURSE], schemas[documents.PERSON_COURSE])}"
+        "CREATE TEMP VIEW learner_docs AS "
+        f"{documents.learners_select(sources[documents.PERSON_COURSE], schemas[documents.PERSON_COURSE])}"
     )
     con.execute("CREATE TEMP TABLE learner_hashes AS SELECT course_key, learner_id, _hash FROM learner_docs")
     con.execute(f"CREATE TEMP TABLE learner_sets AS {documents.learner_sets_select('learner_hashes')}")

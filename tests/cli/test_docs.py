@@ -145,4 +145,4 @@ def test_the_checks_catch_a_missing_option_an_invented_one_and_an_unknown_comman
     assert "--rekey" not in OPTION.findall(code_of(build.replace("`--rekey`", "").replace("[--rekey]", "")))
     assert "--fast" in OPTION.findall(code_of(build + "\n- `--fast`: made up.\n"))
     with pytest.raises(AssertionError, match="no command 'pakage'"):
-        resolve("idbx ingest pakage PATH".split(), command_tree())
+        resolve(["idbx", "ingest", "pakage", "PATH"], command_tree())

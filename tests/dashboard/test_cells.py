@@ -4,6 +4,7 @@ recovered by subtracting the shown ones from the total."""
 from __future__ import annotations
 
 import random
+from itertools import pairwise
 
 import pytest
 
@@ -63,14 +64,14 @@ def test_ranges_stay_contiguous_and_large_enough(seed):
     rng = random.Random(seed)
     edges = sorted(rng.sample(range(1, 50), rng.randint(1, 7)))
     lows, highs = [0, *edges], [*edges, None]
-    counts = [(low, high, rng.choice([0, 1, 3, 8, 20])) for low, high in zip(lows, highs)]
+    counts = [(low, high, rng.choice([0, 1, 3, 8, 20])) for low, high in zip(lows, highs, strict=True)]
     ranges = merge_small_ranges(counts, 5)
     total = sum(n for *_, n in counts)
     if total < 5:
         assert ranges == []
         return
     assert ranges[0].low == 0 and ranges[-1].high is None
-    assert all(a.high == b.low for a, b in zip(ranges, ranges[1:]))
+    assert all(a.high == b.low for a, b in pairwise(ranges))
     assert all(r.learners >= 5 for r in ranges) and sum(r.learners for r in ranges) == total
 
 

@@ -52,7 +52,8 @@ def course_report(lake: Lake, with_data: bool = True) -> dict[str, tuple]:
         return {
             row[0]: row[1:]
             for row in con.execute(
-                "SELECT course_key, users_total, users_active, certificates_certified, certificates_approved, registered FROM course_report "
+                "SELECT course_key, users_total, users_active, certificates_certified, certificates_approved, registered FROM "
+                "course_report "
                 f"WHERE {'' if with_data else 'NOT'} (snapshot_date IS NOT NULL OR users_total > 0 "
                 "OR course_key IN (SELECT course_key FROM activity_daily))"
             ).fetchall()

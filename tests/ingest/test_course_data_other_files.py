@@ -33,7 +33,9 @@ def test_a_table_we_do_not_know_lands_as_text_and_is_reported(lake, tmp_path):
     folder = delivery(
         tmp_path,
         {
-            "IDBx-IDB1x-2T2014-proctoring_proctoredexam-prod-analytics.sql": "id\tcourse_id\texam_name\ttime_limit_mins\n1\tIDBx/IDB1x/2T2014\tFinal\\tExam\t90\n2\tIDBx/IDB1x/2T2014\tNULL\t\n",
+            "IDBx-IDB1x-2T2014-proctoring_proctoredexam-prod-analytics.sql": (
+                "id\tcourse_id\texam_name\ttime_limit_mins\n1\tIDBx/IDB1x/2T2014\tFinal\\tExam\t90\n2\tIDBx/IDB1x/2T2014\tNULL\t\n"
+            ),
             "IDBx-IDB1x-2T2014-teams-prod-analytics.sql": "id\tteam_id\tcourse_id\n1\tt1\tIDBx/IDB1x/2T2014\n",
         },
     )
@@ -81,7 +83,8 @@ INSERT INTO `student_courseenrollment` VALUES (1,1,'course-v1:IDBx+IDB6x+2016_T1
 (4,3,'not a course','2016-01-04 00:00:00',1,'honor'),
 (5,3,'IDBx/IDB1x/2T2014','yesterday',1,'honor');
 CREATE TABLE `auth_user` (`id` int(11), `username` varchar(30), `email` varchar(75), `date_joined` datetime);
-INSERT INTO `auth_user` VALUES (1,'ana','ana@example.org','2015-01-01 00:00:00'),(2,'bob','bob@example.org','2015-01-01 00:00:00'),
+INSERT INTO `auth_user` VALUES (1,'ana','ana@example.org','2015-01-01 00:00:00'),
+(2,'bob','bob@example.org','2015-01-01 00:00:00'),
 (9,'staff','staff@example.org','2015-01-01 00:00:00');
 """
 
@@ -170,7 +173,8 @@ def test_forum_lines_that_are_not_posts_are_rejected_with_their_line(lake, tmp_p
             "IDBx-IDB6x-2016_T1-prod.mongo": (
                 '{"_id": {"$oid": "a1"}, "_type": "CommentThread", "author_id": "1", "author_username": "ana", "body": "hola",'
                 ' "title": "t", "created_at": {"$date": "2016-02-01T10:00:00Z"}}\n'
-                '{"_id": {"$oid": "a2"}, "_type": "Comment", "author_id": "2", "comment_thread_id": {"$oid": "a1"}, "body": "ok"}\n'
+                '{"_id": {"$oid": "a2"}, "_type": "Comment", "author_id": "2", "comment_thread_id": {"$oid": "a1"}, "body": '
+                '"ok"}\n'
                 '{"_id": {"$oid": "a3"}, "_type": "Comment", "body": \n'
                 "\n"
                 '{"_id": {"$oid": "a4"}, "_type": "Comment", "author_id": "2", "body": "lost thread"}\n'
@@ -254,7 +258,8 @@ def test_two_files_for_one_partition_in_one_run(lake, tmp_path):
 
 USERS_ONLY_DUMP = """-- mysqldump edxapp auth_user: the users of every course, no enrolment table
 CREATE TABLE `auth_user` (`id` int(11), `username` varchar(30), `email` varchar(75), `date_joined` datetime);
-INSERT INTO `auth_user` VALUES (1,'ana','ana@example.org','2015-01-01 00:00:00'),(2,'bob','bob@example.org','2015-01-01 00:00:00'),
+INSERT INTO `auth_user` VALUES (1,'ana','ana@example.org','2015-01-01 00:00:00'),
+(2,'bob','bob@example.org','2015-01-01 00:00:00'),
 (9,'staff','staff@example.org','2015-01-01 00:00:00');
 """
 
@@ -284,7 +289,9 @@ def test_a_dump_without_enrolments_assigns_its_users_by_the_enrolments_the_lake_
     earlier = delivery(
         tmp_path,
         {
-            "IDBx-IDB1x-2T2014-student_courseenrollment-prod-analytics.sql": "id\tuser_id\tcourse_id\tcreated\tis_active\tmode\n1\t2\tIDBx/IDB1x/2T2014\t2016-01-01 00:00:00\t1\thonor\n"
+            "IDBx-IDB1x-2T2014-student_courseenrollment-prod-analytics.sql": (
+                "id\tuser_id\tcourse_id\tcreated\tis_active\tmode\n1\t2\tIDBx/IDB1x/2T2014\t2016-01-01 00:00:00\t1\thonor\n"
+            )
         },
         "idbx-2016-07-25",
     )

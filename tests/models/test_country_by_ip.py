@@ -108,7 +108,8 @@ def test_no_address_is_stored(built):
     assert stored
     for path in stored:
         found = duckdb.execute(
-            f"SELECT count(*) FROM read_parquet('{path}', hive_partitioning = false) t WHERE regexp_matches(to_json(t)::VARCHAR, '{addresses}')"
+            f"SELECT count(*) FROM read_parquet('{path}', hive_partitioning = false) t WHERE "
+            f"regexp_matches(to_json(t)::VARCHAR, '{addresses}')"
         ).fetchall()[0][0]
         assert found == 0, path
 

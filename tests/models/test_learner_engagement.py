@@ -178,7 +178,8 @@ def test_daily_and_whole_range(engagement_lake):
     # The mart: the whole range, to the last day of the events (the 22nd: staff unenrolled)
     mart = tiny_lake.rows(
         engagement_lake,
-        "SELECT learner_id, end_date, days_active, forum_upvotes_received FROM learner_engagement ORDER BY days_active, learner_id",
+        "SELECT learner_id, end_date, days_active, forum_upvotes_received FROM learner_engagement ORDER BY days_active, "
+        "learner_id",
     )
     assert {row[0] for row in mart} == {tiny_lake.pseudonym(u) for u in (1, 2, 3, 5, 6)}
     assert {row[1] for row in mart} == {date(2015, 9, 22)}
@@ -205,9 +206,12 @@ def test_cli_names_learners_only_when_asked(engagement_lake, tmp_path):
         "INSERT INTO `auth_user` VALUES "
         + ",".join(f"({user},'{name}','{name}@example.org','2015-01-01 00:00:00')" for user, name in NAMES.items())
         + ";\n"
-        "CREATE TABLE `course_groups_courseusergroup` (`id` int(11), `name` varchar(255), `course_id` varchar(255), `group_type` varchar(20));\n"
-        f"INSERT INTO `course_groups_courseusergroup` VALUES (1,'Grupo A','{COURSE}','cohort'),(2,'Grupo B','{COURSE}','cohort');\n"
-        "CREATE TABLE `course_groups_cohortmembership` (`id` int(11), `course_user_group_id` int(11), `user_id` int(11), `course_id` varchar(255));\n"
+        "CREATE TABLE `course_groups_courseusergroup` (`id` int(11), `name` varchar(255), `course_id` varchar(255), "
+        "`group_type` varchar(20));\n"
+        f"INSERT INTO `course_groups_courseusergroup` VALUES (1,'Grupo A','{COURSE}','cohort'),(2,'Grupo "
+        f"B','{COURSE}','cohort');\n"
+        "CREATE TABLE `course_groups_cohortmembership` (`id` int(11), `course_user_group_id` int(11), `user_id` int(11), "
+        "`course_id` varchar(255));\n"
         f"INSERT INTO `course_groups_cohortmembership` VALUES (1,1,1,'{COURSE}'),(2,2,2,'{COURSE}'),(3,1,3,'{COURSE}');\n"
     )
     assert not ingest_package([users], engagement_lake, snapshot_date=date(2015, 9, 30)).failed

@@ -46,7 +46,7 @@ def land(tmp_path: Path, structure) -> tuple[dict, course_structure.StructureCou
     con = duckdb.connect()
     course_structure.check_structure(con, path, path.name)
     relation = con.sql(course_structure.blocks_sql(path))
-    rows = {row[0]: dict(zip(relation.columns, row)) for row in relation.fetchall()}
+    rows = {row[0]: dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()}
     return rows, course_structure.structure_counts(con, path)
 
 
@@ -138,7 +138,7 @@ def test_corpus_structure_matches_its_json(corpus):
     path = next((corpus / "package" / "edX-DemoX-Demo_Course").glob("*-course_structure-*.json"))
     source = json.loads(path.read_text())
     relation = duckdb.connect().sql(course_structure.blocks_sql(path))
-    rows = {row[0]: dict(zip(relation.columns, row)) for row in relation.fetchall()}
+    rows = {row[0]: dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()}
     assert set(rows) == set(source)
     chapters = [block for block, value in source.items() if value["category"] == "chapter"]
     assert [b for b, row in rows.items() if row["block_type"] == "chapter"] == chapters

@@ -56,7 +56,7 @@ def parse(path: Path) -> tuple[list[dict], list[tuple]]:
     con = duckdb.connect()
     con.register("lines", read_lines(path, prefetch=0))
     relation = con.sql(forum.posts_sql("lines"))
-    rows = [dict(zip(relation.columns, row)) for row in relation.fetchall()]
+    rows = [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
     accepted = [row for row in rows if row["reject_reason"] is None]
     rejected = [
         (row["line_number"], row["reject_reason"], row["raw_text"]) for row in rows if row["reject_reason"] not in (None, "blank")
@@ -126,7 +126,7 @@ def test_the_columns_are_the_declared_ones(tmp_path):
     con = duckdb.connect()
     con.register("lines", read_lines(path, prefetch=0))
     relation = con.sql(forum.posts_sql("lines"))
-    types = dict(zip(relation.columns, (str(t) for t in relation.types)))
+    types = dict(zip(relation.columns, (str(t) for t in relation.types), strict=True))
     for column in TABLES["forum_posts"].columns:
         assert types[column.name] == column.type, column.name
 

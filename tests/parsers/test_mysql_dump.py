@@ -15,10 +15,10 @@ def test_dumps_are_told_from_tsv_by_their_first_bytes(tmp_path, corpus):
 def test_values_escapes_and_line_numbers(corpus):
     table = mysql_dump.read_dump(corpus / "mysql_dumps" / "load_auth_userprofile.sql", "p.sql")["auth_userprofile"]
     assert table.columns[:3] == ["id", "user_id", "name"]
-    first = dict(zip(table.columns, table.rows[0]))
+    first = dict(zip(table.columns, table.rows[0], strict=True))
     assert first["mailing_address"] == "Luna\n10 - 3\n28300\nARANJUEZ"
     assert first["goals"] == "Me\tencanta\taprender."
-    second = dict(zip(table.columns, table.rows[1]))
+    second = dict(zip(table.columns, table.rows[1], strict=True))
     assert second["mailing_address"] is None and second["country"] == ""
     assert len(max((v or "" for v in table.rows[3]), key=len)) == 32788  # the whole literal, not truncated
     assert table.lines[:2] == [3, 4]

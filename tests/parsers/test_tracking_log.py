@@ -21,7 +21,7 @@ def parse(path):
     rel = p.accepted
     rows = rel.fetchall()
     cols = rel.columns
-    out = sorted((dict(zip(cols, r)) for r in rows), key=lambda r: r["line_number"])
+    out = sorted((dict(zip(cols, r, strict=True)) for r in rows), key=lambda r: r["line_number"])
     return out, p.rejects.to_pylist(), p.counts, con
 
 
@@ -94,7 +94,7 @@ def test_read_lines_from_file_object_and_trailing_newline():
 @pytest.mark.skipif(not CORPUS, reason="../shared/corpus is not present")
 @pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name)
 def test_corpus_counts_match_python(path):
-    raw = open(path, "rb").read().split(b"\n")
+    raw = path.read_bytes().split(b"\n")
     if raw and raw[-1] == b"":
         raw.pop()
     blank = sum(1 for l in raw if not l.strip())
@@ -281,7 +281,7 @@ def test_user_id_fallbacks_and_fields(tmp_path):
 def test_output_types(tmp_path):
     con = duckdb.connect()
     p = tl.TrackingLogParse(con, write(tmp_path, [ev()]))
-    types = dict(zip(p.accepted.columns, map(str, p.accepted.types)))
+    types = dict(zip(p.accepted.columns, map(str, p.accepted.types), strict=True))
     assert types["time"] == "TIMESTAMP" and types["received_at"] == "TIMESTAMP"
     assert types["user_id"] == "BIGINT" and types["line_number"] == "BIGINT"
     assert types["context"] == "JSON" and types["event"] == "JSON"

@@ -56,7 +56,8 @@ def traces(lake: Lake, user_id: int, texts: list[str]) -> list[str]:
                 dataset = erasure.dataset_of(lake, path)
                 for column in erasure.roles(dataset, columns).user_ids:
                     n = con.execute(
-                        f'SELECT count(*) FROM read_parquet(?, hive_partitioning = false) WHERE TRY_CAST("{column}" AS BIGINT) = {user_id}',
+                        f'SELECT count(*) FROM read_parquet(?, hive_partitioning = false) WHERE TRY_CAST("{column}" AS BIGINT) '
+                        f"= {user_id}",
                         [str(path)],
                     ).fetchall()[0][0]
                     if n:

@@ -217,7 +217,7 @@ def test_range_lookup_agrees_with_a_plain_binary_search(tmp_path):
     )
     ranges = [
         (a, min(a + rng.randrange(1, 1 << 20), b - 1), rng.choice(["MX", "CO", "BR", "AR"]))
-        for a, b in zip(starts, starts[1:] + [1 << 128])
+        for a, b in zip(starts, starts[1:] + [1 << 128], strict=True)
     ]
     text = lambda n: str(ipaddress.IPv4Address(n - mapped)) if n >> 32 == 0xFFFF else str(ipaddress.IPv6Address(n))  # noqa: E731
     path = tmp_path / "ranges.csv"

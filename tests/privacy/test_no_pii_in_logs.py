@@ -60,7 +60,8 @@ def broken(tmp_path):
     )
     (folder / "IDBx-IDB1x-2T2014-auth_userprofile-prod-analytics.sql").write_text("learner6\tlearner6\n")
     (folder / "IDBx-IDB1x-2T2014-course_forum.mongo").write_text(
-        '{"_id": {"$oid": "a1"}, "_type": "CommentThread", "author_id": "learner4", "author_username": "learner4", "body": "Soy Ana Pérez"}\n'
+        '{"_id": {"$oid": "a1"}, "_type": "CommentThread", "author_id": "learner4", "author_username": "learner4", "body": "Soy '
+        'Ana Pérez"}\n'
         '{"_id": {"$oid": "a2"}, "_type": "learner5@example.org", "author_username": "learner5"}\n'
     )
     logs = tmp_path / "logs"

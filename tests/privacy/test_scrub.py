@@ -64,7 +64,7 @@ def assert_same_except_pii(before: Path, after: Path, relative: str) -> None:
         if name in columns:
             assert new.column(name).null_count == new.num_rows, (relative, name)
         elif name in keys:
-            for was, now in zip(old.column(name).to_pylist(), new.column(name).to_pylist()):
+            for was, now in zip(old.column(name).to_pylist(), new.column(name).to_pylist(), strict=True):
                 was_value = json.loads(was) if was is not None else None
                 expected = (
                     {k: v for k, v in was_value.items() if k not in keys[name]} if isinstance(was_value, dict) else was_value
@@ -122,7 +122,10 @@ def test_only_partitions_older_than_the_retention_are_touched(lake):
 
 def test_views_manifest_and_log_stay_consistent(lake):
     con = duckdb.connect(str(lake.catalog_path), read_only=True)
-    counts = "SELECT (SELECT count(*) FROM auth_user), (SELECT count(*) FROM events), (SELECT count(*) FROM event_rejects), (SELECT sum(rows) FROM ingest_manifest)"
+    counts = (
+        "SELECT (SELECT count(*) FROM auth_user), (SELECT count(*) FROM events), (SELECT count(*) FROM event_rejects), "
+        "(SELECT sum(rows) FROM ingest_manifest)"
+    )
     before = con.execute(counts).fetchall()
     con.close()
     summary = scrub(lake, older_than_days=0, today=date(2016, 7, 5))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -25,7 +26,7 @@ def marts(lake: Lake, sql: str) -> list[dict]:
     with duckdb.connect(str(lake.catalog_path), read_only=True) as con:
         result = con.execute(sql)
         names = [column[0] for column in result.description]
-        return [dict(zip(names, row)) for row in result.fetchall()]
+        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
 def as_datetime(value):
@@ -216,7 +217,7 @@ def test_a_lease_left_by_a_publish_killed_a_moment_ago_is_taken_over(built_scena
     if zombie == 0:
         os._exit(0)
     try:
-        while open(f"/proc/{zombie}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+        while Path(f"/proc/{zombie}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
             pass
         now = datetime.now(UTC)
         database["_idbx_publish"].insert_one(
@@ -254,7 +255,7 @@ def test_a_lease_whose_pid_was_given_to_another_process_is_taken_over(built_scen
 def test_a_live_publish_here_keeps_its_lease(built_scenario, settings, database):
     now = datetime.now(UTC)
     parent = os.getppid()
-    started = int(open(f"/proc/{parent}/stat").read().rsplit(")", 1)[1].split()[19])
+    started = int(Path(f"/proc/{parent}/stat").read_text().rsplit(")", 1)[1].split()[19])
     database["_idbx_publish"].insert_one(
         {
             "_id": "lease",
