@@ -27,7 +27,7 @@ import duckdb
 from measure import machine, timed
 
 from idbx.config import GpgSettings
-from idbx.lake import catalog
+from idbx.lake import atomic, catalog
 from idbx.lake.store import PARTITION_FILE, Lake
 from idbx.local import mongo as local_mongo
 from idbx.local.sample import write_sample
@@ -52,13 +52,12 @@ def build_lake(work: Path, learners: int) -> Lake:
     with duckdb.connect() as con:
         rows = con.execute(f"SELECT count(*) FROM read_parquet({sql_string(str(person_course))})").fetchall()[0][0]
         copies = -(-learners // rows)
-        tmp = person_course.with_name("bigger.parquet")
-        con.execute(
-            f"COPY (SELECT mart.* REPLACE (learner_id || '-' || copy AS learner_id) "
-            f"FROM read_parquet({sql_string(str(person_course))}) AS mart, range({copies}) AS copies(copy) LIMIT {learners}) "
-            f"TO {sql_string(str(tmp))} (FORMAT parquet)"
-        )
-        os.replace(tmp, person_course)
+        with atomic.writing(person_course) as tmp:
+            con.execute(
+                f"COPY (SELECT mart.* REPLACE (learner_id || '-' || copy AS learner_id) "
+                f"FROM read_parquet({sql_string(str(person_course))}) AS mart, range({copies}) AS copies(copy) LIMIT {learners}) "
+                f"TO {sql_string(str(tmp))} (FORMAT parquet)"
+            )
     catalog.refresh(lake)
     return lake
 
@@ -69,12 +68,11 @@ def change_one_course(lake: Lake) -> tuple[str, int]:
     source = f"read_parquet({sql_string(str(person_course))})"
     with duckdb.connect() as con:
         course, size = con.execute(f"SELECT course_key, count(*) FROM {source} GROUP BY 1 ORDER BY 2 LIMIT 1").fetchall()[0]
-        tmp = person_course.with_name("changed.parquet")
-        con.execute(
-            f"COPY (SELECT * REPLACE (CASE WHEN course_key = {sql_string(course)} THEN nevents + 1 ELSE nevents END AS nevents) "
-            f"FROM {source}) TO {sql_string(str(tmp))} (FORMAT parquet)"
-        )
-        os.replace(tmp, person_course)
+        with atomic.writing(person_course) as tmp:
+            con.execute(
+                f"COPY (SELECT * REPLACE (CASE WHEN course_key = {sql_string(course)} THEN nevents + 1 ELSE nevents END "
+                f"AS nevents) FROM {source}) TO {sql_string(str(tmp))} (FORMAT parquet)"
+            )
     return course, size
 
 

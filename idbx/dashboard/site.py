@@ -60,7 +60,7 @@ def build_site(
     texts = Texts(lang)
     step("reading the marts")
     data = read_dashboard_data(lake)
-    with SiteWriter(out) as site:
+    with SiteWriter(out, aside=lake.aside) as site:
         step("scripts")
         previous = site.current
         script = assets.bundle_name()

@@ -9,6 +9,7 @@ missing site. A page opened before the swap keeps working: the previous build's 
 until the next build replaces it (links followed after the swap lead to the new build's pages).
 Older builds and what a killed build left behind are removed. One build at a time per path (a
 lock file beside it); a path that holds something other than a site idbx made is never touched.
+The link is made aside and renamed as every file is (idbx.lake.atomic).
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from idbx.dashboard import settings
 from idbx.errors import ConfigError, IdbxError
+from idbx.lake import atomic
 
 
 @dataclass
@@ -36,10 +39,12 @@ class LiveSite:
 
 class SiteWriter:
     """`with SiteWriter(out) as site: site.write(...); site.go_live(marker)`; a build that is not
-    put live (an error, an interrupt) is removed on exit."""
+    put live (an error, an interrupt) is removed on exit. `aside` names the link before it goes
+    live (`Lake.aside` when the lake may hold it, so that its sweep knows whose it is)."""
 
-    def __init__(self, out: Path):
+    def __init__(self, out: Path, aside: Callable[[Path], Path] = atomic.aside_path):
         self.out = Path(out).absolute()
+        self._aside = aside
         self.parent = self.out.parent
         self.prefix = f".{self.out.name}-"
         self.folder = self.parent / f"{self.prefix}{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
@@ -100,26 +105,29 @@ class SiteWriter:
     def go_live(self, marker: dict) -> LiveSite:
         """Swap the link to this build; remove builds older than the one it replaces."""
         self.write(settings.MARKER, json.dumps({"made_by": "idbx dashboard", **marker}, indent=1, default=str))
-        _fsync_dir(self.folder)
+        atomic.fsync(self.folder)
         previous = self.current
         if self.out.is_dir() and not self.out.is_symlink():
             # A site copied here as a plain folder: moved aside first (the only moment without a site).
             previous = self.parent / f"{self.prefix}moved-{uuid.uuid4().hex[:8]}"
-            os.rename(self.out, previous)
-        link = self.parent / f".{self.out.name}.link-{uuid.uuid4().hex}"
+            atomic.rename_into_place(self.out, previous)
+        link = self._aside(self.out)
         os.symlink(self.folder.name, link)
         try:
-            os.replace(link, self.out)
+            atomic.rename_into_place(link, self.out)
         except OSError as exc:
             link.unlink(missing_ok=True)
             raise IdbxError(f"cannot put the dashboard live at {self.out}: {exc.strerror}") from None
-        _fsync_dir(self.parent)
         self._live = True
         keep = {self.folder.name, previous.name if previous else None}
         for stale in self.parent.glob(f"{self.prefix}*"):
             if stale.name not in keep and stale.is_dir() and not stale.is_symlink():
                 shutil.rmtree(stale, ignore_errors=True)
-        for stale_link in self.parent.glob(f".{self.out.name}.link-*"):
+        # Links a killed build left (this build holds the path's lock); `.link-*`: as earlier versions named them.
+        for stale_link in [
+            *self.parent.glob(f".{self.out.name}{atomic.TMP_MARKER}*"),
+            *self.parent.glob(f".{self.out.name}.link-*"),
+        ]:
             stale_link.unlink(missing_ok=True)
         return LiveSite(self.out, self.folder, self.files, self.bytes)
 
@@ -142,11 +150,3 @@ class SiteWriter:
             self.folder.mkdir()
         except OSError as exc:
             raise ConfigError(f"cannot write the dashboard beside {out}: {exc.strerror}") from None
-
-
-def _fsync_dir(path: Path) -> None:
-    handle = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)

@@ -4,11 +4,9 @@ with a byte-order mark, which makes Excel read it as UTF-8 (accents intact)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -114,26 +112,29 @@ def write_report(
                     f"no learner of the export matches a user of the lake under {pseudonym.KEY_ENV}: "
                     "it is not the key the marts were built with (or the lake's user tables were scrubbed)"
                 )
-        folder = out.parent if out else Path(tempfile.gettempdir())
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{out.name if out else 'export'}.tmp-{uuid.uuid4().hex}"
-        try:
-            rows = con.execute(f"COPY ({select}) TO {sql_string(str(tmp))} (FORMAT csv, HEADER true, DELIMITER ',')").fetchall()[
-                0
-            ][0]
-            if out is None:
-                _copy_to(tmp, sys.stdout.buffer, excel)
+        if out is None:
+            with tempfile.TemporaryDirectory(prefix="idbx-export-") as folder:
+                csv = Path(folder) / "export.csv"
+                rows = _copy_csv(con, select, csv)
+                _copy_to(csv, sys.stdout.buffer, excel)
                 sys.stdout.flush()
-            else:
-                if excel:
-                    bom = tmp.with_name(tmp.name + ".bom")
-                    with open(bom, "wb") as target:
-                        _copy_to(tmp, target, excel)
-                    os.replace(bom, tmp)
-                os.replace(tmp, out)
-        finally:
-            tmp.unlink(missing_ok=True)
+        elif not excel:
+            with lake.writing(out) as tmp:
+                rows = _copy_csv(con, select, tmp)
+        else:
+            with lake.writing(out) as tmp:
+                plain = tmp.with_name(f"{tmp.name}.csv")  # DuckDB's CSV, before the byte-order mark
+                try:
+                    rows = _copy_csv(con, select, plain)
+                    with open(tmp, "wb") as target:
+                        _copy_to(plain, target, excel)
+                finally:
+                    plain.unlink(missing_ok=True)
     return rows
+
+
+def _copy_csv(con: duckdb.DuckDBPyConnection, select: str, path: Path) -> int:
+    return con.execute(f"COPY ({select}) TO {sql_string(str(path))} (FORMAT csv, HEADER true, DELIMITER ',')").fetchall()[0][0]
 
 
 def write_standard_exports(lake: Lake, folder: Path | None = None) -> dict[Path, int]:

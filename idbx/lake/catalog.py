@@ -10,7 +10,6 @@ whoever triggers it, keeps them.
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import duckdb
@@ -179,17 +178,14 @@ def refresh(lake: Lake, extra_views: dict[str, str] | None = None) -> Path:
     """Rebuild the catalog aside, then swap it in; a lake that cannot take it says why."""
     try:
         lake.root.mkdir(parents=True, exist_ok=True)
-        with lake.run("catalog refresh"):
-            tmp = lake.aside(lake.catalog_path)
+        with lake.run("catalog refresh"), lake.writing(lake.catalog_path) as tmp:
             try:
                 views = view_statements(lake) | (extra_views or {})
                 with duckdb.connect(str(tmp), config={"storage_compatibility_version": _STORAGE_COMPAT}) as con:
                     for name, select in views.items():
                         con.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS {select}")
                         con.execute(f"COMMENT ON VIEW {quote_ident(name)} IS {sql_string(_digest(select))}")
-                os.replace(tmp, lake.catalog_path)
             finally:
-                tmp.unlink(missing_ok=True)
                 Path(f"{tmp}.wal").unlink(missing_ok=True)
     except (OSError, duckdb.Error) as exc:
         cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]

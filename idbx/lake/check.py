@@ -198,7 +198,7 @@ def check_lake(lake: Lake) -> LakeReport:
         Problem(
             "leftover",
             f"{lake.relative(path)}: left by a run that is no longer alive (may hold decrypted data); "
-            "the next ingestion removes it",
+            "the next run on the lake (any idbx command that writes it) removes it",
         )
         for path in lake.leftovers()
     ]

@@ -33,19 +33,24 @@ import duckdb
 import pyarrow.parquet as pq
 
 from idbx.errors import ConfigError
+from idbx.lake import atomic
+from idbx.lake.atomic import TMP_MARKER
 from idbx.lake.locks import HeldLock, append_line, dead_owner, read_lines
 from idbx.lake.seals import Seal, broken
 from idbx.quoting import sql_string
 
 PARTITION_FILE = "data.parquet"
-TMP_MARKER = ".tmp-"
 # Parquet key-value metadata naming the source file (manifest key) and version (sha256) a file holds.
 SOURCE_KEY = "idbx_source"
 SOURCE_SHA256 = "idbx_source_sha256"
-_ASIDE_RE = re.compile(rf"{re.escape(TMP_MARKER)}(?P<run>[0-9a-f]{{16}})-")
 # A run's scratch folder is named by its id; other entries of _scratch (another run's writability
 # probe) are not a run's leftovers.
 _RUN_ID_RE = re.compile(r"[0-9a-f]{16}")
+# Where files are written aside, besides the lake's root (searched when a run died unswept).
+_WRITTEN_AREAS = ("_state", "bronze", "landing", "seeds", "silver", "marts", "exports")
+# Present once the lake has been searched for what earlier versions wrote aside (their names carry
+# no run: see idbx.lake.atomic), which only that search finds.
+_LEGACY_SEARCHED = "legacy-asides-searched"
 
 REJECT_COLUMNS = {
     "source_file": "VARCHAR",
@@ -126,7 +131,7 @@ class LakeRun:
         self._aside: set[Path] = set()
 
     def aside(self, final: Path) -> Path:
-        path = final.with_name(f".{final.name}{TMP_MARKER}{self.id}-{uuid.uuid4().hex[:8]}")
+        path = atomic.aside_path(final, self.id)
         with self._guard:
             self._aside.add(path)
         return path
@@ -151,7 +156,7 @@ class LakeRun:
         dead runs, the files this run processed."""
         shutil.rmtree(self.scratch, ignore_errors=True)
         for path in self._aside:
-            path.unlink(missing_ok=True)
+            atomic.remove(path)
         if self._done:
             self._lake.resolve_interrupted(self._done)
         self._journal.release(remove=not self._pending)
@@ -241,9 +246,20 @@ class Lake:
         return self._current().id
 
     def aside(self, final: Path) -> Path:
-        """A hidden name beside `final` to write it under before renaming it into place, tagged with
-        the current run so that the sweep can tell whose it is."""
+        """A hidden name beside `final` to write it under before renaming it into place (see
+        idbx.lake.atomic), tagged with the current run so that the sweep can tell whose it is; a
+        file outside the lake (an export, a dashboard elsewhere) is tagged with this process and
+        starts no run."""
+        if not Path(os.path.abspath(final)).is_relative_to(os.path.abspath(self.root)):
+            return atomic.aside_path(final)
         return self._current().aside(final)
+
+    @contextmanager
+    def writing(self, final: Path) -> Iterator[Path]:
+        """`with lake.writing(final) as tmp:` write `tmp`; it is renamed into place on leaving the
+        block (see idbx.lake.atomic.writing), removed on an error."""
+        with atomic.writing(final, self.aside(final)) as tmp:
+            yield tmp
 
     def stage_partition(
         self,
@@ -275,42 +291,23 @@ class Lake:
         pending = self._manifest_stage(record) if record else None
         try:
             for item in staged:
-                with open(item.tmp, "rb") as handle:
-                    os.fsync(handle.fileno())
-                os.replace(item.tmp, item.final)
+                atomic.rename_into_place(item.tmp, item.final)
             for path in remove:
                 path.unlink(missing_ok=True)
             if pending:
-                os.replace(pending, self._manifest_path(record.key))
+                atomic.rename_into_place(pending, self._manifest_path(record.key))
         finally:
             if pending:
                 pending.unlink(missing_ok=True)
 
     def keep(self, stream: BinaryIO, target: Path) -> None:
         """Copy a delivered file into `landing/` byte for byte, made visible by one atomic rename."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.aside(target)
-        try:
-            with open(tmp, "wb") as out:
-                shutil.copyfileobj(stream, out, 8 << 20)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with self.writing(target) as tmp, open(tmp, "wb") as out:
+            shutil.copyfileobj(stream, out, 8 << 20)
 
     def replace_file(self, target: Path, data: bytes) -> None:
-        """Write a small file (state, seals) aside, synced, and rename it over `target`."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.aside(target)
-        try:
-            with open(tmp, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
+        """Write a small file (state, seals, records) aside and rename it over `target`."""
+        atomic.write_bytes(target, data, self.aside(target))
 
     @staticmethod
     def discard(staged: list[StagedFile]) -> None:
@@ -342,8 +339,6 @@ class Lake:
         source = (footer.metadata or {}).get(SOURCE_KEY.encode(), b"").decode()
         name = self.relative(final)
         with self._commit_lock():
-            with open(tmp, "rb") as handle:
-                os.fsync(handle.fileno())
             seal = Seal.of(tmp)
             fewer = pq.read_metadata(final).num_rows - footer.num_rows
             record = self.manifest_get(source) if source else None
@@ -355,10 +350,10 @@ class Lake:
                 else:
                     record.rows -= fewer
                 pending = self._manifest_stage(record)
-                os.replace(tmp, final)
-                os.replace(pending, self._manifest_path(record.key))
+                atomic.rename_into_place(tmp, final)
+                atomic.rename_into_place(pending, self._manifest_path(record.key))
             else:
-                os.replace(tmp, final)
+                atomic.rename_into_place(tmp, final)
 
     def reseal(self, final: Path) -> None:
         """Seal a rewritten file as it is, and recount its source's rows, when a run stopped between
@@ -398,21 +393,19 @@ class Lake:
         return ManifestRecord(**json.loads(path.read_text(encoding="utf-8")))
 
     def _manifest_stage(self, record: ManifestRecord) -> Path:
+        """The record written aside, for a caller to rename into place with what it records."""
         path = self._manifest_path(record.key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.aside(path)
         try:
-            with open(tmp, "w", encoding="utf-8") as out:
-                out.write(json.dumps(asdict(record), indent=1, sort_keys=True))
-                out.flush()
-                os.fsync(out.fileno())
+            tmp.write_text(json.dumps(asdict(record), indent=1, sort_keys=True), encoding="utf-8")
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
         return tmp
 
     def manifest_put(self, record: ManifestRecord) -> None:
-        os.replace(self._manifest_stage(record), self._manifest_path(record.key))
+        self.replace_file(self._manifest_path(record.key), json.dumps(asdict(record), indent=1, sort_keys=True).encode())
 
     def manifest_failure(self, key: str, kind: str, source: str, size: int, sha256: str, error: str) -> None:
         """Note a failed attempt. A file that never landed gets a `failed` record; one that landed
@@ -430,11 +423,12 @@ class Lake:
             raise ConfigError(f"lake {self.root} is a file, not a folder: give --lake (or IDBX_LAKE) a folder")
         written = [self.root, self.root / "_scratch", *(p for p in (self.state / "manifest", self.bronze) if p.exists())]
         for folder in written:
-            probe = folder / f".probe{TMP_MARKER}{uuid.uuid4().hex}"
+            # Named as written aside by this process: a sweep may remove it at once, which is harmless.
+            probe = atomic.aside_path(folder / ".probe")
             try:
                 folder.mkdir(parents=True, exist_ok=True)
                 probe.write_bytes(b"idbx")
-                probe.unlink()
+                probe.unlink(missing_ok=True)
             except OSError as exc:
                 with suppress(OSError):
                     probe.unlink(missing_ok=True)
@@ -536,10 +530,12 @@ class Lake:
                     journal.unlink(missing_ok=True)
 
     def leftovers(self, dead: set[str] | None = None, everywhere: bool = True) -> list[Path]:
-        """Scratch folders and files written aside by runs that are not alive: runs in `dead`, else
-        (when not given) runs whose journal is unlocked, and runs whose journal is gone (a run's
-        journal is made before its first artifact and removed after its last). With `everywhere`
-        false, only the lake root and `_scratch` are looked at, not _state/, the partitions and landing/."""
+        """Scratch folders and files (or folders) written aside by runs that are not alive: runs in
+        `dead`, else (when not given) runs whose journal is unlocked, and runs whose journal is gone
+        (a run's journal is made before its first artifact and removed after its last); and
+        whatever earlier versions wrote aside under names that carry no run (see idbx.lake.atomic).
+        With `everywhere` false, only the lake root and `_scratch` are looked at, not the areas
+        files are written in (_state/, bronze/, landing/, the models' and the exports' folders)."""
         verdicts: dict[str, bool] = {}
 
         def is_dead(run_id: str) -> bool:
@@ -555,34 +551,40 @@ class Lake:
         found = [p for p in _listing(self.root / "_scratch") if _RUN_ID_RE.fullmatch(p.name) and is_dead(p.name)]
         aside = [p for p in _listing(self.root) if TMP_MARKER in p.name]
         if everywhere:
-            aside += [
-                p for area in (self.state, self.bronze, self.landing) if area.exists() for p in area.rglob(f"*{TMP_MARKER}*")
-            ]
+            areas = [self.root / area for area in _WRITTEN_AREAS]
+            aside += [p for area in areas if area.is_dir() for p in area.rglob(f"*{TMP_MARKER}*")]
         for path in aside:
-            match = _ASIDE_RE.search(path.name)
-            if match and is_dead(match["run"]):
+            owner = atomic.owner_of(path)
+            if (owner and is_dead(owner)) or (not owner and atomic.is_legacy_aside(path)):
                 found.append(path)
-        return found
+        # A folder written aside goes whole: what it holds is not listed again.
+        listed = set(found)
+        return [p for p in found if listed.isdisjoint(p.parents)]
 
     def sweep(self) -> list[Path]:
         """Remove what dead runs left (scratch folders, which may hold decrypted learner data, and
         files written aside), and the journals of dead runs that left no work undone. Never
         touches a live run's files, however old; safe when several runs sweep at once.
 
-        The partitions are searched only when a run died since the last sweep (a journal not yet
-        marked swept): artifacts are removed before their journal, so none outlive it unnoticed."""
+        The areas files are written in are searched only when a run died since the last sweep (a
+        journal not yet marked swept): artifacts are removed before their journal, so none outlive
+        it unnoticed; and once in a lake's life, for what earlier versions left under names no run
+        is named in."""
         dead: dict[Path, list[dict]] = {}
         for journal in _listing(self.runs_dir):
             with dead_owner(journal) as lines:
                 if lines is not None:
                     dead[journal] = lines
         unswept = any(not any("swept" in line for line in lines) for lines in dead.values())
-        removed = self.leftovers({journal.stem for journal in dead}, everywhere=unswept)
+        searched = self.state / _LEGACY_SEARCHED
+        everywhere = unswept or (self.root.is_dir() and not searched.exists())
+        removed = self.leftovers({journal.stem for journal in dead}, everywhere=everywhere)
         for path in removed:
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
+            atomic.remove(path)
+        if everywhere and not searched.exists():
+            with suppress(OSError):  # a lake that cannot take it fails the run's first write instead
+                self.state.mkdir(exist_ok=True)
+                searched.touch()
         for journal, lines in dead.items():
             if pending_keys(lines):
                 append_line(journal, {"swept": _now()})

@@ -25,6 +25,7 @@ import duckdb
 import gnupg
 
 from idbx.ingest.crypto import stop_agent
+from idbx.lake import atomic
 from idbx.parsers.naming import course_file_name, events_file_name, package_file_name, table_file_name, usage_id
 from idbx.quoting import sql_string
 
@@ -357,7 +358,7 @@ def write_sample(
     work = Path(tempfile.mkdtemp(prefix="idbx-sample-", dir=out_dir))
     try:
         con = duckdb.connect()
-        with zipfile.ZipFile(package.with_suffix(".zip.tmp"), "w", zipfile.ZIP_STORED) as archive:
+        with atomic.writing(package) as aside, zipfile.ZipFile(aside, "w", zipfile.ZIP_STORED) as archive:
 
             def deliver(plain: Path) -> None:
                 encrypted = plain.with_name(plain.name + ".gpg")
@@ -385,7 +386,6 @@ def write_sample(
                     "DELIMITER '\\x1f')"
                 )
                 deliver(plain)
-        package.with_suffix(".zip.tmp").replace(package)
         logs = [
             write_event_log(key, out_dir, course_ids, learners, snapshot - timedelta(days=back), events_per_day or learners * 10)
             for back in range(days, 0, -1)

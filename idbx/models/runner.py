@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ import duckdb
 from idbx import engine
 from idbx.errors import CatalogError, ConfigError, IdbxError, ModelError
 from idbx.lake import catalog, seals
-from idbx.lake.store import PARTITION_FILE, TMP_MARKER, Lake
+from idbx.lake.store import PARTITION_FILE, Lake
 from idbx.models import functions, incremental, settings, sources, writer
 from idbx.models.project import Model, Project, read_project
 from idbx.models.state import BuildState, EventFile, ModelState, build_lock, landed_sources, record_complete_build
@@ -116,7 +115,6 @@ def build(
         if on_plan:
             on_plan(len(chosen))
         with lake.scratch() as scratch:
-            _sweep_leftovers(lake)
             sources.write_registry_seed(lake, registry)
             con = engine.connect(scratch, memory_limit=settings.memory_limit())
             try:
@@ -198,16 +196,6 @@ def build_in_order(
         if on_model:
             on_model(outcome)
     return outcomes
-
-
-def _sweep_leftovers(lake: Lake) -> None:
-    """Outputs a killed build was still writing (the lock says no build is running now)."""
-    for layer in (lake.seeds, lake.silver, lake.marts):
-        for path in layer.glob(f"**/.*{TMP_MARKER}*") if layer.is_dir() else []:
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
 
 
 class _Build:
@@ -422,7 +410,9 @@ class _Build:
                         f"CREATE OR REPLACE TEMP TABLE {quote_ident(before)} AS "
                         f"{writer.partitions_scan(folder, model.partition_by, days)}"
                     )
-                written, removed = writer.write_partitions(self.con, self._select(model, None), folder, model.partition_by, days)
+                written, removed = writer.write_partitions(
+                    self.con, self.lake, self._select(model, None), folder, model.partition_by, days
+                )
                 if key_columns:
                     after = writer.partitions_scan(folder, model.partition_by, days)
                     self._record_changes(

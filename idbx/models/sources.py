@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from datetime import date
 from pathlib import Path
 
@@ -152,7 +151,5 @@ def write_registry_seed(lake: Lake, registry: Registry) -> None:
     path = registry_seed_path(lake)
     if path.exists() and pq.read_table(path).equals(table):
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}{TMP_MARKER}{os.getpid()}")
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, path)
+    with lake.writing(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")

@@ -19,10 +19,8 @@ build starts.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import time
-import uuid
 from contextlib import suppress
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -31,9 +29,9 @@ import duckdb
 import pyarrow as pa
 
 from idbx.errors import ConfigError, IdbxError, ModelError
-from idbx.lake import catalog, seals
+from idbx.lake import atomic, catalog, seals
 from idbx.lake.catalog import MODEL_SCHEMA_FILE
-from idbx.lake.store import PARTITION_FILE, TMP_MARKER, Lake
+from idbx.lake.store import PARTITION_FILE, Lake
 from idbx.models import functions, runner, settings, sources, writer
 from idbx.models.project import Model, Project, read_project
 from idbx.models.spark_dialect import row_local_input, spark_sql, spark_type
@@ -234,10 +232,10 @@ class _SparkBuild:
             return
         folder = self.lake.root / model.output_folder / model.name
         if model.partition_by:
-            written, removed = _write_partitions(frame, folder, model.partition_by, self._schema_file(model))
+            written, removed = _write_partitions(frame, self.lake, folder, model.partition_by, self._schema_file(model))
             outcome.notes.append(f"{written} partition(s) written, {removed} removed")
         else:
-            _write_table(frame, folder)
+            _write_table(frame, self.lake, folder)
         outcome.status = runner.BUILT
         outcome.notes.append(FULL_REFRESH_NOTE)
         outcome.rows = writer.output_rows(self.duck, folder, model.partition_by)
@@ -308,33 +306,23 @@ def _typed(columns: list[tuple[str, str]], present: set[str] | None, relation: s
     return f"SELECT {listed} FROM {relation}"
 
 
-def _aside(folder: Path) -> Path:
-    return folder.parent / f".{folder.name}{TMP_MARKER}{uuid.uuid4().hex}"
-
-
-def _fsync_replace(source: Path, target: Path) -> None:
-    with open(source, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(source, target)
-
-
-def _write_table(frame, folder: Path) -> None:
+def _write_table(frame, lake: Lake, folder: Path) -> None:
     """One data.parquet, as the DuckDB writer's: written aside by Spark, renamed into place."""
     folder.mkdir(parents=True, exist_ok=True)
-    work = _aside(folder)
+    work = lake.aside(folder)
     try:
         frame.coalesce(1).write.parquet(str(work))
         (part,) = sorted(work.glob("part-*.parquet"))
-        _fsync_replace(part, folder / PARTITION_FILE)
+        atomic.rename_into_place(part, folder / PARTITION_FILE)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        atomic.remove(work)
 
 
-def _write_partitions(frame, folder: Path, column: str, schema_file) -> tuple[int, int]:
+def _write_partitions(frame, lake: Lake, folder: Path, column: str, schema_file) -> tuple[int, int]:
     """`<column>=D/data.parquet` for every day the model gives, the column kept in the files (as
     DuckDB writes them), beside `_schema.parquet`; days it no longer gives lose their partition."""
     folder.mkdir(parents=True, exist_ok=True)
-    work = _aside(folder)
+    work = lake.aside(folder)
     part = "_partition"
     try:
         keyed = frame.withColumn(part, frame[column])
@@ -348,14 +336,14 @@ def _write_partitions(frame, folder: Path, column: str, schema_file) -> tuple[in
         for day, file in produced.items():
             target = folder / f"{column}={day}"
             target.mkdir(exist_ok=True)
-            _fsync_replace(file, target / PARTITION_FILE)
+            atomic.rename_into_place(file, target / PARTITION_FILE)
         stale = [path for path in folder.glob(f"{column}=*") if path.name.split("=", 1)[1] not in produced]
         for path in stale:
-            shutil.rmtree(path)
+            atomic.remove(path)
         schema_file(work / MODEL_SCHEMA_FILE)
-        _fsync_replace(work / MODEL_SCHEMA_FILE, folder / MODEL_SCHEMA_FILE)
+        atomic.rename_into_place(work / MODEL_SCHEMA_FILE, folder / MODEL_SCHEMA_FILE)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        atomic.remove(work)
     return len(produced), len(stale)
 
 

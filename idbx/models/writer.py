@@ -8,15 +8,13 @@ columns visible while it has no partition."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import uuid
 from pathlib import Path
 
 import duckdb
 
+from idbx.lake import atomic
 from idbx.lake.catalog import MODEL_SCHEMA_FILE
-from idbx.lake.store import PARTITION_FILE, TMP_MARKER, Lake
+from idbx.lake.store import PARTITION_FILE, Lake
 from idbx.quoting import quote_ident, sql_string
 
 # zstd's fastest level: model outputs are rewritten at every build that changes them, and on their
@@ -37,20 +35,14 @@ def write_table(con: duckdb.DuckDBPyConnection, lake: Lake, select: str, folder:
     return rows
 
 
-def _fsync_replace(source: Path, target: Path) -> None:
-    with open(source, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(source, target)
-
-
 def write_partitions(
-    con: duckdb.DuckDBPyConnection, select: str, folder: Path, column: str, days: set[str] | None
+    con: duckdb.DuckDBPyConnection, lake: Lake, select: str, folder: Path, column: str, days: set[str] | None
 ) -> tuple[int, int]:
     """Replace the partitions of `days` (every partition when None) with what `select` gives for
     them, partitioned by `column`; days it gives nothing for lose their partition. Returns
     (partitions written, removed)."""
     folder.mkdir(parents=True, exist_ok=True)
-    work = folder.parent / f".{folder.name}{TMP_MARKER}{uuid.uuid4().hex}"
+    work = lake.aside(folder)
     try:
         con.execute(
             f"COPY ({select}) TO {sql_string(str(work))} ({_OPTIONS}, "
@@ -72,14 +64,14 @@ def write_partitions(
                 listed = "[" + ", ".join(sql_string(str(f)) for f in files) + "]"
                 con.execute(f"COPY (SELECT * FROM read_parquet({listed})) TO {sql_string(str(merged))} ({_OPTIONS})")
                 files = [merged]
-            _fsync_replace(files[0], target / PARTITION_FILE)
+            atomic.rename_into_place(files[0], target / PARTITION_FILE)
         existing = {p.name.split("=", 1)[1]: p for p in folder.glob(f"{column}=*")}
         stale = [path for day, path in existing.items() if day not in produced and (days is None or day in days)]
         for path in stale:
-            shutil.rmtree(path)
-        _fsync_replace(staged_schema, schema)
+            atomic.remove(path)
+        atomic.rename_into_place(staged_schema, schema)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        atomic.remove(work)
     return len(produced), len(stale)
 
 

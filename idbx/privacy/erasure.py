@@ -34,6 +34,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
+from idbx.lake import atomic
 from idbx.lake.store import Lake
 from idbx.privacy.pii import EVENTS, REJECTS, pii_spec
 from idbx.quoting import quote_ident, sql_string
@@ -317,10 +318,6 @@ def erase_staged(lake: Lake, run_id: str, tmp: Path, final: Path) -> tuple[int, 
         if not matched:
             return 0, 0
         before = pq.read_metadata(tmp).num_rows
-        erased = tmp.with_name(tmp.name + "-erased")
-        try:
+        with atomic.writing(tmp, lake.aside(final)) as erased:
             after = rewrite_to(con, tmp, erased, dataset, register.salt)
-            erased.replace(tmp)
-        finally:
-            erased.unlink(missing_ok=True)
     return matched, before - after

@@ -15,7 +15,6 @@ PII back into bronze until the next scrub.
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 import uuid
@@ -190,9 +189,5 @@ def _record(lake: Lake, older_than_days: int, summary: ScrubSummary) -> None:
             for f in summary.with_status(SCRUBBED)
         ],
     }
-    folder = lake.state / "scrub"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}.json"
-    tmp = lake.aside(path)
-    tmp.write_text(json.dumps(log, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    path = lake.state / "scrub" / f"{at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}.json"
+    lake.replace_file(path, json.dumps(log, indent=1).encode())

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from prefect_aws import AwsClientParameters, AwsCredentials, S3Bucket
 from s3transfer.exceptions import RetriesExceededError
 
 from idbx.errors import ConfigError, S3Error, TransientS3Error
-from idbx.lake.store import TMP_MARKER
+from idbx.lake.store import Lake
 from idbx.sync.layout import url
 from idbx.sync.settings import CREDENTIALS_BLOCK_ENV, SyncSettings
 
@@ -125,11 +124,10 @@ class Bucket:
             if item["Key"].startswith(prefix) and not item["Key"].endswith("/")
         ]
 
-    def download(self, item: RemoteObject, target: Path, scratch: Path) -> None:
-        """Fetch into `scratch` (same file system as the lake), check the size, stamp S3's time,
-        then rename into place: `target` is absent or complete, never partial."""
-        tmp = scratch / f".{target.name}{TMP_MARKER}{uuid.uuid4().hex}"
-        try:
+    def download(self, item: RemoteObject, target: Path, lake: Lake) -> None:
+        """Fetch aside beside `target`, check the size, stamp S3's time, then rename into place:
+        `target` is absent or complete, never partial."""
+        with lake.writing(target) as tmp:
             with s3_errors(item.url):
                 self.block.download_object_to_path(item.key, tmp)
             size = tmp.stat().st_size
@@ -137,12 +135,6 @@ class Bucket:
                 raise TransientS3Error(item.url, f"transfer ended at {size:,} of {item.size:,} bytes")
             stamp = item.last_modified.timestamp()
             os.utime(tmp, (stamp, stamp))
-            with open(tmp, "rb") as handle:
-                os.fsync(handle.fileno())
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
 
     def upload(self, path: Path, key: str) -> None:
         with s3_errors(url(self.name, key)):

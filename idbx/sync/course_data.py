@@ -58,8 +58,8 @@ def sync_course_data(lake: Lake, settings: SyncSettings, delivery: date | None =
                 )
             )
         else:
-            with lake.scratch() as scratch:
-                bucket.download(item, target, scratch)
+            with lake.run("sync course data"):
+                bucket.download(item, target, lake)
             report.objects.append(SyncedObject(label, DOWNLOADED, item.url, target, item.size))
     except IdbxError as exc:
         report.objects.append(failed_object(label, item.url, exc, item.size))

@@ -62,7 +62,7 @@ def event_days(
     return days, notes
 
 
-def _sync_day(lake: Lake, bucket: Bucket, settings: SyncSettings, day: date, held: LakeHoldings, scratch) -> list[SyncedObject]:
+def _sync_day(lake: Lake, bucket: Bucket, settings: SyncSettings, day: date, held: LakeHoldings) -> list[SyncedObject]:
     prefix = event_log_prefix(settings, day)
     label = day.isoformat()
     try:
@@ -88,7 +88,7 @@ def _sync_day(lake: Lake, bucket: Bucket, settings: SyncSettings, day: date, hel
             elif not target.exists() and held.event_logs.get(name) == item.size:
                 synced.append(SyncedObject(label, IN_LAKE, item.url, None, item.size))
             else:
-                bucket.download(item, target, scratch)
+                bucket.download(item, target, lake)
                 synced.append(SyncedObject(label, DOWNLOADED, item.url, target, item.size))
         except IdbxError as exc:
             synced.append(failed_object(label, item.url, exc, item.size))
@@ -107,7 +107,7 @@ def sync_events(lake: Lake, settings: SyncSettings, days: list[date]) -> SyncRep
     report = SyncReport(what="events")
     bucket = Bucket(settings.events_bucket, settings)
     held = holdings(lake)
-    with lake.scratch() as scratch:
+    with lake.run("sync events"):
         for day in days:
-            report.objects += _sync_day(lake, bucket, settings, day, held, scratch)
+            report.objects += _sync_day(lake, bucket, settings, day, held)
     return report.finish()
