@@ -43,6 +43,7 @@ from idbx.ingest.outcomes import (
 )
 from idbx.ingest.pipeline import Landing, ingest_member, open_run, repeat_outcome, same_files
 from idbx.ingest.sources import SourceMember, file_member, folder_files
+from idbx.lake.catalog import event_view_columns
 from idbx.lake.check import interrupted_message
 from idbx.lake.store import Lake
 from idbx.parsers import reason_kind
@@ -261,6 +262,6 @@ def ingest_events(
                     for future in futures:  # after a stop or a crash: the files not started never start
                         future.cancel()
         finally:
-            refresh_catalog(lake, summary)
+            refresh_catalog(lake, summary, unless_current=event_view_columns())
     summary.warnings += [interrupted_message(journal) for journal in lake.interrupted_runs()]
     return summary.finish()

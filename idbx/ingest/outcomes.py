@@ -87,10 +87,15 @@ class RunSummary:
 ProgressCallback = Callable[[FileOutcome], None]
 
 
-def refresh_catalog(lake: Lake, summary: RunSummary) -> None:
+def refresh_catalog(lake: Lake, summary: RunSummary, unless_current: dict[str, list[tuple[str, str]]] | None = None) -> None:
     """After a run: the lake and its manifest hold what landed whatever happens here, so a catalog
-    that cannot be rebuilt is reported beside the files, not instead of them."""
+    that cannot be rebuilt is reported beside the files, not instead of them. With `unless_current`
+    (views whose columns the run's files cannot have changed), a catalog that already holds every
+    view with those columns is kept: its views read the new files through their globs, and a
+    rebuild binds every view again (a third of a second on a small lake, more on a large one)."""
     try:
+        if unless_current is not None and catalog.is_current(lake, unless_current):
+            return
         catalog.refresh(lake)
     except CatalogError as exc:
         summary.catalog_error = str(exc)

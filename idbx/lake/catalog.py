@@ -139,6 +139,15 @@ def _event_views(lake: Lake) -> dict[str, str]:
     }
 
 
+def event_view_columns() -> dict[str, list[tuple[str, str]]]:
+    """The columns (name, type) of the event views over files written by idbx.ingest.events, for
+    `is_current`: a run that lands events changes no view of a catalog that already has these."""
+    return {
+        "events": [("log_date", "DATE"), *EVENT_COLUMNS.items()],
+        "event_rejects": [("log_date", "DATE"), *REJECT_COLUMNS.items()],
+    }
+
+
 def events_select(scan: str | None) -> str:
     """The `events` view's SELECT over a read_parquet of event partitions (typed and empty for None)."""
     if scan is None:

@@ -17,9 +17,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from pymongo import MongoClient
-from pymongo.errors import PyMongoError
-
 from idbx.errors import ConfigError
 from idbx.local.services import free_port
 
@@ -107,8 +104,11 @@ class LocalServer:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
+        from pymongo import MongoClient  # here: the CLI imports this module for every command
+        from pymongo.errors import PyMongoError
+
         deadline = time.monotonic() + timeout
-        client: MongoClient = MongoClient(self.uri, serverSelectionTimeoutMS=500, connectTimeoutMS=500)
+        client = MongoClient(self.uri, serverSelectionTimeoutMS=500, connectTimeoutMS=500)
         try:
             while True:
                 if not self.running():
