@@ -38,14 +38,17 @@ KEY_FILE = "partner-key.asc"
 DUCKDB_GLOB = """
 import duckdb, sys
 con = duckdb.connect()
-con.execute(f"COPY (SELECT * FROM read_json('{sys.argv[1]}', ignore_errors=true)) TO '{sys.argv[2]}' (FORMAT parquet, COMPRESSION zstd)")
+con.execute(
+    f"COPY (SELECT * FROM read_json('{sys.argv[1]}', ignore_errors=true)) TO '{sys.argv[2]}' (FORMAT parquet, COMPRESSION zstd)"
+)
 """
 
 SYNC = """
 import sys
 from datetime import date
 from flows.sync_events import sync_events
-state = sync_events(start=date.fromisoformat(sys.argv[1]), end=date.fromisoformat(sys.argv[2]), lake=sys.argv[3], return_state=True)
+start, end = date.fromisoformat(sys.argv[1]), date.fromisoformat(sys.argv[2])
+state = sync_events(start=start, end=end, lake=sys.argv[3], return_state=True)
 sys.exit(0 if state.is_completed() else 1)
 """
 

@@ -38,7 +38,8 @@ FROM range(1, $rows + 1) t(i)
 BASELINE = """
 import duckdb, sys
 con = duckdb.connect()
-con.execute(f"COPY (SELECT * FROM read_csv('{sys.argv[1]}', delim='\\t', quote='', escape='', header=true, nullstr='NULL')) TO '{sys.argv[2]}' (FORMAT parquet, COMPRESSION zstd)")
+rows = f"read_csv('{sys.argv[1]}', delim='\\t', quote='', escape='', header=true, nullstr='NULL')"
+con.execute(f"COPY (SELECT * FROM {rows}) TO '{sys.argv[2]}' (FORMAT parquet, COMPRESSION zstd)")
 """
 
 
@@ -58,9 +59,8 @@ def write_inputs(work: Path, rows: int) -> tuple[Path, Path]:
     dump_dir.mkdir(parents=True)
     con = duckdb.connect()
     relation = con.sql(ROWS_SQL.replace("$rows", str(int(rows))))
-    con.execute(
-        f"COPY ({relation.sql_query()}) TO '{tsv_dir / NAME}' (FORMAT csv, DELIMITER '\\t', QUOTE '', ESCAPE '', HEADER true, NULLSTR 'NULL')"
-    )
+    tsv = "FORMAT csv, DELIMITER '\\t', QUOTE '', ESCAPE '', HEADER true, NULLSTR 'NULL'"
+    con.execute(f"COPY ({relation.sql_query()}) TO '{tsv_dir / NAME}' ({tsv})")
     columns = relation.columns
     with open(dump_dir / NAME, "w", encoding="utf-8") as out:
         out.write("CREATE TABLE `courseware_studentmodule` (" + ", ".join(f"`{c}` text" for c in columns) + ");\n")
