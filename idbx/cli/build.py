@@ -134,8 +134,8 @@ def _print_summary(root: Lake, summary) -> None:
         )
     if summary.absent_sources:
         err.print(escape(f"not in the lake (read as empty): {', '.join(summary.absent_sources)}"), highlight=False)
-    for check, status, rows in summary.reconciliation:
-        err.print(escape(f"reconciliation: {rows} {check} check(s) {status} (see the reconciliation mart)"), highlight=False)
+    for line in summary.flag_lines:
+        err.print(escape(line), highlight=False)
     built = sum(1 for o in summary.models if o.status == "built")
     err.print(
         escape(f"{len(summary.models)} models: {built} built, {len(summary.failed)} failed, in {summary.seconds:.1f} s"),

@@ -6,9 +6,12 @@ recompute, so late events land on their own day. Partitioned by log date, the fi
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from idbx.models import settings
-from idbx.models.state import EventFile
+
+if TYPE_CHECKING:  # the planner, which reads this, stays free of the lake's I/O (and DuckDB)
+    from idbx.models.state import EventFile
 
 _LOG_DATE = re.compile(r"(?:^|/)log_date=([0-9]{4}-[0-9]{2}-[0-9]{2})/")
 

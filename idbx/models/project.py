@@ -14,6 +14,7 @@ Parsing every model takes sqlglot about a second; the names found are kept by th
 from __future__ import annotations
 
 import hashlib
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,9 +22,23 @@ import yaml
 
 from idbx.errors import ModelError
 from idbx.models import settings
+from idbx.models.merge_rule import merge_rule_violation
 
 _HEADER_KEYS = {"description", "grain", "materialized", "columns"}
-_OPTIONAL_KEYS = {"partition_by", "merge_by"}
+_OPTIONAL_KEYS = {"partition_by", "merge_by", "not_null", "accepted_values", "flags"}
+
+
+@dataclass(frozen=True)
+class Flags:
+    """Rows of a model the build summary counts (`flags` in the header): those matching `where`,
+    counted by the columns `line` names, each count told as `line` says (`{count}` the rows)."""
+
+    where: str
+    line: str
+
+    @property
+    def columns(self) -> list[str]:
+        return [name for _, name, _, _ in string.Formatter().parse(self.line) if name and name != "count"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +55,9 @@ class Model:
     sql_hash: str
     partition_by: str | None = None
     merge_by: tuple[str, ...] | None = None
+    not_null: tuple[str, ...] = ()  # checked after each write, as the grain is
+    accepted_values: dict[str, tuple] = field(default_factory=dict)
+    flags: Flags | None = None
 
     @property
     def label(self) -> str:
@@ -59,6 +77,35 @@ def parse_model(name: str, layer: str, path: Path, text: str, parsed: dict[str, 
     """A model from its file's text; ModelError naming the file for a bad header or SQL.
     `parsed` maps SQL hashes to the tables found in them (read, and completed, here)."""
     label = f"idbx/sql/{layer}/{path.name}"
+    header, body = _split(label, text)
+    _check_materialization(label, header)
+    columns, grain = _check_columns(label, header)
+    parsed = {} if parsed is None else parsed
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    if digest not in parsed:
+        parsed[digest] = sorted(_table_refs(label, body))
+    merge_by = header.get("merge_by")
+    return Model(
+        name=name,
+        layer=layer,
+        path=path,
+        sql=body.strip(),
+        description=" ".join(str(header["description"]).split()),
+        grain=tuple(grain),
+        materialized=header["materialized"],
+        columns={str(k): v for k, v in columns.items()},
+        refs=frozenset(parsed[digest]),
+        sql_hash=digest,
+        partition_by=header.get("partition_by"),
+        merge_by=tuple(merge_by) if merge_by else None,
+        not_null=_not_null(label, header, columns),
+        accepted_values=_accepted_values(label, header, columns),
+        flags=_flags(label, header, columns),
+    )
+
+
+def _split(label: str, text: str) -> tuple[dict, str]:
+    """The YAML header (its keys checked) and the SQL after it."""
     stripped = text.lstrip()
     if not stripped.startswith("/*") or "*/" not in stripped:
         raise ModelError(label, "must start with a /* ... */ header (description, grain, materialized, columns)")
@@ -73,6 +120,10 @@ def parse_model(name: str, layer: str, path: Path, text: str, parsed: dict[str, 
     missing = _HEADER_KEYS - set(header)
     if unknown or missing:
         raise ModelError(label, f"header keys: unknown {sorted(unknown)}, missing {sorted(missing)}")
+    return header, body
+
+
+def _check_materialization(label: str, header: dict) -> None:
     if header["materialized"] not in settings.MATERIALIZATIONS:
         raise ModelError(label, f"materialized must be one of {', '.join(settings.MATERIALIZATIONS)}")
     partition_by, merge_by = header.get("partition_by"), header.get("merge_by")
@@ -84,36 +135,63 @@ def parse_model(name: str, layer: str, path: Path, text: str, parsed: dict[str, 
             f"an incremental model, and only one, has either partition_by: "
             f"{' or '.join(settings.PARTITION_COLUMNS)}, or merge_by: [column, ...]",
         )
+
+
+def _check_columns(label: str, header: dict) -> tuple[dict, list]:
+    """The columns and the grain, checked against each other (and partition_by, merge_by)."""
     columns = header["columns"]
     if not isinstance(columns, dict) or not columns or not all(isinstance(v, str) and v.strip() for v in columns.values()):
         raise ModelError(label, "columns must map every output column to a description")
     if header.get("partition_by") and header["partition_by"] not in columns:
         raise ModelError(label, f"partition_by {header['partition_by']} must be one of its columns")
     grain = header["grain"]
-    if not isinstance(grain, list) or not grain or not all(isinstance(c, str) for c in grain) or len(set(grain)) < len(grain):
+    if not _column_list(grain) or len(set(grain)) < len(grain):
         raise ModelError(label, "grain must list the output columns that make a row unique, as [column, ...]")
     if set(grain) - set(columns):
         raise ModelError(label, f"grain names {', '.join(c for c in grain if c not in columns)}, not one of its columns")
-    if merge_by is not None and (not isinstance(merge_by, list) or not merge_by or not set(merge_by) <= set(grain)):
+    merge_by = header.get("merge_by")
+    if merge_by is not None and (not _column_list(merge_by) or not set(merge_by) <= set(grain)):
         raise ModelError(label, "merge_by must list some of the grain's columns")
-    parsed = {} if parsed is None else parsed
-    digest = hashlib.sha256(body.encode()).hexdigest()
-    if digest not in parsed:
-        parsed[digest] = sorted(_table_refs(label, body))
-    return Model(
-        name=name,
-        layer=layer,
-        path=path,
-        sql=body.strip(),
-        description=" ".join(str(header["description"]).split()),
-        grain=tuple(grain),
-        materialized=header["materialized"],
-        columns={str(k): v for k, v in columns.items()},
-        refs=frozenset(parsed[digest]),
-        sql_hash=digest,
-        partition_by=partition_by,
-        merge_by=tuple(merge_by) if merge_by else None,
-    )
+    return columns, grain
+
+
+def _column_list(value) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(item, str) for item in value)
+
+
+def _not_null(label: str, header: dict, columns: dict) -> tuple[str, ...]:
+    listed = header.get("not_null", [])
+    if not _column_list(listed) and listed != []:
+        raise ModelError(label, "not_null must list output columns, as [column, ...]")
+    if set(listed) - set(columns):
+        raise ModelError(label, f"not_null names {', '.join(c for c in listed if c not in columns)}, not one of its columns")
+    return tuple(listed)
+
+
+def _accepted_values(label: str, header: dict, columns: dict) -> dict[str, tuple]:
+    accepted = header.get("accepted_values", {})
+    if not isinstance(accepted, dict) or not all(
+        isinstance(values, list) and values and all(isinstance(v, str | int | float | bool) for v in values)
+        for values in accepted.values()
+    ):
+        raise ModelError(label, "accepted_values must map output columns to their values, as column: [value, ...]")
+    if set(accepted) - set(columns):
+        raise ModelError(
+            label, f"accepted_values names {', '.join(c for c in accepted if c not in columns)}, not one of its columns"
+        )
+    return {str(column): tuple(values) for column, values in accepted.items()}
+
+
+def _flags(label: str, header: dict, columns: dict) -> Flags | None:
+    raw = header.get("flags")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) != {"where", "line"} or not all(isinstance(v, str) for v in raw.values()):
+        raise ModelError(label, "flags must give where: (a condition on its rows) and line: (with {count} and {column}s)")
+    flags = Flags(raw["where"], raw["line"])
+    if not flags.columns or set(flags.columns) - set(columns):
+        raise ModelError(label, "flags' line must name some of its columns, as {column}")
+    return flags
 
 
 def _table_refs(label: str, sql: str) -> set[str]:
@@ -148,6 +226,10 @@ class Project:
 
     def __post_init__(self) -> None:
         self.models = {name: self.models[name] for name in _dependency_order(self.models)}
+        for model in self.models.values():
+            reason = merge_rule_violation(self.models, model.name) if model.merge_by else None
+            if reason:
+                raise ModelError(model.label, reason)
 
     def __contains__(self, name: str) -> bool:
         return name in self.models

@@ -31,9 +31,11 @@ import pyarrow as pa
 from idbx.errors import ConfigError, IdbxError, ModelError
 from idbx.lake import atomic, catalog, seals
 from idbx.lake.catalog import MODEL_SCHEMA_FILE
-from idbx.lake.store import PARTITION_FILE, Lake
-from idbx.models import functions, runner, settings, sources, writer
+from idbx.lake.store import PARTITION_FILE, TMP_MARKER, Lake
+from idbx.models import checks, functions, planner, runner, settings, sources, writer
+from idbx.models.planner import Step
 from idbx.models.project import Model, Project, read_project
+from idbx.models.session import first_line, model_select
 from idbx.models.spark_dialect import row_local_input, spark_sql, spark_type
 from idbx.models.state import BuildState, build_lock, landed_sources, record_complete_build
 from idbx.privacy import pseudonym
@@ -76,7 +78,7 @@ def spark_session(master: str | None = None):
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # no Java, or a master that does not answer
-        raise ConfigError(f"Spark could not start on {master} (is Java 17 installed?): {runner._first_line(exc)}") from None
+        raise ConfigError(f"Spark could not start on {master} (is Java 17 installed?): {first_line(exc)}") from None
     return session
 
 
@@ -157,8 +159,7 @@ class _SparkBuild:
         summary = runner.BuildSummary()
         try:
             summary.models = runner.build_in_order(
-                self.project,
-                chosen,
+                planner.plan_build(self.project, chosen),
                 self._build_model,
                 (PySparkException, duckdb.Error, IdbxError, OSError, SqlglotError),
                 on_model,
@@ -166,12 +167,6 @@ class _SparkBuild:
             seals.write_output_seals(
                 self.lake, {name: files for name, files in self.output_seals.items() if name in self.project.models}
             )
-            reconciliation = self.lake.marts / "reconciliation" / PARTITION_FILE
-            if any(o.name == "reconciliation" and o.status == runner.BUILT for o in summary.models):
-                summary.reconciliation = self.duck.execute(
-                    "SELECT check_name, status, count(*) FROM read_parquet(?) WHERE status <> 'ok' GROUP BY ALL ORDER BY ALL",
-                    [str(reconciliation)],
-                ).fetchall()
         finally:
             self.duck.close()
         return summary
@@ -186,7 +181,7 @@ class _SparkBuild:
         try:
             described = [row[:2] for row in self.duck.execute(f"DESCRIBE {quote_ident(name)}").fetchall()]
         except duckdb.Error as exc:
-            raise IdbxError(f"cannot read {name}: {runner._first_line(exc)}") from None
+            raise IdbxError(f"cannot read {name}: {first_line(exc)}") from None
         files = sources.source_files(self.lake, name)
         reader = self.spark.read.option("mergeSchema", "true")
         if name == settings.EVENTS_SOURCE and files:  # log_date from the partition folders
@@ -211,13 +206,14 @@ class _SparkBuild:
 
     # -- models --------------------------------------------------------------------------------
 
-    def _build_model(self, model: Model, outcome: runner.ModelOutcome) -> None:
+    def _build_model(self, step: Step, outcome: runner.ModelOutcome) -> None:
+        model = step.model
         for ref in sorted(model.refs):
             if ref not in self.project and ref not in self.source_views:
                 raise ModelError(model.label, f"reads {ref}, which is neither a model nor a lake table")
             if ref not in self.project:
                 self._register_source(ref)
-        select = runner.model_select(self.project, model, self.computed_at, self._data_through(model))
+        select = model_select(self.project, model, self.computed_at, self._data_through(model))
         try:
             frame = self.spark.sql(_typed(self.columns[model.name], None, f"({spark_sql(model, select)}) AS model"))
         except ModelError:
@@ -231,14 +227,21 @@ class _SparkBuild:
             outcome.status = runner.VIEW
             return
         folder = self.lake.root / model.output_folder / model.name
+
+        def check(files: list[str]) -> None:
+            outcome.check_cpu_seconds += checks.check_output(self.duck, model, checks.staged_scan(files))
+
         if model.partition_by:
-            written, removed = _write_partitions(frame, self.lake, folder, model.partition_by, self._schema_file(model))
+            written, removed = _write_partitions(frame, folder, model.partition_by, self._schema_file(model), check)
             outcome.notes.append(f"{written} partition(s) written, {removed} removed")
         else:
-            _write_table(frame, self.lake, folder)
+            _write_table(frame, folder, check)
         outcome.status = runner.BUILT
         outcome.notes.append(FULL_REFRESH_NOTE)
         outcome.rows = writer.output_rows(self.duck, folder, model.partition_by)
+        if model.flags:
+            scan = writer.output_scan(folder, model.partition_by)
+            outcome.flagged, outcome.flag_lines = checks.flag_rows(self.duck, model, scan)
         self.output_seals[model.name] = seals.reseal(self.lake, folder, self.output_seals.get(model.name, {}))
         # Models above read the output as written, as on DuckDB.
         files = (
@@ -306,19 +309,30 @@ def _typed(columns: list[tuple[str, str]], present: set[str] | None, relation: s
     return f"SELECT {listed} FROM {relation}"
 
 
-def _write_table(frame, lake: Lake, folder: Path) -> None:
-    """One data.parquet, as the DuckDB writer's: written aside by Spark, renamed into place."""
+def _aside(folder: Path) -> Path:
+    return folder.parent / f".{folder.name}{TMP_MARKER}{uuid.uuid4().hex}"
+
+
+def _fsync_replace(source: Path, target: Path) -> None:
+    with open(source, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(source, target)
+
+
+def _write_table(frame, folder: Path, check: writer.StagedCheck) -> None:
+    """One data.parquet, as the DuckDB writer's: written aside by Spark, checked, renamed into place."""
     folder.mkdir(parents=True, exist_ok=True)
     work = lake.aside(folder)
     try:
         frame.coalesce(1).write.parquet(str(work))
         (part,) = sorted(work.glob("part-*.parquet"))
-        atomic.rename_into_place(part, folder / PARTITION_FILE)
+        check([str(part)])
+        _fsync_replace(part, folder / PARTITION_FILE)
     finally:
         atomic.remove(work)
 
 
-def _write_partitions(frame, lake: Lake, folder: Path, column: str, schema_file) -> tuple[int, int]:
+def _write_partitions(frame, folder: Path, column: str, schema_file, check: writer.StagedCheck) -> tuple[int, int]:
     """`<column>=D/data.parquet` for every day the model gives, the column kept in the files (as
     DuckDB writes them), beside `_schema.parquet`; days it no longer gives lose their partition."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -333,6 +347,8 @@ def _write_partitions(frame, lake: Lake, folder: Path, column: str, schema_file)
             if len(files) != 1:
                 raise OSError(f"{folder.name}: Spark wrote {len(files)} files for {day_folder.name}")
             produced[day_folder.name.split("=", 1)[1]] = files[0]
+        if produced:
+            check([str(file) for file in produced.values()])
         for day, file in produced.items():
             target = folder / f"{column}={day}"
             target.mkdir(exist_ok=True)

@@ -8,6 +8,10 @@ columns visible while it has no partition."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -24,10 +28,16 @@ COMPRESSION_LEVEL = 1
 _OPTIONS = f"FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL {COMPRESSION_LEVEL}"
 
 
-def write_table(con: duckdb.DuckDBPyConnection, lake: Lake, select: str, folder: Path) -> int:
+# Called with the files written aside, before any is moved into place (an exception keeps the old output).
+StagedCheck = Callable[[list[str]], None]
+
+
+def write_table(con: duckdb.DuckDBPyConnection, lake: Lake, select: str, folder: Path, check: StagedCheck | None = None) -> int:
     staged = lake.stage_partition(con.sql(select), folder, compression_level=COMPRESSION_LEVEL)
     try:
         rows = staged.rows
+        if check:
+            check([str(staged.tmp)])
         lake.move_into_place([staged])
     except BaseException:
         lake.discard([staged])
@@ -36,7 +46,12 @@ def write_table(con: duckdb.DuckDBPyConnection, lake: Lake, select: str, folder:
 
 
 def write_partitions(
-    con: duckdb.DuckDBPyConnection, lake: Lake, select: str, folder: Path, column: str, days: set[str] | None
+    con: duckdb.DuckDBPyConnection,
+    select: str,
+    folder: Path,
+    column: str,
+    days: set[str] | None,
+    check: StagedCheck | None = None,
 ) -> tuple[int, int]:
     """Replace the partitions of `days` (every partition when None) with what `select` gives for
     them, partitioned by `column`; days it gives nothing for lose their partition. Returns
@@ -56,6 +71,8 @@ def write_partitions(
             produced[partition.name.split("=", 1)[1]] = sorted(partition.glob("*.parquet"))
         if days is not None and not set(produced) <= days:
             raise RuntimeError(f"{folder.name}: wrote days outside the ones asked for: {sorted(set(produced) - days)[:5]}")
+        if check:
+            check([str(staged_schema)] + [str(file) for files in produced.values() for file in files])
         for day, files in produced.items():
             target = folder / f"{column}={day}"
             target.mkdir(exist_ok=True)

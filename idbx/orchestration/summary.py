@@ -211,10 +211,7 @@ class BuildAndPublishOutcome:
             ]
             if self.build.absent_sources:
                 lines += ["", f"Not in the lake (read as empty): {', '.join(self.build.absent_sources)}"]
-            lines += [
-                f"- reconciliation: {rows} {check} check(s) {status} (see the reconciliation mart)"
-                for check, status, rows in self.build.reconciliation
-            ]
+            lines += [f"- {line}" for line in self.build.flag_lines]
         if self.exports:
             lines += ["", "| export | rows |", "|---|---:|"] + [
                 f"| {path.name} | {rows:,} |" for path, rows in self.exports.items()

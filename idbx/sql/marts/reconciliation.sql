@@ -11,6 +11,13 @@ description: >
   no delivery held its structure (the outline, chapter funnel and problems' places then stay empty).
 grain: [check_name, course_key, item]
 materialized: table
+not_null: [check_name, item, status]
+accepted_values:
+  check_name: [enrollments_active, enrollments_total, file_rows, course_outline]
+  status: [ok, differs, no events, no snapshot, missing in bronze, not in manifest, no structure]
+flags:  # counted in the build summary
+  where: status <> 'ok'
+  line: "{count} {check_name} check(s) {status}"
 columns:
   check_name: enrollments_active, enrollments_total, file_rows or course_outline.
   course_key: Short key of the course run (NULL for a tracking-log file).

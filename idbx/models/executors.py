@@ -1,0 +1,216 @@
+"""One executor per materialization, on DuckDB: each carries out the planner's decision for one
+model (idbx/models/planner.py), writes its output aside, checks it (idbx/models/checks.py) and
+moves it into place, and records what it was built from.
+
+* `table`: written whole when anything it reads changed;
+* `partitions` (incremental by day): the days new, changed or removed log files hold, the model
+  reading those days' events as its `events` view for this step only;
+* `merge` (incremental by key): the keys whose rows changed in the keyed inputs, those inputs
+  read filtered to the keys for this step only, written with the previous output's other rows.
+
+Models merged by key learn which keys changed from the models below them: each model whose
+changed rows a merged model needs keeps their keys in a temporary table (`changes`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from idbx.errors import ModelError
+from idbx.lake import catalog
+from idbx.lake.store import Lake
+from idbx.models import checks, planner, settings, writer
+from idbx.models.inputs import BuildInputs, digest
+from idbx.models.outcome import BUILT, UNCHANGED, ModelOutcome
+from idbx.models.planner import Step
+from idbx.models.session import DuckSession, mart_values
+from idbx.models.state import BuildState, ModelState
+from idbx.quoting import quote_ident
+
+
+class Executors:
+    def __init__(self, lake: Lake, session: DuckSession, inputs: BuildInputs, state: BuildState, full_refresh: bool):
+        self.lake = lake
+        self.session = session
+        self.con = session.con
+        self.project = session.project
+        self.inputs = inputs
+        self.state = state
+        self.full_refresh = full_refresh
+        # Rows a model changed in this build, by key: model -> (key columns, temp table of their values).
+        self.changes: dict[str, tuple[tuple[str, ...], str]] = {}
+        # What the merged models were built from (their state is off the lake's while this build runs).
+        self.merged_before: dict[str, ModelState] = {}
+
+    def run(self, step: Step, folder: Path, outcome: ModelOutcome) -> None:
+        {planner.TABLE: self.table, planner.PARTITIONS: self.partitions, planner.MERGE: self.merge}[step.executor](
+            step, folder, outcome
+        )
+
+    def _check(self, step: Step, outcome: ModelOutcome) -> writer.StagedCheck:
+        def check(files: list[str]) -> None:
+            outcome.check_cpu_seconds += checks.check_output(self.con, step.model, checks.staged_scan(files))
+
+        return check
+
+    # -- table -----------------------------------------------------------------------------------
+
+    def table(self, step: Step, folder: Path, outcome: ModelOutcome) -> None:
+        model = step.model
+        fingerprint = self.inputs.fingerprint(model)
+        previous = self.state.models.get(model.name)
+        decision = planner.decide_table(
+            self.full_refresh, previous.fingerprint if previous else None, fingerprint, writer.output_exists(folder, None)
+        )
+        if decision.recompute:
+            self.session.bind(model)
+            select = self.session.select(model, self.inputs.data_through(model))
+            outcome.rows = writer.write_table(self.con, self.lake, select, folder, self._check(step, outcome))
+            outcome.status = BUILT
+        else:
+            outcome.status, outcome.rows = UNCHANGED, previous.rows
+        self.state.models[model.name] = ModelState(fingerprint)
+        self.inputs.outputs[model.name] = fingerprint
+        if step.content_hashed:
+            # A table of one row per course (or coarser), read whole by a merged model: rebuilt
+            # with the same rows, it must not make that model recompute everything
+            # (int__courses__runs_with_events after a new day).
+            kept = previous.content if outcome.status == UNCHANGED and previous else None
+            self.state.models[model.name].content = kept or self.inputs.content_hash(model, folder)
+            self.inputs.outputs[model.name] = self.state.models[model.name].content
+
+    # -- partitions by day ---------------------------------------------------------------------
+
+    def partitions(self, step: Step, folder: Path, outcome: ModelOutcome) -> None:
+        model = step.model
+        if step.refused:
+            raise ModelError(model.label, step.refused)
+        definition = self.inputs.fingerprint(model, events=False)
+        now = self.inputs.event_files_now()
+        previous = self.state.models.get(model.name)
+        decision = planner.decide_days(
+            model.partition_by,
+            self.full_refresh,
+            previous.fingerprint if previous else None,
+            previous.event_files if previous else {},
+            definition,
+            writer.output_exists(folder, model.partition_by),
+            now,
+        )
+        if decision.recompute:
+            written, removed = self._write_days(step, folder, decision, outcome)
+            outcome.status = BUILT
+            what = "event" if model.partition_by == settings.EVENT_DATE else "log"
+            scope = f"every {what} day" if decision.days is None else f"{len(decision.days)} {what} day(s)"
+            outcome.notes.append(f"recomputed {scope}: {written} partition(s) written, {removed} removed")
+        else:
+            outcome.status, outcome.rows = UNCHANGED, previous.rows
+            if step.keys_wanted:  # new files with no events of any day: no rows changed
+                self._record_changes(model.name, step.keys_wanted, writer.partitions_scan(folder, model.partition_by, set()))
+        self.state.models[model.name] = ModelState(definition, dict(now))
+        self.inputs.outputs[model.name] = digest(definition, self.inputs.events_fingerprint())
+
+    def _write_days(self, step: Step, folder: Path, decision: planner.Decision, outcome: ModelOutcome) -> tuple[int, int]:
+        """The model over the events of the decided days (its `events` view for this step), written
+        by day; the keys of the rows that changed kept when merged models need them."""
+        model, days = step.model, decision.days
+        scan = catalog.events_select(catalog.events_scan([self.lake.root / rel for rel in decision.files]))
+        if days is not None and model.partition_by == settings.EVENT_DATE:
+            listed = ", ".join(f"DATE '{day}'" for day in sorted(days))
+            scan = f"SELECT * FROM ({scan}) AS events WHERE CAST(time AS DATE) IN ({listed})"
+        key_columns = step.keys_wanted if days is not None else ()
+        before = f"_before__{model.name}"  # the rows of these days before, to tell which rows changed
+        tables = {before: writer.partitions_scan(folder, model.partition_by, days)} if key_columns else {}
+        with self.session.scoped_views({settings.EVENTS_SOURCE: scan}, tables):
+            self.session.bind(model)
+            written, removed = writer.write_partitions(
+                self.con, self.session.select(model, None), folder, model.partition_by, days, self._check(step, outcome)
+            )
+            if key_columns:
+                after = writer.partitions_scan(folder, model.partition_by, days)
+                self._record_changes(
+                    model.name,
+                    key_columns,
+                    f"(SELECT * FROM {quote_ident(before)} EXCEPT {after}) "
+                    f"UNION ALL ({after} EXCEPT SELECT * FROM {quote_ident(before)})",
+                )
+        return written, removed
+
+    def _record_changes(self, name: str, columns: tuple[str, ...], rows: str) -> None:
+        """Keep the keys of the rows (a SELECT) that this build changed in model `name`, for the merged models."""
+        table = f"_changed__{name}"
+        listed = ", ".join(quote_ident(column) for column in columns)
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {quote_ident(table)} AS SELECT DISTINCT {listed} FROM ({rows}) AS changed"
+        )
+        self.changes[name] = (columns, table)
+
+    # -- merge by key --------------------------------------------------------------------------
+
+    def merge(self, step: Step, folder: Path, outcome: ModelOutcome) -> None:
+        model = step.model
+        definition = digest(
+            *(self.inputs.fingerprint(self.project.models[name], inputs=False) for name in [model.name, *step.views_between])
+        )
+        inputs = {ref: self.inputs.input_fingerprint(ref) for ref in step.reads}
+        previous = self.merged_before.get(model.name)
+        decision = planner.decide_merge(
+            step,
+            self.full_refresh,
+            previous.fingerprint if previous else None,
+            previous.inputs if previous else {},
+            definition,
+            writer.output_exists(folder, None),
+            inputs,
+            {ref: columns for ref, (columns, _) in self.changes.items()},
+        )
+        if not decision.recompute:
+            outcome.status, outcome.rows = UNCHANGED, previous.rows
+        elif decision.keys_from is not None:
+            keys = self._merge_keys(step, folder, decision.keys_from, outcome)
+            outcome.status = BUILT
+            outcome.notes.append(f"recomputed {keys:,} [{', '.join(model.merge_by)}] value(s), kept the other rows")
+        else:
+            self.session.bind(model)
+            select = self.session.select(model, self.inputs.data_through(model))
+            outcome.rows = writer.write_table(self.con, self.lake, select, folder, self._check(step, outcome))
+            outcome.status = BUILT
+        self.state.models[model.name] = ModelState(definition, inputs=inputs)
+        self.inputs.outputs[model.name] = digest(definition, *inputs.values())
+
+    def _merge_keys(self, step: Step, folder: Path, changed: tuple[str, ...], outcome: ModelOutcome) -> int:
+        """Recompute the rows of the keys that changed upstream, from the keyed inputs' rows of
+        those keys (each read once, into a temporary table, that the views in between read), and
+        write them with the previous output's other rows (one atomic replace)."""
+        model = step.model
+        keys = f"_changed__{model.name}"
+        listed = ", ".join(quote_ident(column) for column in model.merge_by)
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {quote_ident(keys)} AS SELECT DISTINCT * FROM ("
+            + " UNION ALL ".join(f"SELECT {listed} FROM {quote_ident(self.changes[ref][1])}" for ref in changed)
+            + ") AS changed"
+        )
+        self.changes[model.name] = (model.merge_by, keys)
+        same_key = " AND ".join(f"rows.{quote_ident(c)} IS NOT DISTINCT FROM keys.{quote_ident(c)}" for c in model.merge_by)
+        tables = {
+            f"_keyed__{ref}": f"SELECT rows.* FROM ({self._output_scan(ref)}) AS rows SEMI JOIN {quote_ident(keys)} AS keys ON {same_key}"
+            for ref in step.keyed
+        }
+        views = {ref: f"SELECT * FROM {quote_ident(f'_keyed__{ref}')}" for ref in step.keyed}
+        with self.session.scoped_views(views, tables):
+            self.session.bind(model)
+            data_through = self.inputs.data_through(model)
+            kept = writer.output_scan(folder, None)
+            if model.is_mart:
+                values = mart_values(self.project, model, self.session.computed_at, data_through)
+                kept = f"SELECT * REPLACE ({values}) FROM ({kept})"
+            merged = (
+                f"SELECT * FROM ({self.session.select(model, data_through)}) AS recomputed UNION ALL BY NAME "
+                f"SELECT rows.* FROM ({kept}) AS rows ANTI JOIN {quote_ident(keys)} AS keys ON {same_key}"
+            )
+            outcome.rows = writer.write_table(self.con, self.lake, merged, folder, self._check(step, outcome))
+        return self.con.execute(f"SELECT count(*) FROM {quote_ident(keys)}").fetchall()[0][0]
+
+    def _output_scan(self, name: str) -> str:
+        model = self.project.models[name]
+        return writer.output_scan(self.lake.root / model.output_folder / name, model.partition_by)

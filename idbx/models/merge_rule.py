@@ -1,0 +1,283 @@
+"""The `merge_by` rule checked from the SQL (pure, sqlglot): a merged model's rows of one key may
+depend only on that key's rows of the inputs the build reads filtered to the keys it recomputes.
+
+Those "keyed" inputs are the stored models holding every merge_by column, read directly or
+through views (idbx/sql/README.md); any other input (a source, a per-course table) is read whole.
+A relation is *keyed* when its rows of key k come only from keyed rows of k and carry k under the
+key's names, *whole* when it reads no keyed rows. The model is accepted when its SELECT is keyed
+(or whole), which holds when, in every SELECT that reads keyed rows:
+
+* each key column is carried: a column of a keyed relation (qualified, unless the SELECT reads one
+  relation), or a `coalesce` of them (a full join);
+* keyed relations are joined to each other on every key column (`ON a.k = b.k AND ...`, or USING);
+* its rows come from keyed rows (a keyed relation not only on the optional side of an outer join);
+* a GROUP BY, a window's PARTITION BY and a DISTINCT ON cover the key; no aggregate without GROUP
+  BY, no LIMIT; a subquery in an expression reads no keyed rows;
+* the branches of a UNION are all keyed, with the key columns in the same places.
+
+What the check cannot follow is refused with the reason: write the model in these terms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from idbx.models import settings
+
+KEYED = "keyed"
+WHOLE = "whole"
+
+
+class NotProvable(Exception):
+    """Why a model's rows of one key may depend on other keys' rows (or why that cannot be told)."""
+
+
+@dataclass(frozen=True)
+class _Relation:
+    alias: str
+    kind: str
+
+
+def merge_rule_violation(models: Mapping, name: str) -> str | None:
+    """Why model `name` (merged by key) may not be recomputed key by key; None when it may.
+    `models` maps names to Models (their SQL, materialization, columns)."""
+    checker = _Checker(models, models[name].merge_by)
+    try:
+        checker.query_kind(_parse(models[name].sql), {})
+    except NotProvable as exc:
+        return f"merge_by [{', '.join(models[name].merge_by)}] cannot be checked key by key: {exc}"
+    return None
+
+
+def _parse(sql: str):
+    import sqlglot  # 0.5 s to import: only when a project with merged models is read
+
+    return sqlglot.parse_one(sql, read="duckdb")
+
+
+class _Checker:
+    def __init__(self, models: Mapping, key: tuple[str, ...]):
+        from sqlglot import exp
+
+        self.exp = exp
+        self.models = models
+        self.key = key
+        self._views: dict[str, str] = {}
+
+    # -- what each relation is ---------------------------------------------------------------
+
+    def table_kind(self, name: str, ctes: dict[str, str]) -> str:
+        if name in ctes:
+            return ctes[name]
+        model = self.models.get(name)
+        if model is None:  # a lake source: read whole
+            return WHOLE
+        if model.materialized == settings.VIEW:
+            if name not in self._views:
+                try:
+                    self._views[name] = self.query_kind(_parse(model.sql), {})
+                except NotProvable as exc:
+                    raise NotProvable(f"in view {name}: {exc}") from None
+            return self._views[name]
+        return KEYED if set(self.key) <= set(model.columns) else WHOLE
+
+    def query_kind(self, query, ctes: dict[str, str]) -> str:
+        exp = self.exp
+        with_ = query.args.get("with_")
+        if with_:
+            ctes = dict(ctes)
+            for cte in with_.expressions:
+                try:
+                    ctes[cte.alias_or_name] = self.query_kind(cte.this, ctes)
+                except NotProvable as exc:
+                    raise NotProvable(f"in {cte.alias_or_name}: {exc}") from None
+        if isinstance(query, exp.Subquery):
+            return self.query_kind(query.this, ctes)
+        if isinstance(query, exp.SetOperation):
+            return self._union_kind(query, ctes)
+        if isinstance(query, exp.Select):
+            return self._select_kind(query, ctes)
+        raise NotProvable(f"cannot follow {query.key}")
+
+    def _union_kind(self, union, ctes: dict[str, str]) -> str:
+        branches = list(self._branches(union))
+        kinds = [self.query_kind(branch, ctes) for branch in branches]
+        if set(kinds) == {WHOLE}:
+            return WHOLE
+        if WHOLE in kinds:
+            raise NotProvable("a UNION of keyed rows and rows read whole (which hold every key)")
+        names = [projection.alias_or_name for projection in branches[0].expressions]
+        for column in self.key:
+            if column not in names:
+                raise NotProvable(f"a UNION whose first branch does not name {column}")
+            place = names.index(column)
+            for branch in branches:
+                relations = self._relations(branch, ctes)
+                if not self._is_key(branch.expressions[place].unalias(), column, relations):
+                    raise NotProvable(f"a UNION branch without {column} in column {place + 1}")
+        return KEYED
+
+    def _branches(self, union) -> Iterator:
+        for side in (union.this, union.expression):
+            if isinstance(side, self.exp.SetOperation):
+                yield from self._branches(side)
+            elif isinstance(side, self.exp.Select):
+                yield side
+            else:
+                raise NotProvable("a UNION branch that is not a plain SELECT")
+
+    def _relations(self, select, ctes: dict[str, str]) -> list[_Relation]:
+        exp = self.exp
+        found = []
+        sources = [select.args["from_"].this] if select.args.get("from_") else []
+        sources += [join.this for join in select.args.get("joins") or []]
+        for source in sources:
+            if isinstance(source, exp.Table) and isinstance(source.this, exp.Identifier):
+                found.append(_Relation(source.alias_or_name, self.table_kind(source.name, ctes)))
+            elif isinstance(source, exp.Subquery):
+                found.append(_Relation(source.alias_or_name, self.query_kind(source.this, ctes)))
+            else:  # unnest(...), a table function, VALUES: computed within the row or constant
+                found.append(_Relation(source.alias_or_name, WHOLE))
+        return found
+
+    # -- one SELECT ----------------------------------------------------------------------------
+
+    def _select_kind(self, select, ctes: dict[str, str]) -> str:
+        relations = self._relations(select, ctes)
+        for nested in self._own(select, self.exp.Query):
+            if nested is not select and self.query_kind(nested, ctes) == KEYED:
+                raise NotProvable("a subquery in an expression reads keyed rows")
+        if all(relation.kind == WHOLE for relation in relations):
+            return WHOLE
+        self._check_joins(select, relations)
+        if select.args.get("limit") or select.args.get("offset"):
+            raise NotProvable("a LIMIT over keyed rows")
+        self._check_grouping(select, relations)
+        self._check_windows(select, relations)
+        for column in self.key:
+            if not self._carried(select, column, relations):
+                raise NotProvable(f"a SELECT over keyed rows that does not carry {column} from them")
+        return KEYED
+
+    def _check_joins(self, select, relations: list[_Relation]) -> None:
+        restricted = relations[0].kind == KEYED
+        for place, join in enumerate(select.args.get("joins") or [], start=1):
+            relation = relations[place]
+            side, kind = join.args.get("side") or "", join.args.get("kind") or ""
+            if relation.kind == KEYED and any(other.kind == KEYED for other in relations[:place]):
+                self._check_key_join(join, relation, relations)
+            if side == "FULL":
+                restricted = restricted and relation.kind == KEYED
+            elif side == "RIGHT":
+                restricted = relation.kind == KEYED
+            elif side != "LEFT" and kind != "ANTI":
+                restricted = restricted or relation.kind == KEYED
+        if not restricted:
+            raise NotProvable("rows read whole are kept by an outer join even where no keyed row matches")
+
+    def _check_key_join(self, join, relation: _Relation, relations: list[_Relation]) -> None:
+        using = {identifier.name for identifier in join.args.get("using") or []}
+        if set(self.key) <= using:
+            return
+        condition = join.args.get("on")
+        equalities = [part for part in (condition.flatten() if isinstance(condition, self.exp.And) else [condition])]
+        for column in self.key:
+            if not any(
+                isinstance(part, self.exp.EQ)
+                and any(
+                    self._is_key(one, column, [relation], qualified=True) and self._is_key(other, column, relations)
+                    for one, other in ((part.this, part.expression), (part.expression, part.this))
+                )
+                for part in equalities
+                if part is not None
+            ):
+                raise NotProvable(f"{relation.alias} is joined to other keyed rows without equating {column}")
+
+    def _check_grouping(self, select, relations: list[_Relation]) -> None:
+        exp = self.exp
+        group = select.args.get("group")
+        aggregates = [node for node in self._own(select, exp.AggFunc) if not node.find_ancestor(exp.Window)]
+        if group is None:
+            if aggregates:
+                raise NotProvable("an aggregate over keyed rows without GROUP BY the key")
+        elif not group.args.get("all"):
+            projections = {projection.alias_or_name: projection.unalias() for projection in select.expressions}
+            for column in self.key:
+                if not any(
+                    self._is_key(self._grouped(item, select, projections), column, relations) for item in group.expressions
+                ):
+                    raise NotProvable(f"GROUP BY without {column}")
+        distinct = select.args.get("distinct")
+        if distinct is not None and distinct.args.get("on") is not None:
+            for column in self.key:
+                if not any(self._is_key(item, column, relations) for item in distinct.args["on"].expressions):
+                    raise NotProvable(f"DISTINCT ON without {column}")
+
+    def _grouped(self, item, select, projections: dict):
+        """A GROUP BY item as the expression it names (a projection's alias or position)."""
+        exp = self.exp
+        if isinstance(item, exp.Literal) and item.is_int and 0 < int(item.this) <= len(select.expressions):
+            return select.expressions[int(item.this) - 1].unalias()
+        if isinstance(item, exp.Column) and not item.table and item.name in projections:
+            return projections[item.name]
+        return item
+
+    def _check_windows(self, select, relations: list[_Relation]) -> None:
+        named = {window.this.name: window for window in select.args.get("windows") or []}
+        for window in self._own(select, self.exp.Window):
+            definition = named.get(window.alias) if window.alias and not window.args.get("partition_by") else window
+            partition = (definition.args.get("partition_by") if definition is not None else None) or []
+            for column in self.key:
+                if not any(self._is_key(item, column, relations) for item in partition):
+                    raise NotProvable(f"a window over keyed rows whose PARTITION BY lacks {column}")
+
+    def _carried(self, select, column: str, relations: list[_Relation]) -> bool:
+        exp = self.exp
+        keyed = [relation for relation in relations if relation.kind == KEYED]
+        for projection in select.expressions:
+            star = (
+                projection
+                if isinstance(projection, exp.Star)
+                else projection.this
+                if isinstance(projection, exp.Column)
+                else None
+            )
+            if isinstance(star, exp.Star):
+                excluded = {item.name for item in star.args.get("except_") or []}
+                source = projection.table if isinstance(projection, exp.Column) else None
+                if column not in excluded and (
+                    (source and any(r.alias == source for r in keyed)) or (not source and len(relations) == 1 and keyed)
+                ):
+                    return True
+            elif projection.alias_or_name == column and self._is_key(projection.unalias(), column, relations):
+                return True
+        return False
+
+    def _is_key(self, node, column: str, relations: list[_Relation], qualified: bool = False) -> bool:
+        """Whether `node` is the key column `column` of a keyed relation (or a coalesce of such)."""
+        exp = self.exp
+        if isinstance(node, exp.Paren):
+            return self._is_key(node.this, column, relations, qualified)
+        if isinstance(node, exp.Coalesce):
+            return all(self._is_key(part, column, relations, qualified) for part in [node.this, *node.expressions])
+        if not isinstance(node, exp.Column) or node.name != column:
+            return False
+        if node.table:
+            return any(relation.alias == node.table and relation.kind == KEYED for relation in relations)
+        return not qualified and len(relations) == 1 and relations[0].kind == KEYED
+
+    def _own(self, select, kind) -> Iterator:
+        """The nodes of `kind` in a SELECT's own expressions (not its FROM, joins, CTEs or nested queries)."""
+        exp = self.exp
+        for name, value in select.args.items():
+            if name in ("from_", "joins", "with_", "windows"):
+                continue
+            for item in value if isinstance(value, list) else [value]:
+                if not isinstance(item, exp.Expression):
+                    continue
+                for node in item.walk(prune=lambda n: isinstance(n, exp.Query | exp.Subquery) and n is not item):
+                    if isinstance(node, exp.Subquery):
+                        node = node.this
+                    if isinstance(node, kind):
+                        yield node
