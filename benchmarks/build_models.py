@@ -53,7 +53,8 @@ summary = build(Lake(Path(sys.argv[1])), full_refresh=sys.argv[2] == "full")
 assert not summary.failed, [o.error for o in summary.failed]
 usage = resource.getrusage(resource.RUSAGE_SELF)
 Path(sys.argv[3]).write_text(json.dumps({"seconds": summary.seconds, "cpu": usage.ru_utime + usage.ru_stime, "models": [
-    {"name": o.name, "status": o.status, "rows": o.rows, "seconds": o.seconds, "cpu": o.cpu_seconds, "notes": o.notes}
+    {"name": o.name, "status": o.status, "rows": o.rows, "seconds": o.seconds, "cpu": o.cpu_seconds,
+     "check_cpu": o.check_cpu_seconds, "notes": o.notes}
     for o in summary.models]}))
 """
 
@@ -355,11 +356,18 @@ def main() -> None:
     print("| **build (in-process)** | " + " | ".join(f"{r['seconds']:.1f} / {r['cpu']:.1f}" for r in runs) + " | |")
     print("| **whole process (wall)** | " + " | ".join(f"{r['wall']:.1f}" for r in runs) + " | |")
     print("| **peak RSS (MB)** | " + " | ".join(f"{r['peak']:,.0f}" for r in runs) + " | |")
+    print("| **checks of the outputs (CPU)** | " + " | ".join(_checks_share(r) for r in runs) + " | |")
     for run in runs:
         for name in ("int__events__learner_course_day", "person_course"):
             model = next(m for m in run["models"] if m["name"] == name)
             how = "; ".join(model["notes"]) or ("whole" if model["status"] == "built" else model["status"])
             print(f"{run['label']}: {name} {model['status']}; {how}")
+
+
+def _checks_share(run: dict) -> str:
+    """CPU seconds of the outputs' checks (grain, not_null, accepted_values), and their share of the build's."""
+    checks = sum(model.get("check_cpu", 0.0) for model in run["models"])
+    return f"{checks:.1f} ({checks / run['cpu']:.1%})" if run["cpu"] else f"{checks:.1f}"
 
 
 def _mart_rows(lake: Lake) -> dict[str, int]:

@@ -146,7 +146,11 @@ class _Checker:
     def _select_kind(self, select, ctes: dict[str, str]) -> str:
         relations = self._relations(select, ctes)
         for nested in self._own(select, self.exp.Query):
-            if nested is not select and self.query_kind(nested, ctes) == KEYED:
+            try:
+                keyed = nested is not select and self.query_kind(nested, ctes) == KEYED
+            except NotProvable:
+                keyed = True
+            if keyed:
                 raise NotProvable("a subquery in an expression reads keyed rows")
         if all(relation.kind == WHOLE for relation in relations):
             return WHOLE

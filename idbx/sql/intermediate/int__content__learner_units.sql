@@ -6,6 +6,7 @@ description: >
 grain: [course_key, learner_id, block_id]
 materialized: incremental
 merge_by: [course_key, learner_id]
+not_null: [course_key, learner_id]
 columns:
   course_key: Short key of the course run.
   learner_id: Pseudonymous learner id.

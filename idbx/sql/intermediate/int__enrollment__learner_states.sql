@@ -7,6 +7,10 @@ description: >
 grain: [course_key, learner_id, change_number]
 materialized: incremental
 merge_by: [course_key, learner_id]
+not_null: [course_key, learner_id]
+accepted_values:
+  mode: [audit, honor, verified, professional, no-id-professional, credit, masters, executive-education, paid-executive-education, unpaid-executive-education, paid-bootcamp, unpaid-bootcamp, unknown]
+  action: [activated, deactivated, mode_changed]
 columns:
   course_key: Short key of the course run.
   course_id: The edX course id as the events give it.

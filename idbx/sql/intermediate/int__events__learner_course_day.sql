@@ -10,6 +10,7 @@ description: >
 grain: [course_key, learner_id, event_date]
 materialized: incremental
 partition_by: event_date
+not_null: [course_key, learner_id]
 columns:
   course_key: Short key of the course run.
   course_id: The edX course id as the events give it.

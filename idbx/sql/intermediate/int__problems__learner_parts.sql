@@ -10,6 +10,7 @@ description: >
 grain: [course_key, learner_id, problem_id, part_id]
 materialized: incremental
 merge_by: [course_key, learner_id]
+not_null: [course_key, learner_id]
 columns:
   course_key: Short key of the course run.
   learner_id: Pseudonymous learner id.

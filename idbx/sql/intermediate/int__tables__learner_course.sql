@@ -5,6 +5,7 @@ description: >
   courseware row. Rebuilt only when the tables change (person-course joins it to the activity).
 grain: [course_key, learner_id]
 materialized: table
+not_null: [course_key, learner_id]
 columns:
   course_key: Short key of the course run.
   learner_id: Pseudonymous learner id.

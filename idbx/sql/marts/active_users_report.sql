@@ -5,6 +5,7 @@ description: >
   ("Repetitions") and the certificate status.
 grain: [course_key, learner_id]
 materialized: table
+not_null: [course_key, learner_id]
 columns:
   course_key: Short key of the course run (the predecessor's course_id).
   course_id: The edX course id.

@@ -6,6 +6,7 @@ description: >
   not task-source, not edx.course.enrollment.*).
 grain: [course_key, date]
 materialized: table
+not_null: [course_key]
 columns:
   course_id: The edX course id.
   course_key: Short key of the course run.

@@ -8,6 +8,7 @@ description: >
   (the reconciliation mart lists them under course_outline).
 grain: [course_key, block_id]
 materialized: table
+not_null: [course_key]
 columns:
   course_id: The edX course id.
   course_key: Short key of the course run.

@@ -11,6 +11,7 @@ description: >
   course come in the order of their depth, then their ids (the file gives no order between them).
 grain: [course_key, block_id]
 materialized: table
+not_null: [course_key]
 columns:
   course_id: The edX course id.
   course_key: Short key of the course run.

@@ -7,6 +7,7 @@ description: >
   Courses the registry excludes are left out (as in person_course).
 grain: [course_key, country]
 materialized: table
+not_null: [course_key]
 columns:
   course_key: Short key of the course run.
   course_id: The edX course id.

@@ -6,6 +6,7 @@ description: >
   dropped, as the predecessor did. Courses the registry excludes are left out.
 grain: [course_key, breakdown, country, category]
 materialized: table
+not_null: [course_key]
 columns:
   course_key: Short key of the course run.
   course_id: The edX course id.

@@ -10,6 +10,7 @@ description: >
   data but not in the registry have registered = false and no metadata.
 grain: [course_key]
 materialized: table
+not_null: [course_key]
 columns:
   course_key: Short key of the course run (the predecessor's report _id).
   course_id: The edX course id.

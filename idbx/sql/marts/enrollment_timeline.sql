@@ -11,6 +11,9 @@ description: >
   events' own day-by-day state.
 grain: [course_key, date, mode]
 materialized: table
+not_null: [course_key]
+accepted_values:
+  mode: [audit, honor, verified, professional, no-id-professional, credit, masters, executive-education, paid-executive-education, unpaid-executive-education, paid-bootcamp, unpaid-bootcamp, unknown]
 columns:
   course_id: The edX course id.
   course_key: Short key of the course run.

@@ -15,6 +15,7 @@ description: >
   delivered, else is empty.
 grain: [course_key, learner_id, end_date]
 materialized: table
+not_null: [course_key, learner_id]
 columns:
   course_id: The edX course id.
   course_key: Short key of the course run.

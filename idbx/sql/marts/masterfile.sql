@@ -5,6 +5,7 @@ description: >
   metadata. Pseudonymous; the internal variant with names is an export option.
 grain: [course_key, learner_id]
 materialized: table
+not_null: [course_key, learner_id]
 columns:
   course_key: Short key of the course run.
   course_id: The edX course id.

@@ -20,6 +20,10 @@ description: >
 grain: [course_key, learner_id]
 materialized: incremental
 merge_by: [course_key, learner_id]
+not_null: [course_key, learner_id]
+accepted_values:
+  mode: [audit, honor, verified, professional, no-id-professional, credit, masters, executive-education, paid-executive-education, unpaid-executive-education, paid-bootcamp, unpaid-bootcamp, unknown]
+  country_source: [profile, ip, unknown]
 columns:
   course_id: The edX course id.
   course_key: Short key of the course run.

@@ -12,6 +12,7 @@ description: >
   learner here.
 grain: [course_key, problem_id, part_id, value_key, variant]
 materialized: table
+not_null: [course_key]
 columns:
   course_id: The edX course id.
   course_key: Short key of the course run.

@@ -11,6 +11,7 @@ description: >
   Counted from each learner's record (int__problems__learner_parts).
 grain: [course_key, problem_id]
 materialized: table
+not_null: [course_key]
 columns:
   course_id: The edX course id.
   course_key: Short key of the course run.

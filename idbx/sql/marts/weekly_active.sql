@@ -9,6 +9,7 @@ description: >
   event to the latest event day in the lake and every label, zeros included.
 grain: [course_key, week_start, label]
 materialized: table
+not_null: [course_key]
 columns:
   course_id: The edX course id.
   course_key: Short key of the course run.

@@ -1,0 +1,131 @@
+"""The merge_by rule checked from the SQL: a merged model whose rows of one key could depend on
+other keys' rows is refused when the project is read, with the reason."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from idbx.errors import ModelError
+from idbx.models import settings
+from idbx.models.merge_rule import merge_rule_violation
+from idbx.models.project import parse_model, read_project
+
+COLUMNS = ["course_key", "learner_id", "n"]
+
+
+def model(name: str, sql: str, materialized: str = "table", merge_by: bool = False, columns=COLUMNS):
+    listed = "".join(f"  {column}: the {column}\n" for column in columns)
+    grain = "[course_key, learner_id]" if "learner_id" in columns else f"[{columns[0]}]"
+    extra = "merge_by: [course_key, learner_id]\n" if merge_by else ""
+    text = f"/*\ndescription: test\ngrain: {grain}\nmaterialized: {materialized}\n{extra}columns:\n{listed}*/\n{sql}"
+    return parse_model(name, "marts", Path(f"{name}.sql"), text)
+
+
+# Stored per-learner tables (read filtered to the keys), a per-course table and a source (read whole).
+UPSTREAM = [
+    model("daily", "SELECT course_key, learner_id, 1 AS n FROM events"),
+    model("profiles", "SELECT course_key, learner_id, 1 AS n FROM auth_userprofile"),
+    model("runs", "SELECT course_key FROM course_registry", columns=["course_key"]),
+]
+
+
+def violation(sql: str, *views) -> str | None:
+    models = {m.name: m for m in [*UPSTREAM, *views, model("merged", sql, "incremental", merge_by=True)]}
+    return merge_rule_violation(models, "merged")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT course_key, learner_id, count(*) AS n FROM daily GROUP BY course_key, learner_id",
+        "SELECT course_key, learner_id, count(*) AS n FROM daily GROUP BY ALL",
+        "SELECT course_key, learner_id, row_number() OVER (PARTITION BY course_key, learner_id ORDER BY n) AS n FROM daily",
+        "SELECT course_key, learner_id, n FROM daily QUALIFY row_number() OVER by_learner = 1 "
+        "WINDOW by_learner AS (PARTITION BY course_key, learner_id ORDER BY n)",
+        # Two per-learner inputs joined on the key; a per-course table read whole.
+        "SELECT coalesce(d.course_key, p.course_key) AS course_key, coalesce(d.learner_id, p.learner_id) AS learner_id, d.n "
+        "FROM daily AS d FULL OUTER JOIN profiles AS p ON p.course_key = d.course_key AND p.learner_id = d.learner_id "
+        "JOIN runs ON runs.course_key = coalesce(d.course_key, p.course_key)",
+        "WITH a AS (SELECT DISTINCT course_key, learner_id FROM daily UNION ALL SELECT course_key, learner_id FROM profiles) "
+        "SELECT course_key, learner_id, count(*) AS n FROM a GROUP BY 1, 2",
+        # Whole inputs in a subquery of an expression, or per course.
+        "SELECT course_key, learner_id, n FROM daily WHERE course_key IN (SELECT course_key FROM runs)",
+    ],
+)
+def test_a_model_whose_keys_depend_on_their_own_rows_passes(sql):
+    assert violation(sql) is None
+
+
+@pytest.mark.parametrize(
+    "sql, reason",
+    [
+        ("SELECT course_key, NULL AS learner_id, count(*) AS n FROM daily GROUP BY course_key", "GROUP BY without learner_id"),
+        (
+            "SELECT course_key, learner_id, count(*) OVER (PARTITION BY course_key) AS n FROM daily",
+            "a window over keyed rows whose PARTITION BY lacks learner_id",
+        ),
+        ("SELECT 'x' AS course_key, learner_id, n FROM daily", "does not carry course_key"),
+        (
+            "WITH courses AS (SELECT DISTINCT course_key FROM daily) "
+            "SELECT d.course_key, d.learner_id, 1 AS n FROM daily AS d JOIN courses AS c ON c.course_key = d.course_key",
+            "in courses: a SELECT over keyed rows that does not carry learner_id",
+        ),
+        (
+            "SELECT d.course_key, d.learner_id, p.n FROM daily AS d JOIN profiles AS p ON p.course_key = d.course_key",
+            "p is joined to other keyed rows without equating learner_id",
+        ),
+        (
+            "SELECT p.course_key, p.learner_id, 1 AS n FROM runs AS r LEFT JOIN profiles AS p ON p.course_key = r.course_key",
+            "rows read whole are kept by an outer join",
+        ),
+        (
+            "SELECT course_key, learner_id, n FROM daily UNION ALL SELECT course_key, NULL, 0 FROM runs",
+            "a UNION of keyed rows and rows read whole",
+        ),
+        ("SELECT course_key, learner_id, n FROM daily LIMIT 10", "a LIMIT over keyed rows"),
+        (
+            "SELECT course_key, learner_id, (SELECT count(*) FROM profiles) AS n FROM daily",
+            "a subquery in an expression reads keyed rows",
+        ),
+    ],
+)
+def test_a_model_whose_keys_could_read_other_keys_is_refused_with_the_reason(sql, reason):
+    found = violation(sql)
+    assert found and found.startswith("merge_by [course_key, learner_id] cannot be checked key by key: ")
+    assert reason in found
+
+
+def test_views_between_are_checked_too():
+    grouped = model("totals", "SELECT course_key, learner_id, sum(n) AS n FROM daily GROUP BY ALL", "view")
+    assert violation("SELECT course_key, learner_id, n FROM totals", grouped) is None
+    by_course = model("totals", "SELECT course_key, learner_id, sum(n) OVER (PARTITION BY course_key) AS n FROM daily", "view")
+    assert "in view totals: a window over keyed rows" in violation("SELECT course_key, learner_id, n FROM totals", by_course)
+
+
+def test_the_shipped_merged_models_pass():
+    project = read_project()
+    merged = [name for name, m in project.models.items() if m.merge_by]
+    assert {"person_course", "int__enrollment__learner_states", "int__problems__learner_parts"} <= set(merged)
+    assert all(merge_rule_violation(project.models, name) is None for name in merged)
+
+
+def test_a_project_with_a_model_that_breaks_the_rule_is_refused_naming_it(tmp_path):
+    root = tmp_path / "sql"
+    shutil.copytree(settings.sql_root(), root)
+    mart = root / "marts" / "person_course.sql"
+    # The README's own example of a wrong merged model: the courses of a per-learner table.
+    mart.write_text(
+        mart.read_text().replace(
+            "SELECT DISTINCT course_key FROM stg__edx__forum_posts", "SELECT DISTINCT course_key FROM int__tables__learner_course"
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(ModelError) as refused:
+        read_project(root)
+    assert str(refused.value) == (
+        "idbx/sql/marts/person_course.sql: merge_by [course_key, learner_id] cannot be checked key by key: "
+        "in forum_dump_courses: a SELECT over keyed rows that does not carry learner_id from them"
+    )
