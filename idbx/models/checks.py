@@ -39,7 +39,9 @@ def _check_grain(con: duckdb.DuckDBPyConnection, model: Model, scan: str) -> Non
     if not keys:
         return
     shown = ", ".join("'…'" if column in _PERSONAL else f"CAST({quote_ident(column)} AS VARCHAR)" for column in model.grain)
-    examples = con.execute(f"SELECT {shown} FROM ({repeated}) AS repeated ORDER BY copies DESC, ALL LIMIT {_EXAMPLES}").fetchall()
+    examples = con.execute(
+        f"SELECT {shown} FROM ({repeated}) AS repeated ORDER BY copies DESC, {grain} LIMIT {_EXAMPLES}"
+    ).fetchall()
     listed = "; ".join("(" + ", ".join("NULL" if v is None else str(v) for v in row) + ")" for row in examples)
     raise ModelError(model.label, f"grain ({', '.join(model.grain)}) not unique: {keys:,} duplicate key(s), e.g. {listed}")
 
