@@ -13,8 +13,6 @@ merged by key is refused here when its SQL does not show the merge_by rule holds
 Parsing every model takes sqlglot about a second; the names found are kept by the SQL's hash
 (`parsed`), so a build re-parses only the models whose SQL changed (the merge_by rule is
 checked again every time, about 0.05 s once sqlglot is imported).
-Parsing every model takes sqlglot about a second; the names found are kept by the SQL's hash
-(`parsed`), so a build re-parses only the models whose SQL changed.
 """
 
 from __future__ import annotations
