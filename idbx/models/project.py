@@ -11,8 +11,8 @@ merged by key is refused here when its SQL does not show the merge_by rule holds
 (idbx/models/merge_rule.py).
 
 Parsing every model takes sqlglot about a second; the names found are kept by the SQL's hash
-(`parsed`), so a build re-parses only the models whose SQL changed (the merge_by rule is
-checked again every time, about 0.05 s once sqlglot is imported).
+(`parsed`), so a build re-parses only the models whose SQL changed; beside them, that the
+merge_by rule held for a merged model's SQL and the models it reads as they were then.
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ from idbx.errors import ModelError
 from idbx.models import settings
 from idbx.models.merge_rule import merge_rule_violation
 
+# Beside the tables a merged model's SQL reads, in `parsed`: the merge_by rule held for this
+# SQL when the models it reads were as hashed here (no need to import sqlglot to check it again).
+_PROVEN = "merge_by proven "
 _HEADER_KEYS = {"description", "grain", "materialized", "columns"}
 _OPTIONAL_KEYS = {"partition_by", "merge_by", "not_null", "accepted_values", "flags"}
 
@@ -98,7 +101,7 @@ def parse_model(name: str, layer: str, path: Path, text: str, parsed: dict[str, 
         grain=tuple(grain),
         materialized=header["materialized"],
         columns={str(k): v for k, v in columns.items()},
-        refs=frozenset(parsed[digest]),
+        refs=frozenset(ref for ref in parsed[digest] if not ref.startswith(_PROVEN)),
         sql_hash=digest,
         partition_by=header.get("partition_by"),
         merge_by=tuple(merge_by) if merge_by else None,
@@ -230,10 +233,25 @@ class Project:
 
     def __post_init__(self) -> None:
         self.models = {name: self.models[name] for name in _dependency_order(self.models)}
+
+    def check_merge_rule(self, parsed: dict[str, list[str]]) -> None:
+        """Refuse a merged model whose SQL does not show that a key's rows depend only on that
+        key's input rows (idbx/models/merge_rule.py); what held is remembered in `parsed`."""
         for model in self.models.values():
-            reason = merge_rule_violation(self.models, model.name) if model.merge_by else None
+            if not model.merge_by:
+                continue
+            context = hashlib.sha256(repr(model.merge_by).encode())
+            for name in sorted({model.name} | self.upstream(model.name)):
+                read = self.models[name]
+                context.update(repr((name, read.materialized, sorted(read.columns), read.sql_hash)).encode())
+            proven = _PROVEN + context.hexdigest()
+            found = parsed.setdefault(model.sql_hash, [])
+            if proven in found:
+                continue
+            reason = merge_rule_violation(self.models, model.name)
             if reason:
                 raise ModelError(model.label, reason)
+            found[:] = [ref for ref in found if not ref.startswith(_PROVEN)] + [proven]
 
     def __contains__(self, name: str) -> bool:
         return name in self.models
@@ -301,4 +319,6 @@ def read_project(root: Path | None = None, parsed: dict[str, list[str]] | None =
     if parsed is not None:
         for stale in set(parsed) - {model.sql_hash for model in models.values()}:
             del parsed[stale]
-    return Project(models)
+    project = Project(models)
+    project.check_merge_rule({} if parsed is None else parsed)
+    return project

@@ -129,3 +129,18 @@ def test_a_project_with_a_model_that_breaks_the_rule_is_refused_naming_it(tmp_pa
         "idbx/sql/marts/person_course.sql: merge_by [course_key, learner_id] cannot be checked key by key: "
         "in forum_dump_courses: a SELECT over keyed rows that does not carry learner_id from them"
     )
+
+
+def test_a_rule_proven_before_is_checked_again_when_what_the_model_reads_changes(tmp_path):
+    """The proof is kept with the parsed SQL; a staging view made a table (read by key, then)
+    makes person_course's courses of the forum dump a per-course DISTINCT over keyed rows."""
+    parsed: dict[str, list[str]] = {}
+    root = tmp_path / "sql"
+    shutil.copytree(settings.sql_root(), root)
+    read_project(root, parsed=parsed)
+    assert sum(1 for found in parsed.values() for ref in found if ref.startswith("merge_by proven ")) == 4
+    assert "merge_by proven" not in " ".join(read_project(root, parsed=parsed).models["person_course"].refs)
+    posts = root / "staging" / "stg__edx__forum_posts.sql"
+    posts.write_text(posts.read_text().replace("materialized: view", "materialized: table"), encoding="utf-8")
+    with pytest.raises(ModelError, match="person_course.sql: .*in forum_dump_courses: a SELECT over keyed rows"):
+        read_project(root, parsed=parsed)
