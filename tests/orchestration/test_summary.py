@@ -187,3 +187,10 @@ def test_the_rejected_rows_of_files_that_landed_are_named():
         "line 9 (unparseable time) and 5 more\n"
     ) in text
     assert "2016-07-02.log.gz.gpg:" not in text
+
+
+def test_the_rows_a_model_flags_are_listed_in_the_artifact():
+    summary = build_summary("built", "built")
+    summary.models[1].flag_lines = ["reconciliation: 2 file_rows check(s) differs (see the reconciliation mart)"]
+    text = BuildAndPublishOutcome("build-and-publish: /lake", summary).markdown()
+    assert "\n- reconciliation: 2 file_rows check(s) differs (see the reconciliation mart)" in text
