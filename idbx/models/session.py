@@ -114,7 +114,8 @@ class DuckSession:
     def scoped_views(self, views: dict[str, str], tables: dict[str, str] | None = None) -> Iterator[None]:
         """`views` (name -> SELECT) in place of the connection's views of those names, over
         temporary `tables` (name -> SELECT, made first), for one step: afterwards the tables are
-        dropped and the views are as they were (dropped when there were none)."""
+        dropped and the models' views are as they were (a source's, dropped: binding it again
+        reads its files' metadata, which only a model reading it should pay for)."""
         previous = {name: self._views.get(name) for name in views}
         made: list[str] = []
         try:
@@ -126,7 +127,7 @@ class DuckSession:
             yield
         finally:
             for name, select in previous.items():
-                if select is None:
+                if select is None or name in self.source_views:  # a source's view is made again when read
                     self.con.execute(f"DROP VIEW IF EXISTS {quote_ident(name)}")
                     self._views.pop(name, None)
                 else:
