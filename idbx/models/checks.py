@@ -4,7 +4,7 @@ is unique, its `not_null` columns hold no NULL and its `accepted_values` columns
 They read the output as staged, before it is moved into place: a failed check fails the model
 with one line and the previous output stays. A model partitioned by day is checked on the days
 this build rewrote (every grain of those models names the day, or an event's own line, which
-falls on one day). Examples in the message show the grain's values, except personal ones.
+falls on one day), a model merged by key on the keys it recomputed (its grain holds the key). Examples in the message show the grain's values, except personal ones.
 """
 
 from __future__ import annotations

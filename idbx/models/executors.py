@@ -47,9 +47,15 @@ class Executors:
             step, folder, outcome
         )
 
-    def _check(self, step: Step, outcome: ModelOutcome) -> writer.StagedCheck:
+    def _check(self, step: Step, outcome: ModelOutcome, rows_of: str = "") -> writer.StagedCheck:
+        """The checks of the staged files, on the rows `rows_of` keeps (a join on the staged rows
+        as `rows`: a merge's recomputed keys, the other rows as an earlier build checked them)."""
+
         def check(files: list[str]) -> None:
-            outcome.check_cpu_seconds += checks.check_output(self.con, step.model, checks.staged_scan(files))
+            scan = checks.staged_scan(files)
+            if rows_of:
+                scan = f"SELECT rows.* FROM ({scan}) AS rows {rows_of}"
+            outcome.check_cpu_seconds += checks.check_output(self.con, step.model, scan)
 
         return check
 
@@ -208,7 +214,8 @@ class Executors:
                 f"SELECT * FROM ({self.session.select(model, data_through)}) AS recomputed UNION ALL BY NAME "
                 f"SELECT rows.* FROM ({kept}) AS rows ANTI JOIN {quote_ident(keys)} AS keys ON {same_key}"
             )
-            outcome.rows = writer.write_table(self.con, self.lake, merged, folder, self._check(step, outcome))
+            recomputed = f"SEMI JOIN {quote_ident(keys)} AS keys ON {same_key}"  # the grain holds the key
+            outcome.rows = writer.write_table(self.con, self.lake, merged, folder, self._check(step, outcome, recomputed))
         return self.con.execute(f"SELECT count(*) FROM {quote_ident(keys)}").fetchall()[0][0]
 
     def _output_scan(self, name: str) -> str:
