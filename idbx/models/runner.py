@@ -1,9 +1,10 @@
 """`idbx build`: the SQL models of `idbx/sql/` built in dependency order into the lake.
 
-One DuckDB connection per build holds the lake's sources as views (the catalog's own SELECTs,
-created the first time a model that reads them is built), the pseudonym macro, and a view per
-model. A model to build is first bound as a view of its SQL (a missing table or column fails
-there, naming the file, before anything is written), then:
+The planner (planner.py) lays out the models and decides, without reading data, what each one
+needs; one executor per materialization (executors.py) carries it out on the build's DuckDB
+session (session.py: the lake's sources and the models as views, the pseudonym and model
+functions as macros). A model to build is first bound as a view of its SQL (a missing table or
+column fails there, naming the file, before anything is written), then:
 
 * a model whose inputs and definitions did not change since it was built is left as it is;
 * `table` models are written whole; `view` models exist only inside the build;
@@ -15,8 +16,9 @@ there, naming the file, before anything is written), then:
   and merged with the rows they keep into a new output; when anything else they read changed, or
   what changed is not known by key, they are recomputed whole.
 
-A model that fails is reported with its file and the message; the models that read it are
-skipped; the others are still built. The catalog is refreshed when an output changed and its
+Each output is checked before it is moved into place (checks.py: its grain unique, its not_null
+and accepted_values columns as declared). A model that fails, or fails a check, is reported with
+its file and the message; the models that read it are skipped; the others are still built. The catalog is refreshed when an output changed and its
 views would change with it (a new output, other columns), or when lake files are newer than it.
 """
 
@@ -40,7 +42,7 @@ from idbx.models.inputs import BuildInputs
 from idbx.models.outcome import BUILT, FAILED, SKIPPED, UNCHANGED, VIEW, BuildSummary, ModelCallback, ModelOutcome
 from idbx.models.planner import BuildPlan, Step
 from idbx.models.project import Model, Project, read_project
-from idbx.models.session import DuckSession, first_line, mart_values, model_select
+from idbx.models.session import DuckSession, first_line
 from idbx.models.state import BuildState, build_lock, landed_sources, record_complete_build
 from idbx.privacy import pseudonym
 from idbx.quoting import quote_ident
@@ -58,8 +60,6 @@ __all__ = [
     "build",
     "build_in_order",
     "describe",
-    "mart_values",
-    "model_select",
 ]
 
 
@@ -87,7 +87,7 @@ def build(
     with build_lock(lake):
         landed = landed_sources(lake.manifest_records())
         state = BuildState.load(lake)
-        rekeyed = _check_key(lake, state, key_bytes, rekey)
+        rekeyed = check_key(lake, state, key_bytes, rekey)
         project = project or read_project(parsed=state.parsed)
         chosen = project.selection(select)
         if on_plan:
@@ -119,7 +119,7 @@ def build(
     return summary
 
 
-def _check_key(lake: Lake, state: BuildState, key: bytes, rekey: bool) -> int | None:
+def check_key(lake: Lake, state: BuildState, key: bytes, rekey: bool) -> int | None:
     """Another pseudonym key than the last build's would silently give every learner a new id
     (and the next publish would rewrite every learner document): refused unless `rekey`. Returns
     how many learner ids a rekey replaces, None when the key is the same."""

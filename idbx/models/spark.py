@@ -107,7 +107,7 @@ def build(
     with build_lock(lake):
         landed = landed_sources(lake.manifest_records())
         state = BuildState.load(lake)
-        rekeyed = runner._check_key(lake, state, key_bytes, rekey)
+        rekeyed = runner.check_key(lake, state, key_bytes, rekey)
         sources.write_registry_seed(lake, registry)
         columns = runner.describe(lake, key, project)
         if on_plan:
