@@ -83,3 +83,18 @@ def test_report_before_any_build_and_list_of_models(tmp_path):
     assert re.search(r"marts\s+incremental\s+person_course", listed.stdout)
     assert re.search(r"marts\s+table\s+course_report", listed.stdout)
     assert re.search(r"intermediate\s+incremental\s+int__events__learner_course_day", listed.stdout)
+
+
+def test_the_build_tells_the_reconciliation_checks_that_did_not_match(built_sample):
+    """The reconciliation mart's `flags`: one line per check and status other than ok."""
+    with duckdb.connect(str(built_sample.catalog_path), read_only=True) as con:
+        flagged = con.execute(
+            "SELECT check_name, status, count(*) FROM reconciliation WHERE status <> 'ok' GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+    assert flagged  # the sample's snapshot and events differ for some runs
+    done = run("build", "--lake", str(built_sample.root), env=env_with())
+    assert done.returncode == 0, done.stderr
+    told = [line for line in done.stderr.splitlines() if line.startswith("reconciliation: ")]
+    assert told == [
+        f"reconciliation: {rows} {check} check(s) {status} (see the reconciliation mart)" for check, status, rows in flagged
+    ]
