@@ -144,3 +144,45 @@ def test_the_shipped_checks_hold_on_the_sample_lake(built_sample):
     with duckdb.connect(str(built_sample.catalog_path), read_only=True) as con:
         modes = {mode for (mode,) in con.execute("SELECT DISTINCT mode FROM person_course WHERE mode IS NOT NULL").fetchall()}
     assert modes and modes <= set(read_project().models["person_course"].accepted_values["mode"])
+
+
+MERGED = """/*
+description: one row per learner (wrongly, one per learner and active day)
+grain: [course_key, learner_id]
+materialized: incremental
+merge_by: [course_key, learner_id]
+columns:
+  course_key: Short key of the course run.
+  learner_id: Pseudonymous learner id.
+  event_date: A day the learner was active.
+*/
+SELECT course_key, learner_id, event_date FROM int__events__learner_course_day
+"""
+
+
+def test_a_merged_model_recomputed_by_key_is_checked(tmp_path):
+    """One active day per learner at first; a new day of learner 1 breaks the grain on that key
+    (recomputed by key: the day's aggregate tells which keys changed)."""
+    lake = Lake(tmp_path / "lake")
+    tiny_lake.events(lake, date(2016, 7, 1), scenario.DAY_1)
+    root = tmp_path / "sql"
+    shutil.copytree(settings.sql_root(), root)
+    (root / "marts" / "zz_merged.sql").write_text(MERGED, encoding="utf-8")
+    (root / "marts" / "zz_above.sql").write_text(ABOVE.replace("zz_checked", "zz_merged"), encoding="utf-8")
+    first = build(lake, select=["zz_above"], project=read_project(root))
+    assert first.outcome("zz_merged").status == BUILT and not first.failed
+    output = lake.marts / "zz_merged" / "data.parquet"
+    before = output.read_bytes()
+    tiny_lake.events(lake, date(2016, 7, 7), [scenario.ev(1, "play_video", scenario.t(7, 8, 0))])
+    summary = build(lake, select=["zz_above"], project=read_project(root))
+    assert summary.outcome("int__events__learner_course_day").notes == [
+        "recomputed 1 event day(s): 1 partition(s) written, 0 removed"
+    ]
+    merged = summary.outcome("zz_merged")
+    assert merged.status == FAILED
+    assert merged.error == (
+        "idbx/sql/marts/zz_merged.sql: grain (course_key, learner_id) not unique: 1 duplicate key(s), "
+        f"e.g. (ra_2016_t1, {tiny_lake.pseudonym(1)})"
+    )
+    assert summary.outcome("zz_above").status == SKIPPED
+    assert output.read_bytes() == before
