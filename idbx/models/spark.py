@@ -227,10 +227,7 @@ class _SparkBuild:
             outcome.status = runner.VIEW
             return
         folder = self.lake.root / model.output_folder / model.name
-
-        def check(files: list[str]) -> None:
-            outcome.check_cpu_seconds += checks.check_output(self.duck, model, checks.staged_scan(files))
-
+        check = self._staged_check(model, outcome)
         if model.partition_by:
             written, removed = _write_partitions(frame, folder, model.partition_by, self._schema_file(model), check)
             outcome.notes.append(f"{written} partition(s) written, {removed} removed")
@@ -243,7 +240,18 @@ class _SparkBuild:
             scan = writer.output_scan(folder, model.partition_by)
             outcome.flagged, outcome.flag_lines = checks.flag_rows(self.duck, model, scan)
         self.output_seals[model.name] = seals.reseal(self.lake, folder, self.output_seals.get(model.name, {}))
-        # Models above read the output as written, as on DuckDB.
+        self._read_back(model, folder)
+
+    def _staged_check(self, model: Model, outcome: runner.ModelOutcome) -> writer.StagedCheck:
+        """The DuckDB build's checks, by DuckDB, on the files Spark wrote aside."""
+
+        def check(files: list[str]) -> None:
+            outcome.check_cpu_seconds += checks.check_output(self.duck, model, checks.staged_scan(files))
+
+        return check
+
+    def _read_back(self, model: Model, folder: Path) -> None:
+        """Models above read the output as written, as on DuckDB."""
         files = (
             sorted(folder.glob(f"{model.partition_by}=*/{PARTITION_FILE}")) if model.partition_by else [folder / PARTITION_FILE]
         )

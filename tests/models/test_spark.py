@@ -14,9 +14,11 @@ import pytest
 from idbx.lake.catalog import MODEL_SCHEMA_FILE
 from idbx.lake.store import PARTITION_FILE, Lake
 from idbx.models import spark
+from idbx.models.runner import FAILED, SKIPPED
 from idbx.models.state import BuildState
 from tests.cli.test_cli import run
 from tests.models import scenario, tiny_lake
+from tests.models.test_checks import project_with
 
 RA = "ra_2016_t1"
 
@@ -101,3 +103,18 @@ def test_spark_master_without_the_spark_engine_is_a_usage_error(tmp_path):
     done = run("build", "--lake", str(tmp_path / "lake"), "--spark-master", "local[1]")
     assert done.returncode == 2
     assert "--spark-master goes with --engine spark" in done.stderr
+
+
+def test_a_failed_check_fails_the_model_on_spark_too(spark_session, tmp_path):
+    """The DuckDB build's checks run on the files Spark wrote aside: nothing is moved into place."""
+    lake = Lake(tmp_path / "lake")
+    lake.root.mkdir()
+    twice = "SELECT course_key, excluded FROM course_registry UNION ALL SELECT course_key, excluded FROM course_registry"
+    summary = spark.build(
+        lake, select=["zz_above"], session=spark_session, project=project_with(tmp_path, twice, "sql"), key=tiny_lake.KEY
+    )
+    checked = summary.outcome("zz_checked")
+    assert checked.status == FAILED
+    assert checked.error.startswith("idbx/sql/marts/zz_checked.sql: grain (course_key) not unique: 50 duplicate key(s), e.g. ")
+    assert summary.outcome("zz_above").status == SKIPPED
+    assert not (lake.marts / "zz_checked" / PARTITION_FILE).exists()
