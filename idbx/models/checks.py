@@ -4,7 +4,8 @@ is unique, its `not_null` columns hold no NULL and its `accepted_values` columns
 They read the output as staged, before it is moved into place: a failed check fails the model
 with one line and the previous output stays. A model partitioned by day is checked on the days
 this build rewrote (every grain of those models names the day, or an event's own line, which
-falls on one day), a model merged by key on the keys it recomputed (its grain holds the key). Examples in the message show the grain's values, except personal ones.
+falls on one day), a model merged by key on the keys it recomputed (its grain holds the key).
+Examples in the message show the grain's values, except personal ones.
 """
 
 from __future__ import annotations
@@ -91,8 +92,6 @@ def flag_rows(con: duckdb.DuckDBPyConnection, model: Model, scan: str) -> tuple[
         f"WHERE {model.flags.where} GROUP BY ALL ORDER BY ALL"
     ).fetchall()
     kind = "mart" if model.is_mart else "model"
-    lines = [
-        f"{model.name}: {model.flags.line.format(**dict(zip(columns, row, strict=False)), count=row[-1])} (see the {model.name} {kind})"
-        for row in rows
-    ]
+    told = [model.flags.line.format(**dict(zip(columns, row, strict=False)), count=row[-1]) for row in rows]
+    lines = [f"{model.name}: {line} (see the {model.name} {kind})" for line in told]
     return rows, lines

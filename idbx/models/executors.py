@@ -129,9 +129,9 @@ class Executors:
         tables = {before: writer.partitions_scan(folder, model.partition_by, days)} if key_columns else {}
         with self.session.scoped_views({settings.EVENTS_SOURCE: scan}, tables):
             self.session.bind(model)
-            written, removed = writer.write_partitions(
-                self.con, self.session.select(model, None), folder, model.partition_by, days, self._check(step, outcome)
-            )
+            select = self.session.select(model, None)
+            check = self._check(step, outcome)
+            written, removed = writer.write_partitions(self.con, self.lake, select, folder, model.partition_by, days, check)
             if key_columns:
                 after = writer.partitions_scan(folder, model.partition_by, days)
                 self._record_changes(
@@ -198,10 +198,8 @@ class Executors:
         )
         self.changes[model.name] = (model.merge_by, keys)
         same_key = " AND ".join(f"rows.{quote_ident(c)} IS NOT DISTINCT FROM keys.{quote_ident(c)}" for c in model.merge_by)
-        tables = {
-            f"_keyed__{ref}": f"SELECT rows.* FROM ({self._output_scan(ref)}) AS rows SEMI JOIN {quote_ident(keys)} AS keys ON {same_key}"
-            for ref in step.keyed
-        }
+        of_keys = f"SEMI JOIN {quote_ident(keys)} AS keys ON {same_key}"
+        tables = {f"_keyed__{ref}": f"SELECT rows.* FROM ({self._output_scan(ref)}) AS rows {of_keys}" for ref in step.keyed}
         views = {ref: f"SELECT * FROM {quote_ident(f'_keyed__{ref}')}" for ref in step.keyed}
         with self.session.scoped_views(views, tables):
             self.session.bind(model)
@@ -214,8 +212,8 @@ class Executors:
                 f"SELECT * FROM ({self.session.select(model, data_through)}) AS recomputed UNION ALL BY NAME "
                 f"SELECT rows.* FROM ({kept}) AS rows ANTI JOIN {quote_ident(keys)} AS keys ON {same_key}"
             )
-            recomputed = f"SEMI JOIN {quote_ident(keys)} AS keys ON {same_key}"  # the grain holds the key
-            outcome.rows = writer.write_table(self.con, self.lake, merged, folder, self._check(step, outcome, recomputed))
+            check = self._check(step, outcome, of_keys)  # the recomputed keys (the grain holds the key)
+            outcome.rows = writer.write_table(self.con, self.lake, merged, folder, check)
         return self.con.execute(f"SELECT count(*) FROM {quote_ident(keys)}").fetchall()[0][0]
 
     def _output_scan(self, name: str) -> str:

@@ -116,7 +116,8 @@ class BuildInputs:
     def content_hash(self, model: Model, folder: Path) -> str:
         """A hash of a table's definition and rows (in any order): for small tables only."""
         (rows,) = self.con.execute(
-            "SELECT md5(coalesce(string_agg(CAST(to_json(line) AS VARCHAR), chr(10) ORDER BY CAST(to_json(line) AS VARCHAR)), '')) "
+            "SELECT md5(coalesce(string_agg(CAST(to_json(line) AS VARCHAR), chr(10) "
+            "ORDER BY CAST(to_json(line) AS VARCHAR)), '')) "
             f"FROM ({writer.output_scan(folder, None)}) AS line"
         ).fetchall()[0]
         return digest(self.project.definitions_hash(model.name), rows)

@@ -20,6 +20,7 @@ What the check cannot follow is refused with the reason: write the model in thes
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -280,8 +281,16 @@ class _Checker:
             for item in value if isinstance(value, list) else [value]:
                 if not isinstance(item, exp.Expression):
                     continue
-                for node in item.walk(prune=lambda n: isinstance(n, exp.Query | exp.Subquery) and n is not item):
+                nested = functools.partial(_nested, item)
+                for node in item.walk(prune=nested):
                     if isinstance(node, exp.Subquery):
                         node = node.this
                     if isinstance(node, kind):
                         yield node
+
+
+def _nested(top, node) -> bool:
+    """A query inside `top` (not `top` itself): its nodes are its own, not the enclosing SELECT's."""
+    from sqlglot import exp
+
+    return node is not top and isinstance(node, exp.Query | exp.Subquery)

@@ -18,13 +18,13 @@ column fails there, naming the file, before anything is written), then:
 
 Each output is checked before it is moved into place (checks.py: its grain unique, its not_null
 and accepted_values columns as declared). A model that fails, or fails a check, is reported with
-its file and the message; the models that read it are skipped; the others are still built. The catalog is refreshed when an output changed and its
-views would change with it (a new output, other columns), or when lake files are newer than it.
+its file and the message; the models that read it are skipped; the others are still built. The
+catalog is refreshed when an output changed and its views would change with it (a new output,
+other columns), or when lake files are newer than it.
 """
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -35,7 +35,7 @@ import duckdb
 from idbx import engine
 from idbx.errors import CatalogError, ConfigError, IdbxError, ModelError
 from idbx.lake import catalog, seals
-from idbx.lake.store import PARTITION_FILE, TMP_MARKER, Lake
+from idbx.lake.store import PARTITION_FILE, Lake
 from idbx.models import checks, planner, settings, sources, writer
 from idbx.models.executors import Executors
 from idbx.models.inputs import BuildInputs

@@ -31,7 +31,7 @@ import pyarrow as pa
 from idbx.errors import ConfigError, IdbxError, ModelError
 from idbx.lake import atomic, catalog, seals
 from idbx.lake.catalog import MODEL_SCHEMA_FILE
-from idbx.lake.store import PARTITION_FILE, TMP_MARKER, Lake
+from idbx.lake.store import PARTITION_FILE, Lake
 from idbx.models import checks, functions, planner, runner, settings, sources, writer
 from idbx.models.planner import Step
 from idbx.models.project import Model, Project, read_project
@@ -229,10 +229,10 @@ class _SparkBuild:
         folder = self.lake.root / model.output_folder / model.name
         check = self._staged_check(model, outcome)
         if model.partition_by:
-            written, removed = _write_partitions(frame, folder, model.partition_by, self._schema_file(model), check)
+            written, removed = _write_partitions(frame, self.lake, folder, model.partition_by, self._schema_file(model), check)
             outcome.notes.append(f"{written} partition(s) written, {removed} removed")
         else:
-            _write_table(frame, folder, check)
+            _write_table(frame, self.lake, folder, check)
         outcome.status = runner.BUILT
         outcome.notes.append(FULL_REFRESH_NOTE)
         outcome.rows = writer.output_rows(self.duck, folder, model.partition_by)
@@ -317,17 +317,7 @@ def _typed(columns: list[tuple[str, str]], present: set[str] | None, relation: s
     return f"SELECT {listed} FROM {relation}"
 
 
-def _aside(folder: Path) -> Path:
-    return folder.parent / f".{folder.name}{TMP_MARKER}{uuid.uuid4().hex}"
-
-
-def _fsync_replace(source: Path, target: Path) -> None:
-    with open(source, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(source, target)
-
-
-def _write_table(frame, folder: Path, check: writer.StagedCheck) -> None:
+def _write_table(frame, lake: Lake, folder: Path, check: writer.StagedCheck) -> None:
     """One data.parquet, as the DuckDB writer's: written aside by Spark, checked, renamed into place."""
     folder.mkdir(parents=True, exist_ok=True)
     work = lake.aside(folder)
@@ -335,12 +325,12 @@ def _write_table(frame, folder: Path, check: writer.StagedCheck) -> None:
         frame.coalesce(1).write.parquet(str(work))
         (part,) = sorted(work.glob("part-*.parquet"))
         check([str(part)])
-        _fsync_replace(part, folder / PARTITION_FILE)
+        atomic.rename_into_place(part, folder / PARTITION_FILE)
     finally:
         atomic.remove(work)
 
 
-def _write_partitions(frame, folder: Path, column: str, schema_file, check: writer.StagedCheck) -> tuple[int, int]:
+def _write_partitions(frame, lake: Lake, folder: Path, column: str, schema_file, check: writer.StagedCheck) -> tuple[int, int]:
     """`<column>=D/data.parquet` for every day the model gives, the column kept in the files (as
     DuckDB writes them), beside `_schema.parquet`; days it no longer gives lose their partition."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -8,9 +8,6 @@ columns visible while it has no partition."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -47,6 +44,7 @@ def write_table(con: duckdb.DuckDBPyConnection, lake: Lake, select: str, folder:
 
 def write_partitions(
     con: duckdb.DuckDBPyConnection,
+    lake: Lake,
     select: str,
     folder: Path,
     column: str,

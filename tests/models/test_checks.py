@@ -64,10 +64,12 @@ def lake(tmp_path: Path) -> Lake:
         (
             "SELECT course_key, excluded FROM course_registry UNION ALL "
             "SELECT course_key, excluded FROM course_registry WHERE course_key IN ('idb10x_2015_t4', 'idb10x_3t2016')",
-            "idbx/sql/marts/zz_checked.sql: grain (course_key) not unique: 2 duplicate key(s), e.g. (idb10x_2015_t4); (idb10x_3t2016)",
+            "idbx/sql/marts/zz_checked.sql: grain (course_key) not unique: 2 duplicate key(s), "
+            "e.g. (idb10x_2015_t4); (idb10x_3t2016)",
         ),
         (
-            "SELECT CASE WHEN course_key = 'idb10x_2015_t4' THEN NULL ELSE course_key END AS course_key, excluded FROM course_registry",
+            "SELECT CASE WHEN course_key = 'idb10x_2015_t4' THEN NULL ELSE course_key END AS course_key, excluded "
+            "FROM course_registry",
             "idbx/sql/marts/zz_checked.sql: column course_key is declared not_null and holds 1 NULL(s)",
         ),
         (
