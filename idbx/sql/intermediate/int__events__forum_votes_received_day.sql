@@ -30,7 +30,10 @@ WITH received AS (
             WHERE event_type IN ('edx.forum.thread.voted', 'edx.forum.response.voted') AND forum_vote_value = 'down'
         ), 0) AS forum_downvotes_received
     FROM stg__edx__events
-    WHERE forum_vote_receiver_hash IS NOT NULL AND has_username AND body_is_object AND forum_vote_value IN ('up', 'down')
+    -- The two vote types counted, by equality: the scan skips the bodies of row groups without
+    -- them. A vote_value of up or down implies a body that is an object.
+    WHERE event_type IN ('edx.forum.thread.voted', 'edx.forum.response.voted')
+        AND forum_vote_receiver_hash IS NOT NULL AND has_username AND forum_vote_value IN ('up', 'down')
     GROUP BY course_key, forum_vote_receiver_hash, event_date
 )
 

@@ -67,14 +67,16 @@ SELECT
         WHEN event_type = 'edx.video.stopped' THEN 'stop_video'
         WHEN event_type IN ('edx.video.position.changed', 'edx.video.seeked') THEN 'seek_video'
     END AS video_action,
-    -- The body's id, else the mobile players' module_id; a usage key becomes the html id edX's shim
-    -- derives from it: its block id, or an old i4x:// location's path with dashes (an html id has no slash).
+    -- A usage key becomes the html id edX's shim derives from it: its block id, or an old i4x://
+    -- location's path with dashes (an html id has no slash); the patterns only where they can match.
     CASE WHEN event_type IN (
         'play_video', 'pause_video', 'seek_video', 'stop_video', 'edx.video.played', 'edx.video.paused', 'edx.video.stopped',
         'edx.video.position.changed', 'edx.video.seeked'
-    ) THEN replace(regexp_replace(regexp_replace(
-        coalesce(nullif(trim(body_fields[1], ' ' || chr(9) || chr(10) || chr(13)), ''), body_fields[2]),
-        '^block-v1:.*block@([^+@]+)$', '\1'), '^i4x://', 'i4x-'), '/', '-') END AS video_id,
+    ) THEN replace(CASE
+        WHEN raw_video_id LIKE 'block-v1:%' THEN regexp_replace(raw_video_id, '^block-v1:.*block@([^+@]+)$', '\1')
+        WHEN raw_video_id LIKE 'i4x://%' THEN 'i4x-' || raw_video_id[7:]
+        ELSE raw_video_id
+    END, '/', '-') END AS video_id,
     CASE
         WHEN event_type IN ('seek_video', 'edx.video.position.changed', 'edx.video.seeked') THEN body_fields[5]
         WHEN event_type IN ('pause_video', 'edx.video.paused')
@@ -95,18 +97,21 @@ SELECT
     CASE WHEN coalesce(username, '') <> '' THEN hash(username) END AS username_hash,
     CASE WHEN event_type LIKE '/courses/%'
         AND regexp_matches(event_type, '^/courses/[^/+]+(/|\+)[^/+]+(/|\+)[^/]+/courseware/[^/]+/[^/]+/.*$') THEN event_type END AS subsection_path,
-    problem_body[1] ->> '$' AS problem_id,
-    problem_body[9] ->> '$' AS problem_name,
-    try_cast(problem_body[2] ->> '$' AS INTEGER) AS problem_attempts,
-    (problem_body[3] ->> '$') = 'correct' AS problem_success,
-    try_cast(problem_body[4] ->> '$' AS DOUBLE) AS problem_grade,
-    try_cast(problem_body[5] ->> '$' AS DOUBLE) AS problem_max_grade,
-    problem_body[6] AS problem_submission,
-    problem_body[7] AS problem_answers,
-    problem_body[8] AS problem_correct_map,
+    problem_fields[1] AS problem_id,
+    problem_body[7] ->> '$' AS problem_name,
+    try_cast(problem_body[1] ->> '$' AS INTEGER) AS problem_attempts,
+    problem_fields[2] = 'correct' AS problem_success,
+    try_cast(problem_body[2] ->> '$' AS DOUBLE) AS problem_grade,
+    try_cast(problem_body[3] ->> '$' AS DOUBLE) AS problem_max_grade,
+    problem_body[4] AS problem_submission,
+    problem_body[5] AS problem_answers,
+    problem_body[6] AS problem_correct_map,
     source_file,
     line_number
 FROM (
+    -- The video id as the body gives it: its id, else the mobile players' module_id.
+    SELECT *, coalesce(nullif(trim(body_fields[1], ' ' || chr(9) || chr(10) || chr(13)), ''), body_fields[2]) AS raw_video_id
+    FROM (
     -- The body fields the video and vote columns read, in one parse of the body.
     SELECT
         *,
@@ -117,11 +122,16 @@ FROM (
             '$.id', '$.module_id', '$.currentTime', '$.current_time', '$.new_time', '$.old_time', '$.duration',
             '$.vote_value', '$.undo_vote', '$.target_username'
         ]) END AS body_fields,
-        -- A submission's fields, each body parsed once (what a JSON path per column would parse nine times).
+        -- The fields every model of submissions reads, apart from the rest: those that need only
+        -- these (who attempted what, and whether correct) do not read the context.
+        CASE WHEN event_type = 'problem_check' AND event_source = 'server'
+            THEN json_extract_string(event, ['$.problem_id', '$.success']) END AS problem_fields,
+        -- A submission's other fields, each body parsed once (what a JSON path per column would parse seven times).
         CASE WHEN event_type = 'problem_check' AND event_source = 'server' THEN list_concat(
-            json_extract(event, ['$.problem_id', '$.attempts', '$.success', '$.grade', '$.max_grade', '$.submission', '$.answers', '$.correct_map']),
+            json_extract(event, ['$.attempts', '$.grade', '$.max_grade', '$.submission', '$.answers', '$.correct_map']),
             json_extract(context, ['$.module.display_name'])
         ) END AS problem_body
     FROM events
     WHERE course_key IS NOT NULL AND time IS NOT NULL
+    ) AS parsed
 ) AS events
