@@ -14,7 +14,7 @@ from idbx.config import lake_root
 from idbx.errors import ConfigError
 from idbx.lake.store import Lake
 from idbx.privacy import erasure
-from idbx.privacy.forget import Identifiers, add, forget, read_identifiers
+from idbx.privacy.forget import Identifiers, add, read_identifiers
 from idbx.publish.settings import URI_ENV, MongoSettings
 
 
@@ -53,7 +53,10 @@ def forget_command(
     with reported_errors():
         asked = _identifiers(username, email, user_id, from_file)
         mongo = MongoSettings.resolve() if os.environ.get(URI_ENV) else None
-        summary = forget(Lake(lake_root(lake)), asked, mode, dry_run=dry_run, purge_landing=purge_landing, mongo=mongo)
+        # Imported here: it brings the models, publishing and the site, which other commands never load.
+        from idbx.orchestration.after_erasure import forget_learners
+
+        summary = forget_learners(Lake(lake_root(lake)), asked, mode, dry_run=dry_run, purge_landing=purge_landing, mongo=mongo)
     _print_summary(summary, dry_run)
 
 

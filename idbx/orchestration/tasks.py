@@ -20,8 +20,9 @@ from idbx.ingest.outcomes import RunSummary
 from idbx.ingest.sources import open_deliveries
 from idbx.lake.store import Lake
 from idbx.models.runner import BuildSummary, build
+from idbx.orchestration.after_erasure import forget_learners
 from idbx.orchestration.secrets import mongo_uri, partner_key, pseudonym_key
-from idbx.privacy.forget import ForgetSummary, Identifiers, forget, read_identifiers
+from idbx.privacy.forget import ForgetSummary, Identifiers, read_identifiers
 from idbx.publish import MongoSettings, PublishSummary, publish
 from idbx.publish.settings import URI_ENV
 from idbx.sync import course_data, events
@@ -150,7 +151,7 @@ def forget_learners_task(
     for path in from_files:
         read_identifiers(Path(path), asked)
     uri = mongo_uri() or os.environ.get(URI_ENV)
-    summary = forget(
+    summary = forget_learners(
         Lake(Path(lake_dir)),
         asked,
         mode,

@@ -4,8 +4,9 @@ The learners named (by username, email or edX user id) are found in bronze with 
 and email they had, and their salted hashes added to the erasure register (idbx/privacy/erasure.py).
 Then every bronze file holding a row of theirs is rewritten aside and renamed over the original
 through the lake (`Lake.replace_sealed`: resealed, its source's rows recounted), one DuckDB rewrite
-per file; the marts are rebuilt from scratch, MongoDB is published again (when a URI is
-configured), and the exports and the site already in the lake are written again. A record of the
+per file; then the outputs made from bronze are made again, each a step journalled by name (the
+steps themselves are the caller's: idbx/orchestration/after_erasure.py rebuilds the marts, publishes
+MongoDB, writes the exports and the site; this module sits below them). A record of the
 erasure (when, the mode, how many learners, which partitions; no identifier) is kept under
 `_state/erasure/log/` and shown by `idbx lake check`.
 
@@ -42,6 +43,10 @@ from idbx.privacy import erasure
 from idbx.quoting import sql_string
 
 _DIGITS = re.compile(r"^\d+$")
+
+
+# The outputs to make again after bronze is rewritten: (step name, action), asked for when needed.
+OutputSteps = Callable[[], list[tuple[str, Callable[[], object]]]]
 
 
 @dataclass
@@ -270,7 +275,7 @@ def _now() -> str:
 
 
 def _complete(
-    lake: Lake, header: dict, mongo, key: str | None, summary: ForgetSummary, on_file: Callable[[FileErasure], None] | None
+    lake: Lake, header: dict, outputs: OutputSteps, summary: ForgetSummary, on_file: Callable[[FileErasure], None] | None
 ) -> None:
     """Carry the journal's erasure to its end, from wherever a run left it."""
     path = journal_path(lake)
@@ -287,7 +292,7 @@ def _complete(
         summary.files = [FileErasure(f["path"], f["rows_before"], f["rows_after"], f["matched"]) for f in saved["files"]]
         summary.landing, summary.purged = saved["landing"], saved["purged"]
     if summary.files:  # else bronze is as it was, and so is everything made from it
-        _downstream(lake, path, steps, mongo, key, summary)
+        _downstream(path, steps, outputs(), summary)
     path.unlink(missing_ok=True)
 
 
@@ -390,14 +395,12 @@ def _record(lake: Lake, header: dict, summary: ForgetSummary) -> str:
     return lake.relative(path)
 
 
-def _downstream(lake: Lake, journal: Path, steps: set[str], mongo, key: str | None, summary: ForgetSummary) -> None:
-    """Rebuild what was made from bronze: the models (from scratch: their learner ids change),
-    MongoDB when configured, the exports and the site when the lake has them."""
-    from idbx.models.runner import build
-
-    def step(name: str, action: Callable[[], object]) -> None:
-        if name in steps:
-            return
+def _downstream(journal: Path, done: set[str], outputs: list[tuple[str, Callable[[], object]]], summary: ForgetSummary) -> None:
+    """Run each output step not yet done, journalled by name: a run stopped between them resumes at
+    the first one not recorded."""
+    for name, action in outputs:
+        if name in done:
+            continue
         try:
             action()
         except IdbxError as exc:
@@ -406,36 +409,6 @@ def _downstream(lake: Lake, journal: Path, steps: set[str], mongo, key: str | No
             ) from exc
         _append(journal, {"step": name})
         summary.steps.append(name)
-
-    def rebuild() -> None:
-        built = build(lake, full_refresh=True, key=key)
-        if built.failed:
-            raise IdbxError(f"model {built.failed[0].name}: {built.failed[0].error}")
-
-    if lake.marts.exists() or lake.silver.exists():
-        step("build", rebuild)
-    if mongo is not None and lake.marts.exists():
-        from idbx.publish.publisher import publish
-
-        step("publish", lambda: publish(lake, mongo))
-    if (lake.root / "exports").is_dir():
-        from idbx.exports.writer import write_standard_exports
-
-        step("exports", lambda: write_standard_exports(lake))
-    if (lake.root / "dashboard").is_dir():
-        from idbx.dashboard import settings as site_settings
-        from idbx.dashboard.site import build_site
-
-        drawn = lake.root / "dashboard" / site_settings.MARKER  # drawn again as it was: same language and small-cell threshold
-        options = json.loads(drawn.read_text(encoding="utf-8")) if drawn.is_file() else {}
-        step(
-            "dashboard",
-            lambda: build_site(
-                lake,
-                lang=options.get("lang", site_settings.DEFAULT_LANGUAGE),
-                min_cell=options.get("min_cell", site_settings.DEFAULT_MIN_CELL),
-            ),
-        )
 
 
 # -- the command ----------------------------------------------------------------------------------
@@ -447,13 +420,12 @@ def forget(
     mode: str = erasure.DEIDENTIFY,
     dry_run: bool = False,
     purge_landing: bool = False,
-    mongo=None,
-    key: str | None = None,
+    outputs: OutputSteps = list,
     on_file: Callable[[FileErasure], None] | None = None,
 ) -> ForgetSummary:
-    """Erase the learners `asked` for (see the module docstring); `mongo`: MongoSettings to publish
-    to, None when no URI is configured; `key`: the pseudonym key for the rebuild (else from the
-    environment). An unfinished erasure is completed first (unless `dry_run`)."""
+    """Erase the learners `asked` for (see the module docstring); `outputs` gives, once bronze is
+    rewritten, the named steps that make the outputs again (none by default). An unfinished erasure
+    is completed first (unless `dry_run`)."""
     if mode not in erasure.MODES:
         raise ConfigError(f"--mode {mode!r}: choose {' or '.join(erasure.MODES)}")
     if not lake.require().bronze.is_dir():
@@ -468,7 +440,7 @@ def forget(
     with lake.run("forget"):
         if pending is not None:
             previous = ForgetSummary(pending["mode"], False, pending["learners"], pending["not_found"], resumed=True)
-            _complete(lake, pending, mongo, key, previous, on_file)
+            _complete(lake, pending, outputs, previous, on_file)
             if not asked:
                 previous.seconds = time.perf_counter() - started
                 return previous
@@ -477,7 +449,7 @@ def forget(
             learners, summary.not_found = resolve(con, lake, asked)
         summary.learners = len(learners)
         header = _start(lake, learners, summary.not_found, mode, purge_landing)
-        _complete(lake, header, mongo, key, summary, on_file)
+        _complete(lake, header, outputs, summary, on_file)
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -20,8 +20,9 @@ from idbx.ingest.course_data import ingest_package
 from idbx.ingest.events import ingest_events
 from idbx.lake.check import check_lake
 from idbx.lake.store import Lake
+from idbx.orchestration.after_erasure import forget_learners
 from idbx.privacy import erasure
-from idbx.privacy.forget import Identifiers, forget, read_identifiers
+from idbx.privacy.forget import Identifiers, read_identifiers
 from idbx.quoting import sql_string
 from tests.conftest import SAMPLE_PSEUDONYM_KEY, copy_lake
 from tests.models import tiny_lake
@@ -122,7 +123,7 @@ def test_forget_erases_the_learner_everywhere_and_keeps_the_aggregates_right(bui
     }
     theirs = {dataset: rows_of(built, dataset, column, f"= {USER}") for dataset, column in OWNED.items()}
     assert all(theirs.values()), theirs
-    summary = forget(built, Identifiers(usernames={NAME}), mode)
+    summary = forget_learners(built, Identifiers(usernames={NAME}), mode)
     assert summary.learners == 1 and summary.files and "build" in summary.steps
     if mode == "deidentify":  # their rows kept under one new id, negative, without what identified them
         replaced = {dataset: rows_of(built, dataset, column, "< 0") for dataset, column in OWNED.items()}
@@ -175,7 +176,7 @@ def test_dry_run_changes_nothing(built: Lake):
         }
 
     before = snapshot()
-    summary = forget(built, Identifiers(emails={EMAIL.upper()}), "delete", dry_run=True)
+    summary = forget_learners(built, Identifiers(emails={EMAIL.upper()}), "delete", dry_run=True)
     assert summary.learners == 1 and summary.files and all(f.rows_after < f.rows_before for f in summary.files)
     assert snapshot() == before
 
@@ -185,7 +186,7 @@ def test_an_unknown_identifier_is_registered_and_a_later_delivery_keeps_it_out(l
     for path in (lake.state / "manifest").glob("*.json"):
         path.unlink()
     shutil_rmtree(lake.bronze)
-    summary = forget(lake, Identifiers(user_ids={USER}), "delete")
+    summary = forget_learners(lake, Identifiers(user_ids={USER}), "delete")
     assert summary.not_found == 1 and not summary.files
     gpg = GpgSettings(key_file=sample.key_file, passphrase=sample.passphrase)
     assert not ingest_package([sample.package], lake, gpg).failed
@@ -217,7 +218,7 @@ def test_the_scenario_learner_is_erased_and_their_events_still_counted(built_sce
     before = duckdb.sql(
         f"SELECT count(*) FROM read_parquet({sql_string(str(lake.bronze / 'events' / '**' / '*.parquet'))})"
     ).fetchall()[0][0]
-    forget(lake, Identifiers(user_ids={1}), "deidentify")
+    forget_learners(lake, Identifiers(user_ids={1}), "deidentify")
     assert traces(lake, 1, ["learner1", learner_id(1, tiny_lake.KEY)]) == []
     after = duckdb.sql(
         f"SELECT count(*) FROM read_parquet({sql_string(str(lake.bronze / 'events' / '**' / '*.parquet'))})"
@@ -227,7 +228,7 @@ def test_the_scenario_learner_is_erased_and_their_events_still_counted(built_sce
 
 def test_forget_killed_then_run_again_equals_an_uninterrupted_one(built: Lake, tmp_path: Path):
     whole = copy_lake(built, tmp_path / "whole")
-    forget(whole, Identifiers(usernames={NAME}), "delete")
+    forget_learners(whole, Identifiers(usernames={NAME}), "delete")
     env = {**os.environ, "IDBX_PSEUDONYM_KEY": SAMPLE_PSEUDONYM_KEY}
     env.pop("IDBX_MONGO_URI", None)
     command = [IDBX, "forget", "--username", NAME, "--mode", "delete", "--lake", str(built.root)]
@@ -265,7 +266,7 @@ def test_forget_removes_the_learner_from_mongodb_and_republishes_courses(built: 
 
     assert mentions()
     reports = {doc["_id"]: doc["report"]["users"] for doc in database["reports"].find({})}
-    summary = forget(built, Identifiers(user_ids={USER}), "deidentify", mongo=settings)
+    summary = forget_learners(built, Identifiers(user_ids={USER}), "deidentify", mongo=settings)
     assert "publish" in summary.steps
     assert mentions() == []
     assert {doc["_id"]: doc["report"]["users"] for doc in database["reports"].find({})} == reports
