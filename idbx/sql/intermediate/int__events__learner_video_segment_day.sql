@@ -67,21 +67,15 @@ sequenced AS (
         *,
         lead(video_action) OVER learner_video AS next_action,
         lead(position) OVER learner_video AS next_position,
-        lead(seek_from) OVER learner_video AS next_seek_from,
-        lag(video_action) OVER learner_video AS previous_action
+        lead(seek_from) OVER learner_video AS next_seek_from
     FROM valid_events
     WINDOW learner_video AS (PARTITION BY user_id, video_number, event_date ORDER BY time, action_code, position, seek_from NULLS FIRST, duration)
 ),
 
--- The events that matter to the next play: plays, and the events that ended a viewing (those
--- right after a play). The one before a play says where its viewing starts.
-marked AS (
-    SELECT
-        *,
-        CASE WHEN video_action = 'play_video' OR previous_action = 'play_video' THEN video_action END AS mark
-    FROM sequenced
-),
-
+-- Where a play's viewing starts: edX takes the last event before it that was a play or came right
+-- after one; when that was a seek, the viewing starts where the seek went. Between two plays that
+-- event is the one right after the previous play (or that play itself): so the previous play's
+-- next event says it, and only the plays need ordering again.
 viewings AS (
     SELECT
         video_number,
@@ -90,19 +84,15 @@ viewings AS (
         event_date,
         duration,
         CASE
-            WHEN last_value(CASE WHEN mark IS NOT NULL THEN mark END IGNORE NULLS) OVER preceding_events = 'seek_video'
-                THEN last_value(CASE WHEN mark IS NOT NULL THEN position END IGNORE NULLS) OVER preceding_events
+            WHEN lag(next_action) OVER plays_in_order = 'seek_video' THEN lag(next_position) OVER plays_in_order
             ELSE position
         END AS start_position,
         CASE next_action WHEN 'seek_video' THEN next_seek_from ELSE next_position END AS end_position,
         video_action,
         next_action
-    FROM marked
-    WINDOW preceding_events AS (
-        PARTITION BY user_id, video_number, event_date
-        ORDER BY time, action_code, position, seek_from NULLS FIRST, duration
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-    )
+    FROM sequenced
+    WHERE video_action = 'play_video'
+    WINDOW plays_in_order AS (PARTITION BY user_id, video_number, event_date ORDER BY time, action_code, position, seek_from NULLS FIRST, duration)
 ),
 
 kept_viewings AS (
