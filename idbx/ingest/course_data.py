@@ -304,7 +304,7 @@ class _PackageRun:
         """The dump's rows for this table re-written as TSV in scratch (see parsers.mysql_dump)."""
         from idbx.parsers import mysql_dump  # sqlglot takes 0.3 s to import; only dumps need it
 
-        dumped = mysql_dump.read_dump(plain, source)
+        dumped = mysql_dump.read_dump(plain, source, self.scratch)
         if parsed.table not in dumped:
             found = ", ".join(dumped) or "none"
             raise SourceFormatError(source, f"MySQL dump holds no rows for {parsed.table} (tables found: {found})")
@@ -423,7 +423,7 @@ class _PackageRun:
                     "not named like a course run's table ({Org}-{Course}-{Run}-{table}-….sql) and not a "
                     "MySQL dump of whole tables: cannot tell which course it holds",
                 )
-            dumped = mysql_dump.read_dump(plain, member.name)
+            dumped = mysql_dump.read_dump(plain, member.name, self.scratch)
             if not dumped:
                 raise SourceFormatError(member.name, "MySQL dump holds no table rows")
             courses: dict[str, str] = {}

@@ -1,40 +1,120 @@
 """MySQL dump files (`CREATE TABLE` + `INSERT INTO ... VALUES`), as self-hosted Open edX produces.
 
-sqlglot parses the statements; the rows are re-written in the edX TSV dialect so that both kinds of
-input go through the one table parser and land exactly the same columns and types.
+The rows are re-written in the edX TSV dialect so that both kinds of input go through the one table
+parser and land exactly the same columns and types. A line holding one whole INSERT (how mysqldump
+writes them) is split and unescaped in DuckDB (mysql_inserts.py) and its rows spooled to Parquet in
+scratch; sqlglot reads everything else, between those lines: the `CREATE TABLE`s (the columns of
+an INSERT that names none), and any INSERT the fast path refuses. Either way a row keeps its line.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import weakref
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import TokenType
 
+from idbx import engine
 from idbx.errors import SourceFormatError
 from idbx.parsers import RAW_CLIP
+from idbx.parsers.mysql_inserts import classified_lines_sql, column_names, tsv_line_sql, tuples_sql
+from idbx.parsers.tracking_log import read_lines
+from idbx.quoting import sql_string
+
+# mysqldump's lines are about a megabyte (its net_buffer_length); one over this is refused.
+_MAX_LINE = 1 << 30
 
 
-@dataclass
+class _Spool:
+    """A folder in scratch holding a dump's rows as Parquet, removed with the last table read from it."""
+
+    def __init__(self, scratch: Path | None):
+        self.path = Path(tempfile.mkdtemp(prefix="mysql-dump-", dir=scratch))
+        weakref.finalize(self, shutil.rmtree, self.path, True)
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        con = engine.connect(self.path)
+        con.execute("SET preserve_insertion_order = true")
+        return con
+
+
 class DumpTable:
-    name: str
-    columns: list[str]
-    rows: list[list[str | None]] = field(default_factory=list)
-    lines: list[int] = field(default_factory=list)
-    rejects: list[tuple[int, str, str]] = field(default_factory=list)
-    tsv: Path | None = None
+    """A table's rows as read from a dump, each with its line in the dump. Rows read by the fast
+    path stay in a Parquet spool (row, line, cells) and come into Python only when asked for
+    (a many-course dump is split by course in Python); rows given here are kept as they are."""
+
+    def __init__(
+        self,
+        name: str,
+        columns: list[str],
+        rows: list[list[str | None]] | None = None,
+        lines: list[int] | None = None,
+        rejects: list[tuple[int, str, str]] | None = None,
+        spooled: Path | None = None,
+        spool: _Spool | None = None,
+    ):
+        self.name = name
+        self.columns = columns
+        self.rejects = [] if rejects is None else rejects
+        self.tsv: Path | None = None
+        self._rows = [] if rows is None else rows
+        self._lines = [] if lines is None else lines
+        self._spooled = spooled
+        self._spool = spool
+
+    def _load(self) -> None:
+        if self._spooled is None:
+            return
+        con = self._spool.connect()
+        try:
+            rows = con.sql(f"SELECT line, cells FROM {self._spooled_rows()} ORDER BY row").to_arrow_table()
+        finally:
+            con.close()
+        self._lines, self._rows, self._spooled = rows["line"].to_pylist(), rows["cells"].to_pylist(), None
+
+    def _spooled_rows(self) -> str:
+        return f"(SELECT * FROM read_parquet({sql_string(str(self._spooled))}) WHERE row IS NOT NULL)"
+
+    @property
+    def rows(self) -> list[list[str | None]]:
+        self._load()
+        return self._rows
+
+    @property
+    def lines(self) -> list[int]:
+        self._load()
+        return self._lines
 
     def write_tsv(self, destination: Path) -> None:
         """The rows in the edX TSV dialect, line i + 2 holding row i."""
-        with open(destination, "w", encoding="utf-8", newline="\n") as out:
-            out.write("\t".join(self.columns) + "\n")
-            for row in self.rows:
-                out.write(tsv_line(row) + "\n")
+        if self._spooled is None:
+            with open(destination, "w", encoding="utf-8", newline="\n") as out:
+                out.write("\t".join(self.columns) + "\n")
+                for row in self._rows:
+                    out.write(tsv_line(row) + "\n")
+        else:
+            con = self._spool.connect()
+            try:
+                con.execute(
+                    f"""COPY (
+                        SELECT line FROM (
+                            SELECT -1 AS row, {sql_string(chr(9).join(self.columns))} AS line
+                            UNION ALL
+                            SELECT row, {tsv_line_sql("cells")} FROM {self._spooled_rows()}
+                        ) ORDER BY row
+                    ) TO {sql_string(str(destination))} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER chr(1))"""
+                )
+            finally:
+                con.close()
         self.tsv = destination
 
     def split(self, keys_of: Callable[[list[str | None]], Iterable[str]]) -> tuple[dict[str, DumpTable], list[tuple[int, list]]]:
@@ -55,9 +135,14 @@ class DumpTable:
     def rejects_in_dump_lines(
         self, con: duckdb.DuckDBPyConnection, tsv_rejects: duckdb.DuckDBPyRelation, source: str
     ) -> duckdb.DuckDBPyRelation:
-        """Rejects of the re-written TSV pointed back at the dump's lines, plus rows sqlglot could not align."""
+        """Rejects of the re-written TSV pointed back at the dump's lines, plus rows that could not be aligned."""
         tsv_rejects.create_view("tsv_rejects")
-        con.register("dump_lines", pa.table({"tsv_line": list(range(2, len(self.lines) + 2)), "dump_line": self.lines}))
+        if self._spooled is None:
+            con.register("dump_lines", pa.table({"tsv_line": list(range(2, len(self._lines) + 2)), "dump_line": self._lines}))
+        else:
+            con.execute(
+                f"CREATE TEMP VIEW dump_lines AS SELECT row + 2 AS tsv_line, line AS dump_line FROM {self._spooled_rows()}"
+            )
         con.register(
             "dump_rejects",
             pa.table(
@@ -77,6 +162,144 @@ class DumpTable:
             SELECT source_file, line_number, reason, raw FROM dump_rejects
             """
         )
+
+
+class _Reader:
+    """Tables from the fast path's lines and sqlglot's statements, in the order of the dump."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, spool: _Spool, source: str, statements: list[tuple[int, exp.Expression]]):
+        self.con, self.spool, self.source = con, spool, source
+        created: dict[str, list[str]] = {}
+        self.created: list[tuple[str, int, list[str]]] = []  # each CREATE TABLE: table, line, columns
+        # Each INSERT sqlglot read, and each kind of fast line (table, column list, the CREATE
+        # TABLE before it): first line, table, columns, (sqlglot's rows | the fast group's id).
+        self.inserts: list[tuple[int, str, list[str] | None, list | int]] = []
+        for offset, statement in statements:
+            line = _line_of(statement, 0) + offset
+            if isinstance(statement, exp.Create) and isinstance(statement.this, exp.Schema):
+                created[statement.this.this.name] = _created_columns(statement)
+                self.created.append((statement.this.this.name, line, created[statement.this.this.name]))
+            elif isinstance(statement, exp.Insert):
+                name, columns, rows = _insert(statement, created, offset)
+                self.inserts.append((line, name, columns, rows))
+
+    def tables(self) -> dict[str, DumpTable]:
+        self.inserts += self._fast_groups()
+        self.inserts.sort(key=lambda insert: insert[0])
+        tables: dict[str, DumpTable] = {}
+        for _, name, columns, _ in self.inserts:
+            if not columns:
+                raise SourceFormatError(self.source, _no_columns(name))
+            tables.setdefault(name, DumpTable(name, columns, spool=self.spool))
+        for number, table in enumerate(tables.values()):
+            self._spool_rows(table, self.spool.path / f"table-{number}.parquet")
+        return tables
+
+    def _fast_groups(self) -> list[tuple[int, str, list[str] | None, int]]:
+        """The fast lines grouped by table and columns: those they name, else the latest CREATE TABLE's."""
+        self.con.register(
+            "creates",
+            pa.table(
+                {
+                    "name": pa.array([name for name, _, _ in self.created], pa.string()),
+                    "line": pa.array([line for _, line, _ in self.created], pa.int64()),
+                    "create_id": pa.array(range(len(self.created)), pa.int64()),
+                }
+            ),
+        )
+        self.con.execute(
+            """CREATE TEMP TABLE fast_groups AS
+            WITH l AS (
+                SELECT f.line_number, f.name, f.columns, CASE WHEN f.columns = '' THEN c.create_id END AS create_id
+                FROM (SELECT line_number, name, columns FROM classified WHERE fast) f
+                ASOF LEFT JOIN creates c ON f.name = c.name AND f.line_number >= c.line
+            )
+            SELECT row_number() OVER (ORDER BY min(line_number)) AS group_id, name, columns, create_id,
+                   min(line_number) AS first_line, list(line_number) AS line_numbers
+            FROM l GROUP BY name, columns, create_id"""
+        )
+        groups = self.con.execute("SELECT group_id, name, columns, create_id, first_line FROM fast_groups").fetchall()
+        self.con.execute("CREATE TEMP TABLE line_groups AS SELECT unnest(line_numbers) AS line_number, group_id FROM fast_groups")
+        return [
+            (
+                first_line,
+                name,
+                column_names(columns) if columns else (self.created[create_id][2] if create_id is not None else None),
+                group_id,
+            )
+            for group_id, name, columns, create_id, first_line in groups
+        ]
+
+    def _spool_rows(self, table: DumpTable, spooled: Path) -> None:
+        """The table's rows in dump order to `spooled`, aligned with its columns; rows with the
+        wrong number of values to its rejects."""
+        by_sqlglot = DumpTable(table.name, table.columns)
+        groups: dict[str, list] = {"group_id": [], "expected": [], "positions": []}
+        for _, name, columns, rows in self.inserts:
+            if name != table.name:
+                continue
+            if isinstance(rows, list):
+                _add_rows(by_sqlglot, columns, rows)
+            else:
+                where = {column: at for at, column in enumerate(columns, start=1)}  # the last of a name, as dict() keeps it
+                groups["group_id"].append(rows)
+                groups["expected"].append(len(columns))
+                groups["positions"].append([where.get(column) for column in table.columns])
+        self.con.register(
+            "table_groups",
+            pa.table(
+                groups, pa.schema([("group_id", pa.int64()), ("expected", pa.int64()), ("positions", pa.list_(pa.int64()))])
+            ),
+        )
+        self.con.register(
+            "sqlglot_rows",
+            pa.table(
+                {"line": by_sqlglot.lines, "ordinal": range(len(by_sqlglot.lines)), "cells": by_sqlglot.rows},
+                pa.schema([("line", pa.int64()), ("ordinal", pa.int64()), ("cells", pa.list_(pa.string()))]),
+            ),
+        )
+        fast_lines = (
+            "(SELECT c.line_number, g.group_id, c.tuples FROM classified c JOIN line_groups g USING (line_number) "
+            "WHERE g.group_id IN (SELECT group_id FROM table_groups))"
+        )
+        self.con.execute(
+            f"""COPY (
+                WITH fast AS (
+                    SELECT t.line_number AS line, t.ordinal,
+                           CASE WHEN len(t.cells) = g.expected
+                                THEN list_transform(g.positions, lambda p: t.cells[p]) END AS cells,
+                           CASE WHEN len(t.cells) <> g.expected THEN t.tuple END AS refused,
+                           len(t.cells) AS found, g.expected
+                    FROM ({tuples_sql(fast_lines)}) t JOIN table_groups g USING (group_id)
+                ), every AS (
+                    SELECT * FROM fast
+                    UNION ALL
+                    SELECT line, ordinal, cells, NULL, NULL, NULL FROM sqlglot_rows
+                )
+                SELECT CASE WHEN refused IS NULL
+                            THEN row_number() OVER (PARTITION BY refused IS NULL ORDER BY line, ordinal) - 1 END AS row,
+                       line, cells, refused, found, expected
+                FROM every ORDER BY line, ordinal
+            ) TO {sql_string(str(spooled))} (FORMAT parquet)"""
+        )
+        refused = self.con.execute(
+            f"SELECT line, refused, found, expected FROM read_parquet({sql_string(str(spooled))}) WHERE refused IS NOT NULL"
+        ).fetchall()
+        rejects = by_sqlglot.rejects + [
+            (line, f"expected {expected} values, found {found}", _tuple_sql(tuple_text))
+            for line, tuple_text, found, expected in refused
+        ]
+        table.rejects = sorted(rejects, key=lambda reject: reject[0])
+        table._spooled = spooled
+        for view in ("table_groups", "sqlglot_rows"):
+            self.con.unregister(view)
+
+
+def _tuple_sql(text: str) -> str:
+    """A refused tuple as sqlglot writes it back, as the rejects of its rows read by sqlglot show it."""
+    return (
+        sqlglot.parse_one(f"INSERT INTO t VALUES {text}", read="mysql").expression.expressions[0].sql(dialect="mysql")[:RAW_CLIP]
+    )
 
 
 def _value(node: exp.Expression) -> str | None:
@@ -99,40 +322,81 @@ def _line_of(node: exp.Expression, default: int) -> int:
     return default
 
 
-def read_dump(path: Path, source: str) -> dict[str, DumpTable]:
-    """Every table with rows in the dump, its columns from the INSERT or the CREATE TABLE."""
-    text = path.read_text(encoding="utf-8", errors="replace")
+def read_dump(path: Path, source: str, scratch: Path | None = None) -> dict[str, DumpTable]:
+    """Every table with rows in the dump, its columns from the first INSERT or the CREATE TABLE
+    before it; rows spooled in `scratch` (the system's temporary folder when not given)."""
+    spool = _Spool(scratch)
+    con = spool.connect()
     try:
-        statements = sqlglot.parse(text, read="mysql")
-    except ParseError as exc:
-        detail = exc.errors[0] if exc.errors else {}
-        raise SourceFormatError(
-            source, f"line {detail.get('line', '?')}: not a readable MySQL dump ({detail.get('description', exc)})"
-        ) from exc
+        lines = spool.path / "lines.parquet"
+        con.register("dump_lines", read_lines(path, max_line=_MAX_LINE))
+        con.execute(f"COPY ({classified_lines_sql('dump_lines')}) TO {sql_string(str(lines))} (FORMAT parquet)")
+        con.unregister("dump_lines")
+        con.execute(f"CREATE VIEW classified AS SELECT * FROM read_parquet({sql_string(str(lines))})")
+        statements = _sqlglot_statements(con, source)
+        if statements is None:
+            # A line taken for a whole INSERT lay inside a string or comment of the text around it
+            # (sqlglot could not read that text alone): read the whole dump with sqlglot.
+            return _read_whole(path, source)
+        return _Reader(con, spool, source, statements).tables()
+    finally:
+        con.close()
+
+
+def _read_whole(path: Path, source: str) -> dict[str, DumpTable]:
+    """The dump read by sqlglot alone, its rows in memory."""
+    statements = _parse(path.read_text(encoding="utf-8", errors="replace"), source, 0)
     created: dict[str, list[str]] = {}
     tables: dict[str, DumpTable] = {}
     for statement in statements:
         if isinstance(statement, exp.Create) and isinstance(statement.this, exp.Schema):
-            created[statement.this.this.name] = [
-                column.name for column in statement.this.expressions if isinstance(column, exp.ColumnDef)
-            ]
+            created[statement.this.this.name] = _created_columns(statement)
         elif isinstance(statement, exp.Insert):
-            _collect_insert(statement, created, tables, source)
+            name, columns, rows = _insert(statement, created, 0)
+            if not columns:
+                raise SourceFormatError(source, _no_columns(name))
+            table = tables.setdefault(name, DumpTable(name, columns))
+            _add_rows(table, columns, rows)
     return tables
 
 
-def _collect_insert(statement: exp.Insert, created: dict[str, list[str]], tables: dict[str, DumpTable], source: str) -> None:
+def _parse(text: str, source: str, offset: int) -> list[exp.Expression]:
+    """sqlglot's statements of `text`, whose first line is line `offset` + 1 of the dump."""
+    try:
+        return [statement for statement in sqlglot.parse(text, read="mysql") if statement is not None]
+    except ParseError as exc:
+        detail = exc.errors[0] if exc.errors else {}
+        line = detail.get("line")
+        raise SourceFormatError(
+            source,
+            f"line {line + offset if line else '?'}: not a readable MySQL dump ({detail.get('description', exc)})",
+        ) from exc
+
+
+def _created_columns(statement: exp.Create) -> list[str]:
+    return [column.name for column in statement.this.expressions if isinstance(column, exp.ColumnDef)]
+
+
+def _no_columns(name: str) -> str:
+    return f"INSERT INTO {name} names no columns and the dump has no CREATE TABLE {name}"
+
+
+def _insert(
+    statement: exp.Insert, created: dict[str, list[str]], offset: int
+) -> tuple[str, list[str] | None, list[tuple[int, exp.Expression]]]:
+    """An INSERT's table, its columns (None when neither it nor a CREATE TABLE before it names
+    them) and its rows with their dump lines."""
     target = statement.this
     name = target.find(exp.Table).name
     columns = [column.name for column in target.expressions] if isinstance(target, exp.Schema) else created.get(name)
-    if not columns:
-        raise SourceFormatError(source, f"INSERT INTO {name} names no columns and the dump has no CREATE TABLE {name}")
-    table = tables.setdefault(name, DumpTable(name, columns))
     values = statement.expression
-    if not isinstance(values, exp.Values):
-        return
-    for row in values.expressions:
-        line = _line_of(row, 0)
+    rows = values.expressions if isinstance(values, exp.Values) else []
+    return name, columns, [(_line_of(row, 0) + (offset if _line_of(row, 0) else 0), row) for row in rows]
+
+
+def _add_rows(table: DumpTable, columns: list[str], rows: list[tuple[int, exp.Expression]]) -> None:
+    """Rows in the table's column order; a row with the wrong number of values is a reject."""
+    for line, row in rows:
         cells = [_value(node) for node in row.expressions]
         if len(cells) != len(columns):
             raw = row.sql(dialect="mysql")[:RAW_CLIP]
@@ -141,6 +405,36 @@ def _collect_insert(statement: exp.Insert, created: dict[str, list[str]], tables
         aligned = dict(zip(columns, cells, strict=True))
         table.rows.append([aligned.get(column) for column in table.columns])
         table.lines.append(line)
+
+
+def _sqlglot_statements(con: duckdb.DuckDBPyConnection, source: str) -> list[tuple[int, exp.Expression]] | None:
+    """The statements of the lines the fast path left, each with its offset (its text's first line
+    less one), parsed a run of lines at a time: a run's text, ends at a statement's end when a
+    fast line follows it. None when a run does not (its text is not whole statements alone)."""
+    runs = con.execute(
+        """
+        SELECT segment, list(line_number ORDER BY line_number), list(raw ORDER BY line_number),
+               segment < (SELECT count(*) FILTER (fast) FROM classified) AS fast_follows
+        FROM (SELECT line_number, fast, raw, count(*) FILTER (fast) OVER (ORDER BY line_number) AS segment FROM classified)
+        WHERE NOT fast GROUP BY segment ORDER BY segment
+        """
+    ).fetchall()
+    dialect = Dialect.get_or_raise("mysql")
+    statements = []
+    for _, numbers, raws, fast_follows in runs:
+        offset = numbers[0] - 1
+        text = "".join(
+            "\n" * (number - previous) + raw.decode("utf-8", errors="replace")
+            for previous, number, raw in zip([numbers[0], *numbers], numbers, raws, strict=False)
+        )
+        try:
+            tokens = dialect.tokenize(text)
+        except TokenError:
+            return None
+        if fast_follows and tokens and tokens[-1].token_type != TokenType.SEMICOLON:
+            return None
+        statements += [(offset, statement) for statement in _parse(text, source, offset)]
+    return statements
 
 
 def tsv_line(row: list[str | None]) -> str:
