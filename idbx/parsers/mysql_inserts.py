@@ -59,8 +59,13 @@ def column_names(columns: str) -> list[str]:
 def _unescaped_sql(body: str) -> str:
     """A string literal's body unescaped as sqlglot's MySQL tokenizer reads it: \\0 \\b \\n \\r
     \\t \\Z are control characters, \\% and \\_ keep their backslash (LIKE escapes), any other
-    escaped char is itself, '' a quote. Read piece by piece, so no replacement sees another's
-    output (no placeholder can clash with the text)."""
+    escaped char is itself, '' a quote. Without an escaped backslash or a doubled quote no two
+    escapes touch and no replacement makes a backslash, so replacing one kind after another is
+    exact (and twice as fast); otherwise the body is read piece by piece, so that no replacement
+    sees another's output (no placeholder that could clash with the text)."""
+    replaced = f"regexp_replace({body}, '\\\\([^%_0bnrtZ])', '\\1', 'g')"
+    for char, escape in (("chr(0)", "0"), ("chr(8)", "b"), ("chr(10)", "n"), ("chr(13)", "r"), ("chr(9)", "t"), ("chr(26)", "Z")):
+        replaced = f"replace({replaced}, '\\{escape}', {char})"
     piece = (
         "CASE WHEN p = '''''' THEN '''' WHEN p[1] <> '\\' THEN p "
         "ELSE CASE p[2] WHEN '0' THEN chr(0) WHEN 'b' THEN chr(8) WHEN 'n' THEN chr(10) WHEN 'r' THEN chr(13) "
@@ -68,6 +73,7 @@ def _unescaped_sql(body: str) -> str:
     )
     return (
         f"CASE WHEN strpos({body}, '\\') = 0 AND strpos({body}, '''''') = 0 THEN {body} "
+        f"WHEN strpos({body}, '\\\\') = 0 AND strpos({body}, '''''') = 0 THEN {replaced} "
         f"ELSE array_to_string(list_transform(regexp_extract_all({body}, {sql_string(_ESCAPE_PIECE)}), "
         f"lambda p: {piece}), '') END"
     )

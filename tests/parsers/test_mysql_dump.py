@@ -72,6 +72,7 @@ HOSTILE = [
     ("control escapes", r"'\0\b\t\Z'", "\0\b\t\x1a"),
     ("LIKE escapes kept", r"'100\% \_'", "100\\% \\_"),
     ("unknown escapes", r"'\q\é'", "qé"),
+    ("escaped raw tab", "'a\\\tb'", "a\tb"),
     ("NULL the word", "'NULL'", "NULL"),
     ("empty", "''", ""),
     ("unicode", "'ñandú 🎓 中文'", "ñandú 🎓 中文"),
