@@ -28,10 +28,12 @@ from idbx.errors import SourceFormatError
 from idbx.parsers import RAW_CLIP
 from idbx.parsers.mysql_inserts import classified_lines_sql, column_names, tsv_line_sql, tuples_sql
 from idbx.parsers.tracking_log import read_lines
-from idbx.quoting import sql_string
+from idbx.quoting import quote_ident, sql_string
 
 # mysqldump's lines are about a megabyte (its net_buffer_length); one over this is refused.
 _MAX_LINE = 1 << 30
+# Lines a row group of the classified lines: DuckDB splits the work between threads by row group.
+_LINES_A_GROUP = 16
 
 
 class _Spool:
@@ -49,7 +51,7 @@ class _Spool:
 
 class DumpTable:
     """A table's rows as read from a dump, each with its line in the dump. Rows read by the fast
-    path stay in a Parquet spool (row, line, cells) and come into Python only when asked for
+    path stay in a Parquet spool (line, ordinal, cells) and come into Python only when asked for
     (a many-course dump is split by course in Python); rows given here are kept as they are."""
 
     def __init__(
@@ -76,13 +78,14 @@ class DumpTable:
             return
         con = self._spool.connect()
         try:
-            rows = con.sql(f"SELECT line, cells FROM {self._spooled_rows()} ORDER BY row").to_arrow_table()
+            rows = con.sql(f"SELECT line, cells FROM {self._spooled_rows()} ORDER BY line, ordinal").to_arrow_table()
         finally:
             con.close()
         self._lines, self._rows, self._spooled = rows["line"].to_pylist(), rows["cells"].to_pylist(), None
 
     def _spooled_rows(self) -> str:
-        return f"(SELECT * FROM read_parquet({sql_string(str(self._spooled))}) WHERE row IS NOT NULL)"
+        """The spool's rows, `row` their place in it, which is their place in the TSV."""
+        return f"(SELECT file_row_number AS row, * FROM read_parquet({sql_string(str(self._spooled))}, file_row_number = true))"
 
     @property
     def rows(self) -> list[list[str | None]]:
@@ -104,14 +107,11 @@ class DumpTable:
         else:
             con = self._spool.connect()
             try:
+                # One column named as the header line, in the spool's order: no sort.
                 con.execute(
-                    f"""COPY (
-                        SELECT line FROM (
-                            SELECT -1 AS row, {sql_string(chr(9).join(self.columns))} AS line
-                            UNION ALL
-                            SELECT row, {tsv_line_sql("cells")} FROM {self._spooled_rows()}
-                        ) ORDER BY row
-                    ) TO {sql_string(str(destination))} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER chr(1))"""
+                    f"COPY (SELECT {tsv_line_sql('cells')} AS {quote_ident(chr(9).join(self.columns))} "
+                    f"FROM {self._spooled_rows()}) TO {sql_string(str(destination))} "
+                    "(FORMAT csv, HEADER true, QUOTE '', ESCAPE '', DELIMITER chr(1))"
                 )
             finally:
                 con.close()
@@ -262,29 +262,29 @@ class _Reader:
             "(SELECT c.line_number, g.group_id, c.tuples FROM classified c JOIN line_groups g USING (line_number) "
             "WHERE g.group_id IN (SELECT group_id FROM table_groups))"
         )
+        # No ORDER BY: the spool's rows are in the order DuckDB writes them (the dump's, as a rule),
+        # and a row's place in the TSV is its place in the spool (see DumpTable).
         self.con.execute(
             f"""COPY (
-                WITH fast AS (
-                    SELECT t.line_number AS line, t.ordinal,
-                           CASE WHEN len(t.cells) = g.expected
-                                THEN list_transform(g.positions, lambda p: t.cells[p]) END AS cells,
-                           CASE WHEN len(t.cells) <> g.expected THEN t.tuple END AS refused,
-                           len(t.cells) AS found, g.expected
-                    FROM ({tuples_sql(fast_lines)}) t JOIN table_groups g USING (group_id)
-                ), every AS (
-                    SELECT * FROM fast
-                    UNION ALL
-                    SELECT line, ordinal, cells, NULL, NULL, NULL FROM sqlglot_rows
-                )
-                SELECT CASE WHEN refused IS NULL
-                            THEN row_number() OVER (PARTITION BY refused IS NULL ORDER BY line, ordinal) - 1 END AS row,
-                       line, cells, refused, found, expected
-                FROM every ORDER BY line, ordinal
+                SELECT t.line_number AS line, t.ordinal,
+                       CASE WHEN len(t.cells) = g.expected THEN list_transform(g.positions, lambda p: t.cells[p]) END AS cells,
+                       CASE WHEN len(t.cells) <> g.expected THEN t.tuple END AS refused,
+                       len(t.cells) AS found, g.expected
+                FROM ({tuples_sql(fast_lines)}) t JOIN table_groups g USING (group_id)
+                UNION ALL
+                SELECT line, ordinal, cells, NULL, NULL, NULL FROM sqlglot_rows
             ) TO {sql_string(str(spooled))} (FORMAT parquet)"""
         )
         refused = self.con.execute(
             f"SELECT line, refused, found, expected FROM read_parquet({sql_string(str(spooled))}) WHERE refused IS NOT NULL"
         ).fetchall()
+        if refused:  # rare: the spool again without them
+            kept = spooled.with_suffix(".kept.parquet")
+            self.con.execute(
+                f"COPY (SELECT * FROM read_parquet({sql_string(str(spooled))}) WHERE refused IS NULL) "
+                f"TO {sql_string(str(kept))} (FORMAT parquet)"
+            )
+            kept.replace(spooled)
         rejects = by_sqlglot.rejects + [
             (line, f"expected {expected} values, found {found}", _tuple_sql(tuple_text))
             for line, tuple_text, found, expected in refused
@@ -330,7 +330,10 @@ def read_dump(path: Path, source: str, scratch: Path | None = None) -> dict[str,
     try:
         lines = spool.path / "lines.parquet"
         con.register("dump_lines", read_lines(path, max_line=_MAX_LINE))
-        con.execute(f"COPY ({classified_lines_sql('dump_lines')}) TO {sql_string(str(lines))} (FORMAT parquet)")
+        con.execute(
+            f"COPY ({classified_lines_sql('dump_lines')}) TO {sql_string(str(lines))} "
+            f"(FORMAT parquet, ROW_GROUP_SIZE {_LINES_A_GROUP})"
+        )
         con.unregister("dump_lines")
         con.execute(f"CREATE VIEW classified AS SELECT * FROM read_parquet({sql_string(str(lines))})")
         statements = _sqlglot_statements(con, source)
