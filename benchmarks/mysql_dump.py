@@ -4,12 +4,15 @@ edX's TSV, and against DuckDB reading that TSV.
 Writes ROWS rows of `courseware_studentmodule` (JSON `state` with quotes, timestamps, NULLs) twice:
 as edX's TSV and as a mysqldump file (extended INSERTs of 1,000 rows, one statement a line). Then,
 each in its own process (wall time and peak RSS, see measure.py):
-  dump      idbx ingest package on a folder holding the dump (sqlglot parses it in Python,
-            the rows are re-written as TSV, then landed as a TSV is)
+  dump      idbx ingest package on a folder holding the dump (its INSERT lines split in DuckDB,
+            the rows re-written as TSV, then landed as a TSV is)
   tsv       idbx ingest package on a folder holding the TSV
   duckdb    DuckDB read_csv(TSV) -> COPY TO parquet (zstd)
 
-    .venv/bin/python benchmarks/mysql_dump.py [--rows 100000] [--work DIR]
+    .venv/bin/python benchmarks/mysql_dump.py [--rows 100000] [--work DIR] [--inputs-only]
+
+--inputs-only writes the two folders and stops: for timing the commands side by side with another
+checkout (RESULTS.md shows how).
 """
 
 from __future__ import annotations
@@ -75,10 +78,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--work", type=Path, default=Path("benchmarks/work/mysql-dump"))
+    parser.add_argument("--inputs-only", action="store_true", help="write the TSV and dump folders, then stop")
     args = parser.parse_args()
     work = args.work.resolve()
     shutil.rmtree(work, ignore_errors=True)
     tsv_dir, dump_dir = write_inputs(work, args.rows)
+    if args.inputs_only:
+        print(f"{tsv_dir}\n{dump_dir}")
+        return
     idbx = str(Path(sys.executable).with_name("idbx"))
     course = ["--course-id", "course-v1:IDBx+IDB1x+2T2014"]
     results = [
