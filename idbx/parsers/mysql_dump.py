@@ -209,50 +209,60 @@ class _Reader:
                 }
             ),
         )
-        self.con.execute(
-            """CREATE TEMP TABLE fast_groups AS
+        groups = self.con.execute(
+            """
             WITH l AS (
                 SELECT f.line_number, f.name, f.columns, CASE WHEN f.columns = '' THEN c.create_id END AS create_id
                 FROM (SELECT line_number, name, columns FROM classified WHERE fast) f
                 ASOF LEFT JOIN creates c ON f.name = c.name AND f.line_number >= c.line
             )
-            SELECT row_number() OVER (ORDER BY min(line_number)) AS group_id, name, columns, create_id,
-                   min(line_number) AS first_line, list(line_number) AS line_numbers
-            FROM l GROUP BY name, columns, create_id"""
-        )
-        groups = self.con.execute("SELECT group_id, name, columns, create_id, first_line FROM fast_groups").fetchall()
-        self.con.execute("CREATE TEMP TABLE line_groups AS SELECT unnest(line_numbers) AS line_number, group_id FROM fast_groups")
+            SELECT name, columns, create_id, min(line_number) FROM l GROUP BY name, columns, create_id
+            """
+        ).fetchall()
+        self.con.unregister("creates")
         return [
             (
                 first_line,
                 name,
                 column_names(columns) if columns else (self.created[create_id][2] if create_id is not None else None),
-                group_id,
+                self._lines_of(name, columns, create_id),
             )
-            for group_id, name, columns, create_id, first_line in groups
+            for name, columns, create_id, first_line in groups
         ]
 
+    def _lines_of(self, name: str, columns: str, create_id: int | None) -> str:
+        """SQL choosing a group's lines by what they say and where they are (the CREATE TABLE
+        before them, and the next one of that table): a filter on the scan, no join."""
+        where = f"fast AND name = {sql_string(name)} AND columns = {sql_string(columns)}"
+        if create_id is None:
+            return where
+        where += f" AND line_number > {self.created[create_id][1]}"
+        later = [line for other, line, _ in self.created[create_id + 1 :] if other == name]
+        return where + (f" AND line_number < {later[0]}" if later else "")
+
     def _spool_rows(self, table: DumpTable, spooled: Path) -> None:
-        """The table's rows in dump order to `spooled`, aligned with its columns; rows with the
-        wrong number of values to its rejects."""
+        """The table's rows to `spooled`, aligned with its columns; rows with the wrong number of
+        values to its rejects."""
         by_sqlglot = DumpTable(table.name, table.columns)
-        groups: dict[str, list] = {"group_id": [], "expected": [], "positions": []}
+        parts = []
         for _, name, columns, rows in self.inserts:
             if name != table.name:
                 continue
             if isinstance(rows, list):
                 _add_rows(by_sqlglot, columns, rows)
+                continue
+            at = {column: at for at, column in enumerate(columns, start=1)}  # the last of a name, as dict() keeps it
+            if table.columns == columns:
+                aligned = "cells"
             else:
-                where = {column: at for at, column in enumerate(columns, start=1)}  # the last of a name, as dict() keeps it
-                groups["group_id"].append(rows)
-                groups["expected"].append(len(columns))
-                groups["positions"].append([where.get(column) for column in table.columns])
-        self.con.register(
-            "table_groups",
-            pa.table(
-                groups, pa.schema([("group_id", pa.int64()), ("expected", pa.int64()), ("positions", pa.list_(pa.int64()))])
-            ),
-        )
+                cells = [f"cells[{at[column]}]" if column in at else "NULL::VARCHAR" for column in table.columns]
+                aligned = f"[{', '.join(cells)}]"
+            expected = len(columns)
+            parts.append(
+                f"SELECT line_number AS line, ordinal, CASE WHEN len(cells) = {expected} THEN {aligned} END AS cells, "
+                f"CASE WHEN len(cells) <> {expected} THEN tuple END AS refused, len(cells) AS found, {expected} AS expected "
+                f"FROM ({tuples_sql(f'(SELECT line_number, tuples FROM classified WHERE {rows})')})"
+            )
         self.con.register(
             "sqlglot_rows",
             pa.table(
@@ -260,23 +270,17 @@ class _Reader:
                 pa.schema([("line", pa.int64()), ("ordinal", pa.int64()), ("cells", pa.list_(pa.string()))]),
             ),
         )
-        fast_lines = (
-            "(SELECT c.line_number, g.group_id, c.tuples FROM classified c JOIN line_groups g USING (line_number) "
-            "WHERE g.group_id IN (SELECT group_id FROM table_groups))"
+        parts.append(
+            "SELECT line, ordinal, cells, NULL::VARCHAR AS refused, NULL::BIGINT AS found, NULL::BIGINT AS expected "
+            "FROM sqlglot_rows"
         )
-        # No ORDER BY: the spool's rows are in the order DuckDB writes them (the dump's, as a rule),
-        # and a row's place in the TSV is its place in the spool (see DumpTable).
+        # No ORDER BY and no join (either would hold the dump in memory): the spool's rows are in
+        # the order DuckDB writes them (the dump's, as a rule), and a row's place in the TSV is its
+        # place in the spool (see DumpTable).
         self.con.execute(
-            f"""COPY (
-                SELECT t.line_number AS line, t.ordinal,
-                       CASE WHEN len(t.cells) = g.expected THEN list_transform(g.positions, lambda p: t.cells[p]) END AS cells,
-                       CASE WHEN len(t.cells) <> g.expected THEN t.tuple END AS refused,
-                       len(t.cells) AS found, g.expected
-                FROM ({tuples_sql(fast_lines)}) t JOIN table_groups g USING (group_id)
-                UNION ALL
-                SELECT line, ordinal, cells, NULL, NULL, NULL FROM sqlglot_rows
-            ) TO {sql_string(str(spooled))} (FORMAT parquet, ROW_GROUP_SIZE {_ROWS_A_GROUP})"""
+            f"COPY ({' UNION ALL '.join(parts)}) TO {sql_string(str(spooled))} (FORMAT parquet, ROW_GROUP_SIZE {_ROWS_A_GROUP})"
         )
+        self.con.unregister("sqlglot_rows")
         refused = self.con.execute(
             f"SELECT line, refused, found, expected FROM read_parquet({sql_string(str(spooled))}) WHERE refused IS NOT NULL"
         ).fetchall()
@@ -293,8 +297,6 @@ class _Reader:
         ]
         table.rejects = sorted(rejects, key=lambda reject: reject[0])
         table._spooled = spooled
-        for view in ("table_groups", "sqlglot_rows"):
-            self.con.unregister(view)
 
 
 def _tuple_sql(text: str) -> str:

@@ -88,15 +88,15 @@ def _value_sql(token: str) -> str:
 
 
 def tuples_sql(fast_lines: str) -> str:
-    """Every tuple of `fast_lines` (line_number, group_id, tuples): its line, its place in the line,
-    its group, its text and its values."""
+    """Every tuple of `fast_lines` (line_number, tuples): its line, its place in the line, its
+    text and its values."""
     return f"""
         WITH split AS (
-            SELECT line_number, group_id, regexp_extract_all(tuples, {sql_string(_TUPLE)}) AS tuples FROM {fast_lines}
+            SELECT line_number, regexp_extract_all(tuples, {sql_string(_TUPLE)}) AS tuples FROM {fast_lines}
         ), tuple AS (
-            SELECT line_number, group_id, unnest(tuples) AS tuple, generate_subscripts(tuples, 1) AS ordinal FROM split
+            SELECT line_number, unnest(tuples) AS tuple, generate_subscripts(tuples, 1) AS ordinal FROM split
         )
-        SELECT line_number, ordinal, group_id, tuple,
+        SELECT line_number, ordinal, tuple,
                list_transform(regexp_extract_all(tuple[2:-2], {sql_string(VALUE)}), lambda v: {_value_sql("v")}) AS cells
         FROM tuple
     """
