@@ -255,7 +255,7 @@ class _PackageRun:
         rejects_dir = self.partition(parsed.table, parsed.course_key, rejects=True)
         # Every line after the header is a row, but empty lines (DuckDB skips them); a dump's rows
         # that could not be aligned with its columns are rejects already. (A MySQL dump's rows are
-        # counted as sqlglot reads them: the TSV here is written from them.)
+        # counted as the dump reader reads them: the TSV here is written from them.)
         lines = count_lines(plain, empty_lines=True)
         dump_rejects = len(dump.rejects) if dump is not None else 0
         source_rows = lines.lines - 1 - lines.empty + dump_rejects

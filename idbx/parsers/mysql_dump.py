@@ -174,8 +174,8 @@ class _Reader:
         created: dict[str, list[str]] = {}
         self.created: list[tuple[str, int, list[str]]] = []  # each CREATE TABLE: table, line, columns
         # Each INSERT sqlglot read, and each kind of fast line (table, column list, the CREATE
-        # TABLE before it): first line, table, columns, (sqlglot's rows | the fast group's id).
-        self.inserts: list[tuple[int, str, list[str] | None, list | int]] = []
+        # TABLE before it): first line, table, columns, sqlglot's rows | SQL choosing the lines.
+        self.inserts: list[tuple[int, str, list[str] | None, list | str]] = []
         for offset, statement in statements:
             line = _line_of(statement, 0) + offset
             if isinstance(statement, exp.Create) and isinstance(statement.this, exp.Schema):
@@ -197,7 +197,7 @@ class _Reader:
             self._spool_rows(table, self.spool.path / f"table-{number}.parquet")
         return tables
 
-    def _fast_groups(self) -> list[tuple[int, str, list[str] | None, int]]:
+    def _fast_groups(self) -> list[tuple[int, str, list[str] | None, str]]:
         """The fast lines grouped by table and columns: those they name, else the latest CREATE TABLE's."""
         self.con.register(
             "creates",
@@ -367,10 +367,11 @@ def _read_whole(path: Path, source: str) -> dict[str, DumpTable]:
     return tables
 
 
-def _parse(text: str, source: str, offset: int) -> list[exp.Expression]:
-    """sqlglot's statements of `text`, whose first line is line `offset` + 1 of the dump."""
+def _parse(text: str, source: str, offset: int, tokens: list | None = None) -> list[exp.Expression]:
+    """sqlglot's statements of `text` (or of its `tokens`), whose first line is line `offset` + 1 of the dump."""
+    dialect = Dialect.get_or_raise("mysql")
     try:
-        return [statement for statement in sqlglot.parse(text, read="mysql") if statement is not None]
+        parsed = dialect.parser().parse(dialect.tokenize(text) if tokens is None else tokens, text)
     except ParseError as exc:
         detail = exc.errors[0] if exc.errors else {}
         line = detail.get("line")
@@ -378,6 +379,9 @@ def _parse(text: str, source: str, offset: int) -> list[exp.Expression]:
             source,
             f"line {line + offset if line else '?'}: not a readable MySQL dump ({detail.get('description', exc)})",
         ) from exc
+    except TokenError as exc:  # its message quotes the text around: a learner's data, kept out
+        raise SourceFormatError(source, "not a readable MySQL dump (a quoted string or a comment is never closed)") from exc
+    return [statement for statement in parsed if statement is not None]
 
 
 def _created_columns(statement: exp.Create) -> list[str]:
@@ -415,12 +419,13 @@ def _add_rows(table: DumpTable, columns: list[str], rows: list[tuple[int, exp.Ex
 
 
 def _sqlglot_statements(con: duckdb.DuckDBPyConnection, source: str) -> list[tuple[int, exp.Expression]] | None:
-    """The statements of the lines the fast path left, each with its offset (its text's first line
-    less one), parsed a run of lines at a time: a run's text, ends at a statement's end when a
-    fast line follows it. None when a run does not (its text is not whole statements alone)."""
+    """sqlglot's statements of the lines the fast path left, each with its offset (the line before
+    its text's first), read a run of lines between two fast lines at a time. None when a run's
+    text is not whole statements (an open string or comment, or no `;` before the fast line
+    after it): then the fast lines were not statements of their own."""
     runs = con.execute(
         """
-        SELECT segment, list(line_number ORDER BY line_number), list(raw ORDER BY line_number),
+        SELECT list(line_number ORDER BY line_number), list(raw ORDER BY line_number),
                segment < (SELECT count(*) FILTER (fast) FROM classified) AS fast_follows
         FROM (SELECT line_number, fast, raw, count(*) FILTER (fast) OVER (ORDER BY line_number) AS segment FROM classified)
         WHERE NOT fast GROUP BY segment ORDER BY segment
@@ -428,9 +433,9 @@ def _sqlglot_statements(con: duckdb.DuckDBPyConnection, source: str) -> list[tup
     ).fetchall()
     dialect = Dialect.get_or_raise("mysql")
     statements = []
-    for _, numbers, raws, fast_follows in runs:
+    for numbers, raws, fast_follows in runs:
         offset = numbers[0] - 1
-        text = "".join(
+        text = "".join(  # empty lines are not in the cut: put them back, for sqlglot's line numbers
             "\n" * (number - previous) + raw.decode("utf-8", errors="replace")
             for previous, number, raw in zip([numbers[0], *numbers], numbers, raws, strict=False)
         )
@@ -440,7 +445,7 @@ def _sqlglot_statements(con: duckdb.DuckDBPyConnection, source: str) -> list[tup
             return None
         if fast_follows and tokens and tokens[-1].token_type != TokenType.SEMICOLON:
             return None
-        statements += [(offset, statement) for statement in _parse(text, source, offset)]
+        statements += [(offset, statement) for statement in _parse(text, source, offset, tokens)]
     return statements
 
 

@@ -177,6 +177,10 @@ def test_errors_after_fast_lines_name_the_dump_line(tmp_path):
     dump.write_text(f"CREATE TABLE `t` (`a` int);\n{fast}INSERT INTO `t` VALUES ((((;\n")
     with pytest.raises(SourceFormatError, match=r"broken.sql: line 4: not a readable MySQL dump"):
         mysql_dump.read_dump(dump, "broken.sql")
+    dump.write_text("CREATE TABLE `t` (`a` text);\nINSERT INTO `t` VALUES ('ana@example.com);\n")
+    with pytest.raises(SourceFormatError, match=r"broken.sql: not a readable MySQL dump \(a quoted string") as error:
+        mysql_dump.read_dump(dump, "broken.sql")
+    assert "ana@example.com" not in str(error.value)
     dump.write_text("INSERT INTO `u` VALUES (1);\nCREATE TABLE `u` (`a` int);\n")
     with pytest.raises(SourceFormatError, match="INSERT INTO u names no columns and the dump has no CREATE TABLE u"):
         mysql_dump.read_dump(dump, "broken.sql")
