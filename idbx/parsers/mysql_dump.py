@@ -30,7 +30,8 @@ from idbx.parsers.mysql_inserts import classified_lines_sql, column_names, tsv_l
 from idbx.parsers.tracking_log import read_lines
 from idbx.quoting import quote_ident, sql_string
 
-# mysqldump's lines are about a megabyte (its net_buffer_length); one over this is refused.
+# mysqldump's lines are about a megabyte (its net_buffer_length); one over this is refused
+# (sqlglot would need some 100 times its size).
 _MAX_LINE = 1 << 30
 # Lines a row group of the classified lines: DuckDB splits the work between threads by row group.
 _LINES_A_GROUP = 16
@@ -340,6 +341,9 @@ def read_dump(path: Path, source: str, scratch: Path | None = None) -> dict[str,
         )
         con.unregister("dump_lines")
         con.execute(f"CREATE VIEW classified AS SELECT * FROM read_parquet({sql_string(str(lines))})")
+        overlong = con.execute("SELECT min(line_number) FROM classified WHERE overlong IS NOT NULL").fetchall()[0][0]
+        if overlong:
+            raise SourceFormatError(source, f"line {overlong}: longer than {_MAX_LINE >> 20:,} MB, not a mysqldump line")
         statements = _sqlglot_statements(con, source)
         if statements is None:
             # A line taken for a whole INSERT lay inside a string or comment of the text around it

@@ -26,23 +26,23 @@ _ESCAPE_PIECE = r"\\(?s:.)|''|[^\\']+"
 
 
 def classified_lines_sql(lines: str) -> str:
-    """Each line of `lines` (line_number, raw, overlong as read_lines gives them): a whole INSERT
+    """Each line of `lines` (line_number, raw, overlong, as read_lines gives them): a whole INSERT
     gets its table, its column list's text ('' when it names none) and its tuples' text; any other
     line keeps its bytes for sqlglot."""
     return f"""
         WITH decoded AS (
-            SELECT line_number, raw, CASE WHEN overlong IS NULL THEN try(decode(raw)) END AS txt FROM {lines}
+            SELECT line_number, raw, overlong, CASE WHEN overlong IS NULL THEN try(decode(raw)) END AS txt FROM {lines}
         ), matched AS (
-            SELECT line_number, raw, txt,
+            SELECT line_number, raw, overlong, txt,
                    txt IS NOT NULL AND regexp_full_match(txt, {sql_string(STATEMENT)}) AS fast
             FROM decoded
         ), headed AS (
-            SELECT line_number, raw, fast, txt,
+            SELECT line_number, raw, overlong, fast, txt,
                    CASE WHEN fast THEN regexp_extract(txt, {sql_string(HEAD)}, ['name', 'columns']) END AS head,
                    CASE WHEN fast THEN length(regexp_extract(txt, {sql_string(HEAD)})) END AS head_length
             FROM matched
         )
-        SELECT line_number, fast,
+        SELECT line_number, fast, overlong,
                CASE WHEN NOT fast THEN raw END AS raw,
                trim(head.name, '`') AS name,
                head.columns AS columns,

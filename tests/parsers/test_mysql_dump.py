@@ -195,3 +195,11 @@ def test_rejects_of_a_spooled_table_point_at_the_dump_lines(tmp_path):
     tsv_rejects = con.sql("SELECT 'd.sql' AS source_file, 4::BIGINT AS line_number, 'CAST' AS reason, '3' AS raw")
     rejects = table.rejects_in_dump_lines(con, tsv_rejects, "d.sql").order("line_number, reason").fetchall()
     assert rejects == [("d.sql", 4, "CAST", "3"), ("d.sql", 4, "expected 1 values, found 2", "(4, 5)")]
+
+
+def test_a_line_longer_than_the_cut_takes_is_refused_naming_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(mysql_dump, "_MAX_LINE", 1 << 20)
+    dump = tmp_path / "d.sql"
+    dump.write_text("CREATE TABLE `t` (`a` text);\nINSERT INTO `t` VALUES ('" + "x" * (1 << 20) + "');\n")
+    with pytest.raises(SourceFormatError, match="d.sql: line 2: longer than 1 MB"):
+        mysql_dump.read_dump(dump, "d.sql")
