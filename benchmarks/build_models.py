@@ -58,8 +58,19 @@ Path(sys.argv[3]).write_text(json.dumps({"seconds": summary.seconds, "cpu": usag
     for o in summary.models]}))
 """
 
-RUN_SPARK_BUILD = RUN_BUILD.replace("from idbx.models.runner import build", "from idbx.models.spark import build").replace(
-    'full_refresh=sys.argv[2] == "full"', 'master="local[2]"'
+# On Spark the work is in the JVM and its Python workers: the session is stopped and the JVM
+# waited for, so that their CPU time counts (RUSAGE_CHILDREN), not only the driver's.
+RUN_SPARK_BUILD = (
+    RUN_BUILD.replace("from idbx.models.runner import build", "from idbx.models.spark import build, spark_session")
+    .replace('full_refresh=sys.argv[2] == "full"', "session=spark_session('local[2]')")
+    .replace(
+        "usage = resource.getrusage(resource.RUSAGE_SELF)",
+        "from pyspark import SparkContext\n"
+        "jvm = SparkContext._gateway.proc\n"
+        "SparkContext._active_spark_context.stop(); SparkContext._gateway.shutdown(); jvm.stdin.close(); jvm.wait()\n"
+        "own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "usage = type('Usage', (), {'ru_utime': own.ru_utime + children.ru_utime, 'ru_stime': own.ru_stime + children.ru_stime})",
+    )
 )
 
 # (share of events, event_type SQL, event_source, has username) -- `cid` is the course id, `k` the event number.
@@ -382,10 +393,13 @@ def _mart_rows(lake: Lake) -> dict[str, int]:
 
 def compare_engines(lake: Lake, work: Path) -> None:
     """The full build on DuckDB, then on Spark local[2] over the same lake (outputs replaced)."""
+    loads = [os.getloadavg()[0]]
     runs = [measured_build(lake, work, "duckdb full", full=False)]
     duck_rows = _mart_rows(lake)
+    loads.append(os.getloadavg()[0])
     runs.append(measured_build(lake, work, "spark local[2] full", full=False, script=RUN_SPARK_BUILD))
     spark_rows = _mart_rows(lake)
+    loads.append(os.getloadavg()[0])
     print("\n| model | " + " | ".join(r["label"] for r in runs) + " |\n|---|---|---|")
     for name in [m["name"] for m in runs[0]["models"]]:
         print(
@@ -395,6 +409,10 @@ def compare_engines(lake: Lake, work: Path) -> None:
         )
     print("| **build (in-process)** | " + " | ".join(f"{r['seconds']:.1f}" for r in runs) + " |")
     print("| **whole process (wall)** | " + " | ".join(f"{r['wall']:.1f}" for r in runs) + " |")
+    print("| **CPU seconds (on Spark with the JVM and its workers)** | " + " | ".join(f"{r['cpu']:.0f}" for r in runs) + " |")
+    print(
+        "| **load average (1 min) before / after** | " + " | ".join(f"{a:.1f} / {b:.1f}" for a, b in zip(loads, loads[1:])) + " |"
+    )
     print(
         "| **peak RSS (MB; on Spark the Python driver, not the JVM)** | " + " | ".join(f"{r['peak']:,.0f}" for r in runs) + " |"
     )
