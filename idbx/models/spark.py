@@ -46,6 +46,7 @@ DEFAULT_MASTER = "local[2]"
 MASTER_ENV = "IDBX_SPARK_MASTER"
 PER_BATCH_NOTE = "run by DuckDB on Spark's workers, a batch of rows at a time (no Spark SQL for it)"
 FULL_REFRESH_NOTE = "full refresh on Spark (by-day partitions and merge by key are the DuckDB build's)"
+STORED_ONCE_NOTE = "a view read by several models: computed once, kept in the build's scratch folder until it ends"
 _SESSION_CONFIG = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
@@ -63,13 +64,28 @@ _SESSION_CONFIG = {
 # -- the build ---------------------------------------------------------------------------------
 
 
+def master_url(master: str | None = None) -> str:
+    """`master`, else IDBX_SPARK_MASTER, else local[2]. A Spark Connect URL (sc://) is refused:
+    the build runs DuckDB on Spark's workers through pyspark's classic API, and idbx[spark] has
+    not Connect's client (docs/spark.md, "Spark Connect")."""
+    master = master or os.environ.get(MASTER_ENV) or DEFAULT_MASTER
+    if master.startswith("sc://"):
+        raise ConfigError(
+            f"{master}: Spark Connect is not supported: the build runs DuckDB on Spark's workers through pyspark's "
+            "classic API (DataFrame._jdf.mapInArrow, which a Connect DataFrame lacks), and idbx[spark] does not install "
+            "Connect's client (pyspark[connect]: grpcio, grpcio-status, googleapis-common-protos, pandas, zstandard); "
+            "give a master URL instead (spark://host:7077, yarn, k8s://..., local[N])"
+        )
+    return master
+
+
 def spark_session(master: str | None = None):
-    """A Spark session on `master` (a master URL; default IDBX_SPARK_MASTER, else local[2])."""
+    """A Spark session on `master` (see master_url)."""
+    master = master_url(master)
     try:
         from pyspark.sql import SparkSession
     except ImportError:
         raise ConfigError("the Spark engine needs pyspark: install idbx[spark] (and Java 17)") from None
-    master = master or os.environ.get(MASTER_ENV) or DEFAULT_MASTER
     if master.startswith("local"):  # the workers run this Python, where idbx and its pins are
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.master(master).appName("idbx build")
@@ -99,6 +115,8 @@ def build(
     a model DuckDB cannot bind); a model with no Spark form fails alone, naming what it lacks, and
     the models that read it are not built."""
     started = time.monotonic()
+    if session is None:
+        master = master_url(master)  # refused before anything is read or written
     key_bytes = pseudonym.resolve_key(key)
     registry = load_registry(registry_path)
     lake.require()
@@ -113,7 +131,8 @@ def build(
         if on_plan:
             on_plan(len(chosen))
         spark = session or spark_session(master)
-        summary = _SparkBuild(lake, spark, project, key_bytes, columns).run(chosen, on_model)
+        with lake.scratch() as scratch:
+            summary = _SparkBuild(lake, spark, project, key_bytes, columns, scratch).run(chosen, on_model)
         for outcome in summary.models:
             if outcome.status == runner.BUILT:  # the DuckDB build's record of it no longer holds
                 state.models.pop(outcome.name, None)
@@ -131,8 +150,9 @@ def build(
 
 
 class _SparkBuild:
-    def __init__(self, lake: Lake, spark, project: Project, key: bytes, columns: dict[str, list[tuple[str, str]]]):
+    def __init__(self, lake: Lake, spark, project: Project, key: bytes, columns: dict[str, list[tuple[str, str]]], scratch: Path):
         self.lake = lake
+        self.scratch = scratch
         self.spark = spark
         self.project = project
         self.columns = columns
@@ -157,6 +177,7 @@ class _SparkBuild:
         from sqlglot.errors import SqlglotError
 
         summary = runner.BuildSummary()
+        self.shared_views = _shared_views(chosen)
         try:
             summary.models = runner.build_in_order(
                 planner.plan_build(self.project, chosen),
@@ -223,6 +244,9 @@ class _SparkBuild:
             frame = self._duckdb_per_batch(model, select, source)
             outcome.notes.append(PER_BATCH_NOTE)
         if model.materialized == settings.VIEW:
+            if model.name in self.shared_views:
+                frame = self._stored_once(model.name, frame)
+                outcome.notes.append(STORED_ONCE_NOTE)
             frame.createOrReplaceTempView(model.name)
             outcome.status = runner.VIEW
             return
@@ -263,6 +287,13 @@ class _SparkBuild:
                 f"{_typed(self.columns[model.name], set(), '(SELECT 1) AS nothing WHERE false')}"
             )
 
+    def _stored_once(self, name: str, frame):
+        """A view several models read, computed once: Spark recomputes a view (for the events'
+        staging view, DuckDB on every batch of the events) for every query that reads it."""
+        folder = self.scratch / name
+        frame.write.parquet(str(folder))
+        return self.spark.read.schema(frame.schema).parquet(str(folder))
+
     def _schema_file(self, model: Model):
         """A writer of the zero-row `_schema.parquet` with the model's DuckDB columns (as DuckDB's writer leaves)."""
         empty = "SELECT " + ", ".join(f"CAST(NULL AS {type_}) AS {quote_ident(name)}" for name, type_ in self.columns[model.name])
@@ -301,6 +332,15 @@ class _SparkBuild:
             found.append(self._event_days_through)
         days = [day for day in found if day]
         return max(days) if days else None
+
+
+def _shared_views(chosen: list[Model]) -> set[str]:
+    """The views more than one of the chosen models read."""
+    readers: dict[str, int] = {}
+    for model in chosen:
+        for ref in model.refs:
+            readers[ref] = readers.get(ref, 0) + 1
+    return {model.name for model in chosen if model.materialized == settings.VIEW and readers.get(model.name, 0) > 1}
 
 
 def _ident(name: str) -> str:

@@ -17,6 +17,7 @@ from idbx.models import spark
 from idbx.models.runner import FAILED, SKIPPED
 from idbx.models.state import BuildState
 from tests.cli.test_cli import run
+from tests.conftest import SAMPLE_PSEUDONYM_KEY, copy_lake
 from tests.models import scenario, tiny_lake
 from tests.models.test_checks import project_with
 
@@ -42,6 +43,13 @@ def spark_built(spark_session, tmp_path_factory: pytest.TempPathFactory):
     return lake, summary
 
 
+@pytest.fixture(scope="module")
+def spark_built_sample(spark_session, landed_sample: Lake, tmp_path_factory: pytest.TempPathFactory):
+    """The sample lake (`idbx sample`'s delivery and logs, ingested) built on Spark, and its summary."""
+    lake = copy_lake(landed_sample, tmp_path_factory.mktemp("sample-spark"))
+    return lake, spark.build(lake, key=SAMPLE_PSEUDONYM_KEY, session=spark_session)
+
+
 def _scan(folder: Path) -> str:
     if (folder / PARTITION_FILE).exists():
         return f"read_parquet('{folder / PARTITION_FILE}')"
@@ -60,30 +68,52 @@ def _same(left, right) -> bool:
     return left == right
 
 
+def _compared(on_duckdb: Lake, on_spark: Lake) -> dict[str, int]:
+    """Every stored output of the two builds, sorted, the same row for row (floats within 1e-9
+    relative), with the same columns and types: each output's name and rows."""
+    compared = {}
+    with duckdb.connect() as con:
+        for layer in ("silver", "marts"):
+            for folder in sorted(p for p in (on_duckdb.root / layer).iterdir() if p.is_dir()):
+                other_folder = on_spark.root / layer / folder.name
+                described = con.execute(f"DESCRIBE SELECT * FROM {_scan(folder)}").fetchall()
+                assert [r[:2] for r in con.execute(f"DESCRIBE SELECT * FROM {_scan(other_folder)}").fetchall()] == [
+                    r[:2] for r in described
+                ], folder.name
+                columns = ", ".join(f'"{r[0]}"' for r in described if r[0] != "computed_at")  # when each build ran
+                duck = con.execute(f"SELECT {columns} FROM {_scan(folder)} ORDER BY ALL").fetchall()
+                other = con.execute(f"SELECT {columns} FROM {_scan(other_folder)} ORDER BY ALL").fetchall()
+                assert len(other) == len(duck) and _same(other, duck), folder.name
+                compared[f"{layer}/{folder.name}"] = len(duck)
+    return compared
+
+
 def test_every_output_on_spark_equals_duckdb_s(spark_built, built_scenario):
     lake, summary = spark_built
     assert not summary.failed, [o.error for o in summary.failed]
     per_batch = {o.name for o in summary.models if spark.PER_BATCH_NOTE in o.notes}
     assert per_batch == {"stg__edx__events", "int__events__problem_responses"}
-    compared = []
-    with duckdb.connect() as con:
-        for layer in ("silver", "marts"):
-            for folder in sorted(p for p in (built_scenario.root / layer).iterdir() if p.is_dir()):
-                on_spark = lake.root / layer / folder.name
-                described = con.execute(f"DESCRIBE SELECT * FROM {_scan(folder)}").fetchall()
-                assert [r[:2] for r in con.execute(f"DESCRIBE SELECT * FROM {_scan(on_spark)}").fetchall()] == [
-                    r[:2] for r in described
-                ], folder.name
-                columns = ", ".join(f'"{r[0]}"' for r in described if r[0] != "computed_at")  # when each build ran
-                duck = con.execute(f"SELECT {columns} FROM {_scan(folder)} ORDER BY ALL").fetchall()
-                other = con.execute(f"SELECT {columns} FROM {_scan(on_spark)} ORDER BY ALL").fetchall()
-                assert len(other) == len(duck) and _same(other, duck), folder.name
-                compared.append((folder.name, len(duck)))
-    assert len(compared) >= 40 and sum(rows for _, rows in compared) > 100
+    # A view several models read is computed once (DuckDB over the events once, not once per
+    # event model), in the build's scratch folder, which is gone after the build.
+    stored_once = {o.name for o in summary.models if spark.STORED_ONCE_NOTE in o.notes}
+    assert stored_once == {"stg__edx__events", "stg__edx__courseware_studentmodule", "stg__edx__course_blocks"}
+    assert not list((lake.root / "_scratch").glob("**/stg__edx__events"))
+    compared = _compared(built_scenario, lake)
+    assert len(compared) >= 40 and sum(compared.values()) > 100
     # The partitioned outputs keep DuckDB's layout: one data.parquet per day, the column inside.
     days = sorted(p.name for p in (lake.silver / "int__events__learner_course_day").glob("event_date=*"))
     assert days == sorted(p.name for p in (built_scenario.silver / "int__events__learner_course_day").glob("event_date=*"))
     assert all((lake.silver / "int__events__learner_course_day" / day / PARTITION_FILE).exists() for day in days)
+
+
+def test_every_mart_of_the_sample_on_spark_equals_duckdb_s(spark_built_sample, built_sample):
+    lake, summary = spark_built_sample
+    assert not summary.failed, [o.error for o in summary.failed]
+    compared = _compared(built_sample, lake)
+    marts = {name for name in compared if name.startswith("marts/")}
+    assert marts == {f"marts/{p.name}" for p in built_sample.marts.iterdir() if p.is_dir()} and len(marts) >= 15
+    # The sample's events reach the marts on both engines (not two empty builds agreeing).
+    assert compared["marts/person_course"] > 50 and compared["marts/activity_daily"] > 0
 
 
 def test_the_catalog_reads_spark_s_marts_and_the_summary_says_full_refresh(spark_built):
@@ -118,3 +148,12 @@ def test_a_failed_check_fails_the_model_on_spark_too(spark_session, tmp_path):
     assert checked.error.startswith("idbx/sql/marts/zz_checked.sql: grain (course_key) not unique: 50 duplicate key(s), e.g. ")
     assert summary.outcome("zz_above").status == SKIPPED
     assert not (lake.marts / "zz_checked" / PARTITION_FILE).exists()
+
+
+def test_a_spark_connect_url_is_refused_in_one_line_naming_what_is_missing(tmp_path):
+    lake = tmp_path / "lake"
+    done = run("build", "--lake", str(lake), "--engine", "spark", "--spark-master", "sc://localhost:15002")
+    assert done.returncode == 2
+    assert "sc://localhost:15002: Spark Connect is not supported" in done.stderr
+    assert "mapInArrow" in done.stderr and "grpcio" in done.stderr and "Traceback" not in done.stderr
+    assert not lake.exists()
