@@ -414,7 +414,9 @@ def compare_engines(lake: Lake, work: Path) -> None:
         "| **load average (1 min) before / after** | " + " | ".join(f"{a:.1f} / {b:.1f}" for a, b in zip(loads, loads[1:])) + " |"
     )
     print(
-        "| **peak RSS (MB; on Spark the Python driver, not the JVM)** | " + " | ".join(f"{r['peak']:,.0f}" for r in runs) + " |"
+        "| **peak RSS (MB; on Spark the largest process: the JVM, waited for)** | "
+        + " | ".join(f"{r['peak']:,.0f}" for r in runs)
+        + " |"
     )
     differ = {name: (rows, spark_rows.get(name)) for name, rows in duck_rows.items() if spark_rows.get(name) != rows}
     print(f"marts' rows: {differ if differ else 'the same on both engines'}")
