@@ -411,7 +411,9 @@ def compare_engines(lake: Lake, work: Path) -> None:
     print("| **whole process (wall)** | " + " | ".join(f"{r['wall']:.1f}" for r in runs) + " |")
     print("| **CPU seconds (on Spark with the JVM and its workers)** | " + " | ".join(f"{r['cpu']:.0f}" for r in runs) + " |")
     print(
-        "| **load average (1 min) before / after** | " + " | ".join(f"{a:.1f} / {b:.1f}" for a, b in zip(loads, loads[1:])) + " |"
+        "| **load average (1 min) before / after** | "
+        + " | ".join(f"{a:.1f} / {b:.1f}" for a, b in zip(loads, loads[1:], strict=False))
+        + " |"
     )
     print(
         "| **peak RSS (MB; on Spark the largest process: the JVM, waited for)** | "
