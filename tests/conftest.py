@@ -48,7 +48,7 @@ XDIST_GROUPS = {
     "tests/models/test_marts.py": "scenario",
     "tests/models/test_grain.py": "scenario",
     "tests/models/test_retired_learners.py": "retired-learners",
-    "tests/models/test_spark.py": "spark",  # one Spark session (a JVM) and one Spark build of the scenario
+    "tests/models/test_spark.py": "spark",  # one Spark session (a JVM); the Spark builds of the scenario and the sample
 }
 
 
