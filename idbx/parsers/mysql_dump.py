@@ -291,7 +291,7 @@ class _Reader:
                 f"COPY (SELECT * FROM read_parquet({sql_string(str(spooled))}) WHERE refused IS NULL) "
                 f"TO {sql_string(str(kept))} (FORMAT parquet, ROW_GROUP_SIZE {_ROWS_A_GROUP})"
             )
-            kept.replace(spooled)
+            spooled = kept  # scratch: the first spool goes with the run's folder
         rejects = by_sqlglot.rejects + [
             (line, f"expected {expected} values, found {found}", _tuple_sql(tuple_text))
             for line, tuple_text, found, expected in refused
