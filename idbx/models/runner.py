@@ -111,7 +111,17 @@ def build(
         ):
             catalog.refresh(lake)
     except CatalogError as exc:
-        summary.catalog_error = f"the catalog could not be refreshed (it keeps its previous views): {exc}"
+        summary.catalog_error = catalog_kept(exc)
+    return finish(lake, summary, select, landed, started, rekeyed)
+
+
+def catalog_kept(exc: Exception) -> str:
+    return f"the catalog could not be refreshed (it keeps its previous views): {exc}"
+
+
+def finish(lake: Lake, summary: BuildSummary, select, landed, started: float, rekeyed: int | None) -> BuildSummary:
+    """Either engine's last step: a whole build that failed nowhere is recorded complete (what the
+    chaining of sync and build reads), and the summary timed."""
     if not select and not summary.failed and not summary.catalog_error:
         record_complete_build(lake, landed)
     summary.seconds = time.monotonic() - started

@@ -37,7 +37,7 @@ from idbx.models.planner import Step
 from idbx.models.project import Model, Project, read_project
 from idbx.models.session import first_line, model_select
 from idbx.models.spark_dialect import row_local_input, spark_sql, spark_type
-from idbx.models.state import BuildState, build_lock, landed_sources, record_complete_build
+from idbx.models.state import BuildState, build_lock, landed_sources
 from idbx.privacy import pseudonym
 from idbx.quoting import quote_ident, sql_string
 from idbx.registry import load_registry
@@ -141,12 +141,8 @@ def build(
     try:
         catalog.refresh(lake)
     except IdbxError as exc:
-        summary.catalog_error = f"the catalog could not be refreshed (it keeps its previous views): {exc}"
-    if not select and not summary.failed and not summary.catalog_error:
-        record_complete_build(lake, landed)
-    summary.seconds = time.monotonic() - started
-    summary.rekeyed_learners = rekeyed
-    return summary
+        summary.catalog_error = runner.catalog_kept(exc)
+    return runner.finish(lake, summary, select, landed, started, rekeyed)
 
 
 class _SparkBuild:
