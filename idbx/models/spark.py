@@ -86,9 +86,11 @@ def spark_session(master: str | None = None):
         from pyspark.sql import SparkSession
     except ImportError:
         raise ConfigError("the Spark engine needs pyspark: install idbx[spark] (and Java 17)") from None
+    builder = SparkSession.builder.master(master).appName("idbx build")
     if master.startswith("local"):  # the workers run this Python, where idbx and its pins are
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    builder = SparkSession.builder.master(master).appName("idbx build")
+        # One JVM does all the work: it gets the build's memory budget (Spark's 1 GB default fails a 20M-event lake).
+        builder = builder.config("spark.driver.memory", settings.memory_limit().replace("MB", "m"))
     for name, value in _SESSION_CONFIG.items():
         builder = builder.config(name, value)
     try:
