@@ -10,6 +10,8 @@ of every kind the models count (video, problems, navigation, forum, enrollment, 
   unchanged    a second build with nothing new
   one new day  a build after the log of one more day (200,000 events, 1% of them late) lands
                (the per-learner models recompute the learners whose rows changed)
+  a new day of 5 courses  the log of the day after, as many events in 5 of the 50 courses (as the
+               programme runs: 1 to 6 of its course runs at a time; `--running N`)
   refresh      `--full-refresh` on the lake as it then is
 Prints seconds per model and in total, and peak memory; append to RESULTS.md by hand.
 With --spark, only the full build, on DuckDB and then on Spark local[2] (`idbx build --engine
@@ -249,11 +251,19 @@ def generate(lake: Lake, courses: int, learners: int, events: int) -> None:
 
 
 def write_events(
-    con: duckdb.DuckDBPyConnection, lake: Lake, courses: int, learners: int, first_day: date, days: int, events: int
+    con: duckdb.DuckDBPyConnection,
+    lake: Lake,
+    courses: int,
+    learners: int,
+    first_day: date,
+    days: int,
+    events: int,
+    running: int | None = None,
 ) -> None:
     """About `events` events over `days` log days from first_day, one Parquet file per day. Events
     come in sessions, as learners make them: a learner, one of their courses, a day, 10 to 40
-    events about 45 s apart; 1% of the sessions reach the log 1 to 5 days late."""
+    events about 45 s apart; 1% of the sessions reach the log 1 to 5 days late. With `running`,
+    only the sessions in the first `running` courses (as many events, in fewer courses)."""
     total = sum(share for share, *_ in EVENT_MIX)
     cases, bound = [], 0
     for share, event_type, source, named in EVENT_MIX:
@@ -287,19 +297,20 @@ def write_events(
         "source_file": "'idbx-edx-events-' || CAST(log_date AS VARCHAR) || '.log.gz.gpg'",
         "line_number": "k",
     }
-    sessions = events // 25
+    sessions = events // 25 * (courses // running if running else 1)
+    course = f"CAST((u * 7 + hash(s, 'c') % 3 * 17) % {courses} AS INTEGER)"
     select = f"""
         SELECT {_columns(dict(EVENT_COLUMNS), values)}, log_date FROM (
             SELECT *, s * 40 + i AS k, {kind.replace("hash(k,", "hash(s * 40 + i,")} AS kind FROM (
                 SELECT s, u, log_date,
-                       'course-v1:IDBx+BENCH'
-                           || CAST((u * 7 + hash(s, 'c') % 3 * 17) % {courses} AS INTEGER) || 'x+2016_T1' AS cid,
+                       'course-v1:IDBx+BENCH' || {course} || 'x+2016_T1' AS cid,
                        CAST(log_date AS TIMESTAMP)
                            - INTERVAL (CASE WHEN hash(s, 'late') % 100 = 0 THEN 1 + hash(s, 'l') % 5 ELSE 0 END) DAY
                            + INTERVAL (hash(s, 't') % 80000) SECOND AS session_start,
                        10 + hash(s, 'n') % 31 AS session_events
                 FROM (SELECT s, 1 + hash(s, 'u') % {learners} AS u, DATE '{first_day}' + CAST(s % {days} AS INTEGER) AS log_date
                       FROM range({sessions}) r(s))
+                {f"WHERE {course} < {running}" if running else ""}
             ), range(40) e(i)
             WHERE i < session_events)"""
     folder = lake.bronze / "events"
@@ -333,12 +344,14 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000_000)
     parser.add_argument("--reuse", action="store_true", help="keep the bronze lake of a previous run (same sizes)")
     parser.add_argument("--spark", action="store_true", help="the full build on DuckDB, then on Spark local[2]")
+    parser.add_argument("--running", type=int, default=5, help="courses with events on the last new day (default 5)")
     args = parser.parse_args()
     work = args.work.resolve()
     lake = Lake(work / "lake")
     new_day = SNAPSHOT + timedelta(days=1)
     if args.reuse and lake.bronze.is_dir():
-        for path in (lake.silver, lake.marts, lake.seeds, lake.state / "build", lake.partition_dir("events", log_date=new_day)):
+        days = (lake.partition_dir("events", log_date=day) for day in (new_day, new_day + timedelta(days=1)))
+        for path in (lake.silver, lake.marts, lake.seeds, lake.state / "build", *days):
             shutil.rmtree(path, ignore_errors=True)
     else:
         shutil.rmtree(work, ignore_errors=True)
@@ -351,6 +364,9 @@ def main() -> None:
     con.execute("SET enable_progress_bar = false")
     write_events(con, lake, args.courses, args.learners, new_day, 1, args.events // DAYS)
     runs.append(measured_build(lake, work, "one new day", full=False))
+    # As the programme runs: 1 to 6 of its 33 course runs at a time (../shared/data's registry).
+    write_events(con, lake, args.courses, args.learners, new_day + timedelta(days=1), 1, args.events // DAYS, args.running)
+    runs.append(measured_build(lake, work, f"a new day of {args.running} courses", full=False))
     runs.append(measured_build(lake, work, "refresh", full=True))
     names = [m["name"] for m in runs[0]["models"]]
     print("\nseconds wall / CPU (both cores) per model")

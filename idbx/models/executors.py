@@ -6,7 +6,8 @@ moves it into place, and records what it was built from.
 * `partitions` (incremental by day): the days new, changed or removed log files hold, the model
   reading those days' events as its `events` view for this step only;
 * `merge` (incremental by key): the keys whose rows changed in the keyed inputs, those inputs
-  read filtered to the keys for this step only, written with the previous output's other rows.
+  read filtered to the keys for this step only, written with the other rows of their courses (the
+  output is kept one file per course; the other courses' files are not touched).
 
 Models merged by key learn which keys changed from the models below them: each model whose
 changed rows a merged model needs keeps their keys in a temporary table (`changes`).
@@ -23,7 +24,7 @@ from idbx.models import checks, planner, settings, writer
 from idbx.models.inputs import BuildInputs, digest
 from idbx.models.outcome import BUILT, UNCHANGED, ModelOutcome
 from idbx.models.planner import Step
-from idbx.models.session import DuckSession, mart_values
+from idbx.models.session import DuckSession
 from idbx.models.state import BuildState, ModelState
 from idbx.quoting import quote_ident
 
@@ -166,7 +167,7 @@ class Executors:
             previous.fingerprint if previous else None,
             previous.inputs if previous else {},
             definition,
-            writer.output_exists(folder, None),
+            writer.output_exists(folder, model.output_partition),
             inputs,
             {ref: columns for ref, (columns, _) in self.changes.items()},
         )
@@ -179,7 +180,8 @@ class Executors:
         else:
             self.session.bind(model)
             select = self.session.select(model, self.inputs.data_through(model))
-            outcome.rows = writer.write_table(self.con, self.lake, select, folder, self._check(step, outcome))
+            writer.write_partitions(self.con, self.lake, select, folder, model.output_partition, None, self._check(step, outcome))
+            outcome.rows = writer.output_rows(self.con, folder)
             outcome.status = BUILT
         self.state.models[model.name] = ModelState(definition, inputs=inputs)
         self.inputs.outputs[model.name] = digest(definition, *inputs.values())
@@ -187,7 +189,8 @@ class Executors:
     def _merge_keys(self, step: Step, folder: Path, changed: tuple[str, ...], outcome: ModelOutcome) -> int:
         """Recompute the rows of the keys that changed upstream, from the keyed inputs' rows of
         those keys (each read once, into a temporary table, that the views in between read), and
-        write them with the previous output's other rows (one atomic replace)."""
+        write them with the other rows of their courses, one atomic replace per course. The other
+        rows keep what they were written with (a mart's computed_at and data_through included)."""
         model = step.model
         keys = f"_changed__{model.name}"
         listed = ", ".join(quote_ident(column) for column in model.merge_by)
@@ -197,25 +200,24 @@ class Executors:
             + ") AS changed"
         )
         self.changes[model.name] = (model.merge_by, keys)
+        course = quote_ident(model.output_partition)
+        courses = {value for (value,) in self.con.execute(f"SELECT DISTINCT {course} FROM {quote_ident(keys)}").fetchall()}
         same_key = " AND ".join(f"rows.{quote_ident(c)} IS NOT DISTINCT FROM keys.{quote_ident(c)}" for c in model.merge_by)
         of_keys = f"SEMI JOIN {quote_ident(keys)} AS keys ON {same_key}"
         tables = {f"_keyed__{ref}": f"SELECT rows.* FROM ({self._output_scan(ref)}) AS rows {of_keys}" for ref in step.keyed}
         views = {ref: f"SELECT * FROM {quote_ident(f'_keyed__{ref}')}" for ref in step.keyed}
         with self.session.scoped_views(views, tables):
             self.session.bind(model)
-            data_through = self.inputs.data_through(model)
-            kept = writer.output_scan(folder, None)
-            if model.is_mart:
-                values = mart_values(self.project, model, self.session.computed_at, data_through)
-                kept = f"SELECT * REPLACE ({values}) FROM ({kept})"
+            kept = writer.partitions_scan(folder, model.output_partition, courses)
             merged = (
-                f"SELECT * FROM ({self.session.select(model, data_through)}) AS recomputed UNION ALL BY NAME "
-                f"SELECT rows.* FROM ({kept}) AS rows ANTI JOIN {quote_ident(keys)} AS keys ON {same_key}"
+                f"SELECT * FROM ({self.session.select(model, self.inputs.data_through(model))}) AS recomputed "
+                f"UNION ALL BY NAME SELECT rows.* FROM ({kept}) AS rows ANTI JOIN {quote_ident(keys)} AS keys ON {same_key}"
             )
             check = self._check(step, outcome, of_keys)  # the recomputed keys (the grain holds the key)
-            outcome.rows = writer.write_table(self.con, self.lake, merged, folder, check)
+            writer.write_partitions(self.con, self.lake, merged, folder, model.output_partition, courses, check)
+        outcome.rows = writer.output_rows(self.con, folder)
         return self.con.execute(f"SELECT count(*) FROM {quote_ident(keys)}").fetchall()[0][0]
 
     def _output_scan(self, name: str) -> str:
         model = self.project.models[name]
-        return writer.output_scan(self.lake.root / model.output_folder / name, model.partition_by)
+        return writer.output_scan(self.lake.root / model.output_folder / name)

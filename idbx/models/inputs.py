@@ -118,7 +118,7 @@ class BuildInputs:
         (rows,) = self.con.execute(
             "SELECT md5(coalesce(string_agg(CAST(to_json(line) AS VARCHAR), chr(10) "
             "ORDER BY CAST(to_json(line) AS VARCHAR)), '')) "
-            f"FROM ({writer.output_scan(folder, None)}) AS line"
+            f"FROM ({writer.output_scan(folder)}) AS line"
         ).fetchall()[0]
         return digest(self.project.definitions_hash(model.name), rows)
 

@@ -79,6 +79,12 @@ class Model:
     def output_folder(self) -> str:
         return settings.LAYER_OUTPUT[self.layer]
 
+    @property
+    def output_partition(self) -> str | None:
+        """The column the output is split into folders by: a day for a model partitioned by day, the
+        course for one merged by key, None for one file."""
+        return self.partition_by or (settings.MERGED_PARTITION if self.merge_by else None)
+
 
 def parse_model(name: str, layer: str, path: Path, text: str, parsed: dict[str, list[str]] | None = None) -> Model:
     """A model from its file's text; ModelError naming the file for a bad header or SQL.
@@ -105,7 +111,8 @@ def parse_model(name: str, layer: str, path: Path, text: str, parsed: dict[str, 
         sql_hash=digest,
         partition_by=header.get("partition_by"),
         merge_by=tuple(merge_by) if merge_by else None,
-        not_null=_not_null(label, header, columns),
+        # a merged model's files are per course: a row without one is refused as a NULL in a not_null column
+        not_null=tuple(dict.fromkeys([*_not_null(label, header, columns), *([settings.MERGED_PARTITION] if merge_by else [])])),
         accepted_values=_accepted_values(label, header, columns),
         flags=_flags(label, header, columns),
     )
@@ -159,6 +166,10 @@ def _check_columns(label: str, header: dict) -> tuple[dict, list]:
     merge_by = header.get("merge_by")
     if merge_by is not None and (not _column_list(merge_by) or not set(merge_by) <= set(grain)):
         raise ModelError(label, "merge_by must list some of the grain's columns")
+    if merge_by is not None and merge_by[0] != settings.MERGED_PARTITION:
+        raise ModelError(
+            label, f"a merged model is kept one file per course: its merge_by starts with {settings.MERGED_PARTITION}"
+        )
     return columns, grain
 
 

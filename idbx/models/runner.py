@@ -35,7 +35,7 @@ import duckdb
 from idbx import engine
 from idbx.errors import CatalogError, ConfigError, IdbxError, ModelError
 from idbx.lake import catalog, seals
-from idbx.lake.store import PARTITION_FILE, Lake
+from idbx.lake.store import Lake
 from idbx.models import checks, planner, settings, sources, writer
 from idbx.models.executors import Executors
 from idbx.models.inputs import BuildInputs
@@ -142,11 +142,11 @@ def check_key(lake: Lake, state: BuildState, key: bytes, rekey: bool) -> int | N
             f"{fingerprint}): every learner_id would change; use the key it was built with, or rebuild every learner id "
             "under this one with `idbx build --rekey`"
         )
-    previous = lake.marts / settings.LEARNER_MART / PARTITION_FILE
-    if not previous.exists():
+    previous = lake.marts / settings.LEARNER_MART
+    if not any(previous.glob("**/*.parquet")):
         return 0
     with duckdb.connect() as con:
-        return con.execute("SELECT count(DISTINCT learner_id) FROM read_parquet(?)", [str(previous)]).fetchall()[0][0]
+        return con.execute(f"SELECT count(DISTINCT learner_id) FROM ({writer.output_scan(previous)})").fetchall()[0][0]
 
 
 def build_in_order(
@@ -256,12 +256,12 @@ class _Build:
         self._after_write(model, folder, recorded, outcome)
 
     def _after_write(self, model: Model, folder: Path, recorded: dict, outcome: ModelOutcome) -> None:
-        scan = writer.output_scan(folder, model.partition_by)
+        scan = writer.output_scan(folder)
         self.session.read_output(model, scan)
         if outcome.status == BUILT:
             self.built_columns[model.name] = self.session.columns(model.name)
         if outcome.rows is None:
-            outcome.rows = writer.output_rows(self.session.con, folder, model.partition_by)
+            outcome.rows = writer.output_rows(self.session.con, folder)
         self.state.models[model.name].rows = outcome.rows
         self.output_seals[model.name] = seals.reseal(self.lake, folder, recorded)
         if model.flags:

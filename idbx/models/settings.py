@@ -16,7 +16,7 @@ LAYER_OUTPUT = {"staging": "silver", "intermediate": "silver", "marts": "marts"}
 
 VIEW = "view"  # a view inside the build only (large inputs read once by the models above them)
 TABLE = "table"  # one Parquet file, replaced whole
-INCREMENTAL = "incremental"  # Parquet partitioned by day, rebuilt for the days new log files hold
+INCREMENTAL = "incremental"  # by day (the days new log files hold) or by key (the keys whose inputs changed)
 MATERIALIZATIONS = (VIEW, TABLE, INCREMENTAL)
 
 # What an incremental model is partitioned by (its `partition_by`): the events' own day (a new log
@@ -24,6 +24,9 @@ MATERIALIZATIONS = (VIEW, TABLE, INCREMENTAL)
 EVENT_DATE = "event_date"
 LOG_DATE = "log_date"
 PARTITION_COLUMNS = (EVENT_DATE, LOG_DATE)
+# A model merged by key (its `merge_by`, starting with this column) is written one file per value:
+# a build rewrites the courses whose keys changed, not the whole table.
+MERGED_PARTITION = "course_key"
 # Incremental models read the events through this staging view and nothing else.
 EVENTS_SOURCE = "events"
 REGISTRY_SOURCE = "course_registry"

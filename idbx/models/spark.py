@@ -250,16 +250,17 @@ class _SparkBuild:
             return
         folder = self.lake.root / model.output_folder / model.name
         check = self._staged_check(model, outcome)
-        if model.partition_by:
-            written, removed = _write_partitions(frame, self.lake, folder, model.partition_by, self._schema_file(model), check)
+        if model.output_partition:
+            partition, schema = model.output_partition, self._schema_file(model)
+            written, removed = _write_partitions(frame, self.lake, folder, partition, schema, check)
             outcome.notes.append(f"{written} partition(s) written, {removed} removed")
         else:
             _write_table(frame, self.lake, folder, check)
         outcome.status = runner.BUILT
         outcome.notes.append(FULL_REFRESH_NOTE)
-        outcome.rows = writer.output_rows(self.duck, folder, model.partition_by)
+        outcome.rows = writer.output_rows(self.duck, folder)
         if model.flags:
-            scan = writer.output_scan(folder, model.partition_by)
+            scan = writer.output_scan(folder)
             outcome.flagged, outcome.flag_lines = checks.flag_rows(self.duck, model, scan)
         self.output_seals[model.name] = seals.reseal(self.lake, folder, self.output_seals.get(model.name, {}))
         self._read_back(model, folder)
@@ -274,9 +275,8 @@ class _SparkBuild:
 
     def _read_back(self, model: Model, folder: Path) -> None:
         """Models above read the output as written, as on DuckDB."""
-        files = (
-            sorted(folder.glob(f"{model.partition_by}=*/{PARTITION_FILE}")) if model.partition_by else [folder / PARTITION_FILE]
-        )
+        partition = model.output_partition
+        files = sorted(folder.glob(f"{partition}=*/{PARTITION_FILE}")) if partition else [folder / PARTITION_FILE]
         if files:
             self.spark.read.parquet(*map(str, files)).createOrReplaceTempView(model.name)
         else:
@@ -364,6 +364,7 @@ def _write_table(frame, lake: Lake, folder: Path, check: writer.StagedCheck) -> 
         (part,) = sorted(work.glob("part-*.parquet"))
         check([str(part)])
         atomic.rename_into_place(part, folder / PARTITION_FILE)
+        writer.remove_other_layout(folder, partitioned=False)
     finally:
         atomic.remove(work)
 
@@ -382,18 +383,19 @@ def _write_partitions(frame, lake: Lake, folder: Path, column: str, schema_file,
             files = sorted(day_folder.glob("part-*.parquet"))
             if len(files) != 1:
                 raise OSError(f"{folder.name}: Spark wrote {len(files)} files for {day_folder.name}")
-            produced[day_folder.name.split("=", 1)[1]] = files[0]
+            produced[writer.partition_value(day_folder)] = files[0]
         if produced:
             check([str(file) for file in produced.values()])
         for day, file in produced.items():
-            target = folder / f"{column}={day}"
+            target = folder / writer.partition_folder(column, day)
             target.mkdir(exist_ok=True)
             atomic.rename_into_place(file, target / PARTITION_FILE)
-        stale = [path for path in folder.glob(f"{column}=*") if path.name.split("=", 1)[1] not in produced]
+        stale = [path for path in folder.glob(f"{column}=*") if writer.partition_value(path) not in produced]
         for path in stale:
             atomic.remove(path)
         schema_file(work / MODEL_SCHEMA_FILE)
         atomic.rename_into_place(work / MODEL_SCHEMA_FILE, folder / MODEL_SCHEMA_FILE)
+        writer.remove_other_layout(folder, partitioned=True)
     finally:
         atomic.remove(work)
     return len(produced), len(stale)

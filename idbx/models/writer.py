@@ -1,15 +1,18 @@
 """Writing model outputs (I/O), always aside then renamed into place: a reader or a crash sees the
 old output or the new one, never a half-written file.
 
-A table model is one `data.parquet`, and so is a model merged by key (rewritten whole: its kept
-rows and its recomputed ones). A model partitioned by day is one `<column>=D/data.parquet` per
-day, each replaced by its own rename, beside a zero-row `_schema.parquet` that keeps the model's
-columns visible while it has no partition."""
+A table model is one `data.parquet`. A model partitioned by day is one `<column>=D/data.parquet`
+per day, and a model merged by key one `course_key=K/data.parquet` per course (a build rewrites
+the courses whose keys changed: a day's logs touch the courses running, not every course), each
+partition replaced by its own rename, beside a zero-row `_schema.parquet` that keeps the model's
+columns visible while it has no partition. A partition's folder name is its value URL-encoded
+(`partition_folder`), whichever engine wrote it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 import duckdb
 
@@ -29,6 +32,17 @@ _OPTIONS = f"FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL {COMPRESSION_LE
 StagedCheck = Callable[[list[str]], None]
 
 
+def partition_folder(column: str, value: str) -> str:
+    """The folder of one partition: `<column>=<value>`, the value URL-encoded as DuckDB writes it
+    (a course key may hold `=`, `%` or letters beyond ASCII; a day is unchanged)."""
+    return f"{column}={quote(value, safe='')}"
+
+
+def partition_value(folder: Path) -> str:
+    """The value a partition folder holds (the inverse of partition_folder, and of Spark's escaping)."""
+    return unquote(folder.name.split("=", 1)[1])
+
+
 def write_table(con: duckdb.DuckDBPyConnection, lake: Lake, select: str, folder: Path, check: StagedCheck | None = None) -> int:
     staged = lake.stage_partition(con.sql(select), folder, compression_level=COMPRESSION_LEVEL)
     try:
@@ -39,7 +53,18 @@ def write_table(con: duckdb.DuckDBPyConnection, lake: Lake, select: str, folder:
     except BaseException:
         lake.discard([staged])
         raise
+    remove_other_layout(folder, partitioned=False)
     return rows
+
+
+def remove_other_layout(folder: Path, partitioned: bool) -> None:
+    """After a model's output is written in its layout, what an earlier layout left (a merged model
+    written as one file before it was kept per course), so that readers see one or the other."""
+    if partitioned:
+        atomic.remove(folder / PARTITION_FILE)
+    else:
+        for leftover in [*folder.glob("*=*"), folder / MODEL_SCHEMA_FILE]:
+            atomic.remove(leftover)
 
 
 def write_partitions(
@@ -51,9 +76,9 @@ def write_partitions(
     days: set[str] | None,
     check: StagedCheck | None = None,
 ) -> tuple[int, int]:
-    """Replace the partitions of `days` (every partition when None) with what `select` gives for
-    them, partitioned by `column`; days it gives nothing for lose their partition. Returns
-    (partitions written, removed)."""
+    """Replace the partitions of `days` (values of `column`: days, or courses; every partition when
+    None) with what `select` gives for them; values it gives nothing for lose their partition.
+    Returns (partitions written, removed)."""
     folder.mkdir(parents=True, exist_ok=True)
     work = lake.aside(folder)
     try:
@@ -66,13 +91,13 @@ def write_partitions(
         con.execute(f"COPY (SELECT * FROM ({select}) AS model LIMIT 0) TO {sql_string(str(staged_schema))} (FORMAT parquet)")
         produced = {}
         for partition in work.glob(f"{column}=*"):
-            produced[partition.name.split("=", 1)[1]] = sorted(partition.glob("*.parquet"))
+            produced[partition_value(partition)] = sorted(partition.glob("*.parquet"))
         if days is not None and not set(produced) <= days:
             raise RuntimeError(f"{folder.name}: wrote days outside the ones asked for: {sorted(set(produced) - days)[:5]}")
         if check:
             check([str(staged_schema)] + [str(file) for files in produced.values() for file in files])
         for day, files in produced.items():
-            target = folder / f"{column}={day}"
+            target = folder / partition_folder(column, day)
             target.mkdir(exist_ok=True)
             if len(files) > 1:
                 merged = work / f"{column}={day}.merged.parquet"
@@ -80,29 +105,33 @@ def write_partitions(
                 con.execute(f"COPY (SELECT * FROM read_parquet({listed})) TO {sql_string(str(merged))} ({_OPTIONS})")
                 files = [merged]
             atomic.rename_into_place(files[0], target / PARTITION_FILE)
-        existing = {p.name.split("=", 1)[1]: p for p in folder.glob(f"{column}=*")}
+        existing = {partition_value(p): p for p in folder.glob(f"{column}=*")}
         stale = [path for day, path in existing.items() if day not in produced and (days is None or day in days)]
         for path in stale:
             atomic.remove(path)
         atomic.rename_into_place(staged_schema, schema)
+        if days is None:
+            remove_other_layout(folder, partitioned=True)
     finally:
         atomic.remove(work)
     return len(produced), len(stale)
 
 
-def output_scan(model_folder: Path, partition_by: str | None) -> str:
-    """SELECT over a model's output as written (partitioned by `partition_by`, or one file)."""
-    if partition_by is None:
+def output_scan(model_folder: Path) -> str:
+    """SELECT over a model's output as written: one file, or its partitions (none: no rows, its columns)."""
+    if (model_folder / PARTITION_FILE).exists():
         return f"SELECT * FROM read_parquet({sql_string(str(model_folder / PARTITION_FILE))})"
-    if any(model_folder.glob(f"{partition_by}=*/{PARTITION_FILE}")):
-        pattern = model_folder / f"{partition_by}=*" / PARTITION_FILE
+    if any(model_folder.glob(f"*=*/{PARTITION_FILE}")):
+        pattern = model_folder / "*=*" / PARTITION_FILE
         return f"SELECT * FROM read_parquet({sql_string(str(pattern))}, hive_partitioning = false)"
     return f"SELECT * FROM read_parquet({sql_string(str(model_folder / MODEL_SCHEMA_FILE))})"
 
 
 def partitions_scan(model_folder: Path, partition_by: str, days: set[str]) -> str:
-    """SELECT over the partitions of these days as they are now (none: no rows, the model's columns)."""
-    files = [path for day in sorted(days) if (path := model_folder / f"{partition_by}={day}" / PARTITION_FILE).exists()]
+    """SELECT over the partitions of these values (days, or courses) as they are now (none: no
+    rows, the model's columns)."""
+    paths = [model_folder / partition_folder(partition_by, value) / PARTITION_FILE for value in sorted(days)]
+    files = [path for path in paths if path.exists()]
     if not files:
         return f"SELECT * FROM read_parquet({sql_string(str(model_folder / MODEL_SCHEMA_FILE))})"
     return f"SELECT * FROM read_parquet([{', '.join(sql_string(str(path)) for path in files)}], hive_partitioning = false)"
@@ -112,5 +141,5 @@ def output_exists(model_folder: Path, partition_by: str | None) -> bool:
     return (model_folder / (PARTITION_FILE if partition_by is None else MODEL_SCHEMA_FILE)).exists()
 
 
-def output_rows(con: duckdb.DuckDBPyConnection, model_folder: Path, partition_by: str | None) -> int:
-    return con.execute(f"SELECT count(*) FROM ({output_scan(model_folder, partition_by)})").fetchall()[0][0]
+def output_rows(con: duckdb.DuckDBPyConnection, model_folder: Path) -> int:
+    return con.execute(f"SELECT count(*) FROM ({output_scan(model_folder)})").fetchall()[0][0]

@@ -176,11 +176,11 @@ def test_country_by_ip_is_drawn_only_when_person_course_has_it(built_sample, sit
     page = settings.course_page("idb1x_2t2014")
     assert "(dirección IP)" in (site.out / page).read_text(encoding="utf-8")
     lake = marts_only(built_sample, tmp_path / "lake")
-    person_course = lake.marts / "person_course" / "data.parquet"
-    duckdb.execute(
-        f"COPY (SELECT * EXCLUDE (country_by_ip) FROM '{person_course}') TO '{tmp_path / 'pc.parquet'}' (FORMAT parquet)"
-    )
-    shutil.move(tmp_path / "pc.parquet", person_course)
+    for person_course in (lake.marts / "person_course").glob("**/*.parquet"):  # each course's file, and the schema
+        duckdb.execute(
+            f"COPY (SELECT * EXCLUDE (country_by_ip) FROM '{person_course}') TO '{tmp_path / 'pc.parquet'}' (FORMAT parquet)"
+        )
+        shutil.move(tmp_path / "pc.parquet", person_course)
     without_ip = build_site(lake, tmp_path / "site")
     assert "(dirección IP)" not in (without_ip.out / page).read_text(encoding="utf-8")
 

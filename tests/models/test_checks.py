@@ -173,7 +173,7 @@ def test_a_merged_model_recomputed_by_key_is_checked(tmp_path):
     (root / "marts" / "zz_above.sql").write_text(ABOVE.replace("zz_checked", "zz_merged"), encoding="utf-8")
     first = build(lake, select=["zz_above"], project=read_project(root))
     assert first.outcome("zz_merged").status == BUILT and not first.failed
-    output = lake.marts / "zz_merged" / "data.parquet"
+    output = lake.marts / "zz_merged" / "course_key=ra_2016_t1" / "data.parquet"  # the learner's course
     before = output.read_bytes()
     tiny_lake.events(lake, date(2016, 7, 7), [scenario.ev(1, "play_video", scenario.t(7, 8, 0))])
     summary = build(lake, select=["zz_above"], project=read_project(root))

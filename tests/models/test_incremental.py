@@ -30,14 +30,14 @@ def partition_times(lake: Lake) -> dict[str, int]:
 
 
 def snapshot(lake: Lake) -> dict[str, list[tuple]]:
-    """Every silver and mart table, rows sorted, without the build time."""
+    """Every silver and mart table, rows sorted, without the build's bookkeeping: the rows a merge
+    kept keep the computed_at and data_through of the build that computed them."""
     tables = {}
     with duckdb.connect(str(lake.catalog_path), read_only=True) as con:
         for (name,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall():
             if (lake.silver / name).is_dir() or (lake.marts / name).is_dir():
-                columns = [
-                    c for (c,) in con.execute(f'SELECT column_name FROM (DESCRIBE "{name}")').fetchall() if c != "computed_at"
-                ]
+                described = con.execute(f'SELECT column_name FROM (DESCRIBE "{name}")').fetchall()
+                columns = [c for (c,) in described if c not in ("computed_at", "data_through")]
                 select = ", ".join(f'CAST("{c}" AS VARCHAR)' for c in columns)
                 tables[name] = sorted(con.execute(f'SELECT {select} FROM "{name}"').fetchall(), key=repr)
     return tables
@@ -56,6 +56,40 @@ def full_refresh_copy(lake: Lake, registry: Path, where: Path) -> Lake:
     copy = Lake(where)
     assert not build(copy, registry_path=registry, full_refresh=True).failed
     return copy
+
+
+def course_files(lake: Lake, mart: str) -> dict[str, bytes]:
+    return {p.parent.name: p.read_bytes() for p in (lake.marts / mart).glob("course_key=*/data.parquet")}
+
+
+def test_a_merged_model_rewrites_only_the_courses_whose_keys_changed(scenario_lake, tmp_path):
+    lake, registry = scenario_lake
+    before = course_files(lake, "person_course")
+    assert {"course_key=ra_2016_t1", "course_key=rc_2016_t1"} <= set(before)
+    assert not (lake.marts / "person_course" / "data.parquet").exists()
+    computed_at = tiny_lake.rows(lake, "SELECT DISTINCT computed_at FROM person_course WHERE course_key = 'rc_2016_t1'")
+    tiny_lake.events(lake, date(2016, 7, 7), [ev(4, "play_video", t(7, 8, 0))])  # course A: ra_2016_t1
+    summary = build(lake, registry_path=registry)
+    assert summary.outcome("person_course").notes == [merged(1)]
+    after = course_files(lake, "person_course")
+    assert {name for name in after if after[name] != before.get(name)} == {"course_key=ra_2016_t1"}
+    # The other courses' rows are as the first build wrote them, its computed_at included.
+    assert tiny_lake.rows(lake, "SELECT DISTINCT computed_at FROM person_course WHERE course_key = 'rc_2016_t1'") == computed_at
+    assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full"))
+
+
+def test_a_merged_model_written_as_one_file_by_an_earlier_version_is_rewritten_per_course(scenario_lake):
+    lake, registry = scenario_lake
+    folder = lake.marts / "person_course"
+    rows = tiny_lake.rows(lake, "SELECT * EXCLUDE (computed_at) FROM person_course ORDER BY ALL")
+    with duckdb.connect() as con:  # the layout before: one data.parquet
+        con.execute(f"COPY (SELECT * FROM read_parquet('{folder}/*/data.parquet')) TO '{folder}/data.parquet' (FORMAT parquet)")
+    for leftover in [*folder.glob("course_key=*"), folder / "_schema.parquet"]:
+        shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+    summary = build(lake, registry_path=registry)
+    assert summary.outcome("person_course").status == BUILT
+    assert not (folder / "data.parquet").exists() and course_files(lake, "person_course")
+    assert tiny_lake.rows(lake, "SELECT * EXCLUDE (computed_at) FROM person_course ORDER BY ALL") == rows
 
 
 def test_a_late_event_updates_its_own_day_and_nothing_else(scenario_lake, tmp_path):
@@ -212,6 +246,8 @@ def test_engagement_and_video_models_take_late_and_withdrawn_events(scenario_lak
     summary = build(lake, registry_path=registry)
     for name, written in ENGAGEMENT_DAYS.items():
         assert summary.outcome(name).notes == [f"recomputed 2 event day(s): {written} partition(s) written, 0 removed"], name
+    usage = summary.outcome("int__videos__segment_usage").notes  # merged by video: v1 alone
+    assert usage == ["recomputed 1 [course_key, video_id] value(s), kept the other rows"]
     # learner 4: 10 -> 22 (segments 2-4); learner 2: 0 -> 100 (0-20; the end segment, of 95 s, is 19)
     assert tiny_lake.rows(lake, "SELECT duration, users_at_start, users_at_end, total_viewed_seconds FROM video_engagement") == [
         (100, 1, 1, (3 + 21) * 5)

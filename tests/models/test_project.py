@@ -87,6 +87,10 @@ def test_a_cycle_names_the_models(tmp_path):
             + "SELECT 1 AS k",
             "an incremental model, and only one",
         ),
+        (
+            HEADER.replace("materialized: table", "materialized: incremental\nmerge_by: [k]") + "SELECT 1 AS k",
+            "a merged model is kept one file per course: its merge_by starts with course_key",
+        ),
         (HEADER + "SELEC k FROM a", "does not parse|exactly one SELECT"),
     ],
 )
@@ -94,6 +98,13 @@ def test_a_malformed_model_names_its_file(text, message):
     with pytest.raises(ModelError, match=message) as caught:
         parse_model("m", "marts", Path("m.sql"), text)
     assert str(caught.value).startswith("idbx/sql/marts/m.sql: ")
+
+
+def test_a_merged_model_checks_its_rows_have_a_course():
+    header = HEADER.replace("grain: [k]", "grain: [course_key, k]").replace("materialized: table", "materialized: incremental")
+    header = header.replace("  k: a key", "  k: a key\n  course_key: the course").replace("*/", "merge_by: [course_key]\n*/")
+    model = parse_model("m", "marts", Path("m.sql"), header + "SELECT 'c' AS course_key, 1 AS k")
+    assert model.not_null == ("course_key",) and model.output_partition == "course_key"
 
 
 @pytest.fixture(scope="module")

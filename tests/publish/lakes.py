@@ -3,26 +3,29 @@ views read the same files), and a larger learner set made by replicating learner
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import duckdb
 
 from idbx.lake import seals
 from idbx.lake.store import PARTITION_FILE, Lake
-from idbx.quoting import sql_string
+from idbx.models import writer
+from idbx.models.settings import MERGED_PARTITION
 from tests.conftest import copy_lake
 
 
 def rewrite_mart(lake: Lake, mart: str, select: str) -> None:
-    """Replace the mart's file with `select`, which reads the current one as `mart`, sealed as a
-    build seals what it writes (else publish refuses it as tampered)."""
-    path = lake.marts / mart / PARTITION_FILE
-    tmp = path.with_name("rewritten.parquet")
-    with duckdb.connect() as con:
-        con.execute(f"CREATE VIEW mart AS SELECT * FROM read_parquet({sql_string(str(path))})")
-        con.execute(f"COPY ({select}) TO {sql_string(str(tmp))} (FORMAT parquet)")
-    os.replace(tmp, path)
+    """Replace the mart's rows with `select`, which reads the current ones as `mart`, written as the
+    build writes (one file, or a file per course) and sealed as it seals them (else publish refuses
+    them as tampered)."""
+    folder = lake.marts / mart
+    with duckdb.connect() as con, lake.run("a test rewrites a mart"):
+        con.execute(f"CREATE VIEW mart AS {writer.output_scan(folder)}")
+        con.execute(f"CREATE TABLE rewritten AS {select}")
+        if (folder / PARTITION_FILE).exists():
+            writer.write_table(con, lake, "SELECT * FROM rewritten", folder)
+        else:
+            writer.write_partitions(con, lake, "SELECT * FROM rewritten", folder, MERGED_PARTITION, None)
     sealed = seals.read_output_seals(lake)
     sealed[mart] = seals.reseal(lake, lake.marts / mart, {})
     seals.write_output_seals(lake, sealed)

@@ -131,7 +131,7 @@ def test_a_deployed_day_is_reprocessed_by_a_process_worker_then_built_and_publis
         )
     assert build_run.state.is_completed(), build_run.state.message
     assert published.key == "build-and-publish" and published.data.startswith(f"## build-and-publish: {lake}\n")
-    learners = duckdb.sql(f"SELECT count(*) FROM read_parquet('{lake}/marts/person_course/*.parquet')").fetchall()[0][0]
+    learners = duckdb.sql(f"SELECT count(*) FROM read_parquet('{lake}/marts/person_course/*/data.parquet')").fetchall()[0][0]
     assert database.learners.count_documents({}) == learners > 0
     assert database.courses.count_documents({}) > 0
     assert (lake / "exports" / "person-course.csv").is_file() and (lake / "dashboard" / "index.html").is_file()

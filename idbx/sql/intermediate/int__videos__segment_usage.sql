@@ -9,9 +9,11 @@ description: >
   next watched segment above has at most 5% of its viewers, edX's dropoff_threshold 0.05; else the
   last watched), and the duration is (final segment + 1) * 5 - 1. Segments after the final one are
   left out. users_at_start = learners of segment 0; users_at_end = learners of the segment of
-  max(duration - 30, 0.95 * duration) (credits cut off).
+  max(duration - 30, 0.95 * duration) (credits cut off). Merged by video: a new day recomputes the
+  videos watched in it (their courses' files), not every video.
 grain: [course_key, video_id, segment]
-materialized: table
+materialized: incremental
+merge_by: [course_key, video_id]
 columns:
   course_key: Short key of the course run.
   course_id: The edX course id as the events give it.
