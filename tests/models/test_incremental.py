@@ -13,6 +13,7 @@ import pytest
 
 from idbx.lake.store import Lake
 from idbx.models.runner import BUILT, UNCHANGED, build
+from tests.conftest import copy_lake
 from tests.models import scenario, tiny_lake
 from tests.models.scenario import ev, t
 
@@ -43,12 +44,24 @@ def snapshot(lake: Lake) -> dict[str, list[tuple]]:
     return tables
 
 
-@pytest.fixture
-def scenario_lake(tmp_path: Path) -> tuple[Lake, Path]:
-    lake = Lake(tmp_path / "lake")
-    registry = scenario.write(lake, tmp_path)
-    assert not build(lake, registry_path=registry).failed
+@pytest.fixture(scope="module")
+def scenario_built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Lake, Path]:
+    """The scenario written and built once for the module (read-only: each test takes a copy)."""
+    root = tmp_path_factory.mktemp("incremental-scenario")
+    lake = Lake(root / "lake")
+    registry = scenario.write(lake, root)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("IDBX_PSEUDONYM_KEY", tiny_lake.KEY)
+        assert not build(lake, registry_path=registry).failed
     return lake, registry
+
+
+@pytest.fixture
+def scenario_lake(scenario_built: tuple[Lake, Path], tmp_path: Path) -> tuple[Lake, Path]:
+    """A copy of the built scenario for the test to change (file times kept: the build's state
+    recognises its event files by size and time, as in the lake it built)."""
+    built, registry = scenario_built
+    return copy_lake(built, tmp_path), registry
 
 
 def full_refresh_copy(lake: Lake, registry: Path, where: Path) -> Lake:
