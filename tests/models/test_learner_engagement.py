@@ -19,7 +19,9 @@ from idbx.exports.engagement import Intervals
 from idbx.exports.writer import write_report
 from idbx.ingest.course_data import ingest_package
 from idbx.ingest.events import ingest_events
+from idbx.lake.store import Lake
 from idbx.models.runner import build
+from tests.conftest import copy_lake
 from tests.models import tiny_lake
 
 COURSE = "course-v1:ForumX+1+1"
@@ -68,13 +70,19 @@ OUR_LOG = [
 ]
 
 
-@pytest.fixture
-def engagement_lake(corpus, lake, tmp_path):
-    ours = tmp_path / "ours.log"
+@pytest.fixture(scope="module")
+def engagement_lake(corpus, tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    """The fixture's and our log landed and built once for the module (read-only: a test that
+    changes it takes a copy_lake)."""
+    root = tmp_path_factory.mktemp("engagement")
+    lake = Lake(root / "lake")
+    ours = root / "ours.log"
     ours.write_text("\n".join(OUR_LOG) + "\n")
     assert not ingest_events([corpus / "events" / "student_forum_activity.log"], lake, log_date=date(2015, 9, 14)).failed
     assert not ingest_events([ours], lake, log_date=date(2015, 9, 22)).failed
-    assert not build(lake).failed
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("IDBX_PSEUDONYM_KEY", tiny_lake.KEY)
+        assert not build(lake).failed
     return lake
 
 
@@ -197,6 +205,7 @@ def _idbx(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_cli_names_learners_only_when_asked(engagement_lake, tmp_path):
+    engagement_lake = copy_lake(engagement_lake, tmp_path)
     # A self-hosted dump of the users and cohorts of every course, without an enrolment table: its
     # users go to the courses the enrolment events put them in.
     users = tmp_path / "forumx-2015-09-30"
