@@ -39,22 +39,28 @@ _SERVICES: dict[str, LocalService] = {}
 # the tests they are given need. The tests that need something slow to start or to build are handed
 # to one worker together, by where they are (the scheduler knows tests only by their ids: with
 # pytest 9.2, xdist_group marks no longer reach it, so `--dist loadgroup` groups nothing); any other
-# test is handed out on its own.
+# test is handed out on its own. The groups are handed out first, in this order (the longest
+# first, so that the two workers start on the two longest and the short tests fill in after them);
+# a module whose tests share a module fixture that builds a lake is a group of its own, so that it
+# builds it once.
 XDIST_GROUPS = {
+    "tests/models/test_spark.py": "spark",  # one Spark session (a JVM); the Spark builds of the scenario and the sample
     "tests/orchestration/": "prefect-server",  # tens of seconds and a core to start
     "tests/system/": "prefect-server",
-    "tests/dashboard/": "dashboard",  # the sample's dashboard; Chromium loading each of its pages
     "tests/publish/": "scenario",  # SecantusDB; the scenario lake and the lakes made from it
     "tests/models/test_marts.py": "scenario",
     "tests/models/test_grain.py": "scenario",
+    "tests/dashboard/": "dashboard",  # the sample's dashboard; Chromium loading each of its pages
     "tests/models/test_retired_learners.py": "retired-learners",
-    "tests/models/test_spark.py": "spark",  # one Spark session (a JVM); the Spark builds of the scenario and the sample
+    "tests/models/test_incremental.py": "incremental",
+    "tests/models/test_learner_engagement.py": "learner-engagement",
+    "tests/models/test_country_by_ip.py": "country-by-ip",
 }
 
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """`--dist load` (what `-n` means) with the tests of XDIST_GROUPS kept together."""
+    """`--dist load` (what `-n` means) with the tests of XDIST_GROUPS kept together, handed out first."""
     if config.getvalue("dist") != "load":
         return None
     from xdist.scheduler import LoadScopeScheduling
@@ -62,6 +68,14 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     class LoadByGroup(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return next((group for where, group in XDIST_GROUPS.items() if nodeid.startswith(where)), nodeid)
+
+        def _assign_work_unit(self, node) -> None:
+            if not getattr(self, "groups_first", False):
+                for group in reversed(dict.fromkeys(XDIST_GROUPS.values())):
+                    if group in self.workqueue:
+                        self.workqueue.move_to_end(group, last=False)
+                self.groups_first = True
+            super()._assign_work_unit(node)
 
     return LoadByGroup(config, log)
 
