@@ -45,7 +45,11 @@ _SERVICES: dict[str, LocalService] = {}
 # builds it once.
 XDIST_GROUPS = {
     "tests/models/test_spark.py": "spark",  # one Spark session (a JVM); the Spark builds of the scenario and the sample
-    "tests/orchestration/": "prefect-server",  # tens of seconds and a core to start
+    # the tests that run flows on the Prefect server (tens of seconds and a core to start)
+    "tests/orchestration/test_build_and_publish.py": "prefect-server",
+    "tests/orchestration/test_flows.py": "prefect-server",
+    "tests/orchestration/test_forget_learners.py": "prefect-server",
+    "tests/orchestration/test_runs.py": "prefect-server",
     "tests/system/": "prefect-server",
     "tests/publish/": "scenario",  # SecantusDB; the scenario lake and the lakes made from it
     "tests/models/test_marts.py": "scenario",
@@ -55,6 +59,7 @@ XDIST_GROUPS = {
     "tests/models/test_incremental.py": "incremental",
     "tests/models/test_learner_engagement.py": "learner-engagement",
     "tests/models/test_country_by_ip.py": "country-by-ip",
+    "tests/orchestration/test_freshness.py": "freshness",
 }
 
 

@@ -14,19 +14,25 @@ from idbx.models.project import read_project
 from idbx.models.runner import build
 from idbx.orchestration.freshness import behind
 from idbx.publish import PublishError, publish
-from tests.conftest import SAMPLE_PSEUDONYM_KEY
+from tests.conftest import SAMPLE_PSEUDONYM_KEY, copy_lake
 from tests.models.test_runner import broken_project
 from tests.publish.conftest import fast
 
 
-@pytest.fixture
-def two_days(sample, tmp_path) -> Lake:
-    """The sample's delivery and its first two days of logs, landed; nothing built."""
-    lake = Lake(tmp_path / "lake")
+@pytest.fixture(scope="module")
+def two_days_landed(sample, tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    """The sample's delivery and its first two days of logs, landed once for the module; nothing built."""
+    lake = Lake(tmp_path_factory.mktemp("two-days") / "lake")
     gpg = GpgSettings(key_file=sample.key_file, passphrase=sample.passphrase)
     assert not ingest_package([sample.package], lake, gpg).failed
     assert not ingest_events(sample.event_logs[:2], lake, gpg).failed
     return lake
+
+
+@pytest.fixture
+def two_days(two_days_landed: Lake, tmp_path) -> Lake:
+    """A copy of it for the test to build, publish and land more in."""
+    return copy_lake(two_days_landed, tmp_path)
 
 
 @pytest.fixture
