@@ -35,7 +35,7 @@ CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 _SERVICES: dict[str, LocalService] = {}
 
 
-# pytest-xdist's workers (scripts/test.sh runs `pytest -n auto`) each start, for themselves, what
+# pytest-xdist's workers (scripts/test.sh runs one per core and one more) each start, for themselves, what
 # the tests they are given need. The tests that need something slow to start or to build are handed
 # to one worker together, by where they are (the scheduler knows tests only by their ids: with
 # pytest 9.2, xdist_group marks no longer reach it, so `--dist loadgroup` groups nothing); any other
