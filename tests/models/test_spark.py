@@ -1,9 +1,9 @@
 """The models on Spark (local[2]) give what they give on DuckDB, row for row, at the same lake
 paths with the same columns and types, so the catalog and what reads it work on either engine's
-output. One Spark session (10-13 s to start) and two Spark builds: the scenario lake's (215 s with
-the session and its DuckDB build, at load 10-13 on the shared 2-core machine) and the sample
-lake's (117 s with the sample's ingestion and DuckDB build). They run as one xdist group: 5.6
-minutes measured at load 10-13, 2.4 at load 1-3 (scenario 91 s, sample 54 s), 14 at load 13-21."""
+output. One Spark session (10-13 s to start, tuned for small lakes below) and two Spark builds:
+the scenario lake's and the sample lake's. They run as one xdist group, the first handed out:
+2.7 minutes alone at load 2-4 (scenario 82 s with the session and its DuckDB build, sample 74 s
+with the sample's making, ingestion and DuckDB build), 5.4 within the whole suite at load 8-14."""
 
 from __future__ import annotations
 
