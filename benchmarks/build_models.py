@@ -330,7 +330,7 @@ def write_events(
 def measured_build(lake: Lake, work: Path, label: str, full: bool, script: str = RUN_BUILD) -> dict:
     out = work / f"{label}.json"
     env = {**os.environ, "IDBX_PSEUDONYM_KEY": KEY}
-    seconds, peak = timed([sys.executable, "-c", script, str(lake.root), "full" if full else "", str(out)], env=env)
+    seconds, peak = timed([sys.executable, "-P", "-c", script, str(lake.root), "full" if full else "", str(out)], env=env)
     result = json.loads(out.read_text())
     result.update(wall=seconds, peak=peak, label=label)
     return result

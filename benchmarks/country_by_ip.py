@@ -89,12 +89,14 @@ def main() -> None:
 
     results = []  # (label, addresses, seconds, peak MB)
     n = min(LOOP, args.ips)
-    results.append(("iptocc per address (loop)", n, *timed([sys.executable, "-c", PER_ADDRESS, str(addresses), str(n)], env)))
+    results.append(
+        ("iptocc per address (loop)", n, *timed([sys.executable, "-P", "-c", PER_ADDRESS, str(addresses), str(n)], env))
+    )
     results.append(
         (
             "idbx, package (iptocc)",
             args.ips,
-            *timed([sys.executable, "-c", RESOLVE, str(addresses), str(work / "package.parquet")], env),
+            *timed([sys.executable, "-P", "-c", RESOLVE, str(addresses), str(work / "package.parquet")], env),
         )
     )
     results.append(
@@ -102,7 +104,8 @@ def main() -> None:
             "idbx, ranges CSV",
             args.ips,
             *timed(
-                [sys.executable, "-c", RESOLVE, str(addresses), str(work / "csv.parquet")], {**env, "IDBX_GEOIP_DB": str(csv)}
+                [sys.executable, "-P", "-c", RESOLVE, str(addresses), str(work / "csv.parquet")],
+                {**env, "IDBX_GEOIP_DB": str(csv)},
             ),
         )
     )

@@ -91,7 +91,7 @@ def folder(work: Path, runs: int, compare: Path | None) -> None:
             env,
         ),
         "duckdb read_json (glob)": (
-            [sys.executable, "-c", DUCKDB_GLOB, str(work / "plain" / "*.log.gz"), str(work / "duckdb.parquet")],
+            [sys.executable, "-P", "-c", DUCKDB_GLOB, str(work / "plain" / "*.log.gz"), str(work / "duckdb.parquet")],
             None,
         ),
     }
@@ -149,7 +149,7 @@ def sync(work: Path, runs: int, workers: list[int]) -> None:
                     lake = work / "sync-lake"
                     shutil.rmtree(lake, ignore_errors=True)
                     run = measured(
-                        [sys.executable, "-c", SYNC, FIRST_DAY.isoformat(), end.isoformat(), str(lake)],
+                        [sys.executable, "-P", "-c", SYNC, FIRST_DAY.isoformat(), end.isoformat(), str(lake)],
                         {**env, "IDBX_DASK_WORKERS": str(n)},
                     )
                     if run.returncode:

@@ -92,12 +92,12 @@ def main() -> None:
 
     results = []  # (label, events, seconds, peak MB)
     n = min(LOOP_LINES, args.events)
-    results.append(("python json.loads loop", n, *timed([sys.executable, "-c", LOOP, str(plain), str(n)])))
+    results.append(("python json.loads loop", n, *timed([sys.executable, "-P", "-c", LOOP, str(plain), str(n)])))
     results.append(
         (
             "duckdb read_json->parquet",
             args.events,
-            *timed([sys.executable, "-c", BASELINE, str(plain), str(work / "baseline.parquet")]),
+            *timed([sys.executable, "-P", "-c", BASELINE, str(plain), str(work / "baseline.parquet")]),
         )
     )
     for k, (_, encrypted) in days.items():

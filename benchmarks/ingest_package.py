@@ -61,7 +61,7 @@ def main() -> None:
         decryptor.decrypt(z.open(member), plain, name)
     print(f"encrypted {delivery.stat().st_size / 1e6:.0f} MB, decrypted {plain.stat().st_size / 1e6:.0f} MB")
 
-    base_s, base_mb = timed([sys.executable, "-c", BASELINE, str(plain), str(work / "baseline.parquet")])
+    base_s, base_mb = timed([sys.executable, "-P", "-c", BASELINE, str(plain), str(work / "baseline.parquet")])
     env = {**os.environ, "IDBX_GPG_PASSPHRASE": sample.passphrase}
     idbx = str(Path(sys.executable).with_name("idbx"))
     ours_s, ours_mb = timed(

@@ -38,7 +38,7 @@ class Measured:
 def measured(cmd: list[str], env: dict | None = None) -> Measured:
     """Run cmd under the runner: its exit code, output, wall seconds and peak RSS (MB)."""
     with tempfile.NamedTemporaryFile("r", suffix=".measure") as result:
-        done = subprocess.run([sys.executable, "-c", RUN, result.name, *cmd], env=env, capture_output=True, text=True)
+        done = subprocess.run([sys.executable, "-P", "-c", RUN, result.name, *cmd], env=env, capture_output=True, text=True)
         seconds, peak_kb, code = result.read().split()
     return Measured(int(code), float(seconds), int(peak_kb) / 1024, done.stdout, done.stderr)
 

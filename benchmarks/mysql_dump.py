@@ -89,7 +89,10 @@ def main() -> None:
     idbx = str(Path(sys.executable).with_name("idbx"))
     course = ["--course-id", "course-v1:IDBx+IDB1x+2T2014"]
     results = [
-        ("duckdb read_csv(TSV)", *timed([sys.executable, "-c", BASELINE, str(tsv_dir / NAME), str(work / "baseline.parquet")])),
+        (
+            "duckdb read_csv(TSV)",
+            *timed([sys.executable, "-P", "-c", BASELINE, str(tsv_dir / NAME), str(work / "baseline.parquet")]),
+        ),
         (
             "idbx ingest package (TSV)",
             *timed([idbx, "ingest", "package", str(tsv_dir), "--lake", str(work / "lake-tsv"), *course]),

@@ -96,7 +96,7 @@ def main() -> None:
     try:
         if args.mongo_uri:
             subprocess.run(
-                [sys.executable, "-c", f"import pymongo; pymongo.MongoClient({uri!r}).drop_database('idbx_benchmark')"],
+                [sys.executable, "-P", "-c", f"import pymongo; pymongo.MongoClient({uri!r}).drop_database('idbx_benchmark')"],
                 check=True,
             )
         publish = [IDBX, "publish", "--lake", str(lake.root)]
