@@ -150,7 +150,7 @@ def sync(work: Path, runs: int, workers: list[int]) -> None:
                     shutil.rmtree(lake, ignore_errors=True)
                     run = measured(
                         [sys.executable, "-P", "-c", SYNC, FIRST_DAY.isoformat(), end.isoformat(), str(lake)],
-                        {**env, "IDBX_DASK_WORKERS": str(n)},
+                        {**env, "IDBX_DASK_WORKERS": str(n), "PYTHONPATH": str(Path(__file__).resolve().parents[1])},  # flows/
                     )
                     if run.returncode:
                         raise RuntimeError(f"sync-events on {n} worker(s) failed: {run.stderr[-3000:]}")
