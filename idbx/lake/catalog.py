@@ -167,6 +167,20 @@ def events_scan(files: list[Path]) -> str | None:
 MODEL_SCHEMA_FILE = "_schema.parquet"
 
 
+def model_output_scan(folder: Path) -> str | None:
+    """SELECT over a model's output folder as written, whichever its layout: its `data.parquet`,
+    its partitions, or (no partition yet) its zero-row schema; None when it holds none of them."""
+    if (folder / PARTITION_FILE).exists():
+        files = folder / PARTITION_FILE
+    elif any(folder.glob(f"*=*/{PARTITION_FILE}")):
+        files = folder / "*=*" / PARTITION_FILE
+    elif (folder / MODEL_SCHEMA_FILE).exists():
+        files = folder / MODEL_SCHEMA_FILE
+    else:
+        return None
+    return f"SELECT * FROM {_read_parquet(sql_string(str(files)))}"
+
+
 def model_view_statements(lake: Lake) -> dict[str, str]:
     """A view per model output folder under seeds/, silver/ and marts/."""
     views: dict[str, str] = {}
@@ -174,12 +188,8 @@ def model_view_statements(lake: Lake) -> dict[str, str]:
         if not layer.is_dir():
             continue
         for folder in sorted(p for p in layer.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            if (folder / PARTITION_FILE).exists():
-                views[folder.name] = f"SELECT * FROM {_read_parquet(sql_string(str(folder / PARTITION_FILE)))}"
-            elif any(folder.glob("*=*/*.parquet")):
-                views[folder.name] = f"SELECT * FROM {_read_parquet(sql_string(str(folder / '*=*' / '*.parquet')))}"
-            elif (folder / MODEL_SCHEMA_FILE).exists():
-                views[folder.name] = f"SELECT * FROM {_read_parquet(sql_string(str(folder / MODEL_SCHEMA_FILE)))}"
+            if scan := model_output_scan(folder):
+                views[folder.name] = scan
     return views
 
 

@@ -111,8 +111,7 @@ def parse_model(name: str, layer: str, path: Path, text: str, parsed: dict[str, 
         sql_hash=digest,
         partition_by=header.get("partition_by"),
         merge_by=tuple(merge_by) if merge_by else None,
-        # a merged model's files are per course: a row without one is refused as a NULL in a not_null column
-        not_null=tuple(dict.fromkeys([*_not_null(label, header, columns), *([settings.MERGED_PARTITION] if merge_by else [])])),
+        not_null=_not_null(label, header, columns),
         accepted_values=_accepted_values(label, header, columns),
         flags=_flags(label, header, columns),
     )
@@ -183,6 +182,9 @@ def _not_null(label: str, header: dict, columns: dict) -> tuple[str, ...]:
         raise ModelError(label, "not_null must list output columns, as [column, ...]")
     if set(listed) - set(columns):
         raise ModelError(label, f"not_null names {', '.join(c for c in listed if c not in columns)}, not one of its columns")
+    if header.get("merge_by") and settings.MERGED_PARTITION not in listed:
+        # its files are per course: a row without one is refused, as a NULL in a not_null column is
+        listed = [*listed, settings.MERGED_PARTITION]
     return tuple(listed)
 
 

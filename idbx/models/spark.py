@@ -370,8 +370,9 @@ def _write_table(frame, lake: Lake, folder: Path, check: writer.StagedCheck) -> 
 
 
 def _write_partitions(frame, lake: Lake, folder: Path, column: str, schema_file, check: writer.StagedCheck) -> tuple[int, int]:
-    """`<column>=D/data.parquet` for every day the model gives, the column kept in the files (as
-    DuckDB writes them), beside `_schema.parquet`; days it no longer gives lose their partition."""
+    """`<column>=<value>/data.parquet` for every value (day, or course) the model gives, the column
+    kept in the files and the folder named as DuckDB's writer names it (writer.partition_folder),
+    beside `_schema.parquet`; values it no longer gives lose their partition."""
     folder.mkdir(parents=True, exist_ok=True)
     work = lake.aside(folder)
     part = "_partition"

@@ -16,7 +16,7 @@ from urllib.parse import quote, unquote
 
 import duckdb
 
-from idbx.lake import atomic
+from idbx.lake import atomic, catalog
 from idbx.lake.catalog import MODEL_SCHEMA_FILE
 from idbx.lake.store import PARTITION_FILE, Lake
 from idbx.quoting import quote_ident, sql_string
@@ -73,10 +73,10 @@ def write_partitions(
     select: str,
     folder: Path,
     column: str,
-    days: set[str] | None,
+    values: set[str] | None,
     check: StagedCheck | None = None,
 ) -> tuple[int, int]:
-    """Replace the partitions of `days` (values of `column`: days, or courses; every partition when
+    """Replace the partitions of these `values` of `column` (days, or courses; every partition when
     None) with what `select` gives for them; values it gives nothing for lose their partition.
     Returns (partitions written, removed)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -92,25 +92,26 @@ def write_partitions(
         produced = {}
         for partition in work.glob(f"{column}=*"):
             produced[partition_value(partition)] = sorted(partition.glob("*.parquet"))
-        if days is not None and not set(produced) <= days:
-            raise RuntimeError(f"{folder.name}: wrote days outside the ones asked for: {sorted(set(produced) - days)[:5]}")
+        if values is not None and not set(produced) <= values:
+            outside = sorted(set(produced) - values)[:5]
+            raise RuntimeError(f"{folder.name}: wrote partitions outside the ones asked for: {outside}")
         if check:
             check([str(staged_schema)] + [str(file) for files in produced.values() for file in files])
-        for day, files in produced.items():
-            target = folder / partition_folder(column, day)
+        for value, files in produced.items():
+            target = folder / partition_folder(column, value)
             target.mkdir(exist_ok=True)
             if len(files) > 1:
-                merged = work / f"{column}={day}.merged.parquet"
+                merged = work / f"{target.name}.merged.parquet"
                 listed = "[" + ", ".join(sql_string(str(f)) for f in files) + "]"
                 con.execute(f"COPY (SELECT * FROM read_parquet({listed})) TO {sql_string(str(merged))} ({_OPTIONS})")
                 files = [merged]
             atomic.rename_into_place(files[0], target / PARTITION_FILE)
         existing = {partition_value(p): p for p in folder.glob(f"{column}=*")}
-        stale = [path for day, path in existing.items() if day not in produced and (days is None or day in days)]
+        stale = [path for value, path in existing.items() if value not in produced and (values is None or value in values)]
         for path in stale:
             atomic.remove(path)
         atomic.rename_into_place(staged_schema, schema)
-        if days is None:
+        if values is None:
             remove_other_layout(folder, partitioned=True)
     finally:
         atomic.remove(work)
@@ -118,19 +119,15 @@ def write_partitions(
 
 
 def output_scan(model_folder: Path) -> str:
-    """SELECT over a model's output as written: one file, or its partitions (none: no rows, its columns)."""
-    if (model_folder / PARTITION_FILE).exists():
-        return f"SELECT * FROM read_parquet({sql_string(str(model_folder / PARTITION_FILE))})"
-    if any(model_folder.glob(f"*=*/{PARTITION_FILE}")):
-        pattern = model_folder / "*=*" / PARTITION_FILE
-        return f"SELECT * FROM read_parquet({sql_string(str(pattern))}, hive_partitioning = false)"
-    return f"SELECT * FROM read_parquet({sql_string(str(model_folder / MODEL_SCHEMA_FILE))})"
+    """SELECT over a model's output as written (as the catalog's view reads it)."""
+    schema = model_folder / MODEL_SCHEMA_FILE
+    return catalog.model_output_scan(model_folder) or f"SELECT * FROM read_parquet({sql_string(str(schema))})"
 
 
-def partitions_scan(model_folder: Path, partition_by: str, days: set[str]) -> str:
+def partitions_scan(model_folder: Path, partition_by: str, values: set[str]) -> str:
     """SELECT over the partitions of these values (days, or courses) as they are now (none: no
     rows, the model's columns)."""
-    paths = [model_folder / partition_folder(partition_by, value) / PARTITION_FILE for value in sorted(days)]
+    paths = [model_folder / partition_folder(partition_by, value) / PARTITION_FILE for value in sorted(values)]
     files = [path for path in paths if path.exists()]
     if not files:
         return f"SELECT * FROM read_parquet({sql_string(str(model_folder / MODEL_SCHEMA_FILE))})"

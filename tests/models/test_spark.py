@@ -8,14 +8,12 @@ with the sample's making, ingestion and DuckDB build), 5.4 within the whole suit
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import duckdb
 import pytest
 
-from idbx.lake.catalog import MODEL_SCHEMA_FILE
 from idbx.lake.store import PARTITION_FILE, Lake
-from idbx.models import spark
+from idbx.models import spark, writer
 from idbx.models.runner import FAILED, SKIPPED
 from idbx.models.state import BuildState
 from tests.cli.test_cli import run
@@ -65,14 +63,6 @@ def spark_built_sample(spark_session, landed_sample: Lake, tmp_path_factory: pyt
     return lake, spark.build(lake, key=SAMPLE_PSEUDONYM_KEY, session=spark_session)
 
 
-def _scan(folder: Path) -> str:
-    if (folder / PARTITION_FILE).exists():
-        return f"read_parquet('{folder / PARTITION_FILE}')"
-    if any(folder.glob(f"*=*/{PARTITION_FILE}")):
-        return f"read_parquet('{folder}/*=*/{PARTITION_FILE}', hive_partitioning = false)"
-    return f"read_parquet('{folder / MODEL_SCHEMA_FILE}')"
-
-
 def _same(left, right) -> bool:
     if isinstance(left, float) and isinstance(right, float):
         return math.isclose(left, right, rel_tol=1e-9)
@@ -91,13 +81,13 @@ def _compared(on_duckdb: Lake, on_spark: Lake) -> dict[str, int]:
         for layer in ("silver", "marts"):
             for folder in sorted(p for p in (on_duckdb.root / layer).iterdir() if p.is_dir()):
                 other_folder = on_spark.root / layer / folder.name
-                described = con.execute(f"DESCRIBE SELECT * FROM {_scan(folder)}").fetchall()
-                assert [r[:2] for r in con.execute(f"DESCRIBE SELECT * FROM {_scan(other_folder)}").fetchall()] == [
-                    r[:2] for r in described
-                ], folder.name
+                described = con.execute(f"DESCRIBE SELECT * FROM ({writer.output_scan(folder)})").fetchall()
+                assert [
+                    r[:2] for r in con.execute(f"DESCRIBE SELECT * FROM ({writer.output_scan(other_folder)})").fetchall()
+                ] == [r[:2] for r in described], folder.name
                 columns = ", ".join(f'"{r[0]}"' for r in described if r[0] != "computed_at")  # when each build ran
-                duck = con.execute(f"SELECT {columns} FROM {_scan(folder)} ORDER BY ALL").fetchall()
-                other = con.execute(f"SELECT {columns} FROM {_scan(other_folder)} ORDER BY ALL").fetchall()
+                duck = con.execute(f"SELECT {columns} FROM ({writer.output_scan(folder)}) ORDER BY ALL").fetchall()
+                other = con.execute(f"SELECT {columns} FROM ({writer.output_scan(other_folder)}) ORDER BY ALL").fetchall()
                 assert len(other) == len(duck) and _same(other, duck), folder.name
                 compared[f"{layer}/{folder.name}"] = len(duck)
     return compared
