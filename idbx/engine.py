@@ -9,6 +9,7 @@ budget of a whole run; parallel work splits it.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import duckdb
@@ -26,6 +27,36 @@ def memory_limit_mb() -> int:
 def connect(spill_to: Path, threads: int | None = None, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     """A connection that spills to `spill_to` (the run's scratch folder, inside the lake), and
     whose queries a stop request interrupts."""
+    return stopping.watch(duckdb.connect(config=_config(spill_to, threads, memory_limit)))
+
+
+class Database:
+    """One in-memory database for a run's many short pieces of work (a delivery's files, one after
+    another), each given its own connection to it: a connection is a cursor (a tenth of a
+    millisecond) where a database of its own costs 13-15 ms to open, a quarter of the time a
+    small delivery takes to land; and the pieces share the run's one memory budget."""
+
+    def __init__(self, spill_to: Path, threads: int | None = None, memory_limit: str | None = None):
+        self._database = duckdb.connect(config=_config(spill_to, threads, memory_limit))
+        self._guard = threading.Lock()
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own (its temporary tables, registered data and rejects tables
+        are its own), closed by the caller; every one is closed with the database."""
+        with self._guard:
+            return stopping.watch(self._database.cursor())
+
+    def close(self) -> None:
+        self._database.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _config(spill_to: Path, threads: int | None, memory_limit: str | None) -> dict[str, object]:
     config: dict[str, object] = {
         "preserve_insertion_order": False,
         "memory_limit": memory_limit or f"{memory_limit_mb()}MB",
@@ -33,4 +64,4 @@ def connect(spill_to: Path, threads: int | None = None, memory_limit: str | None
     }
     if threads:
         config["threads"] = threads
-    return stopping.watch(duckdb.connect(config=config))
+    return config

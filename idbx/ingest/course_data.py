@@ -136,6 +136,7 @@ class _PackageRun:
         snapshot: date,
         decryptor: Decryptor | None,
         scratch: Path,
+        database: engine.Database,
         course_id: str | None,
         package_name: str,
         reject_rate: float,
@@ -145,6 +146,7 @@ class _PackageRun:
         self.snapshot = snapshot
         self.decryptor = decryptor
         self.scratch = scratch
+        self.database = database
         self.course_id_option = course_id
         self.package_name = package_name
         self.course_ids: dict[str, str] = {}
@@ -259,7 +261,7 @@ class _PackageRun:
         lines = count_lines(plain, empty_lines=True)
         dump_rejects = len(dump.rejects) if dump is not None else 0
         source_rows = lines.lines - 1 - lines.empty + dump_rejects
-        con = engine.connect(self.scratch)
+        con = self.database.connect()
         try:
             data = landing.stage(tables.table_relation(con, plain, schema, header, lineage), partition)
             bad_utf8, too_long, rejected = tables.retry_reasons(con)
@@ -275,7 +277,7 @@ class _PackageRun:
                     outcome.notes.append(f"{bad_utf8} row(s) had invalid UTF-8, kept with U+FFFD")
                 landing.drop(data)
                 con.close()
-                con = engine.connect(self.scratch)
+                con = self.database.connect()
                 relation = tables.table_relation(con, plain, schema, header, lineage, long_lines=too_long or lost)
                 data = landing.stage(relation, partition)
             rejects = tables.rejects_relation(con, source)
@@ -314,7 +316,7 @@ class _PackageRun:
 
     def _stage_structure(self, plain: Path, source: str, parsed: CourseFile, outcome: FileOutcome, landing: Landing) -> None:
         """course_blocks from a course structure JSON (or one made from the export's chapters)."""
-        con = engine.connect(self.scratch)
+        con = self.database.connect()
         try:
             course_structure.check_structure(con, plain, source)
             counts = course_structure.structure_counts(con, plain)
@@ -338,7 +340,7 @@ class _PackageRun:
             else quote_ident(name)
             for name in schema.column_names
         )
-        con = engine.connect(self.scratch)
+        con = self.database.connect()
         try:
             cut: dict = {}
             con.register("forum_lines", read_lines(plain, prefetch=0, counter=cut))
@@ -484,7 +486,7 @@ class _PackageRun:
                 "raw": pa.array([raw for _, _, raw in rows], pa.string()),
             }
         )
-        con = engine.connect(self.scratch)
+        con = self.database.connect()
         try:
             rejects = con.from_arrow(unassigned).order("line_number")
             self._stage_rejects(rejects, self.partition(table.name, UNASSIGNED, rejects=True), landing)
@@ -533,7 +535,7 @@ class _PackageRun:
             )
         if not selects:
             return []
-        with engine.connect(self.scratch) as con:
+        with self.database.connect() as con:
             return con.execute(" UNION ".join(selects)).fetchall()
 
 
@@ -581,12 +583,15 @@ def ingest_package(
     with ExitStack() as stack:
         decryptor, run = open_run(stack, lake, f"ingest package {label}", gpg if encrypted else None)
         run.plan(key for key, _, _ in planned)
+        database = stack.enter_context(engine.Database(run.scratch))
         package_runs: dict[int, _PackageRun] = {}
         try:
             for key, planned_file, delivery in planned:
                 package_run = package_runs.setdefault(
                     id(delivery),
-                    _PackageRun(lake, delivery.snapshot_date, decryptor, run.scratch, course_id, delivery.label, reject_rate),
+                    _PackageRun(
+                        lake, delivery.snapshot_date, decryptor, run.scratch, database, course_id, delivery.label, reject_rate
+                    ),
                 )
                 try:
                     outcome = package_run.ingest(key, planned_file)
