@@ -167,3 +167,20 @@ def test_the_shipped_models_parse_without_a_cache(tmp_path):
     assert len(parsed) == len(first.models)
     shutil.copytree(settings.sql_root(), tmp_path / "sql")
     assert read_project(tmp_path / "sql", parsed=parsed).models.keys() == first.models.keys()
+
+
+def test_a_project_read_again_in_the_process_is_not_parsed_again_but_a_changed_model_is(tmp_path, monkeypatch):
+    from idbx.models import project
+
+    shutil.copytree(settings.sql_root(), tmp_path / "sql")
+    first = read_project(tmp_path / "sql")
+    monkeypatch.setattr(project, "_table_refs", lambda label, sql: pytest.fail(f"{label} parsed again"))
+    assert read_project(tmp_path / "sql").models.keys() == first.models.keys()
+    monkeypatch.undo()
+    changed = tmp_path / "sql" / "marts" / "general_report.sql"
+    text = changed.read_text(encoding="utf-8")
+    assert "FROM course_report" in text
+    joined = "FROM course_report CROSS JOIN (SELECT 1 FROM weekly_active LIMIT 1) AS w"
+    changed.write_text(text.replace("FROM course_report", joined), encoding="utf-8")
+    again = read_project(tmp_path / "sql")
+    assert again.models["general_report"].refs == first.models["general_report"].refs | {"weekly_active"}
