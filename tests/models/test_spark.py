@@ -1,9 +1,9 @@
 """The models on Spark (local[2]) give what they give on DuckDB, row for row, at the same lake
 paths with the same columns and types, so the catalog and what reads it work on either engine's
-output. One Spark session (10-13 s to start, tuned for small lakes below) and two Spark builds:
+output. One Spark session (4-5 s to start, tuned for small lakes below) and two Spark builds:
 the scenario lake's and the sample lake's. They run as one xdist group, the first handed out:
-2.7 minutes alone at load 2-4 (scenario 82 s with the session and its DuckDB build, sample 74 s
-with the sample's making, ingestion and DuckDB build), 5.4 within the whole suite at load 8-14."""
+the scenario's Spark build takes 37-45 s alone (quiet machine), the group about 2.7 minutes within
+the whole suite, which keeps both cores busy throughout."""
 
 from __future__ import annotations
 
