@@ -9,7 +9,6 @@ budget of a whole run; parallel work splits it.
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 import duckdb
@@ -38,13 +37,11 @@ class Database:
 
     def __init__(self, spill_to: Path, threads: int | None = None, memory_limit: str | None = None):
         self._database = duckdb.connect(config=_config(spill_to, threads, memory_limit))
-        self._guard = threading.Lock()
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A connection of its own (its temporary tables, registered data and rejects tables
         are its own), closed by the caller; every one is closed with the database."""
-        with self._guard:
-            return stopping.watch(self._database.cursor())
+        return stopping.watch(self._database.cursor())
 
     def close(self) -> None:
         self._database.close()

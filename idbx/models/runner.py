@@ -142,11 +142,11 @@ def check_key(lake: Lake, state: BuildState, key: bytes, rekey: bool) -> int | N
             f"{fingerprint}): every learner_id would change; use the key it was built with, or rebuild every learner id "
             "under this one with `idbx build --rekey`"
         )
-    previous = lake.marts / settings.LEARNER_MART
-    if not any(previous.glob("**/*.parquet")):
+    previous = catalog.model_output_scan(lake.marts / settings.LEARNER_MART)
+    if previous is None:
         return 0
     with duckdb.connect() as con:
-        return con.execute(f"SELECT count(DISTINCT learner_id) FROM ({writer.output_scan(previous)})").fetchall()[0][0]
+        return con.execute(f"SELECT count(DISTINCT learner_id) FROM ({previous})").fetchall()[0][0]
 
 
 def build_in_order(
