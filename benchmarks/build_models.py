@@ -37,6 +37,7 @@ from measure import machine, timed
 
 from idbx.lake.store import Lake
 from idbx.local.sample import _SIGNED_HASH
+from idbx.parsers.event_fields import DERIVED_EVENT_COLUMNS, with_event_fields
 from idbx.parsers.naming import course_key_sql
 from idbx.parsers.tables import LINEAGE_COLUMNS, TABLES
 from idbx.parsers.tracking_log import EVENT_COLUMNS
@@ -46,6 +47,8 @@ SNAPSHOT = date(2016, 7, 4)
 DAYS = 100
 FIRST_DAY = SNAPSHOT - timedelta(days=DAYS)
 KEY = "benchmark-pseudonym-key-0123456789"
+# What a tracking log's events land with; the rest ingestion derives from their bodies.
+LANDED_COLUMNS = {name: type_ for name, type_ in EVENT_COLUMNS.items() if name not in DERIVED_EVENT_COLUMNS}
 
 RUN_BUILD = """
 import json, resource, sys
@@ -301,7 +304,7 @@ def write_events(
     sessions = events // 25 * (courses // running if running else 1)
     course = f"CAST((u * 7 + hash(s, 'c') % 3 * 17) % {courses} AS INTEGER)"
     select = f"""
-        SELECT {_columns(dict(EVENT_COLUMNS), values)}, log_date FROM (
+        SELECT {_columns(LANDED_COLUMNS, values)}, log_date FROM (
             SELECT *, s * 40 + i AS k, {kind.replace("hash(k,", "hash(s * 40 + i,")} AS kind FROM (
                 SELECT s, u, log_date,
                        'course-v1:IDBx+BENCH' || {course} || 'x+2016_T1' AS cid,
@@ -315,7 +318,8 @@ def write_events(
             ), range(40) e(i)
             WHERE i < session_events)"""
     folder = lake.bronze / "events"
-    select = _SIGNED_HASH.sub(r"CAST(hash(\1) % \2 AS BIGINT)", select)
+    # the body fields ingestion derives, as it derives them
+    select = with_event_fields("(" + _SIGNED_HASH.sub(r"CAST(hash(\1) % \2 AS BIGINT)", select) + ")")
     con.execute(
         f"COPY ({select}) TO {sql_string(str(folder))} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (log_date), "
         "FILENAME_PATTERN 'data_{i}', OVERWRITE_OR_IGNORE)"

@@ -132,6 +132,12 @@ def _print_summary(root: Lake, summary) -> None:
             ),
             highlight=False,
         )
+    if summary.upgraded_event_files:
+        err.print(
+            f"upgraded {summary.upgraded_event_files:,} event file(s) landed before their body fields were kept beside "
+            "the bodies (read out of each body once; their event days were recomputed)",
+            highlight=False,
+        )
     if summary.absent_sources:
         err.print(escape(f"not in the lake (read as empty): {', '.join(summary.absent_sources)}"), highlight=False)
     for line in summary.flag_lines:

@@ -37,6 +37,7 @@ class BuildSummary:
     sources_modified: int = 0  # the latest modification (ns) of the lake files the build read
     catalog_error: str = ""
     rekeyed_learners: int | None = None  # learner ids of the previous person_course that a --rekey build replaced
+    upgraded_event_files: int = 0  # event files landed before their body fields were kept, given them first
 
     @property
     def failed(self) -> list[ModelOutcome]:

@@ -36,6 +36,7 @@ from idbx import engine
 from idbx.errors import CatalogError, ConfigError, IdbxError, ModelError
 from idbx.lake import catalog, seals
 from idbx.lake.store import Lake
+from idbx.lake.upgrade import upgrade_event_files
 from idbx.models import checks, planner, settings, sources, writer
 from idbx.models.executors import Executors
 from idbx.models.inputs import BuildInputs
@@ -85,9 +86,9 @@ def build(
     registry = load_registry(registry_path)
     lake.require()
     with build_lock(lake):
+        rekeyed = check_key(lake, state := BuildState.load(lake), key_bytes, rekey)
+        upgraded = upgrade_event_files(lake)
         landed = landed_sources(lake.manifest_records())
-        state = BuildState.load(lake)
-        rekeyed = check_key(lake, state, key_bytes, rekey)
         project = project or read_project(parsed=state.parsed)
         chosen = project.selection(select)
         if on_plan:
@@ -112,6 +113,7 @@ def build(
             catalog.refresh(lake)
     except CatalogError as exc:
         summary.catalog_error = catalog_kept(exc)
+    summary.upgraded_event_files = upgraded
     return finish(lake, summary, select, landed, started, rekeyed)
 
 

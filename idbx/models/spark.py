@@ -32,6 +32,7 @@ from idbx.errors import ConfigError, IdbxError, ModelError
 from idbx.lake import atomic, catalog, seals
 from idbx.lake.catalog import MODEL_SCHEMA_FILE
 from idbx.lake.store import PARTITION_FILE, Lake
+from idbx.lake.upgrade import upgrade_event_files
 from idbx.models import checks, functions, planner, runner, settings, sources, writer
 from idbx.models.planner import Step
 from idbx.models.project import Model, Project, read_project
@@ -125,9 +126,9 @@ def build(
     project = project or read_project()
     chosen = project.selection(select)
     with build_lock(lake):
+        rekeyed = runner.check_key(lake, state := BuildState.load(lake), key_bytes, rekey)
+        upgraded = upgrade_event_files(lake)
         landed = landed_sources(lake.manifest_records())
-        state = BuildState.load(lake)
-        rekeyed = runner.check_key(lake, state, key_bytes, rekey)
         sources.write_registry_seed(lake, registry)
         columns = runner.describe(lake, key, project)
         if on_plan:
@@ -144,6 +145,7 @@ def build(
         catalog.refresh(lake)
     except IdbxError as exc:
         summary.catalog_error = runner.catalog_kept(exc)
+    summary.upgraded_event_files = upgraded
     return runner.finish(lake, summary, select, landed, started, rekeyed)
 
 

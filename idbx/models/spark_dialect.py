@@ -8,6 +8,8 @@ a model computed row by row is run by DuckDB itself on Spark's workers (`row_loc
 
 from __future__ import annotations
 
+import re
+
 from idbx.errors import ModelError
 from idbx.models import functions
 from idbx.models.project import Model
@@ -106,7 +108,9 @@ def spark_type(duckdb_type: str) -> str:
     """Spark's type for a DuckDB type (JSON is text on Spark, as DuckDB writes it to Parquet)."""
     from sqlglot import exp
 
-    built = exp.DataType.build(duckdb_type, dialect="duckdb")
+    # A struct's field names quoted: one named like a SQL function (current_time) is a name here.
+    quoted = _STRUCT_FIELD.sub(r'\1"\2"\3', duckdb_type)
+    built = exp.DataType.build(quoted, dialect="duckdb")
     for node in list(built.find_all(exp.DataType)):
         if node.this == exp.DataType.Type.JSON:
             node.set("this", exp.DataType.Type.TEXT)
@@ -116,6 +120,8 @@ def spark_type(duckdb_type: str) -> str:
             node.replace(wider)
     return built.sql("spark")
 
+
+_STRUCT_FIELD = re.compile(r"([(,]\s*)([A-Za-z_][A-Za-z0-9_]*)(\s+[A-Z])")
 
 _WIDER = {
     "UTINYINT": "SMALLINT",

@@ -56,6 +56,7 @@ import pyarrow.compute as pc
 from idbx.config import DEFAULT_MAX_LINE_MB
 from idbx.errors import StreamError
 from idbx.parsers import RAW_CLIP
+from idbx.parsers.event_fields import DERIVED_EVENT_COLUMNS, with_event_fields
 from idbx.parsers.lines import LineCount
 from idbx.parsers.naming import course_key_sql
 from idbx.quoting import sql_string
@@ -486,6 +487,7 @@ EVENT_COLUMNS = {
     "event": "JSON",
     "source_file": "VARCHAR",
     "line_number": "BIGINT",
+    **DERIVED_EVENT_COLUMNS,
 }
 # Learner PII in events: these columns, and these keys of the `context` and `event` JSON objects
 # (who the learner is, where from, free text they wrote, form posts, the learner an instructor
@@ -499,14 +501,15 @@ EVENT_PII_KEYS = {
 
 def events_select(accepted_sql: str, source: str) -> str:
     """Bronze rows from accepted lines: envelope fields, the course resolved as edX's pipelines
-    resolve it, its short key, and lineage (file and line)."""
+    resolve it, its short key, lineage (file and line), and the body fields the models read
+    (idbx/parsers/event_fields.py)."""
     literal = sql_string(source)
-    return f"""
+    return with_event_fields(f"""(
         SELECT time, username, user_id, event_type, event_source, name, ip, agent, host, referer,
                accept_language, page, session, org_id, resolved AS course_id,
                {course_key_sql("resolved")} AS course_key, received_at, context, event,
                {literal} AS source_file, line_number
-        FROM (SELECT *, {course_id_sql()} AS resolved FROM ({accepted_sql}))"""
+        FROM (SELECT *, {course_id_sql()} AS resolved FROM ({accepted_sql})))""")
 
 
 # ----------------------------------------------------------------------------- the pass

@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 
 from idbx.lake import atomic
 from idbx.lake.store import Lake
+from idbx.parsers.event_fields import derives_event_fields, with_event_fields
 from idbx.privacy.pii import EVENTS, REJECTS, pii_spec
 from idbx.quoting import quote_ident, sql_string
 
@@ -263,10 +264,13 @@ def erase_select(path: Path, schema: list[tuple[str, str]], dataset: str, salt: 
             continue
         items.append(f"CASE WHEN m.__learner IS NULL THEN m.{ident} ELSE CAST({value} AS {type_}) END AS {ident}")
     keep = "m.__learner IS NULL" if role.rejects else "m.__learner IS NULL OR e.mode <> 'delete'"
-    return (
-        f"SELECT {', '.join(items)} FROM ({_matched(source, salt, role)}) AS m "
-        f"LEFT JOIN erased_learners AS e ON e.learner = m.__learner WHERE {keep} ORDER BY m.file_row_number"
+    erased = (
+        f"SELECT {', '.join(items)}, m.file_row_number FROM ({_matched(source, salt, role)}) AS m "
+        f"LEFT JOIN erased_learners AS e ON e.learner = m.__learner WHERE {keep}"
     )
+    if derives_event_fields(schema):  # from the bodies as erased, not as they were
+        erased = with_event_fields(f"({erased})")
+    return f"SELECT * EXCLUDE (file_row_number) FROM ({erased}) AS erased ORDER BY file_row_number"
 
 
 def schema_of(con: duckdb.DuckDBPyConnection, path: Path) -> list[tuple[str, str]]:

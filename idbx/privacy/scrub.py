@@ -30,6 +30,7 @@ from idbx import engine
 from idbx.errors import CatalogError, ConfigError
 from idbx.lake import catalog
 from idbx.lake.store import Lake
+from idbx.parsers.event_fields import derives_event_fields, with_event_fields
 from idbx.privacy.pii import PiiSpec, pii_spec, scrubbed_select
 from idbx.quoting import sql_string
 
@@ -105,11 +106,11 @@ def _rewrite(con: duckdb.DuckDBPyConnection, lake: Lake, path: Path, schema: lis
     metadata[MARKER.decode()] = json.dumps(marker)
     kv = ", ".join(f"{sql_string(key)}: {sql_string(value)}" for key, value in metadata.items())
     source = f"read_parquet({sql_string(str(path))}, hive_partitioning = false)"
+    select = scrubbed_select(source, schema, spec)
+    if derives_event_fields(schema):  # from the bodies as scrubbed
+        select = with_event_fields(f"({select})")
     try:
-        con.execute(
-            f"COPY ({scrubbed_select(source, schema, spec)}) TO {sql_string(str(tmp))} "
-            f"(FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{kv}}})"
-        )
+        con.execute(f"COPY ({select}) TO {sql_string(str(tmp))} (FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{kv}}})")
         written = pq.read_metadata(tmp).num_rows
         if written != rows:
             raise RuntimeError(f"wrote {written:,} rows instead of {rows:,}; the file is left as it was")

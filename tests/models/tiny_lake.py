@@ -4,12 +4,14 @@ and its expectations by hand."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 
 from idbx.lake.store import Lake
+from idbx.parsers.event_fields import DERIVED_EVENT_COLUMNS, with_event_fields
 from idbx.parsers.naming import course_key_sql
 from idbx.parsers.tables import LINEAGE_COLUMNS, TABLES
 from idbx.parsers.tracking_log import EVENT_COLUMNS
@@ -32,7 +34,7 @@ def _literal(value: object) -> str:
     return sql_string(str(value))
 
 
-def _write(path: Path, columns: dict[str, str], rows: list[dict]) -> Path:
+def _write(path: Path, columns: dict[str, str], rows: list[dict], derive: Callable[[str], str] | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     unknown = {name for row in rows for name in row} - set(columns)
     assert not unknown, f"no such column: {unknown}"
@@ -43,6 +45,8 @@ def _write(path: Path, columns: dict[str, str], rows: list[dict]) -> Path:
         )
 
     sql = " UNION ALL ".join(select(row) for row in rows) if rows else select({}) + " WHERE false"
+    if derive:  # the columns ingestion derives, as it derives them
+        sql = derive(f"({sql})")
     duckdb.execute(f"COPY ({sql}) TO {sql_string(str(path))} (FORMAT parquet)")
     return path
 
@@ -81,7 +85,8 @@ def events(lake: Lake, log_date: date, rows: list[dict], file_name: str = "data.
         if row.get("course_id"):
             row["course_key"] = course_key(row["course_id"])
         filled.append(row)
-    return _write(lake.partition_dir("events", log_date=log_date.isoformat()) / file_name, dict(EVENT_COLUMNS), filled)
+    path = lake.partition_dir("events", log_date=log_date.isoformat()) / file_name
+    return _write(path, {c: t for c, t in EVENT_COLUMNS.items() if c not in DERIVED_EVENT_COLUMNS}, filled, with_event_fields)
 
 
 def registry(path: Path, rows: list[str]) -> Path:

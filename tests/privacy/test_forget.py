@@ -123,6 +123,8 @@ def test_forget_erases_the_learner_everywhere_and_keeps_the_aggregates_right(bui
     }
     theirs = {dataset: rows_of(built, dataset, column, f"= {USER}") for dataset, column in OWNED.items()}
     assert all(theirs.values()), theirs
+    answered = f"SELECT count(*) FROM {bronze(built, 'events')} WHERE user_id {{}} AND event_fields.answers IS NOT NULL"
+    assert duckdb.sql(answered.format(f"= {USER}")).fetchall()[0][0] > 0  # their answers, also beside the bodies
     summary = forget_learners(built, Identifiers(usernames={NAME}), mode)
     assert summary.learners == 1 and summary.files and "build" in summary.steps
     if mode == "deidentify":  # their rows kept under one new id, negative, without what identified them
@@ -137,6 +139,7 @@ def test_forget_erases_the_learner_everywhere_and_keeps_the_aggregates_right(bui
         assert duckdb.sql(f"""SELECT count(*) FROM {bronze(built, "events")} WHERE user_id < 0 AND (username IS NOT NULL
             OR ip IS NOT NULL OR agent IS NOT NULL OR session IS NOT NULL OR referer IS NOT NULL
             OR json_exists(event, '$.answers') OR json_exists(context, '$.ip'))""").fetchall() == [(0,)]
+        assert duckdb.sql(answered.format("< 0")).fetchall() == [(0,)]  # the body fields derived again from the erased bodies
         assert duckdb.sql(
             f"SELECT count(*) FROM {bronze(built, 'forum_posts')} WHERE author_id < 0 AND "
             "(body IS NOT NULL OR title IS NOT NULL OR author_username IS NOT NULL)"

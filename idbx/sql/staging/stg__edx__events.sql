@@ -7,7 +7,9 @@ description: >
   member may enroll someone else): that id and the mode have their own columns, read from the body
   only for those events. Server problem_check events (graded submissions) have their body's fields
   in columns too (problem, attempts, success, grade, the answers as submitted: learner-written text
-  without any identity, kept for the answer distribution); the rest of the body stays out.
+  without any identity, kept for the answer distribution); the rest of the body stays out. The
+  body's fields come from bronze's `event_fields`, read out of each body once, when it landed
+  (idbx/parsers/event_fields.py): a build reads those narrow columns, not the bodies.
 grain: [source_file, line_number]
 materialized: view
 columns:
@@ -57,9 +59,9 @@ SELECT
     event_source,
     CASE
         WHEN event_type LIKE 'edx.course.enrollment.%'
-            THEN coalesce(try_cast(json_extract_string(event, '$.user_id') AS BIGINT), user_id)
+            THEN coalesce(try_cast(event_fields.user_id AS BIGINT), user_id)
     END AS enrollment_user_id,
-    CASE WHEN event_type LIKE 'edx.course.enrollment.%' THEN json_extract_string(event, '$.mode') END AS enrollment_mode,
+    CASE WHEN event_type LIKE 'edx.course.enrollment.%' THEN event_fields.mode END AS enrollment_mode,
     CASE
         WHEN event_type IN ('play_video', 'pause_video', 'seek_video', 'stop_video') THEN event_type
         WHEN event_type = 'edx.video.played' THEN 'play_video'
@@ -78,60 +80,39 @@ SELECT
         ELSE raw_video_id
     END, '/', '-') END AS video_id,
     CASE
-        WHEN event_type IN ('seek_video', 'edx.video.position.changed', 'edx.video.seeked') THEN body_fields[5]
-        WHEN event_type IN ('pause_video', 'edx.video.paused')
-            AND NOT json_exists(event, '$.currentTime') AND NOT json_exists(event, '$.current_time') THEN '0'
+        WHEN event_type IN ('seek_video', 'edx.video.position.changed', 'edx.video.seeked') THEN event_fields.new_time
+        WHEN event_type IN ('pause_video', 'edx.video.paused') AND NOT event_fields.position_given THEN '0'
         WHEN event_type IN ('play_video', 'pause_video', 'stop_video', 'edx.video.played', 'edx.video.paused', 'edx.video.stopped')
-            THEN coalesce(body_fields[3], body_fields[4])
+            THEN coalesce(event_fields.currentTime, event_fields.current_time)
     END AS video_position,
-    CASE WHEN event_type IN ('seek_video', 'edx.video.position.changed', 'edx.video.seeked') THEN body_fields[6] END AS video_seek_from,
+    CASE WHEN event_type IN ('seek_video', 'edx.video.position.changed', 'edx.video.seeked') THEN event_fields.old_time END AS video_seek_from,
     CASE WHEN event_type IN (
         'play_video', 'pause_video', 'seek_video', 'stop_video', 'edx.video.played', 'edx.video.paused', 'edx.video.stopped',
         'edx.video.position.changed', 'edx.video.seeked'
-    ) THEN body_fields[7] END AS video_duration,
-    -- a prefix, not a parse: a body that is an object is stored as its JSON text
-    CAST(event AS VARCHAR) LIKE '{%' AS body_is_object,
-    CASE WHEN event_type LIKE 'edx.forum.%.voted' THEN body_fields[8] END AS forum_vote_value,
-    CASE WHEN event_type LIKE 'edx.forum.%.voted' THEN coalesce(try_cast(body_fields[9] AS BOOLEAN), false) END AS forum_vote_undone,
-    CASE WHEN event_type LIKE 'edx.forum.%.voted' AND nullif(body_fields[10], '') IS NOT NULL THEN hash(body_fields[10]) END AS forum_vote_receiver_hash,
+    ) THEN event_fields.duration END AS video_duration,
+    body_is_object,
+    CASE WHEN event_type LIKE 'edx.forum.%.voted' THEN event_fields.vote_value END AS forum_vote_value,
+    CASE WHEN event_type LIKE 'edx.forum.%.voted' THEN coalesce(try_cast(event_fields.undo_vote AS BOOLEAN), false) END AS forum_vote_undone,
+    CASE WHEN event_type LIKE 'edx.forum.%.voted' AND nullif(event_fields.target_username, '') IS NOT NULL
+        THEN hash(event_fields.target_username) END AS forum_vote_receiver_hash,
     CASE WHEN coalesce(username, '') <> '' THEN hash(username) END AS username_hash,
     CASE WHEN event_type LIKE '/courses/%'
         AND regexp_matches(event_type, '^/courses/[^/+]+(/|\+)[^/+]+(/|\+)[^/]+/courseware/[^/]+/[^/]+/.*$') THEN event_type END AS subsection_path,
-    problem_fields[1] AS problem_id,
-    problem_body[7] ->> '$' AS problem_name,
-    try_cast(problem_body[1] ->> '$' AS INTEGER) AS problem_attempts,
-    problem_fields[2] = 'correct' AS problem_success,
-    try_cast(problem_body[2] ->> '$' AS DOUBLE) AS problem_grade,
-    try_cast(problem_body[3] ->> '$' AS DOUBLE) AS problem_max_grade,
-    problem_body[4] AS problem_submission,
-    problem_body[5] AS problem_answers,
-    problem_body[6] AS problem_correct_map,
+    -- server problem_check events only (event_fields holds them for no other event)
+    event_fields.problem_id AS problem_id,
+    event_fields.module_display_name AS problem_name,
+    try_cast(event_fields.attempts AS INTEGER) AS problem_attempts,
+    event_fields.success = 'correct' AS problem_success,
+    try_cast(event_fields.grade AS DOUBLE) AS problem_grade,
+    try_cast(event_fields.max_grade AS DOUBLE) AS problem_max_grade,
+    event_fields.submission AS problem_submission,
+    event_fields.answers AS problem_answers,
+    event_fields.correct_map AS problem_correct_map,
     source_file,
     line_number
 FROM (
     -- The video id as the body gives it: its id, else the mobile players' module_id.
-    SELECT *, coalesce(nullif(trim(body_fields[1], ' ' || chr(9) || chr(10) || chr(13)), ''), body_fields[2]) AS raw_video_id
-    FROM (
-    -- The body fields the video and vote columns read, in one parse of the body.
-    SELECT
-        *,
-        CASE WHEN event_type IN (
-            'play_video', 'pause_video', 'seek_video', 'stop_video', 'edx.video.played', 'edx.video.paused', 'edx.video.stopped',
-            'edx.video.position.changed', 'edx.video.seeked'
-        ) OR event_type LIKE 'edx.forum.%.voted' THEN json_extract_string(event, [
-            '$.id', '$.module_id', '$.currentTime', '$.current_time', '$.new_time', '$.old_time', '$.duration',
-            '$.vote_value', '$.undo_vote', '$.target_username'
-        ]) END AS body_fields,
-        -- The fields every model of submissions reads, apart from the rest: those that need only
-        -- these (who attempted what, and whether correct) do not read the context.
-        CASE WHEN event_type = 'problem_check' AND event_source = 'server'
-            THEN json_extract_string(event, ['$.problem_id', '$.success']) END AS problem_fields,
-        -- A submission's other fields, each body parsed once (what a JSON path per column would parse seven times).
-        CASE WHEN event_type = 'problem_check' AND event_source = 'server' THEN list_concat(
-            json_extract(event, ['$.attempts', '$.grade', '$.max_grade', '$.submission', '$.answers', '$.correct_map']),
-            json_extract(context, ['$.module.display_name'])
-        ) END AS problem_body
+    SELECT *, coalesce(nullif(trim(event_fields.id, ' ' || chr(9) || chr(10) || chr(13)), ''), event_fields.module_id) AS raw_video_id
     FROM events
     WHERE course_key IS NOT NULL AND time IS NOT NULL
-    ) AS parsed
 ) AS events

@@ -1,0 +1,77 @@
+"""Bronze event files landed before their body fields were kept beside the bodies, brought up to
+the current shape (idbx/parsers/event_fields.py) so that every file holds the columns the models
+read. Each file is rewritten aside with the columns computed from its own bodies, every other
+column and the row order as they were, then renamed over the original and sealed again in its
+source's manifest record (`Lake.replace_sealed`), as an erasure rewrites a file. A file replaced
+while it was rewritten (an ingestion of that day) is left alone: the new version has the columns.
+
+The build runs this first (the models read `event_fields`); it is a no-op on a lake whose files
+all have them, at the cost of reading each event file's footer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+
+from idbx import engine
+from idbx.lake.store import Lake
+from idbx.parsers.event_fields import DERIVED_EVENT_COLUMNS, with_event_fields
+from idbx.quoting import sql_string
+
+
+def event_files_to_upgrade(lake: Lake) -> list[Path]:
+    """The bronze event files (rejects aside) without the derived body columns."""
+    wanted = set(DERIVED_EVENT_COLUMNS)
+    return [
+        path
+        for path in sorted((lake.bronze / "events").glob("log_date=*/*.parquet"))
+        if not path.name.startswith(".") and not wanted <= set(pq.read_schema(path).names)
+    ]
+
+
+def upgrade_event_files(lake: Lake, on_file: Callable[[Path], None] | None = None) -> int:
+    """Rewrite the event files that lack the derived columns; the number rewritten."""
+    paths = event_files_to_upgrade(lake)
+    if not paths:
+        return 0
+    upgraded = 0
+    with lake.run("upgrade event files"), lake.scratch() as scratch, engine.connect(scratch) as con:
+        for path in paths:
+            if on_file:
+                on_file(path)
+            upgraded += _rewrite(con, lake, path)
+    return upgraded
+
+
+def _identity(path: Path) -> tuple[int, int, int]:
+    info = path.stat()
+    return info.st_ino, info.st_mtime_ns, info.st_size
+
+
+def _rewrite(con: duckdb.DuckDBPyConnection, lake: Lake, path: Path) -> int:
+    before = _identity(path)
+    footer = pq.read_metadata(path)
+    kv = ", ".join(
+        f"{sql_string(k.decode())}: {sql_string(v.decode())}"
+        for k, v in (footer.metadata or {}).items()
+        if not k.startswith(b"ARROW")
+    )
+    rows = f"read_parquet({sql_string(str(path))}, hive_partitioning = false, file_row_number = true)"
+    upgraded = f"SELECT * EXCLUDE (file_row_number) FROM ({with_event_fields(rows)}) AS upgraded ORDER BY file_row_number"
+    tmp = lake.aside(path)
+    try:
+        con.execute(
+            f"COPY ({upgraded}) TO {sql_string(str(tmp))} "
+            f"(FORMAT parquet, COMPRESSION zstd{', KV_METADATA {' + kv + '}' if kv else ''})"
+        )
+        if pq.read_metadata(tmp).num_rows != footer.num_rows:
+            raise RuntimeError(f"{lake.relative(path)}: the upgrade wrote another number of rows; the file is left as it was")
+        if _identity(path) != before:
+            return 0  # replaced meanwhile (an ingestion of that day): the new version has the columns
+        lake.replace_sealed(tmp, path)
+        return 1
+    finally:
+        tmp.unlink(missing_ok=True)
