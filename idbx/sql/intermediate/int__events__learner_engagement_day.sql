@@ -33,9 +33,7 @@ columns:
   last_subsection_viewed: URL path of the day's last courseware subsection page (the greater path when two share the time); NULL when none.
   last_subsection_viewed_at: Its time.
 */
--- Materialized: the body fields are read once per event (inlined, every column and filter that
--- reads them would parse the body again).
-WITH body_events AS MATERIALIZED (
+WITH body_events AS (
     SELECT
         course_key,
         course_id,

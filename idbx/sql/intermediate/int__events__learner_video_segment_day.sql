@@ -27,8 +27,7 @@ columns:
   known_duration: Longest duration (seconds) the plays of those viewings gave, NULL when none gave one.
   unknown_duration_views: Those viewings whose play gave no duration (edX then treats the video's duration as unknown).
 */
--- Materialized: the body fields are read once per event (see int__events__learner_engagement_day),
--- and filters on them stay above it (pushed into the scan, they would parse the body again).
+-- Materialized: read twice (the videos, then the events), scanned once.
 WITH player_events AS MATERIALIZED (
     SELECT
         course_key,
