@@ -35,7 +35,6 @@ WITH player_events AS MATERIALIZED (
         user_id,
         event_date,
         time,
-        video_action,
         -- the action as a number in the names' order (pause, play, seek, stop): ordered alike, sorted faster
         CASE video_action WHEN 'pause_video' THEN 1 WHEN 'play_video' THEN 2 WHEN 'seek_video' THEN 3 ELSE 4 END AS action_code,
         video_id,
@@ -53,18 +52,35 @@ videos AS (
     FROM (SELECT DISTINCT course_key, video_id FROM player_events WHERE coalesce(video_id, '') <> '') AS distinct_videos
 ),
 
+-- Each course id as an integer in the ids' order (so that the least number is the least id): the
+-- rows that go through the sorts below carry numbers only, and fit the build's memory.
+course_ids AS (
+    SELECT course_id, dense_rank() OVER (ORDER BY course_id) AS course_number
+    FROM (SELECT DISTINCT course_id FROM player_events) AS distinct_ids
+),
+
 valid_events AS (
-    SELECT player_events.*, videos.video_number
+    SELECT
+        videos.video_number,
+        course_ids.course_number,
+        player_events.user_id,
+        player_events.event_date,
+        player_events.time,
+        player_events.action_code,
+        player_events.position,
+        player_events.seek_from,
+        player_events.duration
     FROM player_events
     JOIN videos ON videos.course_key = player_events.course_key AND videos.video_id = player_events.video_id
+    JOIN course_ids ON course_ids.course_id IS NOT DISTINCT FROM player_events.course_id
     WHERE isfinite(position) AND position BETWEEN 0 AND 36000
-        AND (video_action <> 'seek_video' OR (isfinite(seek_from) AND seek_from BETWEEN 0 AND 36000))
+        AND (action_code <> 3 OR (isfinite(seek_from) AND seek_from BETWEEN 0 AND 36000))
 ),
 
 sequenced AS (
     SELECT
         *,
-        lead(video_action) OVER learner_video AS next_action,
+        lead(action_code) OVER learner_video AS next_action,
         lead(position) OVER learner_video AS next_position,
         lead(seek_from) OVER learner_video AS next_seek_from
     FROM valid_events
@@ -78,26 +94,26 @@ sequenced AS (
 viewings AS (
     SELECT
         video_number,
-        course_id,
+        course_number,
         user_id,
         event_date,
         duration,
         CASE
-            WHEN lag(next_action) OVER plays_in_order = 'seek_video' THEN lag(next_position) OVER plays_in_order
+            WHEN lag(next_action) OVER plays_in_order = 3 THEN lag(next_position) OVER plays_in_order
             ELSE position
         END AS start_position,
-        CASE next_action WHEN 'seek_video' THEN next_seek_from ELSE next_position END AS end_position,
-        video_action,
+        CASE next_action WHEN 3 THEN next_seek_from ELSE next_position END AS end_position,
+        action_code,
         next_action
     FROM sequenced
-    WHERE video_action = 'play_video'
+    WHERE action_code = 2
     WINDOW plays_in_order AS (PARTITION BY user_id, video_number, event_date ORDER BY time, action_code, position, seek_from NULLS FIRST, duration)
 ),
 
 kept_viewings AS (
     SELECT *
     FROM viewings
-    WHERE video_action = 'play_video' AND next_action IS NOT NULL AND next_action <> 'play_video'
+    WHERE next_action IS NOT NULL AND next_action <> 2
         AND end_position - start_position >= 0.25
         AND (duration = -1 OR end_position <= duration + 1)
 ),
@@ -105,7 +121,7 @@ kept_viewings AS (
 viewed_segments AS (
     SELECT
         video_number,
-        course_id,
+        course_number,
         user_id,
         event_date,
         duration,
@@ -119,7 +135,7 @@ learner_segments AS (
         user_id,
         event_date,
         segment,
-        min(course_id) AS course_id,
+        min(course_number) AS course_number,
         count(*) AS views,
         max(duration) FILTER (WHERE duration <> -1) AS known_duration,
         count(*) FILTER (WHERE duration = -1) AS unknown_duration_views
@@ -134,7 +150,7 @@ pseudonyms AS (
 
 SELECT
     videos.course_key,
-    learner_segments.course_id,
+    course_ids.course_id,
     videos.video_id,
     pseudonyms.learner_id,
     learner_segments.event_date,
@@ -145,3 +161,4 @@ SELECT
 FROM learner_segments
 JOIN videos ON videos.video_number = learner_segments.video_number
 JOIN pseudonyms ON pseudonyms.user_id = learner_segments.user_id
+JOIN course_ids ON course_ids.course_number = learner_segments.course_number
