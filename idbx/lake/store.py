@@ -274,11 +274,7 @@ class Lake:
         partition.mkdir(parents=True, exist_ok=True)
         final = partition / file_name
         tmp = self.aside(final)
-        options = "FORMAT parquet, COMPRESSION zstd"
-        if compression_level is not None:
-            options += f", COMPRESSION_LEVEL {int(compression_level)}"
-        if metadata:
-            options += ", KV_METADATA {" + ", ".join(f"{sql_string(k)}: {sql_string(v)}" for k, v in metadata.items()) + "}"
+        options = parquet_options(metadata, compression_level)
         copied = relation.query("__staged", f"COPY (SELECT * FROM __staged) TO {sql_string(str(tmp))} ({options})")
         return StagedFile(tmp=tmp, final=final, rows=copied.fetchall()[0][0])
 
@@ -591,6 +587,23 @@ class Lake:
             else:
                 journal.unlink(missing_ok=True)
         return removed
+
+
+def parquet_options(metadata: dict[str, str] | None = None, compression_level: int | None = None) -> str:
+    """The COPY options of a lake file: zstd, and `metadata` in its footer."""
+    options = "FORMAT parquet, COMPRESSION zstd"
+    if compression_level is not None:
+        options += f", COMPRESSION_LEVEL {int(compression_level)}"
+    if metadata:
+        options += ", KV_METADATA {" + ", ".join(f"{sql_string(k)}: {sql_string(v)}" for k, v in metadata.items()) + "}"
+    return options
+
+
+def footer_metadata(path: Path) -> dict[str, str]:
+    """A lake file's own footer entries (which source and version it holds; Arrow's schema left
+    out), for a rewrite of it to carry them."""
+    found = pq.read_metadata(path).metadata or {}
+    return {k.decode(): v.decode() for k, v in found.items() if not k.startswith(b"ARROW")}
 
 
 def _listing(folder: Path) -> list[Path]:

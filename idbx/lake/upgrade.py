@@ -17,7 +17,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from idbx import engine
-from idbx.lake.store import Lake
+from idbx.lake.store import Lake, footer_metadata, parquet_options
 from idbx.parsers.event_fields import DERIVED_EVENT_COLUMNS, with_event_fields
 from idbx.quoting import sql_string
 
@@ -53,21 +53,13 @@ def _identity(path: Path) -> tuple[int, int, int]:
 
 def _rewrite(con: duckdb.DuckDBPyConnection, lake: Lake, path: Path) -> int:
     before = _identity(path)
-    footer = pq.read_metadata(path)
-    kv = ", ".join(
-        f"{sql_string(k.decode())}: {sql_string(v.decode())}"
-        for k, v in (footer.metadata or {}).items()
-        if not k.startswith(b"ARROW")
-    )
+    rows_before = pq.read_metadata(path).num_rows
     rows = f"read_parquet({sql_string(str(path))}, hive_partitioning = false, file_row_number = true)"
     upgraded = f"SELECT * EXCLUDE (file_row_number) FROM ({with_event_fields(rows)}) AS upgraded ORDER BY file_row_number"
     tmp = lake.aside(path)
     try:
-        con.execute(
-            f"COPY ({upgraded}) TO {sql_string(str(tmp))} "
-            f"(FORMAT parquet, COMPRESSION zstd{', KV_METADATA {' + kv + '}' if kv else ''})"
-        )
-        if pq.read_metadata(tmp).num_rows != footer.num_rows:
+        con.execute(f"COPY ({upgraded}) TO {sql_string(str(tmp))} ({parquet_options(footer_metadata(path))})")
+        if pq.read_metadata(tmp).num_rows != rows_before:
             raise RuntimeError(f"{lake.relative(path)}: the upgrade wrote another number of rows; the file is left as it was")
         if _identity(path) != before:
             return 0  # replaced meanwhile (an ingestion of that day): the new version has the columns

@@ -35,7 +35,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from idbx.lake import atomic
-from idbx.lake.store import Lake
+from idbx.lake.store import Lake, footer_metadata, parquet_options
 from idbx.parsers.event_fields import derives_event_fields, with_event_fields
 from idbx.privacy.pii import EVENTS, REJECTS, pii_spec
 from idbx.quoting import quote_ident, sql_string
@@ -295,11 +295,8 @@ def matches_in(con: duckdb.DuckDBPyConnection, paths: list[Path], dataset: str, 
 
 def rewrite_to(con: duckdb.DuckDBPyConnection, path: Path, target: Path, dataset: str, salt: str) -> int:
     """Write the file erased to `target`, keeping its footer (which source and version it holds); its rows."""
-    footer = pq.read_metadata(path).metadata or {}
-    kv = ", ".join(f"{sql_string(k.decode())}: {sql_string(v.decode())}" for k, v in footer.items() if not k.startswith(b"ARROW"))
-    options = "FORMAT parquet, COMPRESSION zstd" + (f", KV_METADATA {{{kv}}}" if kv else "")
     select = erase_select(path, schema_of(con, path), dataset, salt)
-    con.execute(f"COPY ({select}) TO {sql_string(str(target))} ({options})")
+    con.execute(f"COPY ({select}) TO {sql_string(str(target))} ({parquet_options(footer_metadata(path))})")
     return pq.read_metadata(target).num_rows
 
 

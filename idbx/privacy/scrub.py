@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from idbx import engine
 from idbx.errors import CatalogError, ConfigError
 from idbx.lake import catalog
-from idbx.lake.store import Lake
+from idbx.lake.store import Lake, footer_metadata, parquet_options
 from idbx.parsers.event_fields import derives_event_fields, with_event_fields
 from idbx.privacy.pii import PiiSpec, pii_spec, scrubbed_select
 from idbx.quoting import sql_string
@@ -102,15 +102,14 @@ def _rewrite(con: duckdb.DuckDBPyConnection, lake: Lake, path: Path, schema: lis
     rows = footer.num_rows
     tmp = lake.aside(path)
     marker = {"at": datetime.now(UTC).isoformat(timespec="seconds"), **json.loads(spec.to_json())}
-    metadata = {k.decode(): v.decode() for k, v in (footer.metadata or {}).items() if k != MARKER}
+    metadata = {k: v for k, v in footer_metadata(path).items() if k != MARKER.decode()}
     metadata[MARKER.decode()] = json.dumps(marker)
-    kv = ", ".join(f"{sql_string(key)}: {sql_string(value)}" for key, value in metadata.items())
     source = f"read_parquet({sql_string(str(path))}, hive_partitioning = false)"
     select = scrubbed_select(source, schema, spec)
     if derives_event_fields(schema):  # from the bodies as scrubbed
         select = with_event_fields(f"({select})")
     try:
-        con.execute(f"COPY ({select}) TO {sql_string(str(tmp))} (FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{kv}}})")
+        con.execute(f"COPY ({select}) TO {sql_string(str(tmp))} ({parquet_options(metadata)})")
         written = pq.read_metadata(tmp).num_rows
         if written != rows:
             raise RuntimeError(f"wrote {written:,} rows instead of {rows:,}; the file is left as it was")
