@@ -14,22 +14,33 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from idbx import engine
+from idbx.lake.seals import broken
 from idbx.lake.store import Lake, footer_metadata, parquet_options
 from idbx.parsers.event_fields import DERIVED_EVENT_COLUMNS, with_event_fields
 from idbx.quoting import sql_string
 
 
 def event_files_to_upgrade(lake: Lake) -> list[Path]:
-    """The bronze event files (rejects aside) without the derived body columns."""
-    wanted = set(DERIVED_EVENT_COLUMNS)
-    return [
-        path
-        for path in sorted((lake.bronze / "events").glob("log_date=*/*.parquet"))
-        if not path.name.startswith(".") and not wanted <= set(pq.read_schema(path).names)
-    ]
+    """The bronze event files (rejects aside) without the derived body columns, as their ingestion
+    sealed them: a file changed since, or unreadable, is not resealed by an upgrade (the build then
+    refuses it, naming it, as it refuses any file not as it was landed)."""
+    seals = {name: seal for record in lake.manifest_records() for name, seal in record.sealed().items()}
+    found = []
+    for path in sorted((lake.bronze / "events").glob("log_date=*/*.parquet")):
+        seal = seals.get(lake.relative(path))
+        if path.name.startswith(".") or (seal and broken(path, seal, digest=False)):
+            continue
+        try:
+            names = pq.read_schema(path).names
+        except (OSError, pa.ArrowException):
+            continue
+        if not set(DERIVED_EVENT_COLUMNS) <= set(names):
+            found.append(path)
+    return found
 
 
 def upgrade_event_files(lake: Lake, on_file: Callable[[Path], None] | None = None) -> int:

@@ -97,3 +97,18 @@ def _video_day() -> list[dict]:
         },
         {**base, "time": at(40), "event_type": "edx.course.enrollment.activated", "event": {"user_id": 7, "mode": "audit"}},
     ]
+
+
+def test_a_file_changed_since_it_was_sealed_is_not_resealed_by_an_upgrade(tmp_path, lake):
+    log = write_event_log(None, tmp_path, sample_course_ids(2), 10, date(2016, 5, 1), 40, dirty=False)
+    assert not ingest_events([log], lake).failed
+    [path] = sorted((lake.bronze / "events").glob("log_date=*/*.parquet"))
+    _as_landed_before(lake, path)
+    forged = path.with_name("forged.parquet")
+    rows = f"read_parquet({sql_string(str(path))}, hive_partitioning = false)"
+    duckdb.execute(f"COPY (SELECT * FROM {rows}) TO {sql_string(str(forged))} (FORMAT parquet)")  # behind the engine's back
+    forged.replace(path)
+    before = path.read_bytes()
+    assert event_files_to_upgrade(lake) == [] and upgrade_event_files(lake) == 0
+    assert path.read_bytes() == before
+    assert check_lake(lake).needs_rerun  # still reported as not what was landed
