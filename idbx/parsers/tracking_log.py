@@ -491,11 +491,12 @@ EVENT_COLUMNS = {
 }
 # Learner PII in events: these columns, and these keys of the `context` and `event` JSON objects
 # (who the learner is, where from, free text they wrote, form posts, the learner an instructor
-# acted on). `name` here is a key inside the JSON; the `name` column is the event's name.
+# acted on, the learner a forum vote was for). `name` here is a key inside the JSON; the `name`
+# column is the event's name.
 EVENT_PII_COLUMNS = ("username", "ip", "agent", "session")
 EVENT_PII_KEYS = {
     "context": ("username", "ip", "agent", "session", "client_id"),
-    "event": ("username", "user", "student", "email", "name", "full_name", "ip", "title", "body", "POST"),
+    "event": ("username", "user", "student", "email", "name", "full_name", "ip", "title", "body", "POST", "target_username"),
 }
 
 

@@ -199,3 +199,20 @@ def test_cli(lake, tmp_path):
     assert again.returncode == 0 and "already scrubbed" in again.stderr
     missing = run("scrub", "--lake", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "no lake at" in missing.stderr and not (tmp_path / "nowhere").exists()
+
+
+def test_the_learner_a_vote_was_for_goes_from_the_body_and_from_the_fields_derived_from_it(lake, corpus: Path):
+    """edX's forum votes name the learner voted for (`target_username`); scrubbed, neither the body
+    nor the body fields kept beside it at landing still do."""
+    assert not ingest_events([corpus / "events" / "student_forum_activity.log"], lake).failed
+    events = f"read_parquet({sql_string(str(lake.bronze / 'events' / '**' / '*.parquet'))}, hive_partitioning = false)"
+    named = (
+        f"SELECT count(*) FILTER (WHERE json_exists(event, '$.target_username')), "
+        f"count(*) FILTER (WHERE event_fields.target_username IS NOT NULL) FROM {events}"
+    )
+    before = duckdb.sql(named).fetchall()[0]
+    assert before[0] > 0 and before[1] == before[0]
+    summary = scrub(lake, older_than_days=0, today=date(2030, 1, 1))
+    assert summary.with_status(FAILED) == [] and summary.with_status(SCRUBBED)
+    assert duckdb.sql(named).fetchall()[0] == (0, 0)
+    assert duckdb.sql(f"SELECT count(*) FROM {events} WHERE event_fields.vote_value IS NOT NULL").fetchall()[0][0] == before[0]
