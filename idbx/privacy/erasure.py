@@ -18,7 +18,9 @@ learner by this erasure (or this ingest run) and kept nowhere after it, every PI
 (idbx/privacy/pii.py) emptied, with the edX keys that lead back to the learner (row ids, the
 anonymous ids) and what the learner wrote (courseware state with their answers, the referer,
 answers and free text in event bodies). A reject's raw line holding the learner's username,
-email or user id is dropped in both modes: rejects count in no aggregate.
+email or user id is dropped in both modes: rejects count in no aggregate. Another learner's event
+that names an erased learner in its body (a forum vote's `target_username`) keeps everything but
+that key, in both modes.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ LINKING_COLUMNS = ("hash_id", "anonymous_user_id")
 WRITTEN_COLUMNS = {"courseware_studentmodule": ("state",), EVENTS: ("referer",)}
 # Keys removed from an erased learner's event bodies besides EVENT_PII_KEYS: their answers.
 ANSWER_KEYS = ("answers", "submission", "state", "student_answer", "response", "query", "text", "comment")
+# Keys of a body that name another learner by username.
+MENTION_KEYS = {EVENTS: (("event", "target_username"),)}
 # Characters that end a token of a rejected line when looking for a username or an email in it.
 _TOKEN_SPLIT = r"[^A-Za-z0-9@._+\-]+"
 _USER_ID_IN_JSON = r'"user_id"\s*:\s*"?(\d+)'
@@ -150,6 +154,9 @@ class Roles:
     emptied: tuple[str, ...] = ()
     json_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
     rejects: bool = False
+    # Body keys naming another learner (column, key): another's row that names an erased learner
+    # there loses the key, and only it (a forum vote names the learner it was for).
+    mentions: tuple[tuple[str, str], ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.rejects or self.user_ids or self.usernames or self.emails or self.profile_ids)
@@ -174,6 +181,7 @@ def roles(dataset: str, columns: list[str]) -> Roles:
         profile_ids,
         tuple(c for c in columns if c in emptied),
         keys,
+        mentions=tuple((column, key) for column, key in MENTION_KEYS.get(dataset, ()) if column in columns),
     )
 
 
@@ -205,7 +213,8 @@ def run_replacements(run_id: str, register: Register) -> dict[str, int]:
 
 
 def _matched(source: str, salt: str, role: Roles) -> str:
-    """`source` with `__learner`: the erased learner a row belongs to, NULL for everyone else."""
+    """`source` with `__learner`: the erased learner a row belongs to, NULL for everyone else; and
+    `__mentioned`: an erased learner another's row names (`Roles.mentions`)."""
     if role.rejects:
         tokens = f"regexp_split_to_array(raw, {sql_string(_TOKEN_SPLIT)})"
         ids = f"regexp_extract_all(raw, {sql_string(_USER_ID_IN_JSON)}, 1)"
@@ -216,8 +225,8 @@ def _matched(source: str, salt: str, role: Roles) -> str:
         )
         found = f"list_intersect({hashed}, (SELECT list(hash) FROM erased_hashes))"
         return (
-            f"SELECT s.*, (SELECT min(learner) FROM erased_hashes WHERE list_contains({found}, hash)) AS __learner "
-            f"FROM {source} AS s"
+            f"SELECT s.*, (SELECT min(learner) FROM erased_hashes WHERE list_contains({found}, hash)) AS __learner, "
+            f"NULL AS __mentioned FROM {source} AS s"
         )
     joins, picks = [], []
     for kind, columns in (
@@ -232,7 +241,22 @@ def _matched(source: str, salt: str, role: Roles) -> str:
                 f"LEFT JOIN erased_hashes AS {alias} ON {alias}.hash = {_hash_sql(salt, kind, 's.' + quote_ident(column))}"
             )
             picks.append(f"{alias}.learner")
-    return f"SELECT s.*, coalesce({', '.join(picks)}) AS __learner FROM {source} AS s {' '.join(joins)}"
+    mentioned = []
+    for column, key in role.mentions:
+        alias = f"n{len(mentioned)}"
+        named = f"json_extract_string(s.{quote_ident(column)}, {sql_string('$.' + key)})"
+        joins.append(f"LEFT JOIN erased_hashes AS {alias} ON {alias}.hash = {_hash_sql(salt, 'username', named)}")
+        mentioned.append(f"{alias}.learner")
+    return (
+        f"SELECT s.*, coalesce({', '.join(picks)}) AS __learner, "
+        f"{'coalesce(' + ', '.join(mentioned) + ')' if mentioned else 'NULL'} AS __mentioned "
+        f"FROM {source} AS s {' '.join(joins)}"
+    )
+
+
+def _without(ident: str, keys: tuple[str, ...]) -> str:
+    removed = f"json_merge_patch(m.{ident}, {sql_string(json.dumps(dict.fromkeys(keys)))})"
+    return f"CASE WHEN json_type(m.{ident}) = 'OBJECT' THEN {removed} ELSE m.{ident} END"
 
 
 def _json_erased(column: str, keys: tuple[str, ...]) -> str:
@@ -262,7 +286,11 @@ def erase_select(path: Path, schema: list[tuple[str, str]], dataset: str, salt: 
         else:
             items.append(f"m.{ident}")
             continue
-        items.append(f"CASE WHEN m.__learner IS NULL THEN m.{ident} ELSE CAST({value} AS {type_}) END AS {ident}")
+        unchanged = f"m.{ident}"
+        named_keys = tuple(key for column, key in role.mentions if column == name)
+        if named_keys:  # another learner's row naming an erased one: that key goes
+            unchanged = f"CASE WHEN m.__mentioned IS NULL THEN m.{ident} ELSE {_without(ident, named_keys)} END"
+        items.append(f"CASE WHEN m.__learner IS NULL THEN {unchanged} ELSE CAST({value} AS {type_}) END AS {ident}")
     keep = "m.__learner IS NULL" if role.rejects else "m.__learner IS NULL OR e.mode <> 'delete'"
     erased = (
         f"SELECT {', '.join(items)}, m.file_row_number FROM ({_matched(source, salt, role)}) AS m "
@@ -279,7 +307,7 @@ def schema_of(con: duckdb.DuckDBPyConnection, path: Path) -> list[tuple[str, str
 
 
 def matches_in(con: duckdb.DuckDBPyConnection, paths: list[Path], dataset: str, salt: str) -> dict[Path, int]:
-    """Rows of erased learners in each of a dataset's files (files without any left out): one scan."""
+    """Rows of erased learners, or naming one, in each of a dataset's files (files without any left out): one scan."""
     if not paths:
         return {}
     listed = "[" + ", ".join(sql_string(str(p)) for p in paths) + "]"
@@ -288,7 +316,8 @@ def matches_in(con: duckdb.DuckDBPyConnection, paths: list[Path], dataset: str, 
     if not role:
         return {}
     found = con.execute(
-        f"SELECT filename, count(*) FROM ({_matched(source, salt, role)}) WHERE __learner IS NOT NULL GROUP BY ALL"
+        f"SELECT filename, count(*) FROM ({_matched(source, salt, role)}) "
+        "WHERE __learner IS NOT NULL OR __mentioned IS NOT NULL GROUP BY ALL"
     ).fetchall()
     return {Path(name): count for name, count in found}
 

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -25,7 +26,7 @@ from idbx.privacy import erasure
 from idbx.privacy.forget import Identifiers, read_identifiers
 from idbx.quoting import sql_string
 from tests.conftest import SAMPLE_PSEUDONYM_KEY, copy_lake
-from tests.models import tiny_lake
+from tests.models import scenario, tiny_lake
 
 IDBX = str(Path(sys.executable).parent / "idbx")
 USER = 37  # a learner of the sample (no other learner's username starts with "learner37")
@@ -227,6 +228,33 @@ def test_the_scenario_learner_is_erased_and_their_events_still_counted(built_sce
         f"SELECT count(*) FROM read_parquet({sql_string(str(lake.bronze / 'events' / '**' / '*.parquet'))})"
     ).fetchall()[0][0]
     assert after == before
+
+
+@pytest.mark.parametrize("mode", ["deidentify", "delete"])
+def test_another_learners_vote_loses_the_erased_learners_name_and_nothing_else(
+    built_scenario: Lake, tmp_path: Path, monkeypatch, mode: str
+):
+    """A forum vote names the learner it was for in its body (`target_username`): the voter's row
+    stays theirs, without that name (nor the body field kept beside it)."""
+    monkeypatch.setenv("IDBX_PSEUDONYM_KEY", tiny_lake.KEY)
+    lake = copy_lake(built_scenario, tmp_path)
+    vote = {"vote_value": "up", "target_username": "learner1"}
+    common = {"course_id": scenario.A, "event_source": "server", "event_type": "edx.forum.thread.voted"}
+    tiny_lake.events(
+        lake,
+        date(2016, 7, 7),
+        [{**common, "username": "learner2", "user_id": 2, "time": datetime(2016, 7, 7, 9), "event": vote}],
+        file_name="votes.parquet",
+    )
+    events = f"read_parquet({sql_string(str(lake.bronze / 'events' / '**' / '*.parquet'))}, hive_partitioning = false)"
+    naming = (
+        "SELECT user_id, username, event ->> '$.vote_value', json_exists(event, '$.target_username'), "
+        f"event_fields.target_username FROM {events} WHERE event_type = 'edx.forum.thread.voted' AND user_id = 2"
+    )
+    assert duckdb.sql(naming).fetchall() == [(2, "learner2", "up", True, "learner1")]
+    forget_learners(lake, Identifiers(user_ids={1}), mode)
+    assert duckdb.sql(naming).fetchall() == [(2, "learner2", "up", False, None)]
+    assert traces(lake, 1, ["learner1"]) == []
 
 
 def test_forget_killed_then_run_again_equals_an_uninterrupted_one(built: Lake, tmp_path: Path):
