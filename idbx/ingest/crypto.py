@@ -41,12 +41,26 @@ _KEYRING_RE = re.compile(rf"^{_PREFIX}[0-9a-f]{{8}}$")
 
 def stop_agent(home: Path) -> None:
     """Stop the keyring's agent and wait (a few seconds at most) until it is gone: `gpgconf --kill`
-    only asks it to exit, and a loaded machine lets it linger while its keyring is removed."""
+    only asks it to exit, and a loaded machine lets it linger while its keyring is removed. The
+    agent removes its socket before its process ends: both are waited for."""
     socket = home / "S.gpg-agent"
     subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], capture_output=True, check=False)
     deadline = time.monotonic() + _AGENT_EXIT_SECONDS
-    while socket.exists() and time.monotonic() < deadline:
+    while (socket.exists() or _agent_running(home)) and time.monotonic() < deadline:
         time.sleep(0.02)
+
+
+def _agent_running(home: Path) -> bool:
+    """Whether a gpg-agent of this keyring is still a process (Linux's /proc; elsewhere: unknown, False)."""
+    wanted = str(home).encode()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if args and args[0].endswith(b"gpg-agent") and wanted in args:
+            return True
+    return False
 
 
 def sweep_keyrings() -> list[Path]:
