@@ -327,6 +327,31 @@ class Lake:
             superseded = [self.root / f for f in (previous.owned_files() if previous else []) if f not in kept]
             self.move_into_place(staged, superseded, record)
 
+    def rewrite_landed(self, con: duckdb.DuckDBPyConnection, path: Path, select: str, metadata: dict[str, str]) -> bool:
+        """Write `select` (a landed file's rows, changed) aside with `metadata` in its footer, check
+        it holds as many rows, and rename it over the file, sealed again (`replace_sealed`). False,
+        the file untouched, when it was replaced meanwhile (an ingestion of that day)."""
+        info = path.stat()
+        before = (info.st_ino, info.st_mtime_ns, info.st_size)
+        rows = pq.read_metadata(path).num_rows
+        tmp = self.aside(path)
+        try:
+            con.execute(f"COPY ({select}) TO {sql_string(str(tmp))} ({parquet_options(metadata)})")
+            written = pq.read_metadata(tmp).num_rows
+            if written != rows:
+                raise RuntimeError(f"wrote {written:,} rows instead of {rows:,}; the file is left as it was")
+            info = path.stat()
+            if (info.st_ino, info.st_mtime_ns, info.st_size) != before:
+                return False
+            self.replace_sealed(tmp, path)
+            return True
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def bronze_seals(self) -> dict[str, Seal]:
+        """Every landed file's seal (what its ingestion wrote), by its path in the lake."""
+        return {name: seal for record in self.manifest_records() for name, seal in record.sealed().items()}
+
     def replace_sealed(self, tmp: Path, final: Path) -> None:
         """Rename a rewrite of a landed file (scrubbed, or with erased learners' rows dropped) over
         it, and seal the new version, with its rows, in its source's manifest record, as one step

@@ -10,7 +10,6 @@ all have them, at the cost of reading each event file's footer."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -19,7 +18,7 @@ import pyarrow.parquet as pq
 
 from idbx import engine
 from idbx.lake.seals import broken
-from idbx.lake.store import Lake, footer_metadata, parquet_options
+from idbx.lake.store import Lake, footer_metadata
 from idbx.parsers.event_fields import DERIVED_EVENT_COLUMNS, with_event_fields
 from idbx.quoting import sql_string
 
@@ -28,7 +27,7 @@ def event_files_to_upgrade(lake: Lake) -> list[Path]:
     """The bronze event files (rejects aside) without the derived body columns, as their ingestion
     sealed them: a file changed since, or unreadable, is not resealed by an upgrade (the build then
     refuses it, naming it, as it refuses any file not as it was landed)."""
-    seals = {name: seal for record in lake.manifest_records() for name, seal in record.sealed().items()}
+    seals = lake.bronze_seals()
     found = []
     for path in sorted((lake.bronze / "events").glob("log_date=*/*.parquet")):
         seal = seals.get(lake.relative(path))
@@ -43,38 +42,17 @@ def event_files_to_upgrade(lake: Lake) -> list[Path]:
     return found
 
 
-def upgrade_event_files(lake: Lake, on_file: Callable[[Path], None] | None = None) -> int:
+def upgrade_event_files(lake: Lake) -> int:
     """Rewrite the event files that lack the derived columns; the number rewritten."""
     paths = event_files_to_upgrade(lake)
     if not paths:
         return 0
-    upgraded = 0
     with lake.run("upgrade event files"), lake.scratch() as scratch, engine.connect(scratch) as con:
-        for path in paths:
-            if on_file:
-                on_file(path)
-            upgraded += _rewrite(con, lake, path)
-    return upgraded
+        return sum(_rewrite(con, lake, path) for path in paths)
 
 
-def _identity(path: Path) -> tuple[int, int, int]:
-    info = path.stat()
-    return info.st_ino, info.st_mtime_ns, info.st_size
-
-
-def _rewrite(con: duckdb.DuckDBPyConnection, lake: Lake, path: Path) -> int:
-    before = _identity(path)
-    rows_before = pq.read_metadata(path).num_rows
+def _rewrite(con: duckdb.DuckDBPyConnection, lake: Lake, path: Path) -> bool:
     rows = f"read_parquet({sql_string(str(path))}, hive_partitioning = false, file_row_number = true)"
     upgraded = f"SELECT * EXCLUDE (file_row_number) FROM ({with_event_fields(rows)}) AS upgraded ORDER BY file_row_number"
-    tmp = lake.aside(path)
-    try:
-        con.execute(f"COPY ({upgraded}) TO {sql_string(str(tmp))} ({parquet_options(footer_metadata(path))})")
-        if pq.read_metadata(tmp).num_rows != rows_before:
-            raise RuntimeError(f"{lake.relative(path)}: the upgrade wrote another number of rows; the file is left as it was")
-        if _identity(path) != before:
-            return 0  # replaced meanwhile (an ingestion of that day): the new version has the columns
-        lake.replace_sealed(tmp, path)
-        return 1
-    finally:
-        tmp.unlink(missing_ok=True)
+    # False when replaced meanwhile (an ingestion of that day): the new version has the columns
+    return lake.rewrite_landed(con, path, upgraded, footer_metadata(path))

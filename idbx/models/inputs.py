@@ -91,7 +91,7 @@ class BuildInputs:
         built from it would pass a forged or damaged partition on as the engine's own data."""
         stats = self.stats(source)
         if self._bronze_seals is None:
-            self._bronze_seals = {name: seal for record in self.lake.manifest_records() for name, seal in record.sealed().items()}
+            self._bronze_seals = self.lake.bronze_seals()
         for rel, (size, mtime) in stats.items():
             seal = self._bronze_seals.get(rel)
             if seal and (seal.size, seal.mtime_ns) != (size, mtime):

@@ -50,9 +50,9 @@ _FIELDS = {
     "attempts": ("problem", "$.attempts", "VARCHAR"),
     "grade": ("problem", "$.grade", "VARCHAR"),
     "max_grade": ("problem", "$.max_grade", "VARCHAR"),
-    "submission": ("answers", "$.submission", "JSON"),
-    "answers": ("answers", "$.answers", "JSON"),
-    "correct_map": ("answers", "$.correct_map", "JSON"),
+    "submission": ("problem", "$.submission", "JSON"),
+    "answers": ("problem", "$.answers", "JSON"),
+    "correct_map": ("problem", "$.correct_map", "JSON"),
     "user_id": ("enrollment", "$.user_id", "VARCHAR"),
     "mode": ("enrollment", "$.mode", "VARCHAR"),
 }
@@ -75,28 +75,28 @@ _FAMILIES = {
     "video": _IS_VIDEO,
     "vote": "event_type LIKE 'edx.forum.%.voted'",
     "problem": "event_type = 'problem_check' AND event_source = 'server'",
-    "answers": "event_type = 'problem_check' AND event_source = 'server'",
     "enrollment": "event_type LIKE 'edx.course.enrollment.%'",
 }
 
 
-def _family_paths(family: str) -> list[tuple[str, str]]:
-    return [(name, path) for name, (of, path, _) in _FIELDS.items() if of == family]
+def _family_fields(family: str) -> list[tuple[str, str, str]]:
+    return [(name, path, type_) for name, (of, path, type_) in _FIELDS.items() if of == family]
 
 
 def with_event_fields(relation: str) -> str:
     """SELECT over `relation` (rows with the bronze events' columns, the derived ones or not) with
     its columns in order and `body_is_object` and `event_fields` computed from its body, last."""
-    parsed = []
+    parsed, fields = [], []
     for family, condition in _FAMILIES.items():
-        paths = ", ".join(f"'{path}'" for _, path in _family_paths(family))
-        extract = "json_extract" if family == "answers" else "json_extract_string"
+        found = _family_fields(family)
+        # a family with JSON fields is extracted as JSON, its text fields unquoted from it
+        as_json = any(type_ == "JSON" for _, _, type_ in found)
+        paths = ", ".join(f"'{path}'" for _, path, _ in found)
+        extract = "json_extract" if as_json else "json_extract_string"
         parsed.append(f"CASE WHEN {condition} THEN {extract}(event, [{paths}]) END AS __{family}")
-    fields = [
-        f"{quote_ident(name)} := __{family}[{index}]"
-        for family in _FAMILIES
-        for index, (name, _) in enumerate(_family_paths(family), start=1)
-    ]
+        for index, (name, _, type_) in enumerate(found, start=1):
+            value = f"__{family}[{index}]" + (" ->> '$'" if as_json and type_ != "JSON" else "")
+            fields.append(f"{quote_ident(name)} := {value}")
     # the body parsed again only when neither position came out (rare): named but null, or absent
     fields.append(
         f"{_POSITION_GIVEN} := CASE WHEN __video[3] IS NOT NULL OR __video[4] IS NOT NULL THEN true "

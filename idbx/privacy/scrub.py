@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from idbx import engine
 from idbx.errors import CatalogError, ConfigError
 from idbx.lake import catalog
-from idbx.lake.store import Lake, footer_metadata, parquet_options
+from idbx.lake.store import Lake, footer_metadata
 from idbx.parsers.event_fields import derives_event_fields, with_event_fields
 from idbx.privacy.pii import PiiSpec, pii_spec, scrubbed_select
 from idbx.quoting import sql_string
@@ -89,18 +89,9 @@ def _done(path: Path) -> PiiSpec:
     return PiiSpec.from_json(metadata[MARKER].decode()) if MARKER in metadata else PiiSpec()
 
 
-def _identity(path: Path) -> tuple[int, int, int]:
-    stat = path.stat()
-    return stat.st_ino, stat.st_mtime_ns, stat.st_size
-
-
 def _rewrite(con: duckdb.DuckDBPyConnection, lake: Lake, path: Path, schema: list[tuple[str, str]], spec: PiiSpec) -> int:
     """Write the file again without `spec`, aside, check it, rename it over the original. The
     footer keeps what it said (which source file and version the rows come from) beside the mark."""
-    before = _identity(path)
-    footer = pq.read_metadata(path)
-    rows = footer.num_rows
-    tmp = lake.aside(path)
     marker = {"at": datetime.now(UTC).isoformat(timespec="seconds"), **json.loads(spec.to_json())}
     metadata = {k: v for k, v in footer_metadata(path).items() if k != MARKER.decode()}
     metadata[MARKER.decode()] = json.dumps(marker)
@@ -108,17 +99,9 @@ def _rewrite(con: duckdb.DuckDBPyConnection, lake: Lake, path: Path, schema: lis
     select = scrubbed_select(source, schema, spec)
     if derives_event_fields(schema):  # from the bodies as scrubbed
         select = with_event_fields(f"({select})")
-    try:
-        con.execute(f"COPY ({select}) TO {sql_string(str(tmp))} ({parquet_options(metadata)})")
-        written = pq.read_metadata(tmp).num_rows
-        if written != rows:
-            raise RuntimeError(f"wrote {written:,} rows instead of {rows:,}; the file is left as it was")
-        if _identity(path) != before:
-            raise RuntimeError("the file was replaced while it was scrubbed (an ingestion of that day?); run scrub again")
-        lake.replace_sealed(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return rows
+    if not lake.rewrite_landed(con, path, select, metadata):
+        raise RuntimeError("the file was replaced while it was scrubbed (an ingestion of that day?); run scrub again")
+    return pq.read_metadata(path).num_rows
 
 
 def _scrub_file(con: duckdb.DuckDBPyConnection, lake: Lake, path: Path, dataset: str, day: str, dry_run: bool) -> ScrubOutcome:

@@ -7,11 +7,10 @@ from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
-import pyarrow.parquet as pq
 
 from idbx.ingest.events import ingest_events
 from idbx.lake.check import check_lake
-from idbx.lake.store import Lake
+from idbx.lake.store import Lake, footer_metadata, parquet_options
 from idbx.lake.upgrade import event_files_to_upgrade, upgrade_event_files
 from idbx.local.sample import sample_course_ids, write_event_log
 from idbx.models.runner import build
@@ -22,17 +21,15 @@ from tests.models import scenario, tiny_lake
 DERIVED = ", ".join(DERIVED_EVENT_COLUMNS)
 
 
-def _without_derived(path: Path, target: Path, footer: dict[bytes, bytes]) -> None:
-    kv = ", ".join(f"{sql_string(k.decode())}: {sql_string(v.decode())}" for k, v in footer.items() if not k.startswith(b"ARROW"))
+def _without_derived(path: Path, target: Path, footer: dict[str, str]) -> None:
     rows = f"read_parquet({sql_string(str(path))}, hive_partitioning = false)"
-    options = f", KV_METADATA {{{kv}}}" if kv else ""
-    duckdb.execute(f"COPY (SELECT * EXCLUDE ({DERIVED}) FROM {rows}) TO {sql_string(str(target))} (FORMAT parquet{options})")
+    duckdb.execute(f"COPY (SELECT * EXCLUDE ({DERIVED}) FROM {rows}) TO {sql_string(str(target))} ({parquet_options(footer)})")
 
 
 def _as_landed_before(lake: Lake, path: Path) -> None:
     """Rewrite a landed file without the derived columns, sealed so: what an older idbx landed."""
     tmp = lake.aside(path)
-    _without_derived(path, tmp, pq.read_metadata(path).metadata or {})
+    _without_derived(path, tmp, footer_metadata(path))
     lake.replace_sealed(tmp, path)
 
 
