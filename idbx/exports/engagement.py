@@ -1,8 +1,9 @@
 """The learner engagement report over the intervals staff ask for (each day, each Monday-Sunday
 week, or one range), with edX's definitions. The learner_engagement mart holds the whole range;
-other intervals run the mart's own SQL with this module's intervals in place of
-int__engagement__intervals (temporary views in the export's connection shadow the catalog's), over
-the stored per-learner-day aggregates, never the raw events."""
+other intervals run the view model int__engagement__learner_intervals (the same report over any
+intervals) with this module's intervals in place of int__engagement__intervals (temporary views in
+the export's connection shadow the catalog's), over the stored per-learner-day aggregates, never
+the raw events."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from idbx.quoting import quote_ident, sql_string
 
 INTERVALS = ("daily", "weekly", "all")
 MART = "learner_engagement"
+OVER_INTERVALS = ("intermediate", "int__engagement__learner_intervals")
 # The report's columns after the learner, in edX's order.
 COUNTS = (
     "cohort",
@@ -35,7 +37,7 @@ COUNTS = (
     "textbook_pages_viewed",
     "last_subsection_viewed",
 )
-# Stored inputs read only for the courses asked for, and the view models the mart reads (views
+# Stored inputs read only for the courses asked for, and the view models the report reads (views
 # exist only inside a build: the export defines them again from their files).
 _BY_COURSE = ("int__events__learner_engagement_day", "int__events__forum_votes_received_day", "int__enrollment__learner_spans")
 _VIEW_MODELS = (("intermediate", "int__engagement__learner_day"), ("staging", "stg__edx__course_groups_cohortmembership"))
@@ -98,7 +100,7 @@ def report_source(con: duckdb.DuckDBPyConnection, intervals: Intervals, courses:
     con.execute(f"CREATE OR REPLACE TEMP VIEW int__engagement__intervals AS {_intervals_sql(intervals, start, end)}")
     for layer, name in _VIEW_MODELS:
         con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(name)} AS {_model_sql(layer, name)}")
-    return f"({_model_sql('marts', MART)})"
+    return f"({_model_sql(*OVER_INTERVALS)})"
 
 
 def _model_sql(layer: str, name: str) -> str:

@@ -335,11 +335,18 @@ class _SparkBuild:
 
 
 def _shared_views(chosen: list[Model]) -> set[str]:
-    """The views more than one of the chosen models read."""
+    """The views more than one of the chosen models read, counting only the models a stored model
+    reads through (a view no stored model reads, as the one `idbx report engagement` runs, is never
+    computed in a build)."""
+    read = {model.name for model in chosen if model.materialized != settings.VIEW}
+    for model in reversed(chosen):  # readers come after what they read
+        if model.name in read:
+            read |= model.refs
     readers: dict[str, int] = {}
     for model in chosen:
-        for ref in model.refs:
-            readers[ref] = readers.get(ref, 0) + 1
+        if model.name in read:
+            for ref in model.refs:
+                readers[ref] = readers.get(ref, 0) + 1
     return {model.name for model in chosen if model.materialized == settings.VIEW and readers.get(model.name, 0) > 1}
 
 

@@ -259,6 +259,7 @@ def test_engagement_and_video_models_take_late_and_withdrawn_events(scenario_lak
     summary = build(lake, registry_path=registry)
     for name, written in ENGAGEMENT_DAYS.items():
         assert summary.outcome(name).notes == [f"recomputed 2 event day(s): {written} partition(s) written, 0 removed"], name
+    assert summary.outcome("int__engagement__learner_totals").notes == [merged(2)]  # learners 4 and 2 alone
     usage = summary.outcome("int__videos__segment_usage").notes  # merged by video: v1 alone
     assert usage == ["recomputed 1 [course_key, video_id] value(s), kept the other rows"]
     # learner 4: 10 -> 22 (segments 2-4); learner 2: 0 -> 100 (0-20; the end segment, of 95 s, is 19)

@@ -198,6 +198,29 @@ def test_daily_and_whole_range(engagement_lake):
     assert whole == _report(engagement_lake, Intervals())
 
 
+def test_a_day_of_votes_received_only_is_a_day_active(engagement_lake, tmp_path, monkeypatch):
+    """The mart takes the learner's own days from their whole-range totals, kept by learner, and
+    adds the days on which they only received votes, as the report over the days counts them."""
+    lake = copy_lake(engagement_lake, tmp_path)
+    vote = tmp_path / "vote.log"
+    body = {"vote_value": "up", "undo_vote": False, "target_username": "quiet"}
+    vote.write_text(_event(4, "2015-09-23T10:00:00+00:00", "edx.forum.thread.voted", body) + "\n")
+    assert not ingest_events([vote], lake, log_date=date(2015, 9, 23)).failed
+    monkeypatch.setenv("IDBX_PSEUDONYM_KEY", tiny_lake.KEY)
+    summary = build(lake)
+    # the voter alone is recomputed (staff: not enrolled any more, so not in the mart)
+    assert summary.outcome("int__engagement__learner_totals").notes == [
+        "recomputed 1 [course_key, learner_id] value(s), kept the other rows"
+    ]
+    quiet = tiny_lake.rows(
+        lake,
+        "SELECT end_date, days_active, forum_upvotes_received FROM learner_engagement "
+        f"WHERE learner_id = '{tiny_lake.pseudonym(6)}'",
+    )
+    assert quiet == [(date(2015, 9, 23), 2, 1)]  # the enrolment day and the vote's
+    assert _report(lake, Intervals("all", date(2015, 9, 10), date(2015, 9, 23))) == _report(lake, Intervals())
+
+
 def _idbx(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(Path(sys.executable).with_name("idbx")), *args], capture_output=True, text=True, env=os.environ.copy()

@@ -2,17 +2,16 @@
 description: >
   edX's learner engagement report (edx-analytics-pipeline,
   edx/analytics/tasks/data_api/student_engagement.py: StudentEngagementTask for the counts,
-  JoinedStudentEngagementTableTask for the rows), over the intervals of int__engagement__intervals
-  (here the whole range of the events; `idbx report engagement` runs this SQL over daily, weekly
-  or other intervals). One row per learner enrolled in the course at the end of the interval's
-  last day (int__enrollment__learner_spans: the enrollment table, else the enrollment events);
-  learners with no activity in the interval get zeros and an empty last subsection. days_active =
-  days with events (and days the learner received forum votes, as edX counts them);
-  problems_attempted, problems_correct and videos_played count distinct problems and videos;
-  the forum, vote and textbook counts are sums over the days (definitions in
-  int__events__learner_engagement_day); last_subsection_viewed = the path of the last courseware
-  subsection page viewed in the interval. The cohort comes from the course-groups tables when
-  delivered, else is empty.
+  JoinedStudentEngagementTableTask for the rows) over the whole range of the events, the one
+  interval of int__engagement__intervals. One row per learner enrolled in the course at the end of
+  the range's last day (int__enrollment__learner_spans: the enrollment table, else the enrollment
+  events); learners with no activity get zeros and an empty last subsection. The learner's own
+  activity is int__engagement__learner_totals (kept by learner: a new day recomputes only the
+  learners active in it); the forum votes received are added here, credited by username as
+  int__engagement__learner_day credits them, and a day with received votes only is a day active,
+  as in edX's report. `idbx report engagement` runs int__engagement__learner_intervals, the same
+  report over any intervals from the days; for the whole range the two agree (tested). The cohort
+  comes from the course-groups tables when delivered, else is empty.
 grain: [course_key, learner_id, end_date]
 materialized: table
 not_null: [course_key, learner_id]
@@ -49,29 +48,39 @@ WITH enrolled AS (
     GROUP BY spans.course_key, spans.learner_id, intervals.end_date
 ),
 
-activity AS (
+-- The learner of each username that received votes: the smallest learner id whose events carry
+-- it (int__engagement__learner_day's rule); votes to a username without events are not credited.
+receivers AS (
+    SELECT own.username_key, min(own.learner_id) AS learner_id
+    FROM int__events__learner_engagement_day AS own
+    WHERE own.username_key IN (SELECT receiver_key FROM int__events__forum_votes_received_day)
+    GROUP BY own.username_key
+),
+
+received_days AS (
     SELECT
-        days.course_key,
-        days.learner_id,
-        intervals.end_date,
-        count(*) AS days_active,
-        len(list_distinct(flatten(list(days.attempted_problems)))) AS problems_attempted,
-        CAST(sum(days.problem_attempts) AS BIGINT) AS problem_attempts,
-        len(list_distinct(flatten(list(days.correct_problems)))) AS problems_correct,
-        len(list_distinct(flatten(list(days.played_videos)))) AS videos_played,
-        CAST(sum(days.forum_posts) AS BIGINT) AS forum_posts,
-        CAST(sum(days.forum_responses) AS BIGINT) AS forum_responses,
-        CAST(sum(days.forum_comments) AS BIGINT) AS forum_comments,
-        CAST(sum(days.forum_upvotes_given) AS BIGINT) AS forum_upvotes_given,
-        CAST(sum(days.forum_downvotes_given) AS BIGINT) AS forum_downvotes_given,
-        CAST(sum(days.forum_upvotes_received) AS BIGINT) AS forum_upvotes_received,
-        CAST(sum(days.forum_downvotes_received) AS BIGINT) AS forum_downvotes_received,
-        CAST(sum(days.textbook_pages_viewed) AS BIGINT) AS textbook_pages_viewed,
-        arg_max(days.last_subsection_viewed, (days.last_subsection_viewed_at, days.last_subsection_viewed))
-            FILTER (WHERE days.last_subsection_viewed IS NOT NULL) AS last_subsection_viewed
-    FROM int__engagement__learner_day AS days
-    JOIN int__engagement__intervals AS intervals ON days.event_date BETWEEN intervals.first_day AND intervals.end_date
-    GROUP BY days.course_key, days.learner_id, intervals.end_date
+        votes.course_key,
+        receivers.learner_id,
+        votes.event_date,
+        sum(votes.forum_upvotes_received) AS forum_upvotes_received,
+        sum(votes.forum_downvotes_received) AS forum_downvotes_received
+    FROM int__events__forum_votes_received_day AS votes
+    JOIN receivers ON receivers.username_key = votes.receiver_key
+    GROUP BY votes.course_key, receivers.learner_id, votes.event_date
+),
+
+received AS (
+    SELECT
+        received_days.course_key,
+        received_days.learner_id,
+        CAST(sum(received_days.forum_upvotes_received) AS BIGINT) AS forum_upvotes_received,
+        CAST(sum(received_days.forum_downvotes_received) AS BIGINT) AS forum_downvotes_received,
+        count(*) FILTER (WHERE own.learner_id IS NULL) AS days_received_only
+    FROM received_days
+    LEFT JOIN int__events__learner_engagement_day AS own
+        ON own.course_key = received_days.course_key AND own.learner_id = received_days.learner_id
+        AND own.event_date = received_days.event_date
+    GROUP BY received_days.course_key, received_days.learner_id
 )
 
 SELECT
@@ -80,22 +89,24 @@ SELECT
     enrolled.end_date,
     enrolled.learner_id,
     coalesce(cohorts.cohort, '') AS cohort,
-    coalesce(activity.days_active, 0) AS days_active,
-    coalesce(activity.problems_attempted, 0) AS problems_attempted,
-    coalesce(activity.problem_attempts, 0) AS problem_attempts,
-    coalesce(activity.problems_correct, 0) AS problems_correct,
-    coalesce(activity.videos_played, 0) AS videos_played,
-    coalesce(activity.forum_posts, 0) AS forum_posts,
-    coalesce(activity.forum_responses, 0) AS forum_responses,
-    coalesce(activity.forum_comments, 0) AS forum_comments,
-    coalesce(activity.forum_upvotes_given, 0) AS forum_upvotes_given,
-    coalesce(activity.forum_downvotes_given, 0) AS forum_downvotes_given,
-    coalesce(activity.forum_upvotes_received, 0) AS forum_upvotes_received,
-    coalesce(activity.forum_downvotes_received, 0) AS forum_downvotes_received,
-    coalesce(activity.textbook_pages_viewed, 0) AS textbook_pages_viewed,
-    coalesce(activity.last_subsection_viewed, '') AS last_subsection_viewed
+    coalesce(totals.days_active, 0) + coalesce(received.days_received_only, 0) AS days_active,
+    coalesce(totals.problems_attempted, 0) AS problems_attempted,
+    coalesce(totals.problem_attempts, 0) AS problem_attempts,
+    coalesce(totals.problems_correct, 0) AS problems_correct,
+    coalesce(totals.videos_played, 0) AS videos_played,
+    coalesce(totals.forum_posts, 0) AS forum_posts,
+    coalesce(totals.forum_responses, 0) AS forum_responses,
+    coalesce(totals.forum_comments, 0) AS forum_comments,
+    coalesce(totals.forum_upvotes_given, 0) AS forum_upvotes_given,
+    coalesce(totals.forum_downvotes_given, 0) AS forum_downvotes_given,
+    coalesce(received.forum_upvotes_received, 0) AS forum_upvotes_received,
+    coalesce(received.forum_downvotes_received, 0) AS forum_downvotes_received,
+    coalesce(totals.textbook_pages_viewed, 0) AS textbook_pages_viewed,
+    coalesce(totals.last_subsection_viewed, '') AS last_subsection_viewed
 FROM enrolled
-LEFT JOIN activity
-    ON activity.course_key = enrolled.course_key AND activity.learner_id = enrolled.learner_id AND activity.end_date = enrolled.end_date
+LEFT JOIN int__engagement__learner_totals AS totals
+    ON totals.course_key = enrolled.course_key AND totals.learner_id = enrolled.learner_id
+LEFT JOIN received
+    ON received.course_key = enrolled.course_key AND received.learner_id = enrolled.learner_id
 LEFT JOIN stg__edx__course_groups_cohortmembership AS cohorts
     ON cohorts.course_key = enrolled.course_key AND cohorts.learner_id = enrolled.learner_id
