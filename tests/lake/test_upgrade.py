@@ -3,6 +3,7 @@ again, and read by the models as if landed today."""
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from idbx.local.sample import sample_course_ids, write_event_log
 from idbx.models.runner import build
 from idbx.parsers.event_fields import DERIVED_EVENT_COLUMNS
 from idbx.quoting import sql_string
+from tests.cli.test_cli import run
 from tests.models import scenario, tiny_lake
 
 DERIVED = ", ".join(DERIVED_EVENT_COLUMNS)
@@ -60,9 +62,11 @@ def test_the_build_upgrades_first_and_builds_the_same_marts(tmp_path):
     _strip(old)
     assert event_files_to_upgrade(old) and not event_files_to_upgrade(new)
 
-    built_new, built_old = build(new, key=tiny_lake.KEY), build(old, key=tiny_lake.KEY)
-    assert not built_new.failed and not built_old.failed
-    assert (built_new.upgraded_event_files, built_old.upgraded_event_files) == (0, 1)
+    built_new = build(new, key=tiny_lake.KEY)
+    done = run("build", "--lake", str(old.root), env={**os.environ, "IDBX_PSEUDONYM_KEY": tiny_lake.KEY})  # as staff run it
+    assert done.returncode == 0, done.stderr
+    assert "upgraded 1 event file(s) landed before their body fields were kept" in done.stderr
+    assert not built_new.failed and built_new.upgraded_event_files == 0
     for mart in ("video_segments", "learner_engagement", "person_course"):
         query = f"SELECT COLUMNS(lambda c: c <> 'computed_at') FROM {mart} ORDER BY ALL"
         assert tiny_lake.rows(old, query) == tiny_lake.rows(new, query), mart
