@@ -5,15 +5,15 @@ description: >
   JoinedStudentEngagementTableTask for the rows) over the intervals of int__engagement__intervals,
   from the days of int__engagement__learner_day: what `idbx report engagement` runs for daily,
   weekly or other intervals (its own intervals in that view's place). One row per learner enrolled
-  in the course at the end of the interval's last day (int__enrollment__learner_spans: the
-  enrollment table, else the enrollment events); learners with no activity in the interval get
-  zeros and an empty last subsection. days_active = days with events (and days the learner
+  in the course at the end of the interval's last day, with the cohort
+  (int__engagement__enrolled_learners); learners with no activity in the interval get zeros and an
+  empty last subsection. days_active = days with events (and days the learner
   received forum votes, as edX counts them); problems_attempted, problems_correct and
   videos_played count distinct problems and videos; the forum, vote and textbook counts are sums
   over the days (definitions in int__events__learner_engagement_day); last_subsection_viewed = the
-  path of the last courseware subsection page viewed in the interval. The cohort comes from the
-  course-groups tables when delivered, else is empty. The learner_engagement mart is this view
-  over the whole range, summed by learner as the build keeps it (tests check the two agree).
+  path of the last courseware subsection page viewed in the interval. The learner_engagement mart
+  is this report over the whole range, from per-learner totals the build keeps by key (tested: the
+  two agree).
 grain: [course_key, learner_id, end_date]
 materialized: view
 not_null: [course_key, learner_id]
@@ -38,19 +38,7 @@ columns:
   textbook_pages_viewed: Textbook pages viewed.
   last_subsection_viewed: URL path of the last courseware subsection viewed in the interval, empty when none.
 */
-WITH enrolled AS (
-    SELECT
-        spans.course_key,
-        spans.learner_id,
-        intervals.end_date,
-        min(spans.course_id) AS course_id
-    FROM int__enrollment__learner_spans AS spans
-    JOIN int__engagement__intervals AS intervals
-        ON spans.enrolled_from <= intervals.end_date AND (spans.enrolled_until IS NULL OR spans.enrolled_until > intervals.end_date)
-    GROUP BY spans.course_key, spans.learner_id, intervals.end_date
-),
-
-activity AS (
+WITH activity AS (
     SELECT
         days.course_key,
         days.learner_id,
@@ -80,7 +68,7 @@ SELECT
     enrolled.course_key,
     enrolled.end_date,
     enrolled.learner_id,
-    coalesce(cohorts.cohort, '') AS cohort,
+    enrolled.cohort,
     coalesce(activity.days_active, 0) AS days_active,
     coalesce(activity.problems_attempted, 0) AS problems_attempted,
     coalesce(activity.problem_attempts, 0) AS problem_attempts,
@@ -95,8 +83,6 @@ SELECT
     coalesce(activity.forum_downvotes_received, 0) AS forum_downvotes_received,
     coalesce(activity.textbook_pages_viewed, 0) AS textbook_pages_viewed,
     coalesce(activity.last_subsection_viewed, '') AS last_subsection_viewed
-FROM enrolled
+FROM int__engagement__enrolled_learners AS enrolled
 LEFT JOIN activity
     ON activity.course_key = enrolled.course_key AND activity.learner_id = enrolled.learner_id AND activity.end_date = enrolled.end_date
-LEFT JOIN stg__edx__course_groups_cohortmembership AS cohorts
-    ON cohorts.course_key = enrolled.course_key AND cohorts.learner_id = enrolled.learner_id

@@ -4,14 +4,13 @@ description: >
   edx/analytics/tasks/data_api/student_engagement.py: StudentEngagementTask for the counts,
   JoinedStudentEngagementTableTask for the rows) over the whole range of the events, the one
   interval of int__engagement__intervals. One row per learner enrolled in the course at the end of
-  the range's last day (int__enrollment__learner_spans: the enrollment table, else the enrollment
-  events); learners with no activity get zeros and an empty last subsection. The learner's own
-  activity is int__engagement__learner_totals (kept by learner: a new day recomputes only the
-  learners active in it); the forum votes received are added here, credited by username as
+  the range's last day, with the cohort (int__engagement__enrolled_learners); learners with no
+  activity get zeros and an empty last subsection. The learner's own activity is
+  int__engagement__learner_totals (kept by learner: a new day recomputes only the learners active
+  in it); the forum votes received are added here, credited by username as
   int__engagement__learner_day credits them, and a day with received votes only is a day active,
   as in edX's report. `idbx report engagement` runs int__engagement__learner_intervals, the same
-  report over any intervals from the days; for the whole range the two agree (tested). The cohort
-  comes from the course-groups tables when delivered, else is empty.
+  report over any intervals from the days; for the whole range the two agree (tested).
 grain: [course_key, learner_id, end_date]
 materialized: table
 not_null: [course_key, learner_id]
@@ -36,21 +35,9 @@ columns:
   textbook_pages_viewed: Textbook pages viewed.
   last_subsection_viewed: URL path of the last courseware subsection viewed in the interval, empty when none.
 */
-WITH enrolled AS (
-    SELECT
-        spans.course_key,
-        spans.learner_id,
-        intervals.end_date,
-        min(spans.course_id) AS course_id
-    FROM int__enrollment__learner_spans AS spans
-    JOIN int__engagement__intervals AS intervals
-        ON spans.enrolled_from <= intervals.end_date AND (spans.enrolled_until IS NULL OR spans.enrolled_until > intervals.end_date)
-    GROUP BY spans.course_key, spans.learner_id, intervals.end_date
-),
-
 -- The learner of each username that received votes: the smallest learner id whose events carry
 -- it (int__engagement__learner_day's rule); votes to a username without events are not credited.
-receivers AS (
+WITH receivers AS (
     SELECT own.username_key, min(own.learner_id) AS learner_id
     FROM int__events__learner_engagement_day AS own
     WHERE own.username_key IN (SELECT receiver_key FROM int__events__forum_votes_received_day)
@@ -88,7 +75,7 @@ SELECT
     enrolled.course_key,
     enrolled.end_date,
     enrolled.learner_id,
-    coalesce(cohorts.cohort, '') AS cohort,
+    enrolled.cohort,
     coalesce(totals.days_active, 0) + coalesce(received.days_received_only, 0) AS days_active,
     coalesce(totals.problems_attempted, 0) AS problems_attempted,
     coalesce(totals.problem_attempts, 0) AS problem_attempts,
@@ -103,10 +90,8 @@ SELECT
     coalesce(received.forum_downvotes_received, 0) AS forum_downvotes_received,
     coalesce(totals.textbook_pages_viewed, 0) AS textbook_pages_viewed,
     coalesce(totals.last_subsection_viewed, '') AS last_subsection_viewed
-FROM enrolled
+FROM int__engagement__enrolled_learners AS enrolled
 LEFT JOIN int__engagement__learner_totals AS totals
     ON totals.course_key = enrolled.course_key AND totals.learner_id = enrolled.learner_id
 LEFT JOIN received
     ON received.course_key = enrolled.course_key AND received.learner_id = enrolled.learner_id
-LEFT JOIN stg__edx__course_groups_cohortmembership AS cohorts
-    ON cohorts.course_key = enrolled.course_key AND cohorts.learner_id = enrolled.learner_id
