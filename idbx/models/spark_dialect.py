@@ -38,6 +38,7 @@ def spark_sql(model: Model | None, sql: str) -> str:
     for cte in tree.find_all(exp.CTE):  # AS MATERIALIZED: a DuckDB planning hint Spark does not take
         cte.set("materialized", None)
     _cast_inside_unnest(tree)
+    _one_based_indexes(tree)
     for length in list(tree.find_all(exp.Length)):  # DuckDB's len() of a list is Spark's size()
         if isinstance(length.this, _list_functions()):
             length.replace(exp.ArraySize(this=length.this.copy()))
@@ -91,6 +92,17 @@ def _list_functions():
     from sqlglot import exp
 
     return (exp.ArrayDistinct, exp.Flatten, exp.ArrayAgg, exp.Array, exp.ArrayConcat, exp.ArrayFilter, exp.ArraySort)
+
+
+def _one_based_indexes(tree) -> None:
+    """`list[i]` with an index that is not a literal as `list[i - 1]`: DuckDB's lists count from 1,
+    Spark's arrays from 0, and sqlglot shifts only literal indexes."""
+    from sqlglot import exp
+
+    for bracket in list(tree.find_all(exp.Bracket)):
+        [index] = bracket.expressions if len(bracket.expressions) == 1 else [None]
+        if index is not None and not isinstance(index, exp.Literal):
+            index.replace(exp.Sub(this=exp.Paren(this=index.copy()), expression=exp.Literal.number(1)))
 
 
 def _cast_inside_unnest(tree) -> None:
