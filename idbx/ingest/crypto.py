@@ -99,6 +99,10 @@ def _explain_failure(result: gnupg.Crypt, destination: Path | None = None) -> st
         return "not a GPG-encrypted file (no OpenPGP data found)"
     if "Inappropriate ioctl" in stderr or "No passphrase given" in stderr:
         return "the partner key needs a passphrase: set IDBX_GPG_PASSPHRASE"
+    unlock = "gpg: public key decryption failed:"
+    unlocking = [line[len(unlock) :].strip() for line in stderr.splitlines() if line.startswith(unlock)]
+    if unlocking:  # the file was never read: gpg could not use the key (its agent, most often)
+        return f"gpg could not use the partner key ({unlocking[-1]}): the file was not read; try again"
     return f"truncated or corrupt encrypted file (gpg: {result.status or 'decryption failed'})"
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from idbx.config import GpgSettings
 from idbx.errors import ConfigError, DecryptionError
-from idbx.ingest.crypto import Decryptor
+from idbx.ingest.crypto import Decryptor, _explain_failure
 from idbx.local.sample import SampleKey
 from tests.conftest import gpg_agents
 
@@ -102,6 +102,19 @@ def test_corrupt_file(gpg, encrypted, tmp_path):
 
 def test_file_that_is_not_encrypted(gpg, tmp_path):
     assert "not a GPG-encrypted file" in _fail(gpg, b"id\tname\n1\tx\n", tmp_path).reason
+
+
+def test_a_key_gpg_could_not_use_is_not_called_a_corrupt_file():
+    """When gpg's agent fails to unlock the key (a timeout, a cancelled pinentry), the file was not
+    read at all: the message says so and why, instead of "corrupt" (what gpg says of such a run)."""
+    stderr = (
+        "[GNUPG:] ENC_TO 9170B8B383C8EC27 18 0\n"
+        "gpg: public key decryption failed: Timeout\n"
+        "[GNUPG:] DECRYPTION_FAILED\n"
+        "gpg: decryption failed: No secret key\n"
+    )
+    failed = type("Failed", (), {"stderr": stderr, "status": "decryption failed"})()
+    assert _explain_failure(failed) == "gpg could not use the partner key (Timeout): the file was not read; try again"
 
 
 def test_file_encrypted_to_another_key(gpg, tmp_path):

@@ -94,7 +94,8 @@ def clean(commands, tmp_path_factory) -> dict[str, dict]:
     lakes = {}
     for name, command in commands.items():
         lake = Lake(tmp_path_factory.mktemp(f"clean-{name}") / "lake")
-        command.again(lake)
+        done = command.again(lake)
+        assert not done.failed, [outcome.error for outcome in done.failed]  # the yardstick itself must be clean
         lakes[name] = snapshot(lake)
     return lakes
 
