@@ -37,18 +37,16 @@ from measure import machine, timed
 
 from idbx.lake.store import Lake
 from idbx.local.sample import _SIGNED_HASH
-from idbx.parsers.event_fields import DERIVED_EVENT_COLUMNS, with_event_fields
+from idbx.parsers.event_fields import with_event_fields
 from idbx.parsers.naming import course_key_sql
 from idbx.parsers.tables import LINEAGE_COLUMNS, TABLES
-from idbx.parsers.tracking_log import EVENT_COLUMNS
+from idbx.parsers.tracking_log import LANDED_EVENT_COLUMNS
 from idbx.quoting import quote_ident, sql_string
 
 SNAPSHOT = date(2016, 7, 4)
 DAYS = 100
 FIRST_DAY = SNAPSHOT - timedelta(days=DAYS)
 KEY = "benchmark-pseudonym-key-0123456789"
-# What a tracking log's events land with; the rest ingestion derives from their bodies.
-LANDED_COLUMNS = {name: type_ for name, type_ in EVENT_COLUMNS.items() if name not in DERIVED_EVENT_COLUMNS}
 
 RUN_BUILD = """
 import json, resource, sys
@@ -304,7 +302,7 @@ def write_events(
     sessions = events // 25 * (courses // running if running else 1)
     course = f"CAST((u * 7 + hash(s, 'c') % 3 * 17) % {courses} AS INTEGER)"
     select = f"""
-        SELECT {_columns(LANDED_COLUMNS, values)}, log_date FROM (
+        SELECT {_columns(dict(LANDED_EVENT_COLUMNS), values)}, log_date FROM (
             SELECT *, s * 40 + i AS k, {kind.replace("hash(k,", "hash(s * 40 + i,")} AS kind FROM (
                 SELECT s, u, log_date,
                        'course-v1:IDBx+BENCH' || {course} || 'x+2016_T1' AS cid,

@@ -47,19 +47,14 @@ from idbx.lake.catalog import event_view_columns
 from idbx.lake.check import interrupted_message
 from idbx.lake.store import Lake
 from idbx.parsers import reason_kind
-from idbx.parsers.event_fields import DERIVED_EVENT_COLUMNS
 from idbx.parsers.naming import events_log_date, is_encrypted, is_events_log
-from idbx.parsers.tracking_log import EVENT_COLUMNS, TrackingLogParse, events_select
+from idbx.parsers.tracking_log import LANDED_EVENT_COLUMNS, TrackingLogParse, events_select
 from idbx.quoting import quote_ident, sql_string
 
 DATASET = "events"
 # An event's identity for counting duplicates across the files of a day: all but its lineage and
 # what is derived from its body (a day's other files may have landed before those columns existed).
-_EVENT_HASH = (
-    "hash("
-    + ", ".join(quote_ident(c) for c in EVENT_COLUMNS if c not in ("source_file", "line_number", *DERIVED_EVENT_COLUMNS))
-    + ")"
-)
+_EVENT_HASH = "hash(" + ", ".join(quote_ident(c) for c in LANDED_EVENT_COLUMNS if c not in ("source_file", "line_number")) + ")"
 
 
 def part_file(source_name: str) -> str:

@@ -464,8 +464,9 @@ SELECT
 FROM t"""
 
 
-# The bronze `events` columns, in order (the catalog's empty view uses the types).
-EVENT_COLUMNS = {
+# The bronze `events` columns, in order (the catalog's empty view uses the types): those a line
+# lands with, then those derived from its body.
+LANDED_EVENT_COLUMNS = {
     "time": "TIMESTAMP",
     "username": "VARCHAR",
     "user_id": "BIGINT",
@@ -487,8 +488,8 @@ EVENT_COLUMNS = {
     "event": "JSON",
     "source_file": "VARCHAR",
     "line_number": "BIGINT",
-    **DERIVED_EVENT_COLUMNS,
 }
+EVENT_COLUMNS = {**LANDED_EVENT_COLUMNS, **DERIVED_EVENT_COLUMNS}
 # Learner PII in events: these columns, and these keys of the `context` and `event` JSON objects
 # (who the learner is, where from, free text they wrote, form posts, the learner an instructor
 # acted on, the learner a forum vote was for). `name` here is a key inside the JSON; the `name`

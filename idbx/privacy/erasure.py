@@ -254,14 +254,18 @@ def _matched(source: str, salt: str, role: Roles) -> str:
     )
 
 
+def _keys_removed(value: str, keys: tuple[str, ...]) -> str:
+    """A JSON object `value` without these keys (a merge patch setting them to null)."""
+    return f"json_merge_patch({value}, {sql_string(json.dumps(dict.fromkeys(keys)))})"
+
+
 def _without(ident: str, keys: tuple[str, ...]) -> str:
-    removed = f"json_merge_patch(m.{ident}, {sql_string(json.dumps(dict.fromkeys(keys)))})"
-    return f"CASE WHEN json_type(m.{ident}) = 'OBJECT' THEN {removed} ELSE m.{ident} END"
+    return f"CASE WHEN json_type(m.{ident}) = 'OBJECT' THEN {_keys_removed(f'm.{ident}', keys)} ELSE m.{ident} END"
 
 
 def _json_erased(column: str, keys: tuple[str, ...]) -> str:
     ident = quote_ident(column)
-    removed = f"json_merge_patch({ident}, {sql_string(json.dumps({k: None for k in keys}))})"
+    removed = _keys_removed(ident, keys)
     with_id = (
         f"CASE WHEN json_exists({removed}, '$.user_id') "
         f"THEN json_merge_patch({removed}, json_object('user_id', e.replacement)) ELSE {removed} END"

@@ -11,10 +11,10 @@ from pathlib import Path
 import duckdb
 
 from idbx.lake.store import Lake
-from idbx.parsers.event_fields import DERIVED_EVENT_COLUMNS, with_event_fields
+from idbx.parsers.event_fields import with_event_fields
 from idbx.parsers.naming import course_key_sql
 from idbx.parsers.tables import LINEAGE_COLUMNS, TABLES
-from idbx.parsers.tracking_log import EVENT_COLUMNS
+from idbx.parsers.tracking_log import LANDED_EVENT_COLUMNS
 from idbx.quoting import quote_ident, sql_string
 
 KEY = "tests-pseudonym-key-0123456789"
@@ -86,7 +86,7 @@ def events(lake: Lake, log_date: date, rows: list[dict], file_name: str = "data.
             row["course_key"] = course_key(row["course_id"])
         filled.append(row)
     path = lake.partition_dir("events", log_date=log_date.isoformat()) / file_name
-    return _write(path, {c: t for c, t in EVENT_COLUMNS.items() if c not in DERIVED_EVENT_COLUMNS}, filled, with_event_fields)
+    return _write(path, dict(LANDED_EVENT_COLUMNS), filled, with_event_fields)
 
 
 def registry(path: Path, rows: list[str]) -> Path:
