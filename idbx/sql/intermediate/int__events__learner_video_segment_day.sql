@@ -46,23 +46,25 @@ WITH player_events AS MATERIALIZED (
     WHERE video_action IS NOT NULL AND user_id IS NOT NULL
 ),
 
--- Each video as one integer, to partition and order by numbers only (strings make the sorts slow).
-videos AS (
-    SELECT course_key, video_id, row_number() OVER (ORDER BY course_key, video_id) AS video_number
-    FROM (SELECT DISTINCT course_key, video_id FROM player_events WHERE coalesce(video_id, '') <> '') AS distinct_videos
-),
-
--- Each course id as an integer in the ids' order (so that the least number is the least id): the
--- rows that go through the sorts below carry numbers only, and fit the build's memory.
-course_ids AS (
-    SELECT course_id, dense_rank() OVER (ORDER BY course_id) AS course_number
-    FROM (SELECT DISTINCT course_id FROM player_events) AS distinct_ids
+-- Each video, and each course id, as an integer (the course ids numbered in their order, so that the
+-- least number is the least id): the rows that go through the sorts below carry numbers only, and
+-- fit the build's memory. One join gives both numbers.
+video_courses AS (
+    SELECT
+        course_key,
+        video_id,
+        course_id,
+        dense_rank() OVER (ORDER BY course_key, video_id) AS video_number,
+        dense_rank() OVER (ORDER BY course_id) AS course_number
+    FROM (
+        SELECT DISTINCT course_key, video_id, course_id FROM player_events WHERE coalesce(video_id, '') <> ''
+    ) AS distinct_videos
 ),
 
 valid_events AS (
     SELECT
-        videos.video_number,
-        course_ids.course_number,
+        video_courses.video_number,
+        video_courses.course_number,
         player_events.user_id,
         player_events.event_date,
         player_events.time,
@@ -71,8 +73,10 @@ valid_events AS (
         player_events.seek_from,
         player_events.duration
     FROM player_events
-    JOIN videos ON videos.course_key = player_events.course_key AND videos.video_id = player_events.video_id
-    JOIN course_ids ON course_ids.course_id IS NOT DISTINCT FROM player_events.course_id
+    JOIN video_courses
+        ON video_courses.course_key = player_events.course_key
+        AND video_courses.video_id = player_events.video_id
+        AND video_courses.course_id IS NOT DISTINCT FROM player_events.course_id
     WHERE isfinite(position) AND position BETWEEN 0 AND 36000
         AND (action_code <> 3 OR (isfinite(seek_from) AND seek_from BETWEEN 0 AND 36000))
 ),
@@ -118,57 +122,70 @@ kept_viewings AS (
         AND (duration = -1 OR end_position <= duration + 1)
 ),
 
-viewed_segments AS (
+-- A learner's viewings of a video in a day as one row (with the course ids back, least first): each
+-- segment from the first to the last is counted from this short list, so the 6 M segment rows need
+-- neither a GROUP BY nor a join to get their names back (DuckDB, misjudging the rows an unnest
+-- yields, built those joins on the large side).
+learner_viewings AS (
     SELECT
-        video_number,
-        course_number,
-        user_id,
-        event_date,
-        duration,
-        unnest(generate_series(CAST(floor(start_position) AS BIGINT) // 5, CAST(floor(end_position) AS BIGINT) // 5)) AS segment
+        kept_viewings.video_number,
+        kept_viewings.user_id,
+        kept_viewings.event_date,
+        list(struct_pack(
+            course_number := kept_viewings.course_number,
+            course_id := course_ids.course_id,
+            first_segment := CAST(floor(start_position) AS BIGINT) // 5,
+            last_segment := CAST(floor(end_position) AS BIGINT) // 5,
+            duration := duration
+        ) ORDER BY kept_viewings.course_number) AS viewings,
+        min(CAST(floor(start_position) AS BIGINT) // 5) AS first_segment,
+        max(CAST(floor(end_position) AS BIGINT) // 5) AS last_segment
     FROM kept_viewings
-),
-
-learner_segments AS (
-    SELECT
-        video_number,
-        user_id,
-        event_date,
-        segment,
-        min(course_number) AS course_number,
-        count(*) AS views,
-        max(duration) FILTER (WHERE duration <> -1) AS known_duration,
-        count(*) FILTER (WHERE duration = -1) AS unknown_duration_views
-    FROM viewed_segments
-    GROUP BY video_number, user_id, event_date, segment
+    JOIN (SELECT DISTINCT course_number, course_id FROM video_courses) AS course_ids
+        ON course_ids.course_number = kept_viewings.course_number
+    GROUP BY kept_viewings.video_number, kept_viewings.user_id, kept_viewings.event_date
 ),
 
 pseudonyms AS (
     SELECT user_id, learner_pseudonym(user_id) AS learner_id
-    FROM (SELECT DISTINCT user_id FROM learner_segments) AS user_ids
+    FROM (SELECT DISTINCT user_id FROM learner_viewings) AS user_ids
 ),
 
--- The numbers back to names by place (they run 1..n): the rows look them up in a list instead of
--- going through two more hash joins (DuckDB built those on the 6 M rows' side).
-names AS (
+viewed_segments AS (
     SELECT
-        (
-            SELECT list(struct_pack(video_number := video_number, course_key := course_key, video_id := video_id) ORDER BY video_number)
-            FROM videos
-        ) AS videos,
-        (SELECT list(struct_pack(course_number := course_number, course_id := course_id) ORDER BY course_number) FROM course_ids) AS course_ids
+        videos.course_key,
+        videos.video_id,
+        pseudonyms.learner_id,
+        learner_viewings.event_date,
+        learner_viewings.viewings,
+        unnest(generate_series(learner_viewings.first_segment, learner_viewings.last_segment)) AS segment
+    FROM learner_viewings
+    JOIN (SELECT DISTINCT video_number, course_key, video_id FROM video_courses) AS videos
+        ON videos.video_number = learner_viewings.video_number
+    JOIN pseudonyms ON pseudonyms.user_id = learner_viewings.user_id
+),
+
+-- The viewings that cover each segment (none: a gap between two viewings, no row).
+segment_viewings AS (
+    SELECT
+        course_key,
+        video_id,
+        learner_id,
+        event_date,
+        segment,
+        list_filter(viewings, lambda viewing: viewing.first_segment <= segment AND segment <= viewing.last_segment) AS covering
+    FROM viewed_segments
 )
 
 SELECT
-    names.videos[learner_segments.video_number].course_key AS course_key,
-    names.course_ids[learner_segments.course_number].course_id AS course_id,
-    names.videos[learner_segments.video_number].video_id AS video_id,
-    pseudonyms.learner_id,
-    learner_segments.event_date,
-    learner_segments.segment,
-    learner_segments.views,
-    learner_segments.known_duration,
-    learner_segments.unknown_duration_views
-FROM learner_segments
-JOIN pseudonyms ON pseudonyms.user_id = learner_segments.user_id
-CROSS JOIN names
+    segment_viewings.course_key,
+    segment_viewings.covering[1].course_id AS course_id,
+    segment_viewings.video_id,
+    segment_viewings.learner_id,
+    segment_viewings.event_date,
+    segment_viewings.segment,
+    array_length(segment_viewings.covering) AS views,
+    list_max(list_transform(list_filter(segment_viewings.covering, lambda viewing: viewing.duration <> -1), lambda viewing: viewing.duration)) AS known_duration,
+    len(list_filter(segment_viewings.covering, lambda viewing: viewing.duration = -1)) AS unknown_duration_views
+FROM segment_viewings
+WHERE array_length(segment_viewings.covering) > 0
