@@ -39,16 +39,14 @@ columns:
   last_question: The part's question then.
   last_response_type: The part's response type in the most recent answer.
 */
-WITH responses AS (
-    SELECT
-        *,
-        CASE WHEN value_id <> '' THEN value_id ELSE answer_value END AS value_key
+-- One row per submission (server problem_check), with the least part it answered: the learner's
+-- figures on the problem go on the problem's least part (no window over the parts needed).
+-- The responses are read where they are used, not kept in a CTE: two scans of the columns each
+-- needs cost less than holding every column of 2 M rows.
+WITH submissions AS (
+    SELECT course_key, learner_id, problem_id, response_order, success, problem_name, min(part_id) AS first_part_id
     FROM int__events__problem_responses
-),
-
-submissions AS (
-    SELECT DISTINCT course_key, learner_id, problem_id, response_order, success, problem_name
-    FROM responses
+    GROUP BY course_key, learner_id, problem_id, response_order, success, problem_name
 ),
 
 learner_problems AS (
@@ -60,7 +58,8 @@ learner_problems AS (
         arg_min(success, response_order) AS first_right,
         bool_or(success) AS ever_right,
         min(response_order) FILTER (WHERE success) AS first_right_order,
-        arg_max(problem_name, response_order) AS problem_name
+        arg_max(problem_name, response_order) AS problem_name,
+        min(first_part_id) AS first_part_id
     FROM submissions
     GROUP BY course_key, learner_id, problem_id
 ),
@@ -83,9 +82,9 @@ parts AS (
         part_id,
         min(response_order) AS first_order,
         max(response_order) AS last_order,
-        arg_min(struct_pack(at := time, value_key, variant, value_id, answer_value, correct), response_order) AS first_answer,
-        arg_max(struct_pack(at := time, value_key, variant, value_id, answer_value, correct, question, response_type), response_order) AS last_answer
-    FROM responses
+        arg_min(struct_pack(at := time, value_key := CASE WHEN value_id <> '' THEN value_id ELSE answer_value END, variant, value_id, answer_value, correct), response_order) AS first_answer,
+        arg_max(struct_pack(at := time, value_key := CASE WHEN value_id <> '' THEN value_id ELSE answer_value END, variant, value_id, answer_value, correct, question, response_type), response_order) AS last_answer
+    FROM int__events__problem_responses
     GROUP BY course_key, learner_id, problem_id, part_id
 )
 
@@ -99,7 +98,7 @@ SELECT
     learner_problems.first_right,
     learner_problems.ever_right,
     to_right.submissions AS submissions_to_right,
-    row_number() OVER (PARTITION BY parts.course_key, parts.learner_id, parts.problem_id ORDER BY parts.part_id) = 1 AS problem_row,
+    parts.part_id IS NOT DISTINCT FROM learner_problems.first_part_id AS problem_row,
     parts.first_answer.at AS first_at,
     parts.first_order,
     parts.first_answer.value_key AS first_value_key,
