@@ -23,6 +23,12 @@ WITH latest AS (
     QUALIFY row_number() OVER (PARTITION BY course_key, user_id, event_date ORDER BY last_seen DESC, ip DESC) = 1
 ),
 
+-- Each address looked up once (learners keep an address over many days).
+countries AS (
+    SELECT ip, ip_country(ip) AS country
+    FROM (SELECT DISTINCT ip FROM latest) AS addresses
+),
+
 pseudonyms AS (
     SELECT user_id, learner_pseudonym(user_id) AS learner_id
     FROM (SELECT DISTINCT user_id FROM latest) AS user_ids
@@ -33,6 +39,7 @@ SELECT
     pseudonyms.learner_id,
     latest.event_date,
     latest.last_seen AS last_public_event,
-    ip_country(latest.ip) AS country_by_ip
+    countries.country AS country_by_ip
 FROM latest
 JOIN pseudonyms ON pseudonyms.user_id = latest.user_id
+JOIN countries ON countries.ip = latest.ip
