@@ -41,6 +41,7 @@ COUNTS = (
 # exist only inside a build: the export defines them again from their files).
 _BY_COURSE = ("int__events__learner_engagement_day", "int__events__forum_votes_received_day", "int__enrollment__learner_spans")
 _VIEW_MODELS = (
+    ("intermediate", "int__engagement__learner_votes_received_day"),
     ("intermediate", "int__engagement__learner_day"),
     ("staging", "stg__edx__course_groups_cohortmembership"),
     ("intermediate", "int__engagement__enrolled_learners"),

@@ -2,9 +2,9 @@
 description: >
   Each learner's engagement on each day in each course: their own events' counts
   (int__events__learner_engagement_day) with the forum votes they received that day
-  (int__events__forum_votes_received_day, credited by username to the learner whose events carry
-  it). A day with received votes only is a day of activity, as in edX's report. The learner
-  engagement mart and `idbx report engagement` sum intervals from it.
+  (int__engagement__learner_votes_received_day). A day with received votes only is a day of
+  activity, as in edX's report. `idbx report engagement` sums intervals from it
+  (int__engagement__learner_intervals).
 grain: [course_key, learner_id, event_date]
 materialized: view
 columns:
@@ -26,24 +26,6 @@ columns:
   last_subsection_viewed: URL path of the day's last courseware subsection viewed.
   last_subsection_viewed_at: Its time.
 */
-WITH usernames AS (
-    SELECT username_key, min(learner_id) AS learner_id
-    FROM int__events__learner_engagement_day
-    GROUP BY username_key
-),
-
-received AS (
-    SELECT
-        votes.course_key,
-        usernames.learner_id,
-        votes.event_date,
-        CAST(sum(votes.forum_upvotes_received) AS BIGINT) AS forum_upvotes_received,
-        CAST(sum(votes.forum_downvotes_received) AS BIGINT) AS forum_downvotes_received
-    FROM int__events__forum_votes_received_day AS votes
-    JOIN usernames ON usernames.username_key = votes.receiver_key
-    GROUP BY votes.course_key, usernames.learner_id, votes.event_date
-)
-
 SELECT
     coalesce(own.course_key, received.course_key) AS course_key,
     coalesce(own.learner_id, received.learner_id) AS learner_id,
@@ -63,5 +45,5 @@ SELECT
     own.last_subsection_viewed,
     own.last_subsection_viewed_at
 FROM int__events__learner_engagement_day AS own
-FULL JOIN received
+FULL JOIN int__engagement__learner_votes_received_day AS received
     ON received.course_key = own.course_key AND received.learner_id = own.learner_id AND received.event_date = own.event_date

@@ -7,9 +7,8 @@ description: >
   the range's last day, with the cohort (int__engagement__enrolled_learners); learners with no
   activity get zeros and an empty last subsection. The learner's own activity is
   int__engagement__learner_totals (kept by learner: a new day recomputes only the learners active
-  in it); the forum votes received are added here, credited by username as
-  int__engagement__learner_day credits them, and a day with received votes only is a day active,
-  as in edX's report. `idbx report engagement` runs int__engagement__learner_intervals, the same
+  in it); the forum votes received are added here (int__engagement__learner_votes_received_day),
+  and a day with received votes only is a day active, as in edX's report. `idbx report engagement` runs int__engagement__learner_intervals, the same
   report over any intervals from the days; for the whole range the two agree (tested).
 grain: [course_key, learner_id, end_date]
 materialized: table
@@ -35,35 +34,14 @@ columns:
   textbook_pages_viewed: Textbook pages viewed.
   last_subsection_viewed: URL path of the last courseware subsection viewed in the interval, empty when none.
 */
--- The learner of each username that received votes: the smallest learner id whose events carry
--- it (int__engagement__learner_day's rule); votes to a username without events are not credited.
-WITH receivers AS (
-    SELECT own.username_key, min(own.learner_id) AS learner_id
-    FROM int__events__learner_engagement_day AS own
-    WHERE own.username_key IN (SELECT receiver_key FROM int__events__forum_votes_received_day)
-    GROUP BY own.username_key
-),
-
-received_days AS (
-    SELECT
-        votes.course_key,
-        receivers.learner_id,
-        votes.event_date,
-        sum(votes.forum_upvotes_received) AS forum_upvotes_received,
-        sum(votes.forum_downvotes_received) AS forum_downvotes_received
-    FROM int__events__forum_votes_received_day AS votes
-    JOIN receivers ON receivers.username_key = votes.receiver_key
-    GROUP BY votes.course_key, receivers.learner_id, votes.event_date
-),
-
-received AS (
+WITH received AS (
     SELECT
         received_days.course_key,
         received_days.learner_id,
         CAST(sum(received_days.forum_upvotes_received) AS BIGINT) AS forum_upvotes_received,
         CAST(sum(received_days.forum_downvotes_received) AS BIGINT) AS forum_downvotes_received,
         count(*) FILTER (WHERE own.learner_id IS NULL) AS days_received_only
-    FROM received_days
+    FROM int__engagement__learner_votes_received_day AS received_days
     LEFT JOIN int__events__learner_engagement_day AS own
         ON own.course_key = received_days.course_key AND own.learner_id = received_days.learner_id
         AND own.event_date = received_days.event_date
