@@ -92,3 +92,4 @@ def test_duckdb_s_list_and_storage_idioms_are_rewritten_for_spark():
     assert "MATERIALIZED" not in spark_sql(None, "WITH a AS MATERIALIZED (SELECT 1 AS x) SELECT x FROM a")
     # DuckDB's lists count from 1, Spark's arrays from 0: sqlglot shifts literal indexes only
     assert spark_sql(None, "SELECT names[n].id, names[2] FROM t") == "SELECT names[(n) - 1].id, names[1] FROM t"
+    assert "- 1" not in spark_sql(None, "SELECT names[n:] FROM t")  # a slice is not an index
