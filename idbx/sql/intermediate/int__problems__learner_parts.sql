@@ -82,9 +82,12 @@ parts AS (
         part_id,
         min(response_order) AS first_order,
         max(response_order) AS last_order,
-        arg_min(struct_pack(at := time, value_key := CASE WHEN value_id <> '' THEN value_id ELSE answer_value END, variant, value_id, answer_value, correct), response_order) AS first_answer,
-        arg_max(struct_pack(at := time, value_key := CASE WHEN value_id <> '' THEN value_id ELSE answer_value END, variant, value_id, answer_value, correct, question, response_type), response_order) AS last_answer
-    FROM int__events__problem_responses
+        arg_min(struct_pack(at := time, value_key, variant, value_id, answer_value, correct), response_order) AS first_answer,
+        arg_max(struct_pack(at := time, value_key, variant, value_id, answer_value, correct, question, response_type), response_order) AS last_answer
+    FROM (
+        SELECT *, CASE WHEN value_id <> '' THEN value_id ELSE answer_value END AS value_key
+        FROM int__events__problem_responses
+    ) AS responses
     GROUP BY course_key, learner_id, problem_id, part_id
 )
 
