@@ -28,9 +28,11 @@ def _empty_view(columns: dict[str, str]) -> str:
     return f"SELECT {cast} WHERE false"
 
 
-def _read_parquet(files: str, hive: bool = False, filename: bool = False) -> str:
+def _read_parquet(files: str, hive: bool = False, filename: bool = False, union: bool = True) -> str:
+    """`union`: the files' columns matched by name across files that may differ (bronze written by
+    earlier versions), at the price of reading every file's footer whenever a query is bound."""
     return (
-        f"read_parquet({files}, union_by_name = true, "
+        f"read_parquet({files}, union_by_name = {str(union).lower()}, "
         f"hive_partitioning = {str(hive).lower()}, filename = {str(filename).lower()})"
     )
 
@@ -178,7 +180,10 @@ def model_output_scan(folder: Path) -> str | None:
         files = folder / MODEL_SCHEMA_FILE
     else:
         return None
-    return f"SELECT * FROM {_read_parquet(sql_string(str(files)))}"
+    # Every file of an output has the columns of one definition (a changed one rewrites them all),
+    # so no union by name: binding a view of 100 partitions reads one footer, not 100 (5-12 ms
+    # less each time a model, a check or a comparison reading it is bound).
+    return f"SELECT * FROM {_read_parquet(sql_string(str(files)), union=False)}"
 
 
 def model_view_statements(lake: Lake) -> dict[str, str]:
