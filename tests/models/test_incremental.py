@@ -227,7 +227,7 @@ def test_a_day_of_events_from_a_log_file_named_otherwise(scenario_lake, tmp_path
 ENGAGEMENT_DAYS = {
     "int__events__learner_engagement_day": 2,
     "int__events__forum_votes_received_day": 1,
-    "int__events__learner_video_segment_day": 2,
+    "int__events__learner_video_viewings_day": 2,
 }
 
 
@@ -289,7 +289,7 @@ def test_engagement_and_video_models_take_late_and_withdrawn_events(scenario_lak
     assert summary.outcome("int__events__learner_engagement_day").notes == [
         "recomputed 2 event day(s): 1 partition(s) written, 1 removed"
     ]
-    assert summary.outcome("int__events__learner_video_segment_day").notes == [
+    assert summary.outcome("int__events__learner_video_viewings_day").notes == [
         "recomputed 2 event day(s): 0 partition(s) written, 2 removed"
     ]
     assert tiny_lake.rows(lake, "SELECT count(*) FROM video_segments") == [(0,)]

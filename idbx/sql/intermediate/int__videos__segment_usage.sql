@@ -9,7 +9,9 @@ description: >
   next watched segment above has at most 5% of its viewers, edX's dropoff_threshold 0.05; else the
   last watched), and the duration is (final segment + 1) * 5 - 1. Segments after the final one are
   left out. users_at_start = learners of segment 0; users_at_end = learners of the segment of
-  max(duration - 30, 0.95 * duration) (credits cut off). Merged by video: a new day recomputes the
+  max(duration - 30, 0.95 * duration) (credits cut off). The segments are counted from the
+  learners' viewings of each day (int__events__learner_video_viewings_day): each from the day's
+  first to its last, with the viewings covering it. Merged by video: a new day recomputes the
   videos watched in it (their courses' files), not every video.
 grain: [course_key, video_id, segment]
 materialized: incremental
@@ -26,17 +28,39 @@ columns:
   num_users: Distinct learners who watched any part of the segment.
   num_views: Viewings that covered the segment.
 */
-WITH segments AS (
+WITH viewed_segments AS (
+    SELECT
+        course_key,
+        video_id,
+        learner_id,
+        viewings,
+        unnest(generate_series(first_segment, last_segment)) AS segment
+    FROM int__events__learner_video_viewings_day
+),
+
+-- The viewings of a learner's day that cover each segment (none: a gap between two viewings).
+segment_viewings AS (
+    SELECT
+        course_key,
+        video_id,
+        learner_id,
+        segment,
+        list_filter(viewings, lambda viewing: viewing.first_segment <= segment AND segment <= viewing.last_segment) AS covering
+    FROM viewed_segments
+),
+
+segments AS (
     SELECT
         course_key,
         video_id,
         segment,
-        min(course_id) AS course_id,
+        min(covering[1].course_id) AS course_id,
         count(DISTINCT learner_id) AS num_users,
-        CAST(sum(views) AS BIGINT) AS num_views,
-        max(known_duration) AS known_duration,
-        CAST(sum(unknown_duration_views) AS BIGINT) AS unknown_duration_views
-    FROM int__events__learner_video_segment_day
+        CAST(sum(array_length(covering)) AS BIGINT) AS num_views,
+        max(list_max(list_transform(list_filter(covering, lambda viewing: viewing.duration <> -1), lambda viewing: viewing.duration))) AS known_duration,
+        CAST(sum(array_length(list_filter(covering, lambda viewing: viewing.duration = -1))) AS BIGINT) AS unknown_duration_views
+    FROM segment_viewings
+    WHERE array_length(covering) > 0
     GROUP BY course_key, video_id, segment
 ),
 
