@@ -12,7 +12,7 @@ partition_by: event_date
 columns:
   course_key: Short key of the course run.
   course_id: The edX course id as the events give it.
-  receiver_key: Keyed hash of the receiver's username (matches username_key of int__events__learner_engagement_day).
+  receiver_key: Keyed hash of the receiver's username (its first 60 bits as a number; matches username_key of int__events__learner_engagement_day).
   event_date: UTC date of the votes.
   forum_upvotes_received: Up votes received on threads and responses, less those undone.
   forum_downvotes_received: Down votes received on threads and responses, less those undone.
@@ -40,7 +40,7 @@ WITH received AS (
 SELECT
     course_key,
     course_id,
-    learner_pseudonym('username:' || forum_vote_receiver_hash) AS receiver_key,
+    bigint_of_hex(learner_pseudonym('username:' || forum_vote_receiver_hash)) AS receiver_key,
     event_date,
     CAST(forum_upvotes_received AS BIGINT) AS forum_upvotes_received,
     CAST(forum_downvotes_received AS BIGINT) AS forum_downvotes_received

@@ -19,7 +19,7 @@ columns:
   course_id: The edX course id as the events give it.
   learner_id: Pseudonymous learner id.
   event_date: UTC date of the events.
-  username_key: Keyed hash of the learner's username (the pseudonym key), to credit the forum votes they received.
+  username_key: Keyed hash of the learner's username (the pseudonym key; its first 60 bits as a number), to credit the forum votes they received.
   attempted_problems: Distinct problem ids the learner checked (server problem_check), sorted.
   problem_attempts: Problem checks.
   correct_problems: Distinct problem ids with a correct check, sorted.
@@ -95,7 +95,7 @@ pseudonyms AS (
 ),
 
 username_keys AS (
-    SELECT username_hash, learner_pseudonym('username:' || username_hash) AS username_key
+    SELECT username_hash, bigint_of_hex(learner_pseudonym('username:' || username_hash)) AS username_key
     FROM (SELECT DISTINCT username_hash FROM learner_days) AS hashes
 )
 
