@@ -34,10 +34,10 @@ RUNNER_FUNCTIONS = frozenset(
 # (idbx/models/spark.py).
 DUCKDB_ON_SPARK = {"ip_country": "STRING", "ip_is_public": "BOOLEAN", "json_valid": "BOOLEAN"}
 
-# The sum of the gaps between consecutive sorted times (a list) that are at most `longest`:
-# DuckDB's lambda index is 1-based, Spark's 0-based, so times[i] is the previous time in both.
-# A hex digest's first 15 digits (60 bits) as a BIGINT: an in-lake join key a quarter the size of
-# the 64-digit text, to write, read and hash (its collisions, one in 10^18 per pair, are left).
+# sum_of_short_gaps: the sum of the gaps between consecutive sorted times (a list) that are at most
+# `longest`; DuckDB's lambda index is 1-based, Spark's 0-based, so times[i] is the previous time in both.
+# bigint_of_hex: a hex digest's first 15 digits (60 bits) as a BIGINT, an in-lake join key a quarter
+# the size of the 64-digit text to write, read and hash (a collision, one in 10^18 per pair, is left).
 _DUCKDB = {
     SUM_OF_SHORT_GAPS: (
         f"CREATE OR REPLACE TEMP MACRO {SUM_OF_SHORT_GAPS}(times, longest) AS coalesce(list_sum(list_filter("

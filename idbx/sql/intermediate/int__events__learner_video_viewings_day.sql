@@ -47,9 +47,8 @@ WITH player_events AS MATERIALIZED (
     WHERE video_action IS NOT NULL AND user_id IS NOT NULL
 ),
 
--- Each video, and each course id, as an integer (the course ids numbered in their order, so that the
--- least number is the least id): the rows that go through the sorts below carry numbers only, and
--- fit the build's memory. One join gives both numbers.
+-- Each video, and each course id, as an integer: the rows that go through the sorts below carry
+-- numbers only, and fit the build's memory. One join gives both numbers.
 video_courses AS (
     SELECT
         course_key,
