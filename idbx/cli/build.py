@@ -138,6 +138,11 @@ def _print_summary(root: Lake, summary) -> None:
             "the bodies (read out of each body once; their event days were recomputed)",
             highlight=False,
         )
+    if summary.removed_outputs:
+        err.print(
+            escape(f"removed the outputs of what is no longer a stored model: {', '.join(summary.removed_outputs)}"),
+            highlight=False,
+        )
     if summary.absent_sources:
         err.print(escape(f"not in the lake (read as empty): {', '.join(summary.absent_sources)}"), highlight=False)
     for line in summary.flag_lines:

@@ -38,6 +38,7 @@ class BuildSummary:
     catalog_error: str = ""
     rekeyed_learners: int | None = None  # learner ids of the previous person_course that a --rekey build replaced
     upgraded_event_files: int = 0  # event files landed before their body fields were kept, given them first
+    removed_outputs: list[str] = field(default_factory=list)  # outputs of models the project no longer stores
 
     @property
     def failed(self) -> list[ModelOutcome]:

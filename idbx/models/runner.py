@@ -34,7 +34,7 @@ import duckdb
 
 from idbx import engine
 from idbx.errors import CatalogError, ConfigError, IdbxError, ModelError
-from idbx.lake import catalog, seals
+from idbx.lake import atomic, catalog, seals
 from idbx.lake.store import Lake
 from idbx.lake.upgrade import upgrade_event_files
 from idbx.models import checks, planner, settings, sources, writer
@@ -93,6 +93,9 @@ def build(
         chosen = project.selection(select)
         if on_plan:
             on_plan(len(chosen))
+        removed = remove_former_outputs(lake, project)
+        for name in removed:
+            state.models.pop(name, None)
         with lake.scratch() as scratch:
             sources.write_registry_seed(lake, registry)
             con = engine.connect(scratch, memory_limit=settings.memory_limit())
@@ -100,14 +103,19 @@ def build(
                 summary = _Build(lake, con, project, state, key_bytes, full_refresh).run(chosen, on_model)
             finally:
                 con.close()
+    summary.removed_outputs = removed
     try:
-        if not lake.catalog_path.exists() or (
-            any(outcome.status == BUILT for outcome in summary.models)
-            # Lake files newer than the catalog (an ingestion whose refresh failed), or views a
-            # refresh would change: refresh; else the views read the rewritten files as they are.
-            and (
-                lake.catalog_path.stat().st_mtime_ns < summary.sources_modified
-                or not catalog.is_current(lake, summary.built_columns)
+        if (
+            not lake.catalog_path.exists()
+            or removed
+            or (
+                any(outcome.status == BUILT for outcome in summary.models)
+                # Lake files newer than the catalog (an ingestion whose refresh failed), or views a
+                # refresh would change: refresh; else the views read the rewritten files as they are.
+                and (
+                    lake.catalog_path.stat().st_mtime_ns < summary.sources_modified
+                    or not catalog.is_current(lake, summary.built_columns)
+                )
             )
         ):
             catalog.refresh(lake)
@@ -115,6 +123,23 @@ def build(
         summary.catalog_error = catalog_kept(exc)
     summary.upgraded_event_files = upgraded
     return finish(lake, summary, select, landed, started, rekeyed)
+
+
+def remove_former_outputs(lake: Lake, project: Project) -> list[str]:
+    """The outputs under silver/ and marts/ of models the project no longer stores there (renamed,
+    removed, or made views): the catalog would keep showing their last rows. Derived from bronze,
+    so nothing is lost; returns their names."""
+    stored = {(model.output_folder, name) for name, model in project.models.items() if model.materialized != settings.VIEW}
+    removed = []
+    for layer in sorted(set(settings.LAYER_OUTPUT.values())):
+        folder = lake.root / layer
+        if not folder.is_dir():
+            continue
+        for output in sorted(path for path in folder.iterdir() if path.is_dir() and not path.name.startswith(".")):
+            if (layer, output.name) not in stored:
+                atomic.remove(output)
+                removed.append(output.name)
+    return removed
 
 
 def catalog_kept(exc: Exception) -> str:

@@ -129,6 +129,9 @@ def build(
         rekeyed = runner.check_key(lake, state := BuildState.load(lake), key_bytes, rekey)
         upgraded = upgrade_event_files(lake)
         landed = landed_sources(lake.manifest_records())
+        removed = runner.remove_former_outputs(lake, project)
+        for name in removed:
+            state.models.pop(name, None)
         sources.write_registry_seed(lake, registry)
         columns = runner.describe(lake, key, project)
         if on_plan:
@@ -146,6 +149,7 @@ def build(
     except IdbxError as exc:
         summary.catalog_error = runner.catalog_kept(exc)
     summary.upgraded_event_files = upgraded
+    summary.removed_outputs = removed
     return runner.finish(lake, summary, select, landed, started, rekeyed)
 
 

@@ -42,6 +42,24 @@ def test_an_empty_lake_gives_empty_marts_with_their_columns(tmp_path):
     assert tiny_lake.rows(lake, "SELECT count(*), sum(users_total) FROM course_report") == [(32, 0)]
 
 
+def test_the_output_of_a_model_no_longer_in_the_project_is_removed_with_its_view(tmp_path):
+    """A renamed model (here the video segments' former one) would otherwise stay in the catalog
+    with its last rows."""
+    lake = Lake(tmp_path / "lake")
+    lake.root.mkdir()
+    assert not build(lake).failed
+    former = lake.silver / "int__events__learner_video_segment_day"
+    (former / "event_date=2016-07-01").mkdir(parents=True)
+    duckdb.sql(f"COPY (SELECT 1 AS segment) TO '{former / 'event_date=2016-07-01' / 'data.parquet'}' (FORMAT parquet)")
+    catalog.refresh(lake)
+    assert "int__events__learner_video_segment_day" in marts_in_catalog(lake)
+    summary = build(lake)
+    assert summary.removed_outputs == ["int__events__learner_video_segment_day"]
+    assert not former.exists() and (lake.silver / "int__events__learner_video_viewings_day").is_dir()
+    assert "int__events__learner_video_segment_day" not in marts_in_catalog(lake)
+    assert build(lake).removed_outputs == []
+
+
 def test_tables_only_and_events_only(tmp_path):
     tables = Lake(tmp_path / "tables")
     tiny_lake.table(
