@@ -93,9 +93,7 @@ def build(
         chosen = project.selection(select)
         if on_plan:
             on_plan(len(chosen))
-        removed = remove_former_outputs(lake, project)
-        for name in removed:
-            state.models.pop(name, None)
+        removed = remove_former_outputs(lake, project, state)
         with lake.scratch() as scratch:
             sources.write_registry_seed(lake, registry)
             con = engine.connect(scratch, memory_limit=settings.memory_limit())
@@ -125,10 +123,10 @@ def build(
     return finish(lake, summary, select, landed, started, rekeyed)
 
 
-def remove_former_outputs(lake: Lake, project: Project) -> list[str]:
+def remove_former_outputs(lake: Lake, project: Project, state: BuildState) -> list[str]:
     """The outputs under silver/ and marts/ of models the project no longer stores there (renamed,
-    removed, or made views): the catalog would keep showing their last rows. Derived from bronze,
-    so nothing is lost; returns their names."""
+    removed, or made views), and their build state: the catalog would keep showing their last rows.
+    Derived from bronze, so nothing is lost; returns their names."""
     stored = {(model.output_folder, name) for name, model in project.models.items() if model.materialized != settings.VIEW}
     removed = []
     for layer in sorted(set(settings.LAYER_OUTPUT.values())):
@@ -138,6 +136,7 @@ def remove_former_outputs(lake: Lake, project: Project) -> list[str]:
         for output in sorted(path for path in folder.iterdir() if path.is_dir() and not path.name.startswith(".")):
             if (layer, output.name) not in stored:
                 atomic.remove(output)
+                state.models.pop(output.name, None)
                 removed.append(output.name)
     return removed
 

@@ -129,9 +129,7 @@ def build(
         rekeyed = runner.check_key(lake, state := BuildState.load(lake), key_bytes, rekey)
         upgraded = upgrade_event_files(lake)
         landed = landed_sources(lake.manifest_records())
-        removed = runner.remove_former_outputs(lake, project)
-        for name in removed:
-            state.models.pop(name, None)
+        removed = runner.remove_former_outputs(lake, project, state)
         sources.write_registry_seed(lake, registry)
         columns = runner.describe(lake, key, project)
         if on_plan:

@@ -96,9 +96,9 @@ def _list_functions():
 
 def _one_based_indexes(tree) -> None:
     """`list[i]` with an index that is not a literal as `list[i - 1]` (a slice is left as it is):
-    DuckDB's lists count from 1, Spark's arrays from 0, and sqlglot shifts only literal indexes. A map looked up by a column would
-    be shifted too: the models look maps up by literal keys only (the Spark-vs-DuckDB tests of
-    every model would fail on one that did not)."""
+    DuckDB's lists count from 1, Spark's arrays from 0, and sqlglot shifts only literal indexes. A
+    map looked up by a column would be shifted too: the models look maps up by literal keys only
+    (the Spark-vs-DuckDB tests of every model would fail on one that did not)."""
     from sqlglot import exp
 
     for bracket in list(tree.find_all(exp.Bracket)):

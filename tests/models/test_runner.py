@@ -15,7 +15,7 @@ from idbx.lake.store import Lake
 from idbx.models import settings
 from idbx.models.project import read_project
 from idbx.models.runner import BUILT, FAILED, SKIPPED, UNCHANGED, VIEW, build
-from idbx.models.state import build_lock
+from idbx.models.state import BuildState, ModelState, build_lock
 from tests.models import scenario, tiny_lake
 
 A = scenario.A
@@ -52,10 +52,14 @@ def test_the_output_of_a_model_no_longer_in_the_project_is_removed_with_its_view
     (former / "event_date=2016-07-01").mkdir(parents=True)
     duckdb.sql(f"COPY (SELECT 1 AS segment) TO '{former / 'event_date=2016-07-01' / 'data.parquet'}' (FORMAT parquet)")
     catalog.refresh(lake)
+    state = BuildState.load(lake)
+    state.models["int__events__learner_video_segment_day"] = ModelState("as a former build left it")
+    state.save(lake)
     assert "int__events__learner_video_segment_day" in marts_in_catalog(lake)
     summary = build(lake)
     assert summary.removed_outputs == ["int__events__learner_video_segment_day"]
     assert not former.exists() and (lake.silver / "int__events__learner_video_viewings_day").is_dir()
+    assert "int__events__learner_video_segment_day" not in BuildState.load(lake).models
     assert "int__events__learner_video_segment_day" not in marts_in_catalog(lake)
     assert build(lake).removed_outputs == []
 

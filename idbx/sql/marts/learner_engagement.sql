@@ -8,8 +8,9 @@ description: >
   activity get zeros and an empty last subsection. The learner's own activity is
   int__engagement__learner_totals (kept by learner: a new day recomputes only the learners active
   in it); the forum votes received are added here (int__engagement__learner_votes_received_day),
-  and a day with received votes only is a day active, as in edX's report. `idbx report engagement` runs int__engagement__learner_intervals, the same
-  report over any intervals from the days; for the whole range the two agree (tested).
+  and a day with received votes only is a day active, as in edX's report. `idbx report engagement`
+  runs int__engagement__learner_intervals, the same report over any intervals from the days; for
+  the whole range the two agree (tested).
 grain: [course_key, learner_id, end_date]
 materialized: table
 not_null: [course_key, learner_id]
