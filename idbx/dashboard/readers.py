@@ -128,7 +128,7 @@ def _read(con: duckdb.DuckDBPyConnection) -> DashboardData:
         programme_breakdowns=_rows(
             con,
             " UNION ALL ".join(
-                f"SELECT '{breakdown}' AS breakdown, {column} AS category, count(DISTINCT learner_id) AS learners "
+                f"SELECT '{breakdown}' AS breakdown, {column} AS category, count(DISTINCT learner_key) AS learners "
                 f"FROM person_course WHERE {column} IS NOT NULL GROUP BY {column}"
                 for breakdown, column in (("country", "country"), ("gender", "gender"), ("education", "level_of_education"))
             ),

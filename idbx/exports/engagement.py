@@ -14,6 +14,7 @@ import duckdb
 
 from idbx.errors import IdbxError
 from idbx.models import settings
+from idbx.privacy import pseudonym
 from idbx.quoting import quote_ident, sql_string
 
 INTERVALS = ("daily", "weekly", "all")
@@ -105,7 +106,8 @@ def report_source(con: duckdb.DuckDBPyConnection, intervals: Intervals, courses:
     con.execute(f"CREATE OR REPLACE TEMP VIEW int__engagement__intervals AS {_intervals_sql(intervals, start, end)}")
     for layer, name in _VIEW_MODELS:
         con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(name)} AS {_model_sql(layer, name)}")
-    return f"({_model_sql(*OVER_INTERVALS)})"
+    over_intervals = _model_sql(*OVER_INTERVALS)
+    return f"(SELECT {pseudonym.learner_id_sql(pseudonym.KEY_COLUMN)} AS learner_id, * FROM ({over_intervals}))"
 
 
 def _model_sql(layer: str, name: str) -> str:

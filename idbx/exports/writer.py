@@ -30,7 +30,7 @@ def _people_sql() -> str:
     """Each learner's username, email and full name (the profile's, else first and last name) from
     the latest snapshot that holds them, keyed by learner_id; the pseudonym macro must be installed."""
     return (
-        "SELECT learner_pseudonym(account.id) AS learner_id, account.username, account.email, "
+        f"SELECT {pseudonym.ID_MACRO}({pseudonym.MACRO}(account.id)) AS learner_id, account.username, account.email, "
         "coalesce(nullif(trim(profile.name), ''), nullif(trim(concat_ws(' ', account.first_name, account.last_name)), '')) "
         "AS full_name "
         "FROM (SELECT * FROM auth_user QUALIFY row_number() OVER (PARTITION BY id ORDER BY snapshot_date DESC) = 1) AS account "
@@ -56,7 +56,7 @@ def export_select(
         columns = ", ".join(f"{expression} AS {quote_ident(header)}" for header, expression in report.columns)
     else:
         names = [row[0] for row in con.execute(f"DESCRIBE {quote_ident(report.mart)}").fetchall()]
-        columns = ", ".join(quote_ident(name) for name in names if name not in MART_METADATA)
+        columns = ", ".join(quote_ident(name) for name in names if name not in (*MART_METADATA, pseudonym.KEY_COLUMN))
     where = ""
     if courses:
         where = f" WHERE {report.course_column} IN ({', '.join(sql_string(c) for c in courses)})"

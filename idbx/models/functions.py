@@ -16,16 +16,15 @@ from idbx.registry import DEFAULT_PASSING_GRADE
 # Every function a model may call that is neither DuckDB's nor Spark's under the same name and
 # meaning (tests/models/test_portable.py fails on any other).
 SUM_OF_SHORT_GAPS = "sum_of_short_gaps"
-BIGINT_OF_HEX = "bigint_of_hex"
 RUNNER_FUNCTIONS = frozenset(
     {
         pseudonym.MACRO,
+        pseudonym.ID_MACRO,
         "default_passing_grade",
         "ip_country",
         "ip_is_public",
         "epoch_us",
         SUM_OF_SHORT_GAPS,
-        BIGINT_OF_HEX,
         "isfinite",
         "json_valid",
     }
@@ -36,24 +35,17 @@ DUCKDB_ON_SPARK = {"ip_country": "STRING", "ip_is_public": "BOOLEAN", "json_vali
 
 # sum_of_short_gaps: the sum of the gaps between consecutive sorted times (a list) that are at most
 # `longest`; DuckDB's lambda index is 1-based, Spark's 0-based, so times[i] is the previous time in both.
-# bigint_of_hex: a hex digest's first 15 digits (60 bits) as a BIGINT, an in-lake join key a quarter
-# the size of the 64-digit text to write, read and hash (a collision, one in 10^18 per pair, is left).
 _DUCKDB = {
     SUM_OF_SHORT_GAPS: (
         f"CREATE OR REPLACE TEMP MACRO {SUM_OF_SHORT_GAPS}(times, longest) AS coalesce(list_sum(list_filter("
         "list_transform(times[2:], lambda t, i: t - times[i]), lambda gap: gap <= longest)), 0)"
     ),
-    BIGINT_OF_HEX: f"CREATE OR REPLACE TEMP MACRO {BIGINT_OF_HEX}(digest) AS CAST('0x' || left(digest, 15) AS BIGINT)",
 }
 _SPARK = {
     SUM_OF_SHORT_GAPS: (
         f"CREATE OR REPLACE TEMPORARY FUNCTION {SUM_OF_SHORT_GAPS}(times ARRAY<BIGINT>, longest BIGINT) RETURNS BIGINT "
         "RETURN coalesce(aggregate(filter(transform(slice(times, 2, greatest(size(times) - 1, 0)), (t, i) -> t - times[i]), "
         "gap -> gap <= longest), 0L, (total, gap) -> total + gap), 0L)"
-    ),
-    BIGINT_OF_HEX: (
-        f"CREATE OR REPLACE TEMPORARY FUNCTION {BIGINT_OF_HEX}(digest STRING) RETURNS BIGINT "
-        "RETURN CAST(conv(substr(digest, 1, 15), 16, 10) AS BIGINT)"
     ),
     "epoch_us": "CREATE OR REPLACE TEMPORARY FUNCTION epoch_us(t TIMESTAMP_NTZ) RETURNS BIGINT RETURN unix_micros(CAST(t AS "
     "TIMESTAMP))",
@@ -74,4 +66,4 @@ def duckdb_statements() -> list[str]:
 
 def spark_statements(key: bytes) -> list[str]:
     """Every SQL function the Spark build defines (the IP lookups are registered apart)."""
-    return [*_SPARK.values(), pseudonym.spark_function_sql(key)]
+    return [*_SPARK.values(), *pseudonym.spark_function_sql(key)]

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import pyarrow as pa
 
 from idbx.models.settings import MART_COLUMNS
+from idbx.privacy import pseudonym
 from idbx.privacy.pii import pii_spec
 from idbx.quoting import quote_ident, sql_string
 
@@ -204,10 +205,11 @@ def _outline_ctes(source: str) -> list[str]:
 
 def learner_columns(schema: Schema) -> list[tuple[str, str]]:
     """person_course's columns that go into a learner document: all of them but the build's
-    bookkeeping and any column whose name is declared PII somewhere (none today: defence in depth)."""
+    bookkeeping, the in-lake learner key (learner_id names the learner) and any column whose name
+    is declared PII somewhere (none today: defence in depth)."""
     names = [c for c, _ in schema]
     pii = set(pii_spec(PERSON_COURSE, names).columns)
-    return [(c, t) for c, t in schema if c not in MART_METADATA and c not in pii]
+    return [(c, t) for c, t in schema if c not in MART_METADATA and c != pseudonym.KEY_COLUMN and c not in pii]
 
 
 def learners_select(source: str, schema: Schema) -> str:

@@ -124,7 +124,7 @@ def test_a_partitioned_model_is_checked_on_the_days_it_writes(tmp_path):
     failed = summary.outcome("int__events__learner_course_day")
     assert failed.status == FAILED
     assert failed.error.startswith(
-        "idbx/sql/intermediate/int__events__learner_course_day.sql: grain (course_key, learner_id, event_date) not unique: "
+        "idbx/sql/intermediate/int__events__learner_course_day.sql: grain (course_key, learner_key, event_date) not unique: "
     )
     assert summary.outcome("person_course").status == SKIPPED
     assert {p: p.read_bytes() for p in daily.rglob("*.parquet")} == before
@@ -150,15 +150,15 @@ def test_the_shipped_checks_hold_on_the_sample_lake(built_sample):
 
 MERGED = """/*
 description: one row per learner (wrongly, one per learner and active day)
-grain: [course_key, learner_id]
+grain: [course_key, learner_key]
 materialized: incremental
-merge_by: [course_key, learner_id]
+merge_by: [course_key, learner_key]
 columns:
   course_key: Short key of the course run.
-  learner_id: Pseudonymous learner id.
+  learner_key: Pseudonymous learner key.
   event_date: A day the learner was active.
 */
-SELECT course_key, learner_id, event_date FROM int__events__learner_course_day
+SELECT course_key, learner_key, event_date FROM int__events__learner_course_day
 """
 
 
@@ -183,8 +183,8 @@ def test_a_merged_model_recomputed_by_key_is_checked(tmp_path):
     merged = summary.outcome("zz_merged")
     assert merged.status == FAILED
     assert merged.error == (
-        "idbx/sql/marts/zz_merged.sql: grain (course_key, learner_id) not unique: 1 duplicate key(s), "
-        f"e.g. (ra_2016_t1, {tiny_lake.pseudonym(1)})"
+        "idbx/sql/marts/zz_merged.sql: grain (course_key, learner_key) not unique: 1 duplicate key(s), "
+        f"e.g. (ra_2016_t1, {tiny_lake.learner_key(1)})"
     )
     assert summary.outcome("zz_above").status == SKIPPED
     assert output.read_bytes() == before

@@ -266,8 +266,8 @@ def test_problems_and_answers_of_edx_problem_response_fixture(corpus, lake):
     # One row per part of the 25 submissions (each of one part), under the pseudonyms of users 6 and 8.
     assert tiny_lake.rows(
         lake,
-        "SELECT count(*) FROM int__events__problem_responses WHERE learner_id IN "
-        f"('{tiny_lake.pseudonym(6)}', '{tiny_lake.pseudonym(8)}')",
+        "SELECT count(*) FROM int__events__problem_responses WHERE learner_key IN "
+        f"({tiny_lake.learner_key(6)}, {tiny_lake.learner_key(8)})",
     ) == [(25,)]
 
 
@@ -300,7 +300,7 @@ def test_the_chapter_funnel_of_the_scenario(built_scenario):
     assert tiny_lake.rows(
         built_scenario,
         f"""SELECT event_date, block_type, url_name, events FROM int__events__learner_block_day
-                                             WHERE learner_id = '{tiny_lake.pseudonym(1)}'""",
+                                             WHERE learner_key = {tiny_lake.learner_key(1)}""",
     ) == [(date(2016, 7, 1), "problem", "p1", 1)]
     # p1: learner 1's one wrong submission, placed in the outline.
     assert tiny_lake.rows(

@@ -22,7 +22,7 @@ MERGED = ("int__enrollment__learner_states", "person_course")
 
 
 def merged(keys: int) -> str:
-    return f"recomputed {keys} [course_key, learner_id] value(s), kept the other rows"
+    return f"recomputed {keys} [course_key, learner_key] value(s), kept the other rows"
 
 
 def partition_times(lake: Lake) -> dict[str, int]:
@@ -128,7 +128,7 @@ def test_a_late_event_updates_its_own_day_and_nothing_else(scenario_lake, tmp_pa
     assert {day for day in after if after[day] != before.get(day)} == {"event_date=2016-07-02", "event_date=2016-07-07"}
     got = tiny_lake.rows(
         lake,
-        f"SELECT event_date, nproblem_check FROM {DAILY} WHERE learner_id = '{tiny_lake.pseudonym(4)}' "
+        f"SELECT event_date, nproblem_check FROM {DAILY} WHERE learner_key = {tiny_lake.learner_key(4)} "
         "AND course_key = 'ra_2016_t1' ORDER BY 1",
     )
     assert got == [(date(2016, 7, 2), 1), (date(2016, 7, 3), 0), (date(2016, 7, 7), 0)]
@@ -168,7 +168,7 @@ def test_a_learner_whose_events_are_withdrawn_leaves_the_per_learner_tables(scen
     tiny_lake.events(lake, date(2016, 7, 3), [e for e in scenario.DAY_3 if e["user_id"] != 6])
     summary = build(lake, registry_path=registry)
     assert summary.outcome("person_course").notes == [merged(1)]
-    assert tiny_lake.rows(lake, f"SELECT count(*) FROM {DAILY} WHERE learner_id = '{learner}'") == [(0,)]
+    assert tiny_lake.rows(lake, f"SELECT count(*) FROM {DAILY} WHERE learner_key = {tiny_lake.learner_key(6)}") == [(0,)]
     assert tiny_lake.rows(lake, f"SELECT enrolled, nevents, ndays_act FROM person_course WHERE learner_id = '{learner}'") == [
         (True, 0, 0)
     ]
@@ -218,7 +218,7 @@ def test_a_day_of_events_from_a_log_file_named_otherwise(scenario_lake, tmp_path
     summary = build(lake, registry_path=registry)
     assert summary.outcome(DAILY).notes == ["recomputed 1 event day(s): 1 partition(s) written, 0 removed"]
     assert tiny_lake.rows(
-        lake, f"SELECT nplay_video FROM {DAILY} WHERE learner_id = '{tiny_lake.pseudonym(2)}' AND event_date = DATE '2016-07-03'"
+        lake, f"SELECT nplay_video FROM {DAILY} WHERE learner_key = {tiny_lake.learner_key(2)} AND event_date = DATE '2016-07-03'"
     ) == [(1,)]
     assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full"))
 

@@ -210,7 +210,7 @@ def test_a_day_of_votes_received_only_is_a_day_active(engagement_lake, tmp_path,
     summary = build(lake)
     # the voter alone is recomputed (staff: not enrolled any more, so not in the mart)
     assert summary.outcome("int__engagement__learner_totals").notes == [
-        "recomputed 1 [course_key, learner_id] value(s), kept the other rows"
+        "recomputed 1 [course_key, learner_key] value(s), kept the other rows"
     ]
     quiet = tiny_lake.rows(
         lake,

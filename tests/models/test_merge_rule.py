@@ -126,8 +126,8 @@ def test_a_project_with_a_model_that_breaks_the_rule_is_refused_naming_it(tmp_pa
     with pytest.raises(ModelError) as refused:
         read_project(root)
     assert str(refused.value) == (
-        "idbx/sql/marts/person_course.sql: merge_by [course_key, learner_id] cannot be checked key by key: "
-        "in forum_dump_courses: a SELECT over keyed rows that does not carry learner_id from them"
+        "idbx/sql/marts/person_course.sql: merge_by [course_key, learner_key] cannot be checked key by key: "
+        "in forum_dump_courses: a SELECT over keyed rows that does not carry learner_key from them"
     )
 
 

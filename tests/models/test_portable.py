@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
 import sqlglot
 from sqlglot import exp
@@ -84,15 +83,6 @@ def test_a_row_local_model_reads_one_relation_without_aggregates_windows_or_join
 def test_each_engine_defines_the_runner_functions():
     spark_defined = {statement.split("FUNCTION ", 1)[1].split("(", 1)[0] for statement in functions.spark_statements(b"k" * 16)}
     assert spark_defined | set(functions.DUCKDB_ON_SPARK) == functions.RUNNER_FUNCTIONS
-
-
-def test_bigint_of_hex_is_the_digest_s_first_60_bits():
-    digests = ["f" * 64, "0" * 64, "0123456789abcdef" * 4]
-    with duckdb.connect() as con:
-        for statement in functions.duckdb_statements():
-            con.execute(statement)
-        found = [con.execute("SELECT bigint_of_hex(?)", [digest]).fetchone()[0] for digest in digests]
-    assert found == [int(digest[:15], 16) for digest in digests] == [2**60 - 1, 0, 0x0123456789ABCDE]
 
 
 def test_duckdb_s_list_and_storage_idioms_are_rewritten_for_spark():

@@ -63,7 +63,7 @@ def test_retired_learners_are_flagged_and_counted_everywhere(lake):
     assert rows(lake, "SELECT count(*) FROM int__tables__learner_course WHERE is_retired")[0][0] == sum(
         1 for _, user_ids in enrolled for user_id in user_ids if user_id <= RETIRED
     )
-    others = rows(lake, f"SELECT is_retired FROM stg__edx__auth_user WHERE learner_id = '{tiny_lake.pseudonym(RETIRED + 1)}'")
+    others = rows(lake, f"SELECT is_retired FROM stg__edx__auth_user WHERE learner_key = {tiny_lake.learner_key(RETIRED + 1)}")
     assert others == [(False,)]
 
 

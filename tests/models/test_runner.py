@@ -133,8 +133,8 @@ def test_a_second_build_keeps_what_did_not_change_and_select_builds_what_is_aske
     built = {o.name for o in changed.models if o.status == BUILT}
     assert {"stg__edx__user_id_map", "stg__edx__user_pseudonyms", "course_report", "person_course"} <= built
     assert "int__events__learner_course_day" not in built
-    assert tiny_lake.rows(lake, "SELECT learner_id, anonymous_user_id FROM stg__edx__user_id_map") == [
-        (tiny_lake.pseudonym(1), "anon1")
+    assert tiny_lake.rows(lake, "SELECT learner_key, anonymous_user_id FROM stg__edx__user_id_map") == [
+        (tiny_lake.learner_key(1), "anon1")
     ]
     # --select: the model and what it reads, nothing else.
     selected = build(lake, registry_path=registry, select=["general_report"], full_refresh=True)

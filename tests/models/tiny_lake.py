@@ -104,8 +104,14 @@ def rows(lake: Lake, sql: str) -> list[tuple]:
 
 
 def pseudonym(user_id: int, key: str = KEY) -> str:
-    """The learner id by the HMAC definition, computed in Python (not with the SQL under test)."""
+    """The published learner id by the HMAC definition (its first 15 hex digits), computed in
+    Python (not with the SQL under test)."""
     import hashlib
     import hmac
 
-    return hmac.new(key.encode(), str(user_id).encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key.encode(), str(user_id).encode(), hashlib.sha256).hexdigest()[:15]
+
+
+def learner_key(user_id: int, key: str = KEY) -> int:
+    """The in-lake learner key: the same 15 hex digits as a number."""
+    return int(pseudonym(user_id, key), 16)

@@ -1,4 +1,5 @@
-"""The learner id computed in DuckDB is Python's HMAC-SHA256 of the user id's decimal text."""
+"""The learner key computed in DuckDB is the first 60 bits of Python's HMAC-SHA256 of the user id's
+decimal text, and the published learner id those 15 hex digits."""
 
 from __future__ import annotations
 
@@ -17,9 +18,19 @@ def test_the_sql_matches_pythons_hmac(key):
     con = duckdb.connect()
     pseudonym.install(con, pseudonym.resolve_key(key))
     ids = [0, 1, 42, 123456789, 9_223_372_036_854_775_807]
-    got = con.execute("SELECT learner_pseudonym(id) FROM unnest($1::BIGINT[]) AS t(id) ORDER BY id", [ids]).fetchall()
-    assert [row[0] for row in got] == [hmac.new(key.encode(), str(i).encode(), hashlib.sha256).hexdigest() for i in ids]
-    assert con.execute("SELECT learner_pseudonym(NULL)").fetchall() == [(None,)]
+    got = con.execute(
+        "SELECT learner_pseudonym(id), learner_id_of(learner_pseudonym(id)) FROM unnest($1::BIGINT[]) AS t(id) ORDER BY id", [ids]
+    ).fetchall()
+    digests = [hmac.new(key.encode(), str(i).encode(), hashlib.sha256).hexdigest() for i in ids]
+    assert got == [(int(digest[:15], 16), digest[:15]) for digest in digests]
+    assert con.execute("SELECT learner_pseudonym(NULL), learner_id_of(NULL)").fetchall() == [(None, None)]
+
+
+def test_the_published_id_keeps_the_key_s_leading_zeros():
+    con = duckdb.connect()
+    pseudonym.install(con, b"a-sixteen-char-k")
+    got = con.execute("SELECT learner_id_of(0), learner_id_of(255), learner_id_of((CAST(1 AS BIGINT) << 60) - 1)").fetchall()
+    assert got == [("000000000000000", "0000000000000ff", "fffffffffffffff")]
 
 
 def test_stable_and_keyed():

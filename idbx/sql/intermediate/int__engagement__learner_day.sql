@@ -5,11 +5,11 @@ description: >
   (int__engagement__learner_votes_received_day). A day with received votes only is a day of
   activity, as in edX's report. `idbx report engagement` sums intervals from it
   (int__engagement__learner_intervals).
-grain: [course_key, learner_id, event_date]
+grain: [course_key, learner_key, event_date]
 materialized: view
 columns:
   course_key: Short key of the course run.
-  learner_id: Pseudonymous learner id.
+  learner_key: Pseudonymous learner key (in-lake; published as learner_id).
   event_date: UTC date.
   attempted_problems: Distinct problem ids checked.
   problem_attempts: Problem checks.
@@ -28,7 +28,7 @@ columns:
 */
 SELECT
     coalesce(own.course_key, received.course_key) AS course_key,
-    coalesce(own.learner_id, received.learner_id) AS learner_id,
+    coalesce(own.learner_key, received.learner_key) AS learner_key,
     coalesce(own.event_date, received.event_date) AS event_date,
     coalesce(own.attempted_problems, []) AS attempted_problems,
     coalesce(own.problem_attempts, 0) AS problem_attempts,
@@ -46,4 +46,4 @@ SELECT
     own.last_subsection_viewed_at
 FROM int__events__learner_engagement_day AS own
 FULL JOIN int__engagement__learner_votes_received_day AS received
-    ON received.course_key = own.course_key AND received.learner_id = own.learner_id AND received.event_date = own.event_date
+    ON received.course_key = own.course_key AND received.learner_key = own.learner_key AND received.event_date = own.event_date

@@ -14,14 +14,14 @@ description: >
   path of the last courseware subsection page viewed in the interval. The learner_engagement mart
   is this report over the whole range, from per-learner totals the build keeps by key (tested: the
   two agree).
-grain: [course_key, learner_id, end_date]
+grain: [course_key, learner_key, end_date]
 materialized: view
-not_null: [course_key, learner_id]
+not_null: [course_key, learner_key]
 columns:
   course_id: The edX course id.
   course_key: Short key of the course run.
   end_date: Last day of the interval (UTC).
-  learner_id: Pseudonymous learner id.
+  learner_key: Pseudonymous learner key (in-lake; published as learner_id).
   cohort: The learner's cohort, empty when none.
   days_active: Days of the interval with the learner's events.
   problems_attempted: Distinct problems checked.
@@ -41,7 +41,7 @@ columns:
 WITH activity AS (
     SELECT
         days.course_key,
-        days.learner_id,
+        days.learner_key,
         intervals.end_date,
         count(*) AS days_active,
         len(list_distinct(flatten(list(days.attempted_problems)))) AS problems_attempted,
@@ -60,14 +60,14 @@ WITH activity AS (
             FILTER (WHERE days.last_subsection_viewed IS NOT NULL) AS last_subsection_viewed
     FROM int__engagement__learner_day AS days
     JOIN int__engagement__intervals AS intervals ON days.event_date BETWEEN intervals.first_day AND intervals.end_date
-    GROUP BY days.course_key, days.learner_id, intervals.end_date
+    GROUP BY days.course_key, days.learner_key, intervals.end_date
 )
 
 SELECT
     enrolled.course_id,
     enrolled.course_key,
     enrolled.end_date,
-    enrolled.learner_id,
+    enrolled.learner_key,
     enrolled.cohort,
     coalesce(activity.days_active, 0) AS days_active,
     coalesce(activity.problems_attempted, 0) AS problems_attempted,
@@ -85,4 +85,4 @@ SELECT
     coalesce(activity.last_subsection_viewed, '') AS last_subsection_viewed
 FROM int__engagement__enrolled_learners AS enrolled
 LEFT JOIN activity
-    ON activity.course_key = enrolled.course_key AND activity.learner_id = enrolled.learner_id AND activity.end_date = enrolled.end_date
+    ON activity.course_key = enrolled.course_key AND activity.learner_key = enrolled.learner_key AND activity.end_date = enrolled.end_date

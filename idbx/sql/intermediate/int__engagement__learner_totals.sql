@@ -8,14 +8,14 @@ description: >
   whole lake maps to a learner (the learner_engagement mart adds them). Merged by learner: a new
   day recomputes the learners active in it, not every learner (the distinct counts over every day
   are most of the mart's cost).
-grain: [course_key, learner_id]
+grain: [course_key, learner_key]
 materialized: incremental
-merge_by: [course_key, learner_id]
-not_null: [course_key, learner_id]
+merge_by: [course_key, learner_key]
+not_null: [course_key, learner_key]
 columns:
   course_key: Short key of the course run.
   course_id: The edX course id as the events give it.
-  learner_id: Pseudonymous learner id.
+  learner_key: Pseudonymous learner key (in-lake; published as learner_id).
   days_active: Days with the learner's own events (days with received votes only are the mart's).
   problems_attempted: Distinct problems checked.
   problem_attempts: Problem checks.
@@ -32,7 +32,7 @@ columns:
 SELECT
     course_key,
     min(course_id) AS course_id,
-    learner_id,
+    learner_key,
     count(*) AS days_active,
     len(list_distinct(flatten(list(attempted_problems)))) AS problems_attempted,
     CAST(sum(problem_attempts) AS BIGINT) AS problem_attempts,
@@ -47,4 +47,4 @@ SELECT
     arg_max(last_subsection_viewed, (last_subsection_viewed_at, last_subsection_viewed))
         FILTER (WHERE last_subsection_viewed IS NOT NULL) AS last_subsection_viewed
 FROM int__events__learner_engagement_day
-GROUP BY course_key, learner_id
+GROUP BY course_key, learner_key

@@ -12,7 +12,7 @@ columns:
   events: Events of the course that day.
   events_with_learner: Events with a username and an edX user id (the ones learner marts count).
   events_without_username: Events with no username (anonymous page views, some server events).
-  events_without_user_id: Events with a username but no user id, which no learner id can be made for.
+  events_without_user_id: Events with a username but no user id, which no learner key can be made for.
 */
 SELECT
     course_key,

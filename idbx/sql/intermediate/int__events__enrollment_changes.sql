@@ -8,7 +8,7 @@ partition_by: event_date
 columns:
   course_key: Short key of the course run.
   course_id: The edX course id as the event gives it.
-  learner_id: Pseudonymous id of the learner enrolled or unenrolled.
+  learner_key: Pseudonymous learner key of the learner enrolled or unenrolled.
   event_date: UTC date of the event.
   time: Event time (UTC).
   action: activated, deactivated or mode_changed.
@@ -38,14 +38,14 @@ WITH changes AS (
 ),
 
 pseudonyms AS (
-    SELECT user_id, learner_pseudonym(user_id) AS learner_id
+    SELECT user_id, learner_pseudonym(user_id) AS learner_key
     FROM (SELECT DISTINCT user_id FROM changes) AS user_ids
 )
 
 SELECT
     changes.course_key,
     changes.course_id,
-    pseudonyms.learner_id,
+    pseudonyms.learner_key,
     changes.event_date,
     changes.time,
     changes.action,

@@ -40,7 +40,7 @@ WITH received AS (
 SELECT
     course_key,
     course_id,
-    bigint_of_hex(learner_pseudonym('username:' || forum_vote_receiver_hash)) AS receiver_key,
+    learner_pseudonym('username:' || forum_vote_receiver_hash) AS receiver_key,
     event_date,
     CAST(forum_upvotes_received AS BIGINT) AS forum_upvotes_received,
     CAST(forum_downvotes_received AS BIGINT) AS forum_downvotes_received

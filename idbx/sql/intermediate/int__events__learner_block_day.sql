@@ -9,12 +9,12 @@ description: >
   Blocks are named by type and url name (the last part of their usage key), the form courseware
   URLs, old i4x ids and new block ids share, so that the outline (course_axis) places them
   whichever form the events use.
-grain: [course_key, learner_id, event_date, block_type, url_name]
+grain: [course_key, learner_key, event_date, block_type, url_name]
 materialized: incremental
 partition_by: event_date
 columns:
   course_key: Short key of the course run.
-  learner_id: Pseudonymous learner id.
+  learner_key: Pseudonymous learner key (in-lake; published as learner_id).
   event_date: UTC date of the events.
   block_type: chapter, sequential, problem, video, ... (as the URL or the usage key gives it).
   url_name: The block's url name.
@@ -60,13 +60,13 @@ learner_blocks AS (
 ),
 
 pseudonyms AS (
-    SELECT user_id, learner_pseudonym(user_id) AS learner_id
+    SELECT user_id, learner_pseudonym(user_id) AS learner_key
     FROM (SELECT DISTINCT user_id FROM learner_blocks) AS user_ids
 )
 
 SELECT
     learner_blocks.course_key,
-    pseudonyms.learner_id,
+    pseudonyms.learner_key,
     learner_blocks.event_date,
     learner_blocks.block_type,
     learner_blocks.url_name,

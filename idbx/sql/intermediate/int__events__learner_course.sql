@@ -5,11 +5,11 @@ description: >
   enrollment events leave the learner, and the country of their latest public address. A view
   inside the build, stored as part of person_course: when person_course recomputes only the
   learners new days changed, this is computed for those learners only.
-grain: [course_key, learner_id]
+grain: [course_key, learner_key]
 materialized: view
 columns:
   course_key: Short key of the course run.
-  learner_id: Pseudonymous learner id.
+  learner_key: Pseudonymous learner key (in-lake; published as learner_id).
   nevents: Events with a username, excluding /xblock/ event types.
   ndays_act: Days with such events.
   first_event: Time of the first such event (UTC).
@@ -33,7 +33,7 @@ columns:
 WITH totals AS (
     SELECT
         course_key,
-        learner_id,
+        learner_key,
         CAST(sum(nevents) AS BIGINT) AS nevents,
         count(*) FILTER (WHERE nevents > 0) AS ndays_act,
         min(first_event) AS first_event,
@@ -49,7 +49,7 @@ WITH totals AS (
         -- Whole microseconds again (sum_dt holds an exact count of them), so that the sum is exact.
         CAST(sum(CAST(round(sum_dt * 1000000) AS BIGINT)) AS BIGINT) AS sum_dt_within_days_us
     FROM int__events__learner_course_day
-    GROUP BY course_key, learner_id
+    GROUP BY course_key, learner_key
 ),
 
 -- A day's first event and the day before's last one, both within 300 s of midnight: the only gaps
@@ -57,42 +57,42 @@ WITH totals AS (
 gaps_across_days AS (
     SELECT
         today.course_key,
-        today.learner_id,
+        today.learner_key,
         CAST(sum(date_diff('microsecond', yesterday.last_event, today.first_event)) AS BIGINT) AS sum_dt_across_days_us
     FROM int__events__learner_course_day AS today
     JOIN int__events__learner_course_day AS yesterday
         ON yesterday.course_key = today.course_key
-        AND yesterday.learner_id = today.learner_id
+        AND yesterday.learner_key = today.learner_key
         AND yesterday.event_date = today.event_date - INTERVAL 1 DAY
     WHERE
         today.first_event < today.event_date + INTERVAL 300 SECOND
         AND yesterday.last_event >= today.event_date - INTERVAL 300 SECOND
         AND date_diff('microsecond', yesterday.last_event, today.first_event) <= 300000000
-    GROUP BY today.course_key, today.learner_id
+    GROUP BY today.course_key, today.learner_key
 ),
 
 enrollment_events AS (
     SELECT
         course_key,
-        learner_id,
+        learner_key,
         bool_or(action = 'activated') AS ever_activated,
         min(time) FILTER (WHERE action = 'activated') AS first_activated_at,
         max(time) FILTER (WHERE action = 'deactivated') AS last_deactivated_at,
         arg_max(enrolled, change_number) AS enrolled_now,
         arg_max(mode, change_number) AS mode_now
     FROM int__enrollment__learner_states
-    GROUP BY course_key, learner_id
+    GROUP BY course_key, learner_key
 ),
 
 locations AS (
-    SELECT course_key, learner_id, arg_max(country_by_ip, last_public_event) AS country_by_ip
+    SELECT course_key, learner_key, arg_max(country_by_ip, last_public_event) AS country_by_ip
     FROM int__events__learner_course_day_location
-    GROUP BY course_key, learner_id
+    GROUP BY course_key, learner_key
 )
 
 SELECT
     coalesce(totals.course_key, enrollment_events.course_key) AS course_key,
-    coalesce(totals.learner_id, enrollment_events.learner_id) AS learner_id,
+    coalesce(totals.learner_key, enrollment_events.learner_key) AS learner_key,
     coalesce(totals.nevents, 0) AS nevents,
     coalesce(totals.ndays_act, 0) AS ndays_act,
     totals.first_event,
@@ -114,9 +114,9 @@ SELECT
     locations.country_by_ip
 FROM totals
 LEFT JOIN gaps_across_days
-    ON gaps_across_days.course_key = totals.course_key AND gaps_across_days.learner_id = totals.learner_id
+    ON gaps_across_days.course_key = totals.course_key AND gaps_across_days.learner_key = totals.learner_key
 FULL OUTER JOIN enrollment_events
-    ON enrollment_events.course_key = totals.course_key AND enrollment_events.learner_id = totals.learner_id
+    ON enrollment_events.course_key = totals.course_key AND enrollment_events.learner_key = totals.learner_key
 LEFT JOIN locations
     ON locations.course_key = coalesce(totals.course_key, enrollment_events.course_key)
-    AND locations.learner_id = coalesce(totals.learner_id, enrollment_events.learner_id)
+    AND locations.learner_key = coalesce(totals.learner_key, enrollment_events.learner_key)

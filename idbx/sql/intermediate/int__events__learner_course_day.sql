@@ -7,14 +7,14 @@ description: >
   excluding `/xblock/` event types (HarvardX/MITx person-course). The *_events label counts follow
   edX's weekly learner-activity definitions: events with a username; task-source and
   edx.course.enrollment.* events never count as ACTIVE.
-grain: [course_key, learner_id, event_date]
+grain: [course_key, learner_key, event_date]
 materialized: incremental
 partition_by: event_date
-not_null: [course_key, learner_id]
+not_null: [course_key, learner_key]
 columns:
   course_key: Short key of the course run.
   course_id: The edX course id as the events give it.
-  learner_id: Pseudonymous learner id.
+  learner_key: Pseudonymous learner key (in-lake; published as learner_id).
   event_date: UTC date of the events.
   nevents: Counted events (with a username, not /xblock/ types).
   active_events: Events that make the learner ACTIVE (with a username, not from the task source, not edx.course.enrollment.*).
@@ -78,14 +78,14 @@ learner_days AS (
 ),
 
 pseudonyms AS (
-    SELECT user_id, learner_pseudonym(user_id) AS learner_id
+    SELECT user_id, learner_pseudonym(user_id) AS learner_key
     FROM (SELECT DISTINCT user_id FROM learner_days) AS user_ids
 )
 
 SELECT
     learner_days.course_key,
     learner_days.course_id,
-    pseudonyms.learner_id,
+    pseudonyms.learner_key,
     learner_days.event_date,
     learner_days.nevents,
     learner_days.active_events,

@@ -6,12 +6,12 @@ description: >
   from the offline IP-to-country database (`ip_country`, idbx/privacy/geoip.py: the pinned
   registry data, or IDBX_GEOIP_DB). Stored by event date like the other event aggregates; the
   addresses themselves are not stored. person_course takes the latest day.
-grain: [course_key, learner_id, event_date]
+grain: [course_key, learner_key, event_date]
 materialized: incremental
 partition_by: event_date
 columns:
   course_key: Short key of the course run.
-  learner_id: Pseudonymous learner id.
+  learner_key: Pseudonymous learner key (in-lake; published as learner_id).
   event_date: UTC date of the events.
   last_public_event: Time of the learner's latest event of the day from a public address.
   country_by_ip: Country of that address (ISO 3166 alpha-2), NULL when the database does not know it.
@@ -30,13 +30,13 @@ countries AS (
 ),
 
 pseudonyms AS (
-    SELECT user_id, learner_pseudonym(user_id) AS learner_id
+    SELECT user_id, learner_pseudonym(user_id) AS learner_key
     FROM (SELECT DISTINCT user_id FROM latest) AS user_ids
 )
 
 SELECT
     latest.course_key,
-    pseudonyms.learner_id,
+    pseudonyms.learner_key,
     latest.event_date,
     latest.last_seen AS last_public_event,
     countries.country AS country_by_ip

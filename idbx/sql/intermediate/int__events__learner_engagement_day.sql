@@ -11,13 +11,13 @@ description: >
   edx.forum.thread.voted and edx.forum.response.voted count as votes given. textbook pages are
   `book` events; a subsection viewed is an implicit page event of /courses/{course}/courseware/
   {chapter}/{sequential}/. edX counts videos from play_video only (not edx.video.played).
-grain: [course_key, learner_id, event_date]
+grain: [course_key, learner_key, event_date]
 materialized: incremental
 partition_by: event_date
 columns:
   course_key: Short key of the course run.
   course_id: The edX course id as the events give it.
-  learner_id: Pseudonymous learner id.
+  learner_key: Pseudonymous learner key (in-lake; published as learner_id).
   event_date: UTC date of the events.
   username_key: Keyed hash of the learner's username (the pseudonym key; its first 60 bits as a number), to credit the forum votes they received.
   attempted_problems: Distinct problem ids the learner checked (server problem_check), sorted.
@@ -90,19 +90,19 @@ learner_days AS (
 ),
 
 pseudonyms AS (
-    SELECT user_id, learner_pseudonym(user_id) AS learner_id
+    SELECT user_id, learner_pseudonym(user_id) AS learner_key
     FROM (SELECT DISTINCT user_id FROM learner_days) AS user_ids
 ),
 
 username_keys AS (
-    SELECT username_hash, bigint_of_hex(learner_pseudonym('username:' || username_hash)) AS username_key
+    SELECT username_hash, learner_pseudonym('username:' || username_hash) AS username_key
     FROM (SELECT DISTINCT username_hash FROM learner_days) AS hashes
 )
 
 SELECT
     learner_days.course_key,
     learner_days.course_id,
-    pseudonyms.learner_id,
+    pseudonyms.learner_key,
     learner_days.event_date,
     username_keys.username_key,
     coalesce(learner_days.attempted_problems, []) AS attempted_problems,

@@ -14,7 +14,7 @@ partition_by: event_date
 columns:
   course_key: Short key of the course run.
   course_id: The edX course id as the event gives it.
-  learner_id: Pseudonymous learner id.
+  learner_key: Pseudonymous learner key (in-lake; published as learner_id).
   event_date: UTC date of the submission.
   time: Time of the submission (UTC).
   response_order: Orders the submissions by time in one integer (the time in microseconds, ties broken by a hash of the event's file and line).
@@ -74,14 +74,14 @@ listed AS (
 ),
 
 pseudonyms AS (
-    SELECT user_id, learner_pseudonym(user_id) AS learner_id
+    SELECT user_id, learner_pseudonym(user_id) AS learner_key
     FROM (SELECT DISTINCT user_id FROM checks) AS user_ids
 )
 
 SELECT
     listed.course_key,
     listed.course_id,
-    pseudonyms.learner_id,
+    pseudonyms.learner_key,
     listed.event_date,
     listed.time,
     -- One integer that orders submissions as (time, file, line) would, for cheap first/last picks.

@@ -7,13 +7,13 @@ description: >
   edx/analytics/tasks/insights/answer_dist.py), each with its grouping key (choice ids, else the
   answer), variant, text, correctness and question. Per learner, so that a new day recomputes only
   its learners; problem engagement and the answer distribution aggregate these rows.
-grain: [course_key, learner_id, problem_id, part_id]
+grain: [course_key, learner_key, problem_id, part_id]
 materialized: incremental
-merge_by: [course_key, learner_id]
-not_null: [course_key, learner_id]
+merge_by: [course_key, learner_key]
+not_null: [course_key, learner_key]
 columns:
   course_key: Short key of the course run.
-  learner_id: Pseudonymous learner id.
+  learner_key: Pseudonymous learner key (in-lake; published as learner_id).
   problem_id: Usage key of the problem.
   part_id: The answer (input) id ('' for submissions that name no part).
   problem_name: The problem's display name (the learner's latest submission's).
@@ -44,15 +44,15 @@ columns:
 -- The responses are read where they are used, not kept in a CTE: two scans of the columns each
 -- needs cost less than holding every column of 2 M rows.
 WITH submissions AS (
-    SELECT course_key, learner_id, problem_id, response_order, success, problem_name, min(part_id) AS first_part_id
+    SELECT course_key, learner_key, problem_id, response_order, success, problem_name, min(part_id) AS first_part_id
     FROM int__events__problem_responses
-    GROUP BY course_key, learner_id, problem_id, response_order, success, problem_name
+    GROUP BY course_key, learner_key, problem_id, response_order, success, problem_name
 ),
 
 learner_problems AS (
     SELECT
         course_key,
-        learner_id,
+        learner_key,
         problem_id,
         count(*) AS submissions,
         arg_min(success, response_order) AS first_right,
@@ -61,23 +61,23 @@ learner_problems AS (
         arg_max(problem_name, response_order) AS problem_name,
         min(first_part_id) AS first_part_id
     FROM submissions
-    GROUP BY course_key, learner_id, problem_id
+    GROUP BY course_key, learner_key, problem_id
 ),
 
 to_right AS (
-    SELECT submissions.course_key, submissions.learner_id, submissions.problem_id, count(*) AS submissions
+    SELECT submissions.course_key, submissions.learner_key, submissions.problem_id, count(*) AS submissions
     FROM submissions
     JOIN learner_problems
-        ON learner_problems.course_key = submissions.course_key AND learner_problems.learner_id = submissions.learner_id
+        ON learner_problems.course_key = submissions.course_key AND learner_problems.learner_key = submissions.learner_key
         AND learner_problems.problem_id = submissions.problem_id
     WHERE submissions.response_order <= learner_problems.first_right_order
-    GROUP BY submissions.course_key, submissions.learner_id, submissions.problem_id
+    GROUP BY submissions.course_key, submissions.learner_key, submissions.problem_id
 ),
 
 parts AS (
     SELECT
         course_key,
-        learner_id,
+        learner_key,
         problem_id,
         part_id,
         min(response_order) AS first_order,
@@ -88,12 +88,12 @@ parts AS (
         SELECT *, CASE WHEN value_id <> '' THEN value_id ELSE answer_value END AS value_key
         FROM int__events__problem_responses
     ) AS responses
-    GROUP BY course_key, learner_id, problem_id, part_id
+    GROUP BY course_key, learner_key, problem_id, part_id
 )
 
 SELECT
     parts.course_key,
-    parts.learner_id,
+    parts.learner_key,
     parts.problem_id,
     parts.part_id,
     learner_problems.problem_name,
@@ -120,7 +120,7 @@ SELECT
     parts.last_answer.response_type AS last_response_type
 FROM parts
 JOIN learner_problems
-    ON learner_problems.course_key = parts.course_key AND learner_problems.learner_id = parts.learner_id
+    ON learner_problems.course_key = parts.course_key AND learner_problems.learner_key = parts.learner_key
     AND learner_problems.problem_id = parts.problem_id
 LEFT JOIN to_right
-    ON to_right.course_key = parts.course_key AND to_right.learner_id = parts.learner_id AND to_right.problem_id = parts.problem_id
+    ON to_right.course_key = parts.course_key AND to_right.learner_key = parts.learner_key AND to_right.problem_id = parts.problem_id

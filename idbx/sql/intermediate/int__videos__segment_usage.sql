@@ -32,7 +32,7 @@ WITH viewed_segments AS (
     SELECT
         course_key,
         video_id,
-        learner_id,
+        learner_key,
         viewings,
         unnest(generate_series(first_segment, last_segment)) AS segment
     FROM int__events__learner_video_viewings_day
@@ -43,7 +43,7 @@ segment_viewings AS (
     SELECT
         course_key,
         video_id,
-        learner_id,
+        learner_key,
         segment,
         list_filter(viewings, lambda viewing: viewing.first_segment <= segment AND segment <= viewing.last_segment) AS covering
     FROM viewed_segments
@@ -55,7 +55,7 @@ segments AS (
         video_id,
         segment,
         min(covering[1].course_id) AS course_id,
-        count(DISTINCT learner_id) AS num_users,
+        count(DISTINCT learner_key) AS num_users,
         CAST(sum(array_length(covering)) AS BIGINT) AS num_views,
         max(list_max(list_transform(list_filter(covering, lambda viewing: viewing.duration <> -1), lambda viewing: viewing.duration))) AS known_duration,
         CAST(sum(array_length(list_filter(covering, lambda viewing: viewing.duration = -1))) AS BIGINT) AS unknown_duration_views

@@ -34,11 +34,11 @@ states AS (
 end_of_day AS (
     SELECT
         *,
-        lead(event_date) OVER (PARTITION BY course_key, learner_id ORDER BY event_date) AS next_change_date
+        lead(event_date) OVER (PARTITION BY course_key, learner_key ORDER BY event_date) AS next_change_date
     FROM (
-        SELECT course_key, learner_id, event_date, enrolled, mode
+        SELECT course_key, learner_key, event_date, enrolled, mode
         FROM states
-        QUALIFY row_number() OVER (PARTITION BY course_key, learner_id, event_date ORDER BY change_number DESC) = 1
+        QUALIFY row_number() OVER (PARTITION BY course_key, learner_key, event_date ORDER BY change_number DESC) = 1
     ) AS last_change_of_day
 ),
 
@@ -58,10 +58,10 @@ enrolled_changes AS (
 first_enrolled AS (
     SELECT course_key, mode, first_date AS date, count(*) AS learners
     FROM (
-        SELECT course_key, learner_id, mode, min(event_date) AS first_date
+        SELECT course_key, learner_key, mode, min(event_date) AS first_date
         FROM states
         WHERE enrolled
-        GROUP BY course_key, learner_id, mode
+        GROUP BY course_key, learner_key, mode
     ) AS learner_modes
     GROUP BY course_key, mode, first_date
 ),

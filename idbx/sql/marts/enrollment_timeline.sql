@@ -34,15 +34,15 @@ snapshots AS (
 ),
 
 from_table AS (
-    SELECT course_key, learner_id, CAST(enrolled_at AS DATE) AS first_date, coalesce(mode, 'unknown') AS mode
+    SELECT course_key, learner_key, CAST(enrolled_at AS DATE) AS first_date, coalesce(mode, 'unknown') AS mode
     FROM stg__edx__student_courseenrollment
 ),
 
 from_events AS (
-    SELECT course_key, learner_id, min(event_date) AS first_date, arg_min(mode, change_number) AS mode
+    SELECT course_key, learner_key, min(event_date) AS first_date, arg_min(mode, change_number) AS mode
     FROM int__enrollment__learner_states
     WHERE enrolled
-    GROUP BY course_key, learner_id
+    GROUP BY course_key, learner_key
 ),
 
 learners AS (
@@ -51,7 +51,7 @@ learners AS (
     SELECT from_events.course_key, from_events.first_date, from_events.mode
     FROM from_events
     LEFT JOIN snapshots ON snapshots.course_key = from_events.course_key
-    ANTI JOIN from_table ON from_table.course_key = from_events.course_key AND from_table.learner_id = from_events.learner_id
+    ANTI JOIN from_table ON from_table.course_key = from_events.course_key AND from_table.learner_key = from_events.learner_key
     WHERE snapshots.snapshot_date IS NULL OR from_events.first_date > snapshots.snapshot_date
 ),
 

@@ -11,7 +11,7 @@ columns:
   registration_date: When the learner enrolled (UTC).
   gender: Profile gender code.
   country: Profile country code.
-  learner_id: Pseudonymous learner id.
+  learner_id: Pseudonymous learner id, 15 hex digits (idbx/privacy/pseudonym.py).
   course_id: The edX course id.
   mode: Enrollment mode.
   is_active: Whether the learner is still enrolled.
@@ -22,11 +22,11 @@ SELECT
     enrollment.enrolled_at AS registration_date,
     profile.gender,
     profile.country,
-    enrollment.learner_id,
+    learner_id_of(enrollment.learner_key) AS learner_id,
     enrollment.course_id,
     enrollment.mode,
     enrollment.is_active
 FROM stg__edx__student_courseenrollment AS enrollment
 JOIN int__courses__course_runs AS runs ON runs.course_key = enrollment.course_key AND NOT runs.excluded
 LEFT JOIN stg__edx__auth_userprofile AS profile
-    ON profile.course_key = enrollment.course_key AND profile.learner_id = enrollment.learner_id
+    ON profile.course_key = enrollment.course_key AND profile.learner_key = enrollment.learner_key

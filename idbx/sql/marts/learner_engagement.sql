@@ -18,7 +18,7 @@ columns:
   course_id: The edX course id.
   course_key: Short key of the course run.
   end_date: Last day of the interval (UTC).
-  learner_id: Pseudonymous learner id.
+  learner_id: Pseudonymous learner id, 15 hex digits (idbx/privacy/pseudonym.py).
   cohort: The learner's cohort, empty when none.
   days_active: Days of the interval with the learner's events.
   problems_attempted: Distinct problems checked.
@@ -38,22 +38,22 @@ columns:
 WITH received AS (
     SELECT
         received_days.course_key,
-        received_days.learner_id,
+        received_days.learner_key,
         CAST(sum(received_days.forum_upvotes_received) AS BIGINT) AS forum_upvotes_received,
         CAST(sum(received_days.forum_downvotes_received) AS BIGINT) AS forum_downvotes_received,
-        count(*) FILTER (WHERE own.learner_id IS NULL) AS days_received_only
+        count(*) FILTER (WHERE own.learner_key IS NULL) AS days_received_only
     FROM int__engagement__learner_votes_received_day AS received_days
     LEFT JOIN int__events__learner_engagement_day AS own
-        ON own.course_key = received_days.course_key AND own.learner_id = received_days.learner_id
+        ON own.course_key = received_days.course_key AND own.learner_key = received_days.learner_key
         AND own.event_date = received_days.event_date
-    GROUP BY received_days.course_key, received_days.learner_id
+    GROUP BY received_days.course_key, received_days.learner_key
 )
 
 SELECT
     enrolled.course_id,
     enrolled.course_key,
     enrolled.end_date,
-    enrolled.learner_id,
+    learner_id_of(enrolled.learner_key) AS learner_id,
     enrolled.cohort,
     coalesce(totals.days_active, 0) + coalesce(received.days_received_only, 0) AS days_active,
     coalesce(totals.problems_attempted, 0) AS problems_attempted,
@@ -71,6 +71,6 @@ SELECT
     coalesce(totals.last_subsection_viewed, '') AS last_subsection_viewed
 FROM int__engagement__enrolled_learners AS enrolled
 LEFT JOIN int__engagement__learner_totals AS totals
-    ON totals.course_key = enrolled.course_key AND totals.learner_id = enrolled.learner_id
+    ON totals.course_key = enrolled.course_key AND totals.learner_key = enrolled.learner_key
 LEFT JOIN received
-    ON received.course_key = enrolled.course_key AND received.learner_id = enrolled.learner_id
+    ON received.course_key = enrolled.course_key AND received.learner_key = enrolled.learner_key

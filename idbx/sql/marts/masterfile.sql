@@ -9,7 +9,7 @@ not_null: [course_key, learner_id]
 columns:
   course_key: Short key of the course run.
   course_id: The edX course id.
-  learner_id: Pseudonymous learner id.
+  learner_id: Pseudonymous learner id, 15 hex digits (idbx/privacy/pseudonym.py).
   gender: Profile gender code.
   year_of_birth: Profile year of birth.
   level_of_education: Profile education code.
@@ -29,7 +29,7 @@ columns:
 SELECT
     enrollment.course_key,
     enrollment.course_id,
-    enrollment.learner_id,
+    learner_id_of(enrollment.learner_key) AS learner_id,
     profile.gender,
     profile.year_of_birth,
     profile.level_of_education,
@@ -48,8 +48,8 @@ SELECT
 FROM stg__edx__student_courseenrollment AS enrollment
 JOIN int__courses__course_runs AS runs ON runs.course_key = enrollment.course_key AND NOT runs.excluded
 LEFT JOIN stg__edx__auth_userprofile AS profile
-    ON profile.course_key = enrollment.course_key AND profile.learner_id = enrollment.learner_id
+    ON profile.course_key = enrollment.course_key AND profile.learner_key = enrollment.learner_key
 LEFT JOIN int__courseware__learner_course AS courseware
-    ON courseware.course_key = enrollment.course_key AND courseware.learner_id = enrollment.learner_id
+    ON courseware.course_key = enrollment.course_key AND courseware.learner_key = enrollment.learner_key
 LEFT JOIN stg__edx__certificates_generatedcertificate AS certificate
-    ON certificate.course_key = enrollment.course_key AND certificate.learner_id = enrollment.learner_id
+    ON certificate.course_key = enrollment.course_key AND certificate.learner_key = enrollment.learner_key

@@ -17,17 +17,18 @@ description: >
   nforum_posts = posts in the course's forum dump when one was delivered, else the learner's forum
   .created events.
   Counts are 0 for a learner with no events.
-grain: [course_key, learner_id]
+grain: [course_key, learner_key]
 materialized: incremental
-merge_by: [course_key, learner_id]
-not_null: [course_key, learner_id]
+merge_by: [course_key, learner_key]
+not_null: [course_key, learner_key, learner_id]
 accepted_values:
   mode: [audit, honor, verified, professional, no-id-professional, credit, masters, executive-education, paid-executive-education, unpaid-executive-education, paid-bootcamp, unpaid-bootcamp, unknown]
   country_source: [profile, ip, unknown]
 columns:
   course_id: The edX course id.
   course_key: Short key of the course run.
-  learner_id: Pseudonymous learner id.
+  learner_id: Pseudonymous learner id, 15 hex digits (idbx/privacy/pseudonym.py).
+  learner_key: The same pseudonym as a number, the key the lake joins and merges by (never published).
   enrolled: Whether an enrollment row or an activation event enrolls the learner.
   enrolled_at: When the learner enrolled (the enrollment row, else the first activation event).
   unenrolled_at: When the learner last unenrolled, if their last enrollment event unenrolls them.
@@ -69,28 +70,29 @@ forum_dump_courses AS (
 ),
 
 forum_posts AS (
-    SELECT course_key, learner_id, count(*) AS posts
+    SELECT course_key, learner_key, count(*) AS posts
     FROM stg__edx__forum_posts
-    WHERE learner_id IS NOT NULL
-    GROUP BY course_key, learner_id
+    WHERE learner_key IS NOT NULL
+    GROUP BY course_key, learner_key
 ),
 
 -- What the tables say, beside what the events say: one join of the two per-learner tables.
 learners AS (
     SELECT
         coalesce(tables.course_key, activity.course_key) AS course_key,
-        coalesce(tables.learner_id, activity.learner_id) AS learner_id,
-        tables.* EXCLUDE (course_key, learner_id),
-        activity.* EXCLUDE (course_key, learner_id)
+        coalesce(tables.learner_key, activity.learner_key) AS learner_key,
+        tables.* EXCLUDE (course_key, learner_key),
+        activity.* EXCLUDE (course_key, learner_key)
     FROM int__tables__learner_course AS tables
     FULL OUTER JOIN int__events__learner_course AS activity
-        ON activity.course_key = tables.course_key AND activity.learner_id = tables.learner_id
+        ON activity.course_key = tables.course_key AND activity.learner_key = tables.learner_key
 )
 
 SELECT
     runs.course_id,
     learners.course_key,
-    learners.learner_id,
+    learner_id_of(learners.learner_key) AS learner_id,
+    learners.learner_key,
     coalesce(learners.in_enrollments, false) OR coalesce(learners.ever_activated, false) AS enrolled,
     coalesce(learners.enrolled_at, learners.first_activated_at) AS enrolled_at,
     CASE WHEN NOT learners.enrolled_now THEN learners.last_deactivated_at END AS unenrolled_at,
@@ -132,6 +134,6 @@ SELECT
 FROM learners
 JOIN runs ON runs.course_key = learners.course_key
 LEFT JOIN forum_posts
-    ON forum_posts.course_key = learners.course_key AND forum_posts.learner_id = learners.learner_id
+    ON forum_posts.course_key = learners.course_key AND forum_posts.learner_key = learners.learner_key
 LEFT JOIN forum_dump_courses ON forum_dump_courses.course_key = learners.course_key
 LEFT JOIN int__courses__chapters AS chapters ON chapters.course_key = learners.course_key

@@ -45,11 +45,11 @@ state_at_snapshot AS (
         count(*) FILTER (WHERE states.enrolled) AS active,
         count(*) AS ever
     FROM (
-        SELECT states.course_key, states.learner_id, arg_max(states.enrolled, states.change_number) AS enrolled
+        SELECT states.course_key, states.learner_key, arg_max(states.enrolled, states.change_number) AS enrolled
         FROM int__enrollment__learner_states AS states
         JOIN runs ON runs.course_key = states.course_key
         WHERE runs.snapshot_date IS NULL OR states.event_date <= runs.snapshot_date
-        GROUP BY states.course_key, states.learner_id
+        GROUP BY states.course_key, states.learner_key
         HAVING bool_or(states.action = 'activated' OR states.enrolled)
     ) AS states
     GROUP BY states.course_key

@@ -24,7 +24,7 @@ WITH runs AS (
 learner_weeks AS (
     SELECT
         days.course_key,
-        days.learner_id,
+        days.learner_key,
         CAST(date_trunc('week', days.event_date) AS DATE) AS week_start,
         sum(days.active_events) > 0 AS active,
         sum(days.played_video_events) > 0 AS played_video,
@@ -32,7 +32,7 @@ learner_weeks AS (
         sum(days.posted_forum_events) > 0 AS posted_forum
     FROM int__events__learner_course_day AS days
     JOIN runs ON runs.course_key = days.course_key
-    GROUP BY days.course_key, days.learner_id, CAST(date_trunc('week', days.event_date) AS DATE)
+    GROUP BY days.course_key, days.learner_key, CAST(date_trunc('week', days.event_date) AS DATE)
 ),
 
 per_week AS (

@@ -8,10 +8,10 @@ description: >
   certificates: they stay counted everywhere, flagged. A learner is retired when any course's
   latest dump says so (retirement is per account, and a course's dump may predate it). The
   username and email are read here and dropped.
-grain: [learner_id]
+grain: [learner_key]
 materialized: table
 columns:
-  learner_id: Pseudonymous learner id.
+  learner_key: Pseudonymous learner key (in-lake; published as learner_id).
   is_retired: Whether edX retired the learner's account (retired username or email in a latest dump).
 */
 WITH accounts AS (
@@ -21,11 +21,11 @@ WITH accounts AS (
 )
 
 SELECT
-    pseudonym.learner_id,
+    pseudonym.learner_key,
     bool_or(
         coalesce(left(accounts.username, 14) = 'retired__user_', false)
         OR coalesce(left(accounts.email, 14) = 'retired__user_' AND right(accounts.email, 16) = '@retired.invalid', false)
     ) AS is_retired
 FROM accounts
 JOIN stg__edx__user_pseudonyms AS pseudonym ON pseudonym.user_id = accounts.user_id
-GROUP BY pseudonym.learner_id
+GROUP BY pseudonym.learner_key

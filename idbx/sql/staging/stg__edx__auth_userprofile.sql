@@ -3,11 +3,11 @@ description: >
   Learner profiles of the latest snapshot of each course (edX dumps the profiles of a course's
   learners with each course), without the personal fields (name, location, address, goals, bio,
   meta, city). Empty strings and the text NULL become NULL.
-grain: [course_key, learner_id]
+grain: [course_key, learner_key]
 materialized: table
 columns:
   course_key: Short key of the course run whose dump held the profile.
-  learner_id: Pseudonymous learner id.
+  learner_key: Pseudonymous learner key (in-lake; published as learner_id).
   gender: Gender code as edX stores it (m, f, o), NULL when not given.
   year_of_birth: Year of birth, NULL when not given.
   level_of_education: Education code as edX stores it (p, m, b, a, hs, jhs, el, none, other), NULL when not given.
@@ -17,7 +17,7 @@ columns:
 */
 SELECT
     profile.course_key,
-    pseudonym.learner_id,
+    pseudonym.learner_key,
     nullif(nullif(trim(profile.gender), ''), 'NULL') AS gender,
     profile.year_of_birth,
     nullif(nullif(trim(profile.level_of_education), ''), 'NULL') AS level_of_education,

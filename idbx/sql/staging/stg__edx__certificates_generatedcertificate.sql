@@ -2,12 +2,12 @@
 description: >
   Certificate rows of the latest snapshot of each course, without the personal fields (name,
   download URL, verification and download ids, key).
-grain: [course_key, learner_id]
+grain: [course_key, learner_key]
 materialized: table
 columns:
   course_key: Short key of the course run.
   course_id: The edX course id.
-  learner_id: Pseudonymous learner id.
+  learner_key: Pseudonymous learner key (in-lake; published as learner_id).
   grade: Final grade between 0 and 1.
   status: Certificate status (downloadable, notpassing, audit_passing, ...).
   mode: Certificate mode (honor, verified, audit, ...).
@@ -19,7 +19,7 @@ columns:
 SELECT
     certificate.course_key,
     certificate.course_id,
-    pseudonym.learner_id,
+    pseudonym.learner_key,
     CAST(certificate.grade AS DOUBLE) AS grade,
     certificate.status,
     certificate.mode,

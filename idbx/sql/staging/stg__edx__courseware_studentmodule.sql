@@ -3,11 +3,11 @@ description: >
   Courseware state rows of the latest snapshot of each course (one row per learner and module
   the learner opened), without the state JSON (only a problem's attempt count is read from it).
   A view: only its aggregates are stored.
-grain: [course_key, learner_id, module_id]
+grain: [course_key, learner_key, module_id]
 materialized: view
 columns:
   course_key: Short key of the course run.
-  learner_id: Pseudonymous learner id.
+  learner_key: Pseudonymous learner key (in-lake; published as learner_id).
   module_type: Block type of the module (chapter, sequential, problem, video, ...).
   module_id: The module's usage key.
   grade: Points scored on the module (problems), NULL otherwise.
@@ -18,7 +18,7 @@ columns:
 */
 SELECT
     module.course_key,
-    pseudonym.learner_id,
+    pseudonym.learner_key,
     module.module_type,
     module.module_id,
     module.grade,

@@ -2,7 +2,7 @@
 description: >
   Tracking-log events of a course, without the personal fields (username, IP, agent, session,
   host, referer, page, context, body). A view: the event-date aggregates downstream are what is
-  stored. It keeps the edX user id, which those aggregates replace with learner_id (hashing once
+  stored. It keeps the edX user id, which those aggregates replace with learner_key (hashing once
   per learner, not once per event). Enrollment events name their learner in the body (a staff
   member may enroll someone else): that id and the mode have their own columns, read from the body
   only for those events. Server problem_check events (graded submissions) have their body's fields

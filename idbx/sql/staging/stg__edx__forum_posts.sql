@@ -10,7 +10,7 @@ columns:
   post_id: The post's id.
   post_type: CommentThread or Comment.
   thread_id: The thread the post belongs to (its own id for a thread).
-  learner_id: Pseudonymous id of the author.
+  learner_key: Pseudonymous learner key of the author.
   created_at: When the post was written (UTC).
   anonymous: Whether the post is anonymous to everyone.
 */
@@ -20,7 +20,7 @@ SELECT
     post.post_id,
     post.post_type,
     post.thread_id,
-    pseudonym.learner_id,
+    pseudonym.learner_key,
     post.created_at,
     post.anonymous
 FROM forum_posts AS post

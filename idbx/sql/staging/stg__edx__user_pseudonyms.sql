@@ -1,13 +1,13 @@
 /*
 description: >
-  Every edX user id the latest course tables name, with its pseudonymous learner id. The one
+  Every edX user id the latest course tables name, with its pseudonymous learner key. The one
   place where the keyed hash is computed for the tables (once per user, not once per row); the
   other staging models join it. Holds edX user ids: keep it in the lake, never publish it.
 grain: [user_id]
 materialized: table
 columns:
   user_id: edX user id (auth_user.id), as the course tables give it.
-  learner_id: Pseudonymous learner id, HMAC-SHA256 of the user id's decimal text keyed by IDBX_PSEUDONYM_KEY (64 hex digits).
+  learner_key: Pseudonymous learner key, the first 60 bits of the HMAC-SHA256 of the user id's decimal text keyed by IDBX_PSEUDONYM_KEY, as a number (idbx/privacy/pseudonym.py).
 */
 WITH user_ids AS (
     SELECT CAST(id AS BIGINT) AS user_id FROM auth_user
@@ -18,6 +18,6 @@ WITH user_ids AS (
     UNION SELECT CAST(id AS BIGINT) FROM user_id_map
     UNION SELECT CAST(author_id AS BIGINT) FROM forum_posts
 )
-SELECT user_id, learner_pseudonym(user_id) AS learner_id
+SELECT user_id, learner_pseudonym(user_id) AS learner_key
 FROM user_ids
 WHERE user_id IS NOT NULL
