@@ -18,7 +18,7 @@ from idbx.errors import ModelError
 from idbx.models.project import Model
 from idbx.quoting import quote_ident, sql_string
 
-# Grain columns whose values a message does not show (edX ids and addresses; learner_id is pseudonymous).
+# Grain columns whose values a message does not show (edX ids and addresses; learner keys and ids are pseudonymous).
 _PERSONAL = {"user_id", "id", "ip", "username", "email", "name", "hash_id", "anonymous_user_id"}
 _EXAMPLES = 3
 
