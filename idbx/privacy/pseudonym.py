@@ -7,7 +7,8 @@ measured 14% of a full build's CPU. Marts, exports and published documents name 
 2026-12-07), so that no spreadsheet or JavaScript reader rounds it as a number. Both are stable
 across runs and deliveries while the key stays the same and cannot be turned back into a user id
 without the key; changing the key changes every one. Two learners sharing a key (about one chance in
-two million among a million learners) would fail the build's grain checks, not merge silently.
+two million among a million learners) fail the build's grain checks when both are in the course
+tables (stg__edx__user_pseudonyms) or in one course's events, rather than merge silently.
 
 DuckDB 2.0 has no HMAC function, so the hash is computed in SQL from its definition (RFC 2104):
     HMAC(K, m) = SHA256((K' xor opad) || SHA256((K' xor ipad) || m))

@@ -2,8 +2,10 @@
 description: >
   Every edX user id the latest course tables name, with its pseudonymous learner key. The one
   place where the keyed hash is computed for the tables (once per user, not once per row); the
-  other staging models join it. Holds edX user ids: keep it in the lake, never publish it.
-grain: [user_id]
+  other staging models join it. Holds edX user ids: keep it in the lake, never publish it. Its
+  grain is the key, so that two users whose keys collide fail the build (user_id is unique: the
+  ids are a UNION).
+grain: [learner_key]
 materialized: table
 columns:
   user_id: edX user id (auth_user.id), as the course tables give it.
