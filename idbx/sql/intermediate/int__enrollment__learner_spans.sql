@@ -10,7 +10,8 @@ description: >
   changes, until the next such day). We choose the table first because it reaches back before the
   logs; an unenrolled learner without enrollment events has no span (we cannot tell when).
 grain: [course_key, learner_key, enrolled_from]
-materialized: table
+materialized: incremental
+merge_by: [course_key, learner_key]
 columns:
   course_key: Short key of the course run.
   course_id: The edX course id (the table's, else the events').
