@@ -17,10 +17,10 @@ from idbx.errors import IdbxError
 from idbx.exports import engagement
 from idbx.exports.reports import PII_COLUMNS, REPORTS
 from idbx.lake.store import Lake
+from idbx.models.settings import UNPUBLISHED_COLUMNS
 from idbx.privacy import pseudonym
 from idbx.quoting import quote_ident, sql_string
 
-MART_METADATA = ("computed_at", "data_through", "definitions_version")
 _BOM = "\ufeff".encode()
 # Where the build-and-publish flow keeps the standard exports, inside the lake: one file per report.
 EXPORTS_FOLDER = "exports"
@@ -56,7 +56,7 @@ def export_select(
         columns = ", ".join(f"{expression} AS {quote_ident(header)}" for header, expression in report.columns)
     else:
         names = [row[0] for row in con.execute(f"DESCRIBE {quote_ident(report.mart)}").fetchall()]
-        columns = ", ".join(quote_ident(name) for name in names if name not in (*MART_METADATA, pseudonym.KEY_COLUMN))
+        columns = ", ".join(quote_ident(name) for name in names if name not in UNPUBLISHED_COLUMNS)
     where = ""
     if courses:
         where = f" WHERE {report.course_column} IN ({', '.join(sql_string(c) for c in courses)})"

@@ -66,4 +66,4 @@ def duckdb_statements() -> list[str]:
 
 def spark_statements(key: bytes) -> list[str]:
     """Every SQL function the Spark build defines (the IP lookups are registered apart)."""
-    return [*_SPARK.values(), *pseudonym.spark_function_sql(key)]
+    return [*_SPARK.values(), *pseudonym.spark_functions_sql(key)]

@@ -61,7 +61,7 @@ def _pads(key: bytes) -> tuple[str, str]:
     return bytes(b ^ 0x36 for b in padded).hex(), bytes(b ^ 0x5C for b in padded).hex()
 
 
-def macro_sql(key: bytes) -> list[str]:
+def macros_sql(key: bytes) -> list[str]:
     """`learner_pseudonym(user_id)`, the learner key: the HMAC of the id's decimal text, its first
     60 bits as a BIGINT; and `learner_id_of(learner_key)`, the published text of a key."""
     inner, outer = _pads(key)
@@ -78,7 +78,7 @@ def learner_id_sql(learner_key: str) -> str:
     return f"printf('%0{_KEY_DIGITS}x', {learner_key})"
 
 
-def spark_function_sql(key: bytes) -> list[str]:
+def spark_functions_sql(key: bytes) -> list[str]:
     """The same two functions as Spark SQL temporary functions (`idbx build --engine spark`)."""
     inner, outer = _pads(key)
     return [
@@ -91,7 +91,7 @@ def spark_function_sql(key: bytes) -> list[str]:
 
 
 def install(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
-    for statement in macro_sql(key):
+    for statement in macros_sql(key):
         con.execute(statement)
 
 

@@ -19,8 +19,7 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
-from idbx.models.settings import MART_COLUMNS
-from idbx.privacy import pseudonym
+from idbx.models.settings import MART_COLUMNS, UNPUBLISHED_COLUMNS
 from idbx.privacy.pii import pii_spec
 from idbx.quoting import quote_ident, sql_string
 
@@ -209,7 +208,7 @@ def learner_columns(schema: Schema) -> list[tuple[str, str]]:
     is declared PII somewhere (none today: defence in depth)."""
     names = [c for c, _ in schema]
     pii = set(pii_spec(PERSON_COURSE, names).columns)
-    return [(c, t) for c, t in schema if c not in MART_METADATA and c != pseudonym.KEY_COLUMN and c not in pii]
+    return [(c, t) for c, t in schema if c not in UNPUBLISHED_COLUMNS and c not in pii]
 
 
 def learners_select(source: str, schema: Schema) -> str:

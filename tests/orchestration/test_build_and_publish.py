@@ -5,8 +5,6 @@ collections as they were; a build that cannot start runs no later step."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 import uuid
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ from idbx.ingest.course_data import ingest_package
 from idbx.ingest.events import ingest_events
 from idbx.lake.store import Lake
 from tests.conftest import copy_lake
+from tests.models import tiny_lake
 from tests.orchestration.test_flows import artifact
 from tests.publish.conftest import failing_commands
 
@@ -84,7 +83,7 @@ def test_a_run_builds_exports_publishes_and_draws_the_dashboard(first_run):
     assert db.reports.count_documents({}) == mart_rows(lake, "course_report") > 0
     # Learner ids are keyed by the Secret block's key (the environment had none).
     user_id = duckdb.sql(f"SELECT min(id) FROM read_parquet('{lake.bronze}/auth_user/*/*/*.parquet')").fetchall()[0][0]
-    learner_id = hmac.new(KEY.encode(), str(user_id).encode(), hashlib.sha256).hexdigest()[:15]
+    learner_id = tiny_lake.pseudonym(user_id, KEY)
     assert db.learners.count_documents({"learner_id": learner_id}) >= 1
 
     exports = lake.root / "exports"

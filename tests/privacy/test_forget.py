@@ -2,7 +2,6 @@
 later ingests keep them out, a killed run completes, a dry run changes nothing."""
 
 import hashlib
-import hmac
 import json
 import os
 import signal
@@ -34,12 +33,12 @@ NAME, EMAIL = f"learner{USER}", f"learner{USER}@example.org"
 
 
 def learner_id(user_id: int, key: str = SAMPLE_PSEUDONYM_KEY) -> str:
-    return hmac.new(key.encode(), str(user_id).encode(), hashlib.sha256).hexdigest()[:15]
+    return tiny_lake.pseudonym(user_id, key)
 
 
 def learner_ids(user_id: int, key: str = SAMPLE_PSEUDONYM_KEY) -> list[str]:
     """The learner's pseudonym as the marts publish it and as the lake's key (its decimal text)."""
-    return [learner_id(user_id, key), str(int(learner_id(user_id, key), 16))]
+    return [learner_id(user_id, key), str(tiny_lake.learner_key(user_id, key))]
 
 
 def traces(lake: Lake, user_id: int, texts: list[str]) -> list[str]:
