@@ -107,7 +107,7 @@ def report_source(con: duckdb.DuckDBPyConnection, intervals: Intervals, courses:
     for layer, name in _VIEW_MODELS:
         con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(name)} AS {_model_sql(layer, name)}")
     over_intervals = _model_sql(*OVER_INTERVALS)
-    return f"(SELECT {pseudonym.learner_id_sql(pseudonym.KEY_COLUMN)} AS learner_id, * FROM ({over_intervals}))"
+    return f"(SELECT {pseudonym.learner_id_sql(settings.LEARNER_KEY)} AS learner_id, * FROM ({over_intervals}))"
 
 
 def _model_sql(layer: str, name: str) -> str:

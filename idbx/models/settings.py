@@ -7,8 +7,6 @@ import os
 from importlib import resources
 from pathlib import Path
 
-from idbx.privacy import pseudonym
-
 # Bump when a definition changes in a way the SQL text alone does not show (it is also hashed).
 DEFINITIONS_VERSION = "1"
 
@@ -49,9 +47,10 @@ MART_COLUMNS = {
     ),
 }
 
+LEARNER_KEY = "learner_key"  # the pseudonym as a number (idbx/privacy/pseudonym.py)
 # Mart columns that stay in the lake: the build's bookkeeping and the in-lake learner key (learner_id
 # names the learner outside). Exports and published documents leave them out.
-UNPUBLISHED_COLUMNS = (*MART_COLUMNS, pseudonym.KEY_COLUMN)
+UNPUBLISHED_COLUMNS = (*MART_COLUMNS, LEARNER_KEY)
 
 MEMORY_ENV = "IDBX_BUILD_MEMORY_LIMIT"
 DEFAULT_MEMORY_MB = 3000

@@ -31,8 +31,6 @@ KEY_ENV = "IDBX_PSEUDONYM_KEY"
 MIN_KEY_LENGTH = 16
 MACRO = "learner_pseudonym"
 ID_MACRO = "learner_id_of"
-# The in-lake key's column: marts may carry it beside learner_id; exports and documents leave it out.
-KEY_COLUMN = "learner_key"
 _KEY_DIGITS = 15
 _BLOCK = 64
 
