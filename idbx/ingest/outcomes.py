@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import zipfile
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 import duckdb
@@ -92,9 +94,13 @@ def refresh_catalog(lake: Lake, summary: RunSummary, unless_current: dict[str, l
     that cannot be rebuilt is reported beside the files, not instead of them. With `unless_current`
     (views whose columns the run's files cannot have changed), a catalog that already holds every
     view with those columns is kept: its views read the new files through their globs, and a
-    rebuild binds every view again (a third of a second on a small lake, more on a large one)."""
+    rebuild binds every view again (a third of a second on a small lake, more on a large one).
+    A kept catalog is touched: the build refreshes a catalog older than the files it reads (an
+    ingestion whose refresh failed), and this one was found current after they landed."""
     try:
         if unless_current is not None and catalog.is_current(lake, unless_current):
+            with suppress(OSError):  # untouched, it only costs the next build a refresh
+                os.utime(lake.catalog_path)
             return
         catalog.refresh(lake)
     except CatalogError as exc:
