@@ -10,7 +10,8 @@ moves it into place, and records what it was built from.
   output is kept one file per course; the other courses' files are not touched).
 
 Models merged by key learn which keys changed from the models below them: each model whose
-changed rows a merged model needs keeps their keys in a temporary table (`changes`).
+changed rows a merged model needs keeps their keys in a table of the build's database
+(`changes`), which every lane reads.
 """
 
 from __future__ import annotations
@@ -33,12 +34,12 @@ class Executors:
     def __init__(self, lake: Lake, session: DuckSession, inputs: BuildInputs, state: BuildState, full_refresh: bool):
         self.lake = lake
         self.session = session
-        self.con = session.con
+        self.con = session.con  # the calling lane's cursor (idbx/models/lanes.py)
         self.project = session.project
         self.inputs = inputs
         self.state = state
         self.full_refresh = full_refresh
-        # Rows a model changed in this build, by key: model -> (key columns, temp table of their values).
+        # Rows a model changed in this build, by key: model -> (key columns, table of their values).
         self.changes: dict[str, tuple[tuple[str, ...], str]] = {}
         # What the merged models were built from (their state is off the lake's while this build runs).
         self.merged_before: dict[str, ModelState] = {}
@@ -148,7 +149,7 @@ class Executors:
         table = f"_changed__{name}"
         listed = ", ".join(quote_ident(column) for column in columns)
         self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {quote_ident(table)} AS SELECT DISTINCT {listed} FROM ({rows}) AS changed"
+            f"CREATE OR REPLACE TABLE main.{quote_ident(table)} AS SELECT DISTINCT {listed} FROM ({rows}) AS changed"
         )
         self.changes[name] = (columns, table)
 
@@ -169,7 +170,7 @@ class Executors:
             definition,
             writer.output_exists(folder, model.output_partition),
             inputs,
-            {ref: columns for ref, (columns, _) in self.changes.items()},
+            {ref: columns for ref, (columns, _) in list(self.changes.items())},  # other lanes add to it
         )
         if not decision.recompute:
             outcome.status, outcome.rows = UNCHANGED, previous.rows
@@ -195,7 +196,7 @@ class Executors:
         keys = f"_changed__{model.name}"
         listed = ", ".join(quote_ident(column) for column in model.merge_by)
         self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {quote_ident(keys)} AS SELECT DISTINCT * FROM ("
+            f"CREATE OR REPLACE TABLE main.{quote_ident(keys)} AS SELECT DISTINCT * FROM ("
             + " UNION ALL ".join(f"SELECT {listed} FROM {quote_ident(self.changes[ref][1])}" for ref in changed)
             + ") AS changed"
         )

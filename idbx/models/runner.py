@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from idbx.lake.upgrade import upgrade_event_files
 from idbx.models import checks, planner, settings, sources, writer
 from idbx.models.executors import Executors
 from idbx.models.inputs import BuildInputs
+from idbx.models.lanes import Lanes
 from idbx.models.outcome import BUILT, FAILED, SKIPPED, UNCHANGED, VIEW, BuildSummary, ModelCallback, ModelOutcome
 from idbx.models.planner import BuildPlan, Step
 from idbx.models.project import Model, Project, read_project
@@ -48,6 +50,9 @@ from idbx.models.state import BuildState, build_lock, landed_sources, record_com
 from idbx.privacy import pseudonym
 from idbx.quoting import quote_ident
 from idbx.registry import load_registry
+
+# How often the thread waiting on the lanes wakes (a stop request's signal is handled in between).
+_POLL_SECONDS = 0.2
 
 __all__ = [
     "BUILT",
@@ -83,6 +88,7 @@ def build(
     """
     started = time.monotonic()
     key_bytes = pseudonym.resolve_key(key)
+    lanes = settings.build_lanes()
     registry = load_registry(registry_path)
     lake.require()
     with build_lock(lake):
@@ -98,7 +104,7 @@ def build(
             sources.write_registry_seed(lake, registry)
             con = engine.connect(scratch, memory_limit=settings.memory_limit())
             try:
-                summary = _Build(lake, con, project, state, key_bytes, full_refresh).run(chosen, on_model)
+                summary = _Build(lake, con, project, state, key_bytes, full_refresh).run(chosen, on_model, lanes)
             finally:
                 con.close()
     summary.removed_outputs = removed
@@ -194,22 +200,96 @@ def build_in_order(
             outcome.notes.append(f"not built: {', '.join(upstream_broken)} failed")
             broken.add(model.name)
         else:
-            started, cpu_started = time.monotonic(), time.process_time()
-            try:
-                build_step(step, outcome)
-            except ModelError as exc:
-                outcome.status, outcome.error = FAILED, str(exc)
-            except failures as exc:
-                outcome.status, outcome.error = FAILED, f"{model.label}: {first_line(exc)}"
+            run_step(build_step, step, outcome, failures)
             if outcome.status == FAILED:
                 broken.add(model.name)
                 on_failed(model.name)
-            outcome.seconds = time.monotonic() - started
-            outcome.cpu_seconds = time.process_time() - cpu_started
         outcomes.append(outcome)
         if on_model:
             on_model(outcome)
     return outcomes
+
+
+def run_step(
+    build_step: Callable[[Step, ModelOutcome], None], step: Step, outcome: ModelOutcome, failures: tuple[type[BaseException], ...]
+) -> None:
+    """One step, timed; a ModelError (a failed check, say) or one of `failures` is its one line.
+    Side by side, its CPU seconds are the process's while it ran, the other lanes' included."""
+    started, cpu_started = time.monotonic(), time.process_time()
+    try:
+        build_step(step, outcome)
+    except ModelError as exc:
+        outcome.status, outcome.error = FAILED, str(exc)
+    except failures as exc:
+        outcome.status, outcome.error = FAILED, f"{step.model.label}: {first_line(exc)}"
+    outcome.seconds = time.monotonic() - started
+    outcome.cpu_seconds = time.process_time() - cpu_started
+
+
+def build_side_by_side(
+    plan: BuildPlan,
+    build_step: Callable[[Step, ModelOutcome], None],
+    failures: tuple[type[BaseException], ...],
+    on_model: ModelCallback | None,
+    lanes: Lanes,
+    count: int,
+    on_failed: Callable[[str], object] = lambda name: None,
+) -> list[ModelOutcome]:
+    """As build_in_order, on `count` lanes (idbx/models/lanes.py): each step starts, in plan order,
+    once the models it reads are built, and `on_model` is called on this thread as each ends. An
+    exception that is not a model's failure (a stop request's) ends the build once the running
+    steps have ended."""
+    return _SideBySide(plan, build_step, failures, on_model, on_failed).run(lanes, count)
+
+
+class _SideBySide:
+    def __init__(self, plan: BuildPlan, build_step, failures, on_model: ModelCallback | None, on_failed) -> None:
+        self.plan, self.build_step, self.failures = plan, build_step, failures
+        self.on_model, self.on_failed = on_model, on_failed
+        self.outcomes = {s.name: ModelOutcome(s.model.name, s.model.layer, s.model.materialized) for s in plan.steps}
+        self.pending, self.ended, self.broken = list(plan.steps), set(), set()
+        self.running: dict[Future, Step] = {}
+
+    def run(self, lanes: Lanes, count: int) -> list[ModelOutcome]:
+        with lanes, ThreadPoolExecutor(max_workers=count, thread_name_prefix="idbx-lane", initializer=lanes.open) as pool:
+            try:
+                while self.pending or self.running:
+                    if len(self.running) < count and self._start_next(pool):
+                        continue
+                    if not self.running:
+                        raise RuntimeError(f"{self.pending[0].name}: no step can start (it waits on models that never end)")
+                    finished, _ = wait(self.running, timeout=_POLL_SECONDS, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        step = self.running.pop(future)
+                        future.result()
+                        self._end(step)
+            except BaseException:
+                wait(self.running)  # a stop request interrupts their queries; what they wrote is aside or in place
+                raise
+        return [self.outcomes[step.name] for step in self.plan.steps]
+
+    def _start_next(self, pool: ThreadPoolExecutor) -> bool:
+        """Start (or skip, when what it reads failed) the first step whose inputs are built."""
+        ready = next((s for s in self.pending if self.plan.upstream[s.name] & set(self.outcomes) <= self.ended), None)
+        if ready is None:
+            return False
+        self.pending.remove(ready)
+        upstream_broken = sorted(self.plan.upstream[ready.name] & self.broken)
+        if upstream_broken:
+            self.outcomes[ready.name].notes.append(f"not built: {', '.join(upstream_broken)} failed")
+            self.broken.add(ready.name)
+            self._end(ready)
+        else:
+            self.running[pool.submit(run_step, self.build_step, ready, self.outcomes[ready.name], self.failures)] = ready
+        return True
+
+    def _end(self, step: Step) -> None:
+        if self.outcomes[step.name].status == FAILED:
+            self.broken.add(step.name)
+            self.on_failed(step.name)
+        self.ended.add(step.name)
+        if self.on_model:
+            self.on_model(self.outcomes[step.name])
 
 
 class _Build:
@@ -225,12 +305,14 @@ class _Build:
         self.key_fingerprint = pseudonym.key_fingerprint(key)
         computed_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
         self.session = DuckSession(lake, con, project, key, computed_at)
-        self.inputs = BuildInputs(lake, con, project, state, self.key_fingerprint, self.session.country_database.fingerprint)
+        self.inputs = BuildInputs(
+            lake, self.session.con, project, state, self.key_fingerprint, self.session.country_database.fingerprint
+        )
         self.executors = Executors(lake, self.session, self.inputs, state, full_refresh)
         self.built_columns: dict[str, list[tuple[str, str]]] = {}  # outputs written: columns and types
         self.output_seals = seals.read_output_seals(lake)
 
-    def run(self, chosen: list[Model], on_model: ModelCallback | None) -> BuildSummary:
+    def run(self, chosen: list[Model], on_model: ModelCallback | None, lanes: int) -> BuildSummary:
         plan = planner.plan_build(self.project, chosen)
         # A build stopped after the rows a merged model reads were rewritten, and before the model
         # was, would leave it not knowing which keys changed: until this build ends, the lake's
@@ -239,11 +321,13 @@ class _Build:
         if self.executors.merged_before:
             self.state.save(self.lake)
         summary = BuildSummary()
-        summary.models = build_in_order(
+        summary.models = build_side_by_side(
             plan,
             self._build_step,
             (duckdb.Error, IdbxError, OSError),
             on_model,
+            self.session.con,
+            lanes,
             on_failed=lambda name: self.state.models.pop(name, None),
         )
         self.state.key_fingerprint = self.key_fingerprint

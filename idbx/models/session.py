@@ -1,15 +1,19 @@
-"""The DuckDB connection a build (or `describe`) runs the models on.
+"""The DuckDB database a build (or `describe`) runs the models on.
 
 It holds the pseudonym, country and model functions as macros, the lake's sources as views
 (created the first time a model reads them: binding a view reads its files' metadata, which a
-build that rebuilds little should not pay for), and a view per model. Views replaced for one
+build that rebuilds little should not pay for), and a view per model. The models built side by
+side each work on their lane's cursor (idbx/models/lanes.py: `con` is the calling thread's);
+the views of sources and models are the database's, made one at a time. Views replaced for one
 step only (the events of some days, a merged model's inputs filtered to its keys) go through
-`scoped_views`, which puts the previous ones back however the step ends.
+`scoped_views`: temporary views of that lane's cursor over the database's, dropped however the
+step ends.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -19,6 +23,7 @@ import duckdb
 from idbx.errors import ModelError
 from idbx.lake.store import Lake
 from idbx.models import functions, planner, settings, sources
+from idbx.models.lanes import Lanes
 from idbx.models.project import Model, Project
 from idbx.privacy import geoip, pseudonym
 from idbx.quoting import quote_ident, sql_string
@@ -45,24 +50,30 @@ def model_select(project: Project, model: Model, computed_at: datetime, data_thr
 
 class DuckSession:
     def __init__(self, lake: Lake, con: duckdb.DuckDBPyConnection, project: Project, key: bytes, computed_at: datetime):
-        self.con = con
         self.project = project
         self.computed_at = computed_at
         self.source_views = sources.source_views(lake)
-        self._views: dict[str, str] = {}  # the connection's views of sources and models: name -> SELECT
+        self._views: dict[str, str] = {}  # the database's views of sources and models: name -> SELECT
         self._unreadable_sources: dict[str, str] = {}
         self._bound_views: set[str] = set()
-        pseudonym.install(con, key)
-        self.country_database = geoip.install_country_lookup(con)
-        # The registry's default passing grade, for the runs it does not list (macros are the
-        # runner's constants as SQL; the fingerprints include them).
-        con.execute(f"CREATE OR REPLACE TEMP MACRO default_passing_grade() AS {DEFAULT_PASSING_GRADE}")
-        for statement in functions.duckdb_statements():
+        self._shared = threading.RLock()  # the database's views, made by one lane at a time
+        self._scoped = threading.local()  # the names a lane's step sees through its own views
+        self.country_database = geoip.install_country_lookup(con)  # its Python function: the database's
+        macros = [
+            *pseudonym.macros_sql(key),
+            *geoip.macros_sql(self.country_database),
+            # The registry's default passing grade, for the runs it does not list (macros are the
+            # runner's constants as SQL; the fingerprints include them).
+            f"CREATE OR REPLACE TEMP MACRO default_passing_grade() AS {DEFAULT_PASSING_GRADE}",
+            *functions.duckdb_statements(),
+        ]
+        for statement in macros:
             con.execute(statement)
+        self.con = Lanes(con, macros)  # temporary macros are each cursor's own: every lane makes them
 
     def _define_source(self, name: str) -> None:
         """Create a source's view (and those it reads) the first time a model needs it."""
-        if name in self._views or name in self._unreadable_sources:
+        if name in self._views or name in self._unreadable_sources or name in self._scoped_names():
             return
         select = self.source_views[name]
         for other in self.source_views:  # `FROM other` or `FROM "other"`: a view it reads
@@ -79,6 +90,10 @@ class DuckSession:
     def bind(self, model: Model) -> None:
         """Define the model as a view of its SQL: DuckDB binds it, so an unknown table or column
         fails here, before anything is written."""
+        with self._shared:
+            self._bind(model)
+
+    def _bind(self, model: Model) -> None:
         for ref in sorted(model.refs - set(self.project.models)):
             if ref not in self.source_views:
                 raise ModelError(model.label, f"reads {ref}, which is neither a model nor a lake table")
@@ -91,7 +106,7 @@ class DuckSession:
         for ref in sorted(model.refs & set(self.project.models)):
             upstream = self.project.models[ref]
             if upstream.materialized == settings.VIEW and ref not in self._bound_views:
-                self.bind(upstream)
+                self._bind(upstream)
         if model.materialized == settings.VIEW:
             self._bound_views.add(model.name)
         try:
@@ -100,37 +115,40 @@ class DuckSession:
             raise ModelError(model.label, first_line(exc)) from None
 
     def _view(self, name: str, select: str) -> None:
-        self.con.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS {select}")
-        self._views[name] = select
+        with self._shared:
+            self.con.execute(f"CREATE OR REPLACE VIEW main.{quote_ident(name)} AS {select}")
+            self._views[name] = select
 
     def read_output(self, model: Model, scan: str) -> None:
         """The models above read a stored model from its output as written."""
         self._view(model.name, scan)
+
+    def _scoped_names(self) -> set[str]:
+        if not hasattr(self._scoped, "names"):
+            self._scoped.names = set()
+        return self._scoped.names
 
     def columns(self, name: str) -> list[tuple[str, str]]:
         return [(row[0], row[1]) for row in self.con.execute(f"DESCRIBE {quote_ident(name)}").fetchall()]
 
     @contextmanager
     def scoped_views(self, views: dict[str, str], tables: dict[str, str] | None = None) -> Iterator[None]:
-        """`views` (name -> SELECT) in place of the connection's views of those names, over
-        temporary `tables` (name -> SELECT, made first), for one step: afterwards the tables are
-        dropped and the models' views are as they were (a source's, dropped: binding it again
-        reads its files' metadata, which only a model reading it should pay for)."""
-        previous = {name: self._views.get(name) for name in views}
-        made: list[str] = []
+        """`views` (name -> SELECT) in place of the database's views of those names, over
+        temporary `tables` (name -> SELECT, made first), for one step: both are the lane's own
+        (temporary, on its cursor), so the other lanes' steps never see them, and are dropped
+        afterwards."""
+        scoped = self._scoped_names()
+        made: list[tuple[str, str]] = []
         try:
             for name, select in (tables or {}).items():
                 self.con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(name)} AS {select}")
-                made.append(name)
+                made.append(("TABLE", name))
             for name, select in views.items():
-                self._view(name, select)
+                self.con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(name)} AS {select}")
+                made.append(("VIEW", name))
+                scoped.add(name)
             yield
         finally:
-            for name, select in previous.items():
-                if select is None or name in self.source_views:  # a source's view is made again when read
-                    self.con.execute(f"DROP VIEW IF EXISTS {quote_ident(name)}")
-                    self._views.pop(name, None)
-                else:
-                    self._view(name, select)
-            for name in made:
-                self.con.execute(f"DROP TABLE IF EXISTS {quote_ident(name)}")
+            for kind, name in reversed(made):
+                self.con.execute(f"DROP {kind} IF EXISTS temp.main.{quote_ident(name)}")
+                scoped.discard(name)

@@ -1,11 +1,13 @@
 """What the runner knows besides the SQL: layers, materializations, where outputs go, the columns
-every mart carries, the sources that may be absent, and the build's memory budget."""
+every mart carries, the sources that may be absent, the build's memory budget and lanes."""
 
 from __future__ import annotations
 
 import os
 from importlib import resources
 from pathlib import Path
+
+from idbx.errors import ConfigError
 
 # Bump when a definition changes in a way the SQL text alone does not show (it is also hashed).
 DEFINITIONS_VERSION = "1"
@@ -54,6 +56,10 @@ UNPUBLISHED_COLUMNS = (*MART_COLUMNS, LEARNER_KEY)
 
 MEMORY_ENV = "IDBX_BUILD_MEMORY_LIMIT"
 DEFAULT_MEMORY_MB = 3000
+# Models built side by side (idbx/models/lanes.py): two keep both cores of the reference machine
+# busy on a new day's small statements, which DuckDB alone does not.
+LANES_ENV = "IDBX_BUILD_LANES"
+DEFAULT_LANES = 2
 
 
 def sql_root() -> Path:
@@ -63,3 +69,11 @@ def sql_root() -> Path:
 def memory_limit() -> str:
     """The build's DuckDB memory budget (MB from IDBX_BUILD_MEMORY_LIMIT); larger data spills to scratch."""
     return f"{int(os.environ.get(MEMORY_ENV, DEFAULT_MEMORY_MB))}MB"
+
+
+def build_lanes() -> int:
+    """How many models the build runs side by side (IDBX_BUILD_LANES, 1 to 8; 1 builds one at a time)."""
+    raw = os.environ.get(LANES_ENV, str(DEFAULT_LANES)).strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= 8:
+        raise ConfigError(f"{LANES_ENV}={raw!r}: a whole number of models to build side by side, 1 to 8")
+    return int(raw)

@@ -88,7 +88,7 @@ class BuildState:
     def known_event_dates(self) -> dict[tuple[str, int, int], dict[str, int]]:
         """Event days of every file version some model was built from: (path, size, mtime) -> days."""
         known = {}
-        for model in self.models.values():
+        for model in list(self.models.values()):  # a copy: models built side by side add to it
             for rel, info in model.event_files.items():
                 known[(rel, info.size, info.mtime_ns)] = info.dates
         return known

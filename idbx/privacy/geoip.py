@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from idbx.errors import ConfigError
-from idbx.privacy.ip_address import IPV4_MAPPED, install_ip_macros
+from idbx.privacy.ip_address import IPV4_MAPPED, install_ip_macros, ip_macros_sql
 from idbx.quoting import sql_string
 
 GEOIP_DB_ENV = "IDBX_GEOIP_DB"
@@ -61,15 +61,17 @@ class PackageCountries:
         self.description = f"iptocc {version('iptocc')} (regional internet registries' delegations)"
         self.fingerprint = f"iptocc {version('iptocc')}"
 
-    def install(self, con: duckdb.DuckDBPyConnection) -> str:
-        """Register the batch call; return the SQL of the country of a public ip_number `n`."""
+    # The SQL of the country of a public ip_number `n`, once `install` registered the function.
+    call_sql = "ip_country_iptocc(ip_text(n))"
+
+    def install(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Register the batch call (a Python function: the database's, every connection sees it)."""
         from iptocc import country_code
 
         def batch(addresses: pa.Array) -> pa.Array:
             return _country_codes(pa.array(country_code(addresses.to_pylist()), pa.string()))
 
         _register(con, "ip_country_iptocc", batch, ["VARCHAR"])
-        return "ip_country_iptocc(ip_text(n))"
 
 
 def _keys(high: pa.Array, low: pa.Array) -> np.ndarray:
@@ -101,7 +103,9 @@ class RangeCountries:
         below = first_high.to_numpy(zero_copy_only=False)[order] == 0
         self.first_low_below = first_low.to_numpy(zero_copy_only=False)[order][below]
 
-    def install(self, con: duckdb.DuckDBPyConnection) -> str:
+    call_sql = f"ip_country_ranges((n >> 64::UHUGEINT)::UBIGINT, (n & {_LOW_64}::UHUGEINT)::UBIGINT)"
+
+    def install(self, con: duckdb.DuckDBPyConnection) -> None:
         """Register a function finding, for a vector of addresses (as 64-bit halves), the range that
         starts at or before each (a binary search in the sorted starts) and whether it reaches it."""
 
@@ -116,7 +120,6 @@ class RangeCountries:
             return pc.if_else(pa.array(inside), self.countries.take(pa.array(at)), pa.scalar(None, pa.string()))
 
         _register(con, "ip_country_ranges", batch, ["UBIGINT", "UBIGINT"])
-        return f"ip_country_ranges((n >> 64::UHUGEINT)::UBIGINT, (n & {_LOW_64}::UHUGEINT)::UBIGINT)"
 
 
 CountryDatabase = PackageCountries | RangeCountries
@@ -126,10 +129,23 @@ def _install(con: duckdb.DuckDBPyConnection, database: CountryDatabase | None) -
     """The ip_* macros, the database's function and `ip_country(ip)`; returns the database and the
     SQL of the country of an ip_number `n`."""
     database = database or open_country_database()
-    install_ip_macros(con)
-    of_number = f"CASE WHEN ip_number_is_public(n) THEN {database.install(con)} END"
-    con.execute(f"CREATE OR REPLACE TEMP MACRO ip_country(ip) AS list_transform([ip_number(ip)], lambda n: {of_number})[1]")
-    return database, of_number
+    database.install(con)
+    for statement in macros_sql(database):
+        con.execute(statement)
+    return database, _of_number(database)
+
+
+def _of_number(database: CountryDatabase) -> str:
+    return f"CASE WHEN ip_number_is_public(n) THEN {database.call_sql} END"
+
+
+def macros_sql(database: CountryDatabase) -> list[str]:
+    """The statements defining `ip_country(ip)` and the ip_* macros on one connection (macros are
+    each connection's own) of a database where `database` is installed."""
+    return [
+        *ip_macros_sql(),
+        f"CREATE OR REPLACE TEMP MACRO ip_country(ip) AS list_transform([ip_number(ip)], lambda n: {_of_number(database)})[1]",
+    ]
 
 
 def install_country_lookup(con: duckdb.DuckDBPyConnection, database: CountryDatabase | None = None) -> CountryDatabase:

@@ -110,7 +110,12 @@ def _macros() -> list[str]:
     ]
 
 
+def ip_macros_sql() -> list[str]:
+    """The statements defining the ip_* macros (temporary: each connection's own)."""
+    return [f"CREATE OR REPLACE TEMP MACRO {macro}" for macro in _macros()]
+
+
 def install_ip_macros(con: duckdb.DuckDBPyConnection) -> None:
-    """Define the ip_* macros on this connection (temporary: they live as long as it does)."""
-    for macro in _macros():
-        con.execute(f"CREATE OR REPLACE TEMP MACRO {macro}")
+    """Define the ip_* macros on this connection (they live as long as it does)."""
+    for statement in ip_macros_sql():
+        con.execute(statement)

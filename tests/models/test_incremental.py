@@ -91,6 +91,18 @@ def test_a_merged_model_rewrites_only_the_courses_whose_keys_changed(scenario_la
     assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full"))
 
 
+def test_models_built_side_by_side_give_what_one_at_a_time_gives(scenario_lake, tmp_path, monkeypatch):
+    """A late day built incrementally on two lanes (the default), and the lake built again from
+    nothing one model at a time: the same rows."""
+    lake, registry = scenario_lake
+    tiny_lake.events(
+        lake, date(2016, 7, 7), [ev(2, "play_video", t(7, 8, 0)), ev(4, "problem_check", t(2, 20, 0), source="server")]
+    )
+    assert not build(lake, registry_path=registry).failed
+    monkeypatch.setenv("IDBX_BUILD_LANES", "1")
+    assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "one-at-a-time"))
+
+
 def test_a_merged_model_written_as_one_file_by_an_earlier_version_is_rewritten_per_course(scenario_lake):
     lake, registry = scenario_lake
     folder = lake.marts / "person_course"

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from idbx.errors import ConfigError, RegistryError
+from idbx.errors import ConfigError, ModelError, RegistryError
 from idbx.ingest.outcomes import RunSummary, refresh_catalog
 from idbx.lake import catalog
 from idbx.lake.store import Lake
-from idbx.models import settings
+from idbx.models import planner, settings
+from idbx.models.lanes import Lanes
 from idbx.models.project import read_project
-from idbx.models.runner import BUILT, FAILED, SKIPPED, UNCHANGED, VIEW, build
+from idbx.models.runner import BUILT, FAILED, SKIPPED, UNCHANGED, VIEW, build, build_side_by_side
 from idbx.models.state import BuildState, ModelState, build_lock
 from tests.models import scenario, tiny_lake
 
@@ -193,6 +196,9 @@ def test_refused_before_anything_is_written(tmp_path, monkeypatch):
     bad = tiny_lake.registry(tmp_path / "bad.csv", ["x_1,Name,,2016-02-01,2016-01-01,false,,"])
     with pytest.raises(RegistryError, match="end_date 2016-01-01 is before start_date"):
         build(lake, registry_path=bad, key=tiny_lake.KEY)
+    monkeypatch.setenv("IDBX_BUILD_LANES", "0")
+    with pytest.raises(ConfigError, match="IDBX_BUILD_LANES='0'"):
+        build(lake, key=tiny_lake.KEY)
     assert not lake.root.exists()
 
 
@@ -245,3 +251,61 @@ def test_another_pseudonym_key_is_refused_unless_rekey(tmp_path):
     assert len(after) == len(before) and not after & before
     again = build(lake, key=other, registry_path=registry)  # the new key is now the lake's
     assert again.rekeyed_learners is None and {o.status for o in again.models} <= {UNCHANGED, VIEW}
+
+
+def _side_by_side(build_step, count: int = 2, on_model=None):
+    project = read_project()
+    plan = planner.plan_build(project, project.selection(None))
+    with duckdb.connect() as con:
+        return plan, build_side_by_side(plan, build_step, (duckdb.Error,), on_model, Lanes(con, []), count)
+
+
+def test_models_side_by_side_start_once_what_they_read_is_built():
+    spans: dict[str, tuple[float, float]] = {}
+    lock = threading.Lock()
+
+    def build_step(step, outcome):
+        started = time.monotonic()
+        time.sleep(0.002)
+        outcome.status = BUILT
+        with lock:
+            spans[step.name] = (started, time.monotonic())
+
+    plan, outcomes = _side_by_side(build_step)
+    assert [outcome.name for outcome in outcomes] == [step.name for step in plan.steps]
+    for step in plan.steps:
+        for upstream in plan.upstream[step.name]:
+            assert spans[upstream][1] <= spans[step.name][0], (upstream, step.name)
+    at_once = max(sum(1 for start, end in spans.values() if start <= moment < end) for moment, _ in spans.values())
+    assert at_once == 2  # two lanes, and never more
+
+
+def test_a_model_failing_side_by_side_skips_what_reads_it_and_not_the_others():
+    failing = "int__events__learner_course_day"
+    called = set()
+
+    def build_step(step, outcome):
+        called.add(step.name)
+        if step.name == failing:
+            raise ModelError(step.model.label, "a check failed")
+        outcome.status = BUILT
+
+    plan, outcomes = _side_by_side(build_step)
+    by_name = {outcome.name: outcome for outcome in outcomes}
+    assert by_name[failing].status == FAILED
+    readers = {step.name for step in plan.steps if failing in plan.upstream[step.name]}
+    assert "person_course" in readers and not readers & called
+    [note] = by_name["person_course"].notes
+    assert note.startswith("not built: ") and failing in note
+    assert called == {step.name for step in plan.steps} - readers
+    assert by_name["int__events__course_day"].status == BUILT
+
+
+def test_an_error_that_is_no_model_failure_ends_the_build_side_by_side():
+    def build_step(step, outcome):
+        if step.name == "int__events__course_day":
+            raise KeyboardInterrupt
+        outcome.status = BUILT
+
+    with pytest.raises(KeyboardInterrupt):
+        _side_by_side(build_step)
