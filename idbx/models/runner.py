@@ -1,4 +1,5 @@
-"""`idbx build`: the SQL models of `idbx/sql/` built in dependency order into the lake.
+"""`idbx build`: the SQL models of `idbx/sql/` built in dependency order into the lake, those
+that do not read each other side by side (schedule.py, lanes.py).
 
 The planner (planner.py) lays out the models and decides, without reading data, what each one
 needs; one executor per materialization (executors.py) carries it out on the build's DuckDB
@@ -27,32 +28,28 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
 from idbx import engine
-from idbx.errors import CatalogError, ConfigError, IdbxError, ModelError
+from idbx.errors import CatalogError, ConfigError, IdbxError
 from idbx.lake import atomic, catalog, seals
 from idbx.lake.store import Lake
 from idbx.lake.upgrade import upgrade_event_files
 from idbx.models import checks, planner, settings, sources, writer
 from idbx.models.executors import Executors
 from idbx.models.inputs import BuildInputs
-from idbx.models.lanes import Lanes
 from idbx.models.outcome import BUILT, FAILED, SKIPPED, UNCHANGED, VIEW, BuildSummary, ModelCallback, ModelOutcome
-from idbx.models.planner import BuildPlan, Step
+from idbx.models.planner import Step
 from idbx.models.project import Model, Project, read_project
-from idbx.models.session import DuckSession, first_line
+from idbx.models.schedule import build_side_by_side
+from idbx.models.session import DuckSession
 from idbx.models.state import BuildState, build_lock, landed_sources, record_complete_build
 from idbx.privacy import pseudonym
 from idbx.quoting import quote_ident
 from idbx.registry import load_registry
-
-# How often the thread waiting on the lanes wakes (a stop request's signal is handled in between).
-_POLL_SECONDS = 0.2
 
 __all__ = [
     "BUILT",
@@ -64,7 +61,6 @@ __all__ = [
     "ModelCallback",
     "ModelOutcome",
     "build",
-    "build_in_order",
     "describe",
 ]
 
@@ -179,117 +175,6 @@ def check_key(lake: Lake, state: BuildState, key: bytes, rekey: bool) -> int | N
         return 0
     with duckdb.connect() as con:
         return con.execute(f"SELECT count(DISTINCT learner_id) FROM ({previous})").fetchall()[0][0]
-
-
-def build_in_order(
-    plan: BuildPlan,
-    build_step: Callable[[Step, ModelOutcome], None],
-    failures: tuple[type[BaseException], ...],
-    on_model: ModelCallback | None,
-    on_failed: Callable[[str], object] = lambda name: None,
-) -> list[ModelOutcome]:
-    """Each step of the plan built in order by `build_step` (either engine's), timed; a failure
-    (a ModelError, such as a failed check, or one of `failures`) is that model's one line, and the
-    models reading it are skipped, not the others."""
-    outcomes, broken = [], set()
-    for step in plan.steps:
-        model = step.model
-        outcome = ModelOutcome(model.name, model.layer, model.materialized)
-        upstream_broken = sorted(plan.upstream[model.name] & broken)
-        if upstream_broken:
-            outcome.notes.append(f"not built: {', '.join(upstream_broken)} failed")
-            broken.add(model.name)
-        else:
-            run_step(build_step, step, outcome, failures)
-            if outcome.status == FAILED:
-                broken.add(model.name)
-                on_failed(model.name)
-        outcomes.append(outcome)
-        if on_model:
-            on_model(outcome)
-    return outcomes
-
-
-def run_step(
-    build_step: Callable[[Step, ModelOutcome], None], step: Step, outcome: ModelOutcome, failures: tuple[type[BaseException], ...]
-) -> None:
-    """One step, timed; a ModelError (a failed check, say) or one of `failures` is its one line.
-    Side by side, its CPU seconds are the process's while it ran, the other lanes' included."""
-    started, cpu_started = time.monotonic(), time.process_time()
-    try:
-        build_step(step, outcome)
-    except ModelError as exc:
-        outcome.status, outcome.error = FAILED, str(exc)
-    except failures as exc:
-        outcome.status, outcome.error = FAILED, f"{step.model.label}: {first_line(exc)}"
-    outcome.seconds = time.monotonic() - started
-    outcome.cpu_seconds = time.process_time() - cpu_started
-
-
-def build_side_by_side(
-    plan: BuildPlan,
-    build_step: Callable[[Step, ModelOutcome], None],
-    failures: tuple[type[BaseException], ...],
-    on_model: ModelCallback | None,
-    lanes: Lanes,
-    count: int,
-    on_failed: Callable[[str], object] = lambda name: None,
-) -> list[ModelOutcome]:
-    """As build_in_order, on `count` lanes (idbx/models/lanes.py): each step starts, in plan order,
-    once the models it reads are built, and `on_model` is called on this thread as each ends. An
-    exception that is not a model's failure (a stop request's) ends the build once the running
-    steps have ended."""
-    return _SideBySide(plan, build_step, failures, on_model, on_failed).run(lanes, count)
-
-
-class _SideBySide:
-    def __init__(self, plan: BuildPlan, build_step, failures, on_model: ModelCallback | None, on_failed) -> None:
-        self.plan, self.build_step, self.failures = plan, build_step, failures
-        self.on_model, self.on_failed = on_model, on_failed
-        self.outcomes = {s.name: ModelOutcome(s.model.name, s.model.layer, s.model.materialized) for s in plan.steps}
-        self.pending, self.ended, self.broken = list(plan.steps), set(), set()
-        self.running: dict[Future, Step] = {}
-
-    def run(self, lanes: Lanes, count: int) -> list[ModelOutcome]:
-        with lanes, ThreadPoolExecutor(max_workers=count, thread_name_prefix="idbx-lane", initializer=lanes.open) as pool:
-            try:
-                while self.pending or self.running:
-                    if len(self.running) < count and self._start_next(pool):
-                        continue
-                    if not self.running:
-                        raise RuntimeError(f"{self.pending[0].name}: no step can start (it waits on models that never end)")
-                    finished, _ = wait(self.running, timeout=_POLL_SECONDS, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        step = self.running.pop(future)
-                        future.result()
-                        self._end(step)
-            except BaseException:
-                wait(self.running)  # a stop request interrupts their queries; what they wrote is aside or in place
-                raise
-        return [self.outcomes[step.name] for step in self.plan.steps]
-
-    def _start_next(self, pool: ThreadPoolExecutor) -> bool:
-        """Start (or skip, when what it reads failed) the first step whose inputs are built."""
-        ready = next((s for s in self.pending if self.plan.upstream[s.name] & set(self.outcomes) <= self.ended), None)
-        if ready is None:
-            return False
-        self.pending.remove(ready)
-        upstream_broken = sorted(self.plan.upstream[ready.name] & self.broken)
-        if upstream_broken:
-            self.outcomes[ready.name].notes.append(f"not built: {', '.join(upstream_broken)} failed")
-            self.broken.add(ready.name)
-            self._end(ready)
-        else:
-            self.running[pool.submit(run_step, self.build_step, ready, self.outcomes[ready.name], self.failures)] = ready
-        return True
-
-    def _end(self, step: Step) -> None:
-        if self.outcomes[step.name].status == FAILED:
-            self.broken.add(step.name)
-            self.on_failed(step.name)
-        self.ended.add(step.name)
-        if self.on_model:
-            self.on_model(self.outcomes[step.name])
 
 
 class _Build:

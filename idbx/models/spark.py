@@ -33,7 +33,7 @@ from idbx.lake import atomic, catalog, seals
 from idbx.lake.catalog import MODEL_SCHEMA_FILE
 from idbx.lake.store import PARTITION_FILE, Lake
 from idbx.lake.upgrade import upgrade_event_files
-from idbx.models import checks, functions, planner, runner, settings, sources, writer
+from idbx.models import checks, functions, planner, runner, schedule, settings, sources, writer
 from idbx.models.planner import Step
 from idbx.models.project import Model, Project, read_project
 from idbx.models.session import first_line, model_select
@@ -181,7 +181,7 @@ class _SparkBuild:
         summary = runner.BuildSummary()
         self.shared_views = _shared_views(chosen)
         try:
-            summary.models = runner.build_in_order(
+            summary.models = schedule.build_in_order(
                 planner.plan_build(self.project, chosen),
                 self._build_model,
                 (PySparkException, duckdb.Error, IdbxError, OSError, SqlglotError),

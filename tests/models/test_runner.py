@@ -18,7 +18,8 @@ from idbx.lake.store import Lake
 from idbx.models import planner, settings
 from idbx.models.lanes import Lanes
 from idbx.models.project import read_project
-from idbx.models.runner import BUILT, FAILED, SKIPPED, UNCHANGED, VIEW, build, build_side_by_side
+from idbx.models.runner import BUILT, FAILED, SKIPPED, UNCHANGED, VIEW, build
+from idbx.models.schedule import build_side_by_side
 from idbx.models.state import BuildState, ModelState, build_lock
 from tests.models import scenario, tiny_lake
 
