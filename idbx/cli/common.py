@@ -90,8 +90,8 @@ def reported_errors() -> Iterator[None]:
         signum = stopping.requested()
     if signum:
         err.print(
-            f"[bold red]stopped[/] by {signal.Signals(signum).name}: the files landed so far are kept and recorded, "
-            "the others were not started or were dropped; run the same command again to finish "
+            f"[bold red]stopped[/] by {signal.Signals(signum).name}: what was done so far (files landed, models built) is "
+            "kept and recorded, the rest was not started or was dropped; run the same command again to finish "
             "(`idbx lake check` says what is left)",
             highlight=False,
         )

@@ -34,7 +34,7 @@ from pathlib import Path
 import duckdb
 
 from idbx import engine
-from idbx.errors import CatalogError, ConfigError, IdbxError
+from idbx.errors import CatalogError, ConfigError, IdbxError, Interrupted
 from idbx.lake import atomic, catalog, seals
 from idbx.lake.store import Lake
 from idbx.lake.upgrade import upgrade_event_files
@@ -206,22 +206,21 @@ class _Build:
         if self.executors.merged_before:
             self.state.save(self.lake)
         summary = BuildSummary()
-        summary.models = build_side_by_side(
-            plan,
-            self._build_step,
-            (duckdb.Error, IdbxError, OSError),
-            on_model,
-            self.session.con,
-            lanes,
-            on_failed=lambda name: self.state.models.pop(name, None),
-        )
+        try:
+            summary.models = build_side_by_side(
+                plan,
+                self._build_step,
+                (duckdb.Error, IdbxError, OSError),
+                on_model,
+                self.session.con,
+                lanes,
+                on_failed=lambda name: self.state.models.pop(name, None),
+            )
+        except Interrupted:
+            self._record()  # a safe point: the models built are kept, the others are the next build's
+            raise
         self.state.key_fingerprint = self.key_fingerprint
-        # Seals first: a build stopped before the state is saved leaves outputs the next build
-        # recomputes anyway, never outputs taken for tampered ones.
-        seals.write_output_seals(
-            self.lake, {name: files for name, files in self.output_seals.items() if name in self.project.models}
-        )
-        self.state.save(self.lake)
+        self._record()
         summary.built_columns = self.built_columns
         summary.sources_modified = self.inputs.latest_modification()
         every_source = set().union(*(self.project.sources(m.name) for m in chosen)) if chosen else set()
@@ -231,6 +230,15 @@ class _Build:
             if not name.endswith("_history") and name != settings.REGISTRY_SOURCE and not self.inputs.stats(name)
         )
         return summary
+
+    def _record(self) -> None:
+        """Keep what the models built: their outputs' seals, then the build's state. Seals first:
+        a build stopped before the state is saved leaves outputs the next build recomputes anyway,
+        never outputs taken for tampered ones."""
+        seals.write_output_seals(
+            self.lake, {name: files for name, files in self.output_seals.items() if name in self.project.models}
+        )
+        self.state.save(self.lake)
 
     def _build_step(self, step: Step, outcome: ModelOutcome) -> None:
         model = step.model

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
+from idbx import stopping
 from idbx.errors import ModelError
 from idbx.models.lanes import Lanes
 from idbx.models.outcome import FAILED, ModelCallback, ModelOutcome
@@ -75,9 +76,9 @@ def build_side_by_side(
     on_failed: Callable[[str], object] = lambda name: None,
 ) -> list[ModelOutcome]:
     """As build_in_order, on `count` lanes (idbx/models/lanes.py): each step starts, in plan order,
-    once the models it reads are built, and `on_model` is called on this thread as each ends. An
-    exception that is not a model's failure (a stop request's) ends the build once the running
-    steps have ended."""
+    once the models it reads are built, and `on_model` is called on this thread as each ends. After
+    a stop request (idbx.stopping) no step starts, and Interrupted is raised once the running ones
+    have ended; any other exception that is not a model's failure ends the build the same way."""
     return _SideBySide(plan, build_step, failures, on_model, on_failed).run(lanes, count)
 
 
@@ -93,7 +94,10 @@ class _SideBySide:
         with lanes, ThreadPoolExecutor(max_workers=count, thread_name_prefix="idbx-lane", initializer=lanes.open) as pool:
             try:
                 while self.pending or self.running:
-                    if len(self.running) < count and self._start_next(pool):
+                    if stopping.requested():  # no step starts; the running ones end (their queries interrupted)
+                        if not self.running:
+                            stopping.check()
+                    elif len(self.running) < count and self._start_next(pool):
                         continue
                     if not self.running:
                         raise RuntimeError(f"{self.pending[0].name}: no step can start (it waits on models that never end)")
@@ -125,7 +129,8 @@ class _SideBySide:
     def _end(self, step: Step) -> None:
         if self.outcomes[step.name].status == FAILED:
             self.broken.add(step.name)
-            self.on_failed(step.name)
+            if not stopping.requested():  # a step a stop request interrupted wrote nothing: what it was built from holds
+                self.on_failed(step.name)
         self.ended.add(step.name)
         if self.on_model:
             self.on_model(self.outcomes[step.name])

@@ -5,12 +5,15 @@ is the full refresh's."""
 from __future__ import annotations
 
 import shutil
+import signal
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from idbx import stopping
+from idbx.errors import Interrupted
 from idbx.lake.store import Lake
 from idbx.models.runner import BUILT, UNCHANGED, build
 from tests.conftest import copy_lake
@@ -209,6 +212,30 @@ def test_a_build_stopped_between_an_aggregate_and_the_learners_recomputes_them_w
     assert summary.outcome(DAILY).status == BUILT  # its state was not saved either: the same days again
     for name in MERGED:
         assert summary.outcome(name).status == BUILT and summary.outcome(name).notes == [], name
+    assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full"))
+
+
+def test_a_build_stopped_by_a_signal_keeps_the_models_it_built(scenario_lake, tmp_path):
+    """SIGTERM while a build runs: no model starts after it, and what was built before is kept
+    (the next build does not do it again)."""
+    lake, registry = scenario_lake
+    tiny_lake.events(lake, date(2016, 7, 7), [ev(2, "play_video", t(7, 8, 0))])
+
+    def stop_after_the_aggregate(outcome):
+        if outcome.name == DAILY:
+            stopping.request_stop(signal.SIGTERM)
+
+    seen = []
+    try:
+        with stopping.stop_on_signals(), pytest.raises(Interrupted):
+            build(lake, registry_path=registry, on_model=lambda o: (seen.append(o.name), stop_after_the_aggregate(o)))
+    finally:
+        with stopping.stop_on_signals():  # the request is this test's only
+            pass
+    assert DAILY in seen and "person_course" not in seen
+    summary = build(lake, registry_path=registry)
+    assert summary.outcome(DAILY).status == UNCHANGED
+    assert summary.outcome("person_course").status == BUILT
     assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full"))
 
 
