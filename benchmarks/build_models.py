@@ -393,7 +393,7 @@ def main() -> None:
     runs.append(measured_build(lake, work, f"a new day of {args.running} courses", full=False))
     runs.append(measured_build(lake, work, "refresh", full=True))
     names = [m["name"] for m in runs[0]["models"]]
-    print("\nseconds wall / CPU (both cores) per model")
+    print("\nseconds wall / CPU (both cores) per model; models built side by side (IDBX_BUILD_LANES) share the CPU figure")
     print("\n| model | " + " | ".join(r["label"] for r in runs) + " | rows (full) |")
     print("|---|" + "---|" * (len(runs) + 1))
     for name in names:
