@@ -53,8 +53,6 @@ KEY = "benchmark-pseudonym-key-0123456789"
 RUN_BUILD = """
 import json, resource, sys
 from pathlib import Path
-from idbx.ingest.outcomes import RunSummary, refresh_catalog
-from idbx.lake import catalog
 from idbx.lake.store import Lake
 from idbx.models.runner import build
 summary = build(Lake(Path(sys.argv[1])), full_refresh=sys.argv[2] == "full")

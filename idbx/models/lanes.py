@@ -21,9 +21,11 @@ class Lanes:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, setup: list[str]):
         self.main = con
-        self._setup = setup  # run on every lane's cursor: the connection's temporary macros
+        self._setup = setup  # run on the main connection and every lane's cursor: temporary macros
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
+        for statement in setup:
+            con.execute(statement)
 
     def open(self) -> None:
         cursor = stopping.watch(self.main.cursor())

@@ -48,16 +48,23 @@ def model_select(project: Project, model: Model, computed_at: datetime, data_thr
     return f"SELECT *, {mart_values(project, model, computed_at, data_through)} FROM ({model.sql}) AS model"
 
 
+class _ScopedNames(threading.local):
+    """Per thread (lane): the names its current step sees through views of its own."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+
 class DuckSession:
     def __init__(self, lake: Lake, con: duckdb.DuckDBPyConnection, project: Project, key: bytes, computed_at: datetime):
         self.project = project
         self.computed_at = computed_at
         self.source_views = sources.source_views(lake)
-        self._views: dict[str, str] = {}  # the database's views of sources and models: name -> SELECT
+        self._views: set[str] = set()  # the database's views of sources and models made so far
         self._unreadable_sources: dict[str, str] = {}
         self._bound_views: set[str] = set()
         self._shared = threading.RLock()  # the database's views, made by one lane at a time
-        self._scoped = threading.local()  # the names a lane's step sees through its own views
+        self._scoped = _ScopedNames()  # the names a lane's step sees through its own views
         self.country_database = geoip.install_country_lookup(con)  # its Python function: the database's
         macros = [
             *pseudonym.macros_sql(key),
@@ -67,13 +74,11 @@ class DuckSession:
             f"CREATE OR REPLACE TEMP MACRO default_passing_grade() AS {DEFAULT_PASSING_GRADE}",
             *functions.duckdb_statements(),
         ]
-        for statement in macros:
-            con.execute(statement)
         self.con = Lanes(con, macros)  # temporary macros are each cursor's own: every lane makes them
 
     def _define_source(self, name: str) -> None:
         """Create a source's view (and those it reads) the first time a model needs it."""
-        if name in self._views or name in self._unreadable_sources or name in self._scoped_names():
+        if name in self._views or name in self._unreadable_sources or name in self._scoped.names:
             return
         select = self.source_views[name]
         for other in self.source_views:  # `FROM other` or `FROM "other"`: a view it reads
@@ -117,16 +122,11 @@ class DuckSession:
     def _view(self, name: str, select: str) -> None:
         with self._shared:
             self.con.execute(f"CREATE OR REPLACE VIEW main.{quote_ident(name)} AS {select}")
-            self._views[name] = select
+            self._views.add(name)
 
     def read_output(self, model: Model, scan: str) -> None:
         """The models above read a stored model from its output as written."""
         self._view(model.name, scan)
-
-    def _scoped_names(self) -> set[str]:
-        if not hasattr(self._scoped, "names"):
-            self._scoped.names = set()
-        return self._scoped.names
 
     def columns(self, name: str) -> list[tuple[str, str]]:
         return [(row[0], row[1]) for row in self.con.execute(f"DESCRIBE {quote_ident(name)}").fetchall()]
@@ -137,7 +137,7 @@ class DuckSession:
         temporary `tables` (name -> SELECT, made first), for one step: both are the lane's own
         (temporary, on its cursor), so the other lanes' steps never see them, and are dropped
         afterwards."""
-        scoped = self._scoped_names()
+        scoped = self._scoped.names
         made: list[tuple[str, str]] = []
         try:
             for name, select in (tables or {}).items():
