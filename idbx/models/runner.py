@@ -211,9 +211,10 @@ class _Build:
                 plan,
                 self._build_step,
                 (duckdb.Error, IdbxError, OSError),
-                on_model,
+                lambda outcome: self._ended(outcome, on_model),
                 self.session.con,
                 lanes,
+                dict(self.state.seconds),
                 on_failed=lambda name: self.state.models.pop(name, None),
             )
         except Interrupted:
@@ -230,6 +231,12 @@ class _Build:
             if not name.endswith("_history") and name != settings.REGISTRY_SOURCE and not self.inputs.stats(name)
         )
         return summary
+
+    def _ended(self, outcome: ModelOutcome, on_model: ModelCallback | None) -> None:
+        if outcome.status in (BUILT, VIEW):  # what the next build's lanes order by (kept: no work)
+            self.state.seconds[outcome.name] = round(outcome.seconds, 3)
+        if on_model:
+            on_model(outcome)
 
     def _record(self) -> None:
         """Keep what the models built: their outputs' seals, then the build's state. Seals first:

@@ -2,12 +2,17 @@
 (`build_in_order`, Spark's), or side by side on a few lanes (`build_side_by_side`, DuckDB's:
 idbx/models/lanes.py), each step once the models it reads are built. Either way a model that
 fails is its one line and the models reading it are skipped, not the others.
+
+Side by side, a free lane takes the ready step with the longest chain of work still behind it
+(its own seconds and those of the longest line of models reading it, as the last builds took
+them): a long model last in plan order would otherwise run alone at the end while a lane idles
+(the critical-path rule of list scheduling).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from idbx import stopping
@@ -19,6 +24,8 @@ from idbx.models.session import first_line
 
 # How often the thread waiting on the lanes wakes (a stop request's signal is handled in between).
 _POLL_SECONDS = 0.2
+# A model no build has timed yet counts as this long: the chains are then counted in models.
+_UNTIMED_SECONDS = 1.0
 
 
 def build_in_order(
@@ -73,22 +80,36 @@ def build_side_by_side(
     on_model: ModelCallback | None,
     lanes: Lanes,
     count: int,
+    seconds: Mapping[str, float],
     on_failed: Callable[[str], object] = lambda name: None,
 ) -> list[ModelOutcome]:
-    """As build_in_order, on `count` lanes (idbx/models/lanes.py): each step starts, in plan order,
-    once the models it reads are built, and `on_model` is called on this thread as each ends. After
-    a stop request (idbx.stopping) no step starts, and Interrupted is raised once the running ones
-    have ended; any other exception that is not a model's failure ends the build the same way."""
-    return _SideBySide(plan, build_step, failures, on_model, on_failed).run(lanes, count)
+    """As build_in_order, on `count` lanes (idbx/models/lanes.py): each step starts once the models
+    it reads are built, the longest chain first (`seconds`: each model's last build time), and
+    `on_model` is called on this thread as each ends. After a stop request (idbx.stopping) no step
+    starts, and Interrupted is raised once the running ones have ended; any other exception that is
+    not a model's failure ends the build the same way."""
+    return _SideBySide(plan, build_step, failures, on_model, on_failed, seconds).run(lanes, count)
+
+
+def chain_seconds(plan: BuildPlan, seconds: Mapping[str, float]) -> dict[str, float]:
+    """Per step: its own seconds and the longest line of steps reading it, by their `seconds`."""
+    chains: dict[str, float] = {}
+    for step in reversed(plan.steps):  # readers come after what they read
+        readers = (chains[other.name] for other in plan.steps if other.name in chains and step.name in plan.upstream[other.name])
+        chains[step.name] = seconds.get(step.name, _UNTIMED_SECONDS) + max(readers, default=0.0)
+    return chains
 
 
 class _SideBySide:
-    def __init__(self, plan: BuildPlan, build_step, failures, on_model: ModelCallback | None, on_failed) -> None:
+    def __init__(
+        self, plan: BuildPlan, build_step, failures, on_model: ModelCallback | None, on_failed, seconds: Mapping[str, float]
+    ) -> None:
         self.plan, self.build_step, self.failures = plan, build_step, failures
         self.on_model, self.on_failed = on_model, on_failed
         self.outcomes = {s.name: ModelOutcome(s.model.name, s.model.layer, s.model.materialized) for s in plan.steps}
         self.pending, self.ended, self.broken = list(plan.steps), set(), set()
         self.running: dict[Future, Step] = {}
+        self.chains = chain_seconds(plan, seconds)
 
     def run(self, lanes: Lanes, count: int) -> list[ModelOutcome]:
         with lanes, ThreadPoolExecutor(max_workers=count, thread_name_prefix="idbx-lane", initializer=lanes.open) as pool:
@@ -112,10 +133,13 @@ class _SideBySide:
         return [self.outcomes[step.name] for step in self.plan.steps]
 
     def _start_next(self, pool: ThreadPoolExecutor) -> bool:
-        """Start (or skip, when what it reads failed) the first step whose inputs are built."""
-        ready = next((s for s in self.pending if self.plan.upstream[s.name] & set(self.outcomes) <= self.ended), None)
-        if ready is None:
+        """Start (or skip, when what it reads failed) the ready step with the longest chain behind it
+        (the first in plan order of equals)."""
+        planned = set(self.outcomes)
+        ready = [s for s in self.pending if self.plan.upstream[s.name] & planned <= self.ended]
+        if not ready:
             return False
+        ready = max(ready, key=lambda s: self.chains[s.name])
         self.pending.remove(ready)
         upstream_broken = sorted(self.plan.upstream[ready.name] & self.broken)
         if upstream_broken:

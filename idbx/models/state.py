@@ -42,6 +42,9 @@ class BuildState:
     models: dict[str, ModelState] = field(default_factory=dict)
     parsed: dict[str, list[str]] = field(default_factory=dict)  # SQL hash -> tables it reads
     key_fingerprint: str | None = None  # of the pseudonym key the learner ids were last built with
+    # Seconds each model took the last time it was built (not when kept unchanged): which step a
+    # free lane takes first (idbx/models/schedule.py).
+    seconds: dict[str, float] = field(default_factory=dict)
 
     @staticmethod
     def path(lake: Lake):
@@ -65,7 +68,7 @@ class BuildState:
             )
             for name, model in raw["models"].items()
         }
-        return cls(models, raw.get("parsed", {}), raw.get("key_fingerprint"))
+        return cls(models, raw.get("parsed", {}), raw.get("key_fingerprint"), raw.get("seconds", {}))
 
     def save(self, lake: Lake) -> None:
         models = {
@@ -81,7 +84,13 @@ class BuildState:
         lake.replace_file(
             self.path(lake),
             json.dumps(
-                {"version": _VERSION, "models": models, "parsed": self.parsed, "key_fingerprint": self.key_fingerprint}
+                {
+                    "version": _VERSION,
+                    "models": models,
+                    "parsed": self.parsed,
+                    "key_fingerprint": self.key_fingerprint,
+                    "seconds": self.seconds,
+                }
             ).encode(),
         )
 

@@ -19,7 +19,7 @@ from idbx.models import planner, settings
 from idbx.models.lanes import Lanes
 from idbx.models.project import read_project
 from idbx.models.runner import BUILT, FAILED, SKIPPED, UNCHANGED, VIEW, build
-from idbx.models.schedule import build_side_by_side
+from idbx.models.schedule import build_side_by_side, chain_seconds
 from idbx.models.state import BuildState, ModelState, build_lock
 from tests.models import scenario, tiny_lake
 
@@ -254,11 +254,57 @@ def test_another_pseudonym_key_is_refused_unless_rekey(tmp_path):
     assert again.rekeyed_learners is None and {o.status for o in again.models} <= {UNCHANGED, VIEW}
 
 
-def _side_by_side(build_step, count: int = 2, on_model=None):
+def _side_by_side(build_step, count: int = 2, on_model=None, seconds=None):
     project = read_project()
     plan = planner.plan_build(project, project.selection(None))
     with duckdb.connect() as con:
-        return plan, build_side_by_side(plan, build_step, (duckdb.Error,), on_model, Lanes(con, []), count)
+        return plan, build_side_by_side(plan, build_step, (duckdb.Error,), on_model, Lanes(con, []), count, seconds or {})
+
+
+def test_a_free_lane_takes_the_ready_model_with_the_longest_chain_behind_it():
+    started = []
+
+    def build_step(step, outcome):
+        started.append(step.name)
+        outcome.status = BUILT
+
+    # learner_engagement is last in plan order; timed long, it starts as soon as what it reads is
+    # built, ahead of models before it in plan order that nothing long waits on
+    plan, _ = _side_by_side(build_step, count=1, seconds={"learner_engagement": 100.0})
+    order = [step.name for step in plan.steps]
+    assert order.index("weekly_active") < order.index("learner_engagement")
+    assert started.index("learner_engagement") < started.index("weekly_active")
+    assert "learner_engagement" not in plan.upstream["weekly_active"]
+    # what it reads starts first too: the longest chain runs through it
+    assert started.index("int__engagement__learner_totals") < started.index("int__events__learner_block_day")
+    # untimed, the steps start in plan order when one lane is free at a time and chains tie
+    started.clear()
+    _side_by_side(build_step, count=1)
+    assert len(started) == len(order)
+
+
+def test_chain_seconds_are_a_model_and_the_longest_line_reading_it():
+    project = read_project()
+    plan = planner.plan_build(project, project.selection(["learner_engagement"]))
+    seconds = {step.name: 1.0 for step in plan.steps} | {"int__engagement__learner_totals": 5.0}
+    chains = chain_seconds(plan, seconds)
+    assert chains["learner_engagement"] == 1.0  # nothing chosen reads it
+    assert chains["int__engagement__learner_totals"] == 6.0
+    assert chains["int__events__learner_engagement_day"] >= 7.0  # read by the totals
+
+
+def test_a_build_keeps_each_built_models_seconds_for_the_order_of_the_next(tmp_path):
+    lake = Lake(tmp_path / "lake")
+    registry = scenario.write(lake, tmp_path)
+    summary = build(lake, registry_path=registry)
+    seconds = BuildState.load(lake).seconds
+    built = {outcome.name for outcome in summary.models if outcome.status == BUILT}
+    assert built and built <= set(seconds)
+    assert seconds["person_course"] == round(summary.outcome("person_course").seconds, 3)
+    again = build(lake, registry_path=registry)
+    assert {outcome.status for outcome in again.models} <= {UNCHANGED, VIEW}
+    kept = BuildState.load(lake).seconds
+    assert {name: kept[name] for name in built} == {name: seconds[name] for name in built}  # kept, not the no-work times
 
 
 def test_models_side_by_side_start_once_what_they_read_is_built():
