@@ -45,3 +45,18 @@ def affected_days(partition_by: str, built_from: dict[str, EventFile], now: dict
 def files_holding(partition_by: str, now: dict[str, EventFile], days: set[str]) -> list[str]:
     """The files that hold rows of any of these days."""
     return sorted(rel for rel, info in now.items() if days & _days(partition_by, rel, info))
+
+
+def added_files(built_from: dict[str, EventFile], now: dict[str, EventFile]) -> tuple[str, ...] | None:
+    """The files that appeared since, when nothing else changed (no file rewritten or removed):
+    then only their events are new. None when a file changed or went (its former events are gone)."""
+    if any(rel not in now for rel in built_from):
+        return None
+    added = []
+    for rel, info in now.items():
+        before = built_from.get(rel)
+        if before is None:
+            added.append(rel)
+        elif (before.size, before.mtime_ns) != (info.size, info.mtime_ns):
+            return None
+    return tuple(sorted(added))

@@ -15,6 +15,16 @@ key's names, *whole* when it reads no keyed rows. The model is accepted when its
   BY, no LIMIT; a subquery in an expression reads no keyed rows;
 * the branches of a UNION are all keyed, with the key columns in the same places.
 
+A *lookup* is a value mapped once per distinct value of keyed rows: `SELECT v, f(v) FROM (SELECT
+DISTINCT v FROM r)`, no filter, no aggregate, f computed from v alone (learner_pseudonym(user_id),
+ip_country(ip)). Joined back to `r` on every value column (inner or left), it gives each of r's
+rows the same row whether it was made from every key's rows or from some keys' only: such a join
+keeps a SELECT keyed.
+
+The same check says whether an event model's rows of one course depend only on that course's
+events (`rows_by_course_violation`): the events read as keyed by course_key. A model it accepts is
+recomputed for the courses new event files hold, its other courses' rows kept.
+
 What the check cannot follow is refused with the reason: write the model in these terms.
 """
 
@@ -35,9 +45,22 @@ class NotProvable(Exception):
 
 
 @dataclass(frozen=True)
+class _Lookup:
+    """The kind of a lookup made from the keyed relation named `source`, by its `columns`."""
+
+    source: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class _Relation:
     alias: str
-    kind: str
+    kind: str | _Lookup
+    name: str | None = None  # the table or CTE it reads (None for a subquery)
+
+
+# Functions whose value is not a function of their arguments: no lookup computes them.
+_NOT_DETERMINISTIC = {"random", "uuid", "gen_random_uuid", "nextval", "now", "current_timestamp", "setseed"}
 
 
 def merge_rule_violation(models: Mapping, name: str) -> str | None:
@@ -51,6 +74,19 @@ def merge_rule_violation(models: Mapping, name: str) -> str | None:
     return None
 
 
+def rows_by_course_violation(models: Mapping, name: str) -> str | None:
+    """Why event model `name`'s rows of one course may depend on other courses' events; None
+    when they depend on that course's events alone (the events keyed by course_key)."""
+    key = (settings.MERGED_PARTITION,)
+    checker = _Checker(models, key, keyed_sources={settings.EVENTS_SOURCE})
+    try:
+        if checker.query_kind(_parse(models[name].sql), {}) != KEYED:
+            raise NotProvable(f"its rows do not carry {key[0]} from the events")
+    except NotProvable as exc:
+        return f"rows by course cannot be told from the SQL: {exc}"
+    return None
+
+
 def _parse(sql: str):
     import sqlglot  # 0.5 s to import: only when a project with merged models is read
 
@@ -58,12 +94,13 @@ def _parse(sql: str):
 
 
 class _Checker:
-    def __init__(self, models: Mapping, key: tuple[str, ...]):
+    def __init__(self, models: Mapping, key: tuple[str, ...], keyed_sources: frozenset[str] | set[str] = frozenset()):
         from sqlglot import exp
 
         self.exp = exp
         self.models = models
         self.key = key
+        self.keyed_sources = keyed_sources  # lake sources that hold every key column
         self._views: dict[str, str] = {}
 
     # -- what each relation is ---------------------------------------------------------------
@@ -72,8 +109,8 @@ class _Checker:
         if name in ctes:
             return ctes[name]
         model = self.models.get(name)
-        if model is None:  # a lake source: read whole
-            return WHOLE
+        if model is None:  # a lake source: read whole, unless it is keyed
+            return KEYED if name in self.keyed_sources else WHOLE
         if model.materialized == settings.VIEW:
             if name not in self._views:
                 try:
@@ -135,7 +172,7 @@ class _Checker:
         sources += [join.this for join in select.args.get("joins") or []]
         for source in sources:
             if isinstance(source, exp.Table) and isinstance(source.this, exp.Identifier):
-                found.append(_Relation(source.alias_or_name, self.table_kind(source.name, ctes)))
+                found.append(_Relation(source.alias_or_name, self.table_kind(source.name, ctes), source.name))
             elif isinstance(source, exp.Subquery):
                 found.append(_Relation(source.alias_or_name, self.query_kind(source.this, ctes)))
             else:  # unnest(...), a table function, VALUES: computed within the row or constant
@@ -148,13 +185,16 @@ class _Checker:
         relations = self._relations(select, ctes)
         for nested in self._own(select, self.exp.Query):
             try:
-                keyed = nested is not select and self.query_kind(nested, ctes) == KEYED
+                keyed = nested is not select and self.query_kind(nested, ctes) != WHOLE
             except NotProvable:
                 keyed = True
             if keyed:
                 raise NotProvable("a subquery in an expression reads keyed rows")
         if all(relation.kind == WHOLE for relation in relations):
             return WHOLE
+        lookup = self._lookup_kind(select, relations)
+        if lookup is not None:
+            return lookup
         self._check_joins(select, relations)
         if select.args.get("limit") or select.args.get("offset"):
             raise NotProvable("a LIMIT over keyed rows")
@@ -165,11 +205,52 @@ class _Checker:
                 raise NotProvable(f"a SELECT over keyed rows that does not carry {column} from them")
         return KEYED
 
+    def _lookup_kind(self, select, relations: list[_Relation]) -> _Lookup | None:
+        """The lookup this SELECT is (`SELECT DISTINCT v FROM keyed`, or `SELECT v, f(v) FROM
+        lookup`), None when it is not one. Its rows carry no key: it is only kept keyed by the
+        join back to its source (_check_lookup_join)."""
+        exp = self.exp
+        if len(relations) != 1 or any(
+            select.args.get(part) for part in ("where", "group", "having", "qualify", "limit", "offset", "windows")
+        ):
+            return None
+        if any(True for _ in self._own(select, exp.AggFunc)) or any(True for _ in self._own(select, exp.Window)):
+            return None
+        relation, projections = relations[0], select.expressions
+        plain = [p.unalias() for p in projections if isinstance(p.unalias(), exp.Column)]
+        distinct = select.args.get("distinct")
+        if relation.kind == KEYED and relation.name and distinct is not None and distinct.args.get("on") is None:
+            if len(plain) == len(projections) and all(p.alias_or_name == p.unalias().name for p in projections):
+                return _Lookup(relation.name, tuple(p.alias_or_name for p in projections))
+            return None
+        if isinstance(relation.kind, _Lookup) and distinct is None:
+            carried = {
+                p.alias_or_name
+                for p in projections
+                if isinstance(p.unalias(), exp.Column) and p.alias_or_name == p.unalias().name
+            }
+            if not set(relation.kind.columns) <= carried:
+                return None
+            for projection in projections:
+                for node in projection.walk():
+                    if isinstance(node, exp.Rand | exp.Subquery) or (
+                        isinstance(node, exp.Func)
+                        and (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower() in _NOT_DETERMINISTIC
+                    ):
+                        return None
+            return relation.kind
+        return None
+
     def _check_joins(self, select, relations: list[_Relation]) -> None:
+        if isinstance(relations[0].kind, _Lookup):
+            raise NotProvable(f"{relations[0].alias}, a lookup of distinct values, read as the rows themselves")
         restricted = relations[0].kind == KEYED
         for place, join in enumerate(select.args.get("joins") or [], start=1):
             relation = relations[place]
             side, kind = join.args.get("side") or "", join.args.get("kind") or ""
+            if isinstance(relation.kind, _Lookup):
+                self._check_lookup_join(join, relation, relations[:place], side or kind)
+                continue
             if relation.kind == KEYED and any(other.kind == KEYED for other in relations[:place]):
                 self._check_key_join(join, relation, relations)
             if side == "FULL":
@@ -180,6 +261,27 @@ class _Checker:
                 restricted = restricted or relation.kind == KEYED
         if not restricted:
             raise NotProvable("rows read whole are kept by an outer join even where no keyed row matches")
+
+    def _check_lookup_join(self, join, lookup: _Relation, before: list[_Relation], how: str) -> None:
+        """A lookup joined (inner or left) back to a relation of its source on every column it maps."""
+        exp = self.exp
+        if how not in ("", "INNER", "LEFT"):
+            raise NotProvable(f"{lookup.alias}, a lookup of distinct values, joined other than inner or left")
+        condition = join.args.get("on")
+        parts = condition.flatten() if isinstance(condition, exp.And) else [condition]
+        sources = {r.alias for r in before if r.name == lookup.kind.source and r.kind == KEYED}
+        for column in lookup.kind.columns:
+            if not any(
+                isinstance(part, exp.EQ)
+                and {(side.table, side.name) for side in (part.this, part.expression) if isinstance(side, exp.Column)}
+                & {(lookup.alias, column)}
+                and any(
+                    isinstance(side, exp.Column) and side.table in sources and side.name == column
+                    for side in (part.this, part.expression)
+                )
+                for part in parts
+            ):
+                raise NotProvable(f"{lookup.alias} is not joined back to {lookup.kind.source} on {column}")
 
     def _check_key_join(self, join, relation: _Relation, relations: list[_Relation]) -> None:
         using = {identifier.name for identifier in join.args.get("using") or []}

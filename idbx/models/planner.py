@@ -34,6 +34,7 @@ class Step:
     views_between: tuple[str, ...] = ()  # merge: the views it reads through, whose definitions it depends on
     keys_wanted: tuple[str, ...] = ()  # the columns by which merged readers need its changed rows
     content_hashed: bool = False  # a table read whole by a merged model: compared by its rows
+    by_course: bool = False  # partitions: a course's rows depend on its events alone (merge_rule.py)
     refused: str = ""  # why it cannot be built (the build fails it, naming this)
 
     @property
@@ -88,7 +89,14 @@ def _step(project: Project, model: Model) -> Step:
         keyed = tuple(ref for ref in read if is_keyed(project, model, ref))
         return Step(model, MERGE, read, keyed=keyed, views_between=views, keys_wanted=keys_wanted)
     if model.materialized == settings.INCREMENTAL:
-        return Step(model, PARTITIONS, read, keys_wanted=keys_wanted, refused=_incremental_refusal(project, model))
+        return Step(
+            model,
+            PARTITIONS,
+            read,
+            keys_wanted=keys_wanted,
+            by_course=model.name in project.by_course,
+            refused=_incremental_refusal(project, model),
+        )
     content = any(set(model.grain) <= set(reader.merge_by) for reader in readers)
     return Step(model, TABLE, read, keys_wanted=keys_wanted, content_hashed=content)
 
@@ -113,6 +121,7 @@ class Decision:
     why: str
     days: frozenset[str] | None = None
     files: tuple[str, ...] = ()  # partitions: the event files to read
+    added: tuple[str, ...] | None = None  # partitions: the new files, when no other file changed
     keys_from: tuple[str, ...] | None = None  # merge: the inputs whose changed keys are recomputed
 
 
@@ -150,7 +159,13 @@ def decide_days(
     if not days:
         return Decision(False, "no log file new, changed or removed")
     files = incremental.files_holding(partition_by, now, days)
-    return Decision(True, f"{len(days)} day(s) that new, changed or removed log files hold", frozenset(days), tuple(files))
+    return Decision(
+        True,
+        f"{len(days)} day(s) that new, changed or removed log files hold",
+        frozenset(days),
+        tuple(files),
+        added=incremental.added_files(previous_files, now),
+    )
 
 
 def decide_merge(

@@ -10,7 +10,7 @@ import pytest
 
 from idbx.errors import ModelError
 from idbx.models import settings
-from idbx.models.merge_rule import merge_rule_violation
+from idbx.models.merge_rule import merge_rule_violation, rows_by_course_violation
 from idbx.models.project import parse_model, read_project
 
 COLUMNS = ["course_key", "learner_id", "n"]
@@ -53,6 +53,11 @@ def violation(sql: str, *views) -> str | None:
         "SELECT course_key, learner_id, count(*) AS n FROM a GROUP BY 1, 2",
         # Whole inputs in a subquery of an expression, or per course.
         "SELECT course_key, learner_id, n FROM daily WHERE course_key IN (SELECT course_key FROM runs)",
+        # A value mapped once per distinct value of the rows, joined back to them (a pseudonym lookup).
+        "WITH ids AS (SELECT learner_id, upper(learner_id) AS shown FROM (SELECT DISTINCT learner_id FROM daily) AS l) "
+        "SELECT d.course_key, d.learner_id, length(ids.shown) AS n FROM daily AS d JOIN ids ON ids.learner_id = d.learner_id",
+        "WITH ids AS (SELECT DISTINCT learner_id FROM daily) "
+        "SELECT d.course_key, d.learner_id, d.n FROM daily AS d LEFT JOIN ids AS i ON d.learner_id = i.learner_id",
     ],
 )
 def test_a_model_whose_keys_depend_on_their_own_rows_passes(sql):
@@ -69,9 +74,19 @@ def test_a_model_whose_keys_depend_on_their_own_rows_passes(sql):
         ),
         ("SELECT 'x' AS course_key, learner_id, n FROM daily", "does not carry course_key"),
         (
-            "WITH courses AS (SELECT DISTINCT course_key FROM daily) "
+            "WITH courses AS (SELECT DISTINCT course_key FROM daily WHERE n > 5) "
             "SELECT d.course_key, d.learner_id, 1 AS n FROM daily AS d JOIN courses AS c ON c.course_key = d.course_key",
             "in courses: a SELECT over keyed rows that does not carry learner_id",
+        ),
+        (  # a lookup of distinct values joined to other rows than those it was made from
+            "WITH courses AS (SELECT DISTINCT course_key FROM daily) "
+            "SELECT p.course_key, p.learner_id, 1 AS n FROM profiles AS p JOIN courses AS c ON c.course_key = p.course_key",
+            "c is not joined back to daily on course_key",
+        ),
+        (
+            "WITH ids AS (SELECT learner_id, random() AS r FROM (SELECT DISTINCT learner_id FROM daily) AS l) "
+            "SELECT d.course_key, d.learner_id, i.r AS n FROM daily AS d JOIN ids AS i ON i.learner_id = d.learner_id",
+            "in ids: l, a lookup of distinct values, read as the rows themselves",
         ),
         (
             "SELECT d.course_key, d.learner_id, p.n FROM daily AS d JOIN profiles AS p ON p.course_key = d.course_key",
@@ -127,7 +142,7 @@ def test_a_project_with_a_model_that_breaks_the_rule_is_refused_naming_it(tmp_pa
         read_project(root)
     assert str(refused.value) == (
         "idbx/sql/marts/person_course.sql: merge_by [course_key, learner_key] cannot be checked key by key: "
-        "in forum_dump_courses: a SELECT over keyed rows that does not carry learner_key from them"
+        "forum_dump_courses is not joined back to int__tables__learner_course on course_key"
     )
 
 
@@ -142,5 +157,39 @@ def test_a_rule_proven_before_is_checked_again_when_what_the_model_reads_changes
     assert "merge_by proven" not in " ".join(read_project(root, parsed=parsed).models["person_course"].refs)
     posts = root / "staging" / "stg__edx__forum_posts.sql"
     posts.write_text(posts.read_text().replace("materialized: view", "materialized: table"), encoding="utf-8")
-    with pytest.raises(ModelError, match="person_course.sql: .*in forum_dump_courses: a SELECT over keyed rows"):
+    with pytest.raises(ModelError, match="person_course.sql: .*forum_dump_courses is not joined back to stg__edx__forum_posts"):
         read_project(root, parsed=parsed)
+
+
+def test_event_models_whose_rows_of_a_course_depend_on_its_events_alone_are_told():
+    parsed: dict[str, list[str]] = {}
+    project = read_project(settings.sql_root(), parsed=parsed)
+    by_day = {name for name, m in project.models.items() if m.partition_by == settings.EVENT_DATE}
+    video = "int__events__learner_video_viewings_day"  # numbers every video of every course in one window
+    assert project.by_course == by_day - {video} and len(project.by_course) == 8
+    assert "a window over keyed rows whose PARTITION BY lacks course_key" in rows_by_course_violation(project.models, video)
+    verdicts = [ref for found in parsed.values() for ref in found if ref.startswith("rows by course ")]
+    assert len(verdicts) == 9 and sum(verdict.endswith(" no") for verdict in verdicts) == 1
+    again = read_project(settings.sql_root(), parsed=parsed)  # told again from what was remembered
+    assert again.by_course == project.by_course
+    assert not any("rows by course" in ref for m in again.models.values() for ref in m.refs)
+
+
+@pytest.mark.parametrize(
+    "sql, reason",
+    [
+        ("SELECT course_key, count(*) OVER () AS n FROM events", "a window over keyed rows whose PARTITION BY lacks course_key"),
+        ("SELECT 'x' AS course_key, count(*) AS n FROM events GROUP BY 1", "GROUP BY without course_key"),
+        (
+            "WITH e AS (SELECT course_key, user_id FROM events), "
+            "f AS (SELECT DISTINCT user_id FROM events WHERE event_type = 'x') "
+            "SELECT e.course_key, e.user_id FROM e JOIN f ON f.user_id = e.user_id",
+            "in f: a SELECT over keyed rows that does not carry course_key",
+        ),
+    ],
+)
+def test_an_event_model_reading_other_courses_events_is_recomputed_by_day(sql, reason):
+    project = read_project()
+    models = dict(project.models) | {"x": model("x", sql, columns=["course_key", "n"])}
+    found = rows_by_course_violation(models, "x")
+    assert found and found.startswith("rows by course cannot be told from the SQL: ") and reason in found

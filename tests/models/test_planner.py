@@ -144,6 +144,17 @@ def test_the_days_to_recompute_are_those_new_or_changed_files_hold():
     assert planner.decide_days("event_date", False, "d", now, "d", True, before).days == {"2016-07-02", "2016-07-07"}
 
 
+def test_only_files_added_say_the_new_events_are_theirs():
+    """By course (a model that proves it) only when new files are all that changed: a file
+    rewritten or removed took events of courses no file now shows."""
+    before = {DAY_1: File(10, 1, {"2016-07-01": 5})}
+    now = before | {DAY_7: File(20, 2, {"2016-07-07": 3, "2016-07-02": 1})}
+    assert planner.decide_days("event_date", False, "d", before, "d", True, now).added == (DAY_7,)
+    rewritten = {DAY_1: File(11, 3, {"2016-07-01": 6}), DAY_7: now[DAY_7]}
+    assert planner.decide_days("event_date", False, "d", before, "d", True, rewritten).added is None
+    assert planner.decide_days("event_date", False, "d", now, "d", True, before).added is None  # the 7th removed
+
+
 def test_a_merged_model_is_recomputed_by_key_only_when_every_change_is_known_by_key(project):
     step = {s.name: s for s in planner.plan_build(project, list(project.models.values())).steps}["learners"]
     before = {"int_day": "1", "int_runs": "r"}
