@@ -16,19 +16,19 @@ changed rows a merged model needs keeps their keys in a table of the build's dat
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from idbx.errors import ModelError
 from idbx.lake import catalog
 from idbx.lake.store import Lake
 from idbx.models import checks, planner, settings, writer
+from idbx.models.day_scope import NewEvents
 from idbx.models.inputs import BuildInputs, digest
 from idbx.models.outcome import BUILT, UNCHANGED, ModelOutcome
 from idbx.models.planner import Step
 from idbx.models.session import DuckSession
 from idbx.models.state import BuildState, ModelState
-from idbx.quoting import quote_ident, sql_string
+from idbx.quoting import quote_ident
 
 
 class Executors:
@@ -44,8 +44,7 @@ class Executors:
         self.changes: dict[str, tuple[tuple[str, ...], str]] = {}
         # What the merged models were built from (their state is off the lake's while this build runs).
         self.merged_before: dict[str, ModelState] = {}
-        self._courses: dict[tuple, set[str | None]] = {}  # (new event files, days) -> their courses
-        self._courses_lock = threading.Lock()
+        self.new_events = NewEvents(lake)  # the courses and learners new event files hold
 
     def run(self, step: Step, folder: Path, outcome: ModelOutcome) -> None:
         {planner.TABLE: self.table, planner.PARTITIONS: self.partitions, planner.MERGE: self.merge}[step.executor](
@@ -109,11 +108,10 @@ class Executors:
             now,
         )
         if decision.recompute:
-            written, removed, courses = self._write_days(step, folder, decision, outcome)
+            written, removed, of_what = self._write_days(step, folder, decision, outcome)
             outcome.status = BUILT
             what = "event" if model.partition_by == settings.EVENT_DATE else "log"
-            scope = f"every {what} day" if decision.days is None else f"{len(decision.days)} {what} day(s)"
-            scope += "" if courses is None else f" of {courses} course(s)"
+            scope = f"every {what} day" if decision.days is None else f"{len(decision.days)} {what} day(s){of_what}"
             outcome.notes.append(f"recomputed {scope}: {written} partition(s) written, {removed} removed")
         else:
             outcome.status, outcome.rows = UNCHANGED, previous.rows
@@ -122,60 +120,44 @@ class Executors:
         self.state.models[model.name] = ModelState(definition, dict(now))
         self.inputs.outputs[model.name] = digest(definition, self.inputs.events_fingerprint())
 
-    def _write_days(
-        self, step: Step, folder: Path, decision: planner.Decision, outcome: ModelOutcome
-    ) -> tuple[int, int, int | None]:
+    def _write_days(self, step: Step, folder: Path, decision: planner.Decision, outcome: ModelOutcome) -> tuple[int, int, str]:
         """The model over the events of the decided days (its `events` view for this step), written
-        by day; the keys of the rows that changed kept when merged models need them. A model whose
-        rows of a course depend on that course's events alone (`step.by_course`), when new files
-        are all that changed, is recomputed for the courses they hold, the other courses' rows of
-        those days kept as they are: a day's late events touch the courses running, not all."""
+        by day; the keys of the rows that changed kept when merged models need them. When new files
+        are all that changed, a model whose rows are by course or by learner is recomputed for
+        those the files hold, its other rows of the days kept as written (day_scope.py)."""
         model, days = step.model, decision.days
         scan = catalog.events_select(catalog.events_scan([self.lake.root / rel for rel in decision.files]))
         if days is not None and model.partition_by == settings.EVENT_DATE:
             listed = ", ".join(f"DATE '{day}'" for day in sorted(days))
             scan = f"SELECT * FROM ({scan}) AS events WHERE CAST(time AS DATE) IN ({listed})"
-        of_courses, courses = "true", None
-        if step.by_course and days is not None and decision.added is not None:
-            found = self._courses_in(decision.added, days)
-            of_courses, courses = _of_courses(found), len(found)
-            scan = f"SELECT * FROM ({scan}) AS events WHERE {of_courses}"
+        scope = self.new_events.scope(self.con, step, decision)
+        if not scope.whole_days:
+            scan = f"SELECT events.* FROM ({scan}) AS events {scope.events}"
         key_columns = step.keys_wanted if days is not None else ()
         before = f"_before__{model.name}"  # the rows of these days before, to tell which rows changed
         days_before = writer.partitions_scan(folder, model.partition_by, days) if days is not None else ""
-        tables = {before: f"SELECT * FROM ({days_before}) AS rows WHERE {of_courses}"} if key_columns else {}
+        tables = {before: f"SELECT rows.* FROM ({days_before}) AS rows {scope.recomputed}"} if key_columns else {}
         with self.session.scoped_views({settings.EVENTS_SOURCE: scan}, tables):
             self.session.bind(model)
             select = self.session.select(model, None)
-            if of_courses != "true":
+            if not scope.whole_days:
                 select = (
                     f"SELECT * FROM ({select}) AS recomputed UNION ALL BY NAME "
-                    f"SELECT * FROM ({days_before}) AS kept WHERE NOT coalesce({of_courses}, false)"
+                    f"SELECT rows.* FROM ({days_before}) AS rows {scope.kept}"
                 )
             check = self._check(step, outcome)
             written, removed = writer.write_partitions(self.con, self.lake, select, folder, model.partition_by, days, check)
             if key_columns:
-                after = f"SELECT * FROM ({writer.partitions_scan(folder, model.partition_by, days)}) AS rows WHERE {of_courses}"
+                after = (
+                    f"SELECT rows.* FROM ({writer.partitions_scan(folder, model.partition_by, days)}) AS rows {scope.recomputed}"
+                )
                 self._record_changes(
                     model.name,
                     key_columns,
                     f"(SELECT * FROM {quote_ident(before)} EXCEPT {after}) "
                     f"UNION ALL ({after} EXCEPT SELECT * FROM {quote_ident(before)})",
                 )
-        return written, removed, courses
-
-    def _courses_in(self, files: tuple[str, ...], days: frozenset[str]) -> set[str | None]:
-        """The courses of these event files' events of these days (NULL for events of none),
-        found once per build for the models that ask."""
-        with self._courses_lock:
-            if (files, days) not in self._courses:
-                listed = ", ".join(f"DATE '{day}'" for day in sorted(days))
-                scan = catalog.events_scan([self.lake.root / rel for rel in files])
-                found = self.con.execute(
-                    f"SELECT DISTINCT course_key FROM {scan} WHERE CAST(time AS DATE) IN ({listed})"
-                ).fetchall()
-                self._courses[(files, days)] = {course for (course,) in found}
-            return self._courses[(files, days)]
+        return written, removed, scope.what
 
     def _record_changes(self, name: str, columns: tuple[str, ...], rows: str) -> None:
         """Keep the keys of the rows (a SELECT) that this build changed in model `name`, for the merged models."""
@@ -255,13 +237,3 @@ class Executors:
     def _output_scan(self, name: str) -> str:
         model = self.project.models[name]
         return writer.output_scan(self.lake.root / model.output_folder / name)
-
-
-def _of_courses(courses: set[str | None]) -> str:
-    """A predicate on course_key: one of these courses (None: no course)."""
-    column = quote_ident(settings.MERGED_PARTITION)
-    named = sorted(course for course in courses if course is not None)
-    parts = [f"{column} IN ({', '.join(sql_string(course) for course in named)})"] if named else []
-    if None in courses:
-        parts.append(f"{column} IS NULL")
-    return "(" + " OR ".join(parts) + ")" if parts else "false"

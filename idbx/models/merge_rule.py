@@ -36,6 +36,8 @@ from dataclasses import dataclass
 
 from idbx.models import settings
 
+# Raised when what the rule accepts changes: the verdicts remembered with the parsed SQL are then told again.
+RULE_VERSION = 2
 KEYED = "keyed"
 WHOLE = "whole"
 
@@ -46,10 +48,12 @@ class NotProvable(Exception):
 
 @dataclass(frozen=True)
 class _Lookup:
-    """The kind of a lookup made from the keyed relation named `source`, by its `columns`."""
+    """The kind of a lookup made from the keyed relation named `source`, by its `columns`; what
+    it maps them to (`images`: each output column and its expression, unqualified SQL)."""
 
     source: str
     columns: tuple[str, ...]
+    images: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,34 @@ def rows_by_course_violation(models: Mapping, name: str) -> str | None:
     return None
 
 
+def rows_by_learner_violation(models: Mapping, name: str) -> str | None:
+    """Why event model `name`'s rows of one learner in a course may depend on other learners'
+    events; None when they depend on that learner's events in that course alone (the events keyed
+    by course_key and user_id, the rows naming the learner by learner_key, their pseudonym)."""
+    from idbx.privacy import pseudonym  # loads DuckDB: only when no verdict was remembered
+
+    key = (settings.MERGED_PARTITION, settings.EVENT_LEARNER)
+    of_learner = _unqualified_sql(_parse(f"SELECT {pseudonym.MACRO}({settings.EVENT_LEARNER})").expressions[0])
+    image = {settings.EVENT_LEARNER: (settings.LEARNER_KEY, of_learner)}
+    checker = _Checker(models, key, keyed_sources={settings.EVENTS_SOURCE}, key_images=image)
+    try:
+        if checker.query_kind(_parse(models[name].sql), {}) != KEYED:
+            raise NotProvable(f"its rows do not carry {', '.join(key)} from the events")
+    except NotProvable as exc:
+        return f"rows by learner cannot be told from the SQL: {exc}"
+    return None
+
+
+def _unqualified_sql(node) -> str:
+    """An expression's SQL with its columns unqualified: `f(t.v)` and `f(v)` read alike."""
+    from sqlglot import exp
+
+    bare = node.copy()
+    for column in bare.find_all(exp.Column):
+        column.set("table", None)
+    return bare.sql(dialect="duckdb")
+
+
 def _parse(sql: str):
     import sqlglot  # 0.5 s to import: only when a project with merged models is read
 
@@ -94,14 +126,27 @@ def _parse(sql: str):
 
 
 class _Checker:
-    def __init__(self, models: Mapping, key: tuple[str, ...], keyed_sources: frozenset[str] | set[str] = frozenset()):
+    def __init__(
+        self,
+        models: Mapping,
+        key: tuple[str, ...],
+        keyed_sources: frozenset[str] | set[str] = frozenset(),
+        key_images: Mapping[str, tuple[str, str]] | None = None,
+    ):
         from sqlglot import exp
 
         self.exp = exp
         self.models = models
         self.key = key
         self.keyed_sources = keyed_sources  # lake sources that hold every key column
+        # A key column a SELECT may carry as its image instead: (column name, its expression of
+        # the key column) taken from a lookup of the key column joined back to its rows.
+        self.key_images = key_images or {}
         self._views: dict[str, str] = {}
+        # Per CTE: the relations whose rows it carries (`r.*`), its own rows one of theirs each,
+        # directly or not, and the columns it does not carry as they were: a lookup of one of them
+        # by other columns may be joined back to it.
+        self._rows_of: dict[str, dict[str, frozenset[str]]] = {}
 
     # -- what each relation is ---------------------------------------------------------------
 
@@ -130,6 +175,7 @@ class _Checker:
                     ctes[cte.alias_or_name] = self.query_kind(cte.this, ctes)
                 except NotProvable as exc:
                     raise NotProvable(f"in {cte.alias_or_name}: {exc}") from None
+                self._rows_of[cte.alias_or_name] = self._rows_taken_from(cte.this, ctes)
         if isinstance(query, exp.Subquery):
             return self.query_kind(query.this, ctes)
         if isinstance(query, exp.SetOperation):
@@ -238,7 +284,8 @@ class _Checker:
                         and (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower() in _NOT_DETERMINISTIC
                     ):
                         return None
-            return relation.kind
+            images = tuple((p.alias_or_name, _unqualified_sql(p.unalias())) for p in projections)
+            return _Lookup(relation.kind.source, relation.kind.columns, images)
         return None
 
     def _check_joins(self, select, relations: list[_Relation]) -> None:
@@ -262,6 +309,39 @@ class _Checker:
         if not restricted:
             raise NotProvable("rows read whole are kept by an outer join even where no keyed row matches")
 
+    def _rows_taken_from(self, query, ctes: dict[str, str]) -> dict[str, frozenset[str]]:
+        """The relations a SELECT's rows are each one row of, carried by a star (`r.*`, or `*` over
+        one relation), with those they are rows of in turn: for each, the columns not carried as
+        they were (left out of the star, replaced, or named again). Its rows' values of the
+        other columns are then among that relation's, key by key."""
+        exp = self.exp
+        if not isinstance(query, exp.Select) or query.args.get("group") or query.args.get("distinct"):
+            return {}
+        relations = self._relations(query, ctes)
+        aliases = {relation.alias: relation.name for relation in relations if relation.kind == KEYED and relation.name}
+        named = {projection.alias_or_name for projection in query.expressions if not isinstance(projection.unalias(), exp.Star)}
+        taken: dict[str, frozenset[str]] = {}
+        for projection in query.expressions:
+            star = (
+                projection
+                if isinstance(projection, exp.Star)
+                else projection.this
+                if isinstance(projection, exp.Column)
+                else None
+            )
+            if not isinstance(star, exp.Star) or star.args.get("replace") or star.args.get("rename"):
+                continue
+            table = (
+                projection.table if isinstance(projection, exp.Column) else (relations[0].alias if len(relations) == 1 else None)
+            )
+            if table not in aliases:
+                continue
+            lost = frozenset(named | {item.name for item in star.args.get("except_") or []})
+            name = aliases[table]
+            for ancestor, before in [(name, frozenset()), *self._rows_of.get(name, {}).items()]:
+                taken[ancestor] = taken.get(ancestor, frozenset()) | before | lost
+        return taken
+
     def _check_lookup_join(self, join, lookup: _Relation, before: list[_Relation], how: str) -> None:
         """A lookup joined (inner or left) back to a relation of its source on every column it maps."""
         exp = self.exp
@@ -269,7 +349,13 @@ class _Checker:
             raise NotProvable(f"{lookup.alias}, a lookup of distinct values, joined other than inner or left")
         condition = join.args.get("on")
         parts = condition.flatten() if isinstance(condition, exp.And) else [condition]
-        sources = {r.alias for r in before if r.name == lookup.kind.source and r.kind == KEYED}
+        source, columns = lookup.kind.source, set(lookup.kind.columns)
+        sources = {
+            r.alias
+            for r in before
+            if r.kind == KEYED
+            and (r.name == source or (source in self._rows_of.get(r.name, {}) and not columns & self._rows_of[r.name][source]))
+        }
         for column in lookup.kind.columns:
             if not any(
                 isinstance(part, exp.EQ)
@@ -359,6 +445,18 @@ class _Checker:
                     return True
             elif projection.alias_or_name == column and self._is_key(projection.unalias(), column, relations):
                 return True
+        if column in self.key_images:  # the key's image from a lookup of it, joined back (_check_lookup_join)
+            name, expression = self.key_images[column]
+            lookups = {r.alias: r.kind for r in relations if isinstance(r.kind, _Lookup) and column in r.kind.columns}
+            for projection in select.expressions:
+                node = projection.unalias()
+                if (
+                    projection.alias_or_name == name
+                    and isinstance(node, exp.Column)
+                    and node.table in lookups
+                    and (name, expression) in lookups[node.table].images
+                ):
+                    return True
         return False
 
     def _is_key(self, node, column: str, relations: list[_Relation], qualified: bool = False) -> bool:

@@ -26,15 +26,22 @@ import yaml
 
 from idbx.errors import ModelError
 from idbx.models import settings
-from idbx.models.merge_rule import merge_rule_violation, rows_by_course_violation
+from idbx.models.merge_rule import (
+    RULE_VERSION,
+    merge_rule_violation,
+    rows_by_course_violation,
+    rows_by_learner_violation,
+)
 
 # Beside the tables a merged model's SQL reads, in `parsed`: the merge_by rule held for this
 # SQL when the models it reads were as hashed here (no need to import sqlglot to check it again).
 _PROVEN = "merge_by proven "
-# Beside an event model's tables: whether its rows of a course depend on that course's events
-# alone, told for this SQL when the views it reads were as hashed here.
+# Beside an event model's tables: whether its rows of a course (of a learner in a course) depend
+# on that course's (that learner's) events alone, told for this SQL when the views it reads were as
+# hashed here.
 _BY_COURSE = "rows by course "
-_MARKERS = (_PROVEN, _BY_COURSE)
+_BY_LEARNER = "rows by learner "
+_MARKERS = (_PROVEN, _BY_COURSE, _BY_LEARNER)
 # `parsed` of every project this process has read: a process that builds many lakes (a flow
 # run's, the tests') parses each model's SQL once, not once per lake (0.3-0.5 s a build).
 _PARSED_IN_PROCESS: dict[str, list[str]] = {}
@@ -250,9 +257,11 @@ class Project:
 
     models: dict[str, Model]
     _upstream: dict[str, set[str]] = field(default_factory=dict, repr=False)
-    # The event models whose rows of a course depend on that course's events alone (told by
-    # read_project): recomputed for the courses new event files hold.
+    # The event models whose rows of a course depend on that course's events alone, and those
+    # whose rows of a learner in a course depend on that learner's events there (told by
+    # read_project): recomputed for the courses, or the learners of a day, new event files hold.
     by_course: frozenset[str] = frozenset()
+    by_learner: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         self.models = {name: self.models[name] for name in _dependency_order(self.models)}
@@ -272,28 +281,31 @@ class Project:
                 raise ModelError(model.label, reason)
             found[:] = [ref for ref in found if not ref.startswith(_PROVEN)] + [proven]
 
-    def tell_rows_by_course(self, parsed: dict[str, list[str]]) -> None:
-        """Which models partitioned by event day are recomputed by course (`by_course`); what was
-        told is remembered in `parsed` either way (a model may be refused: it is then recomputed
-        by day, every course)."""
-        told = set()
-        for model in self.models.values():
-            if model.partition_by != settings.EVENT_DATE:
-                continue
-            context = _BY_COURSE + self._context(model, settings.MERGED_PARTITION)
-            found = parsed.setdefault(model.sql_hash, [])
-            known = [ref for ref in found if ref.startswith(context)]
-            if not known:
-                verdict = "no" if rows_by_course_violation(self.models, model.name) else "yes"
-                known = [f"{context} {verdict}"]
-                found[:] = [ref for ref in found if not ref.startswith(_BY_COURSE)] + known
-            if known[0].endswith(" yes"):
-                told.add(model.name)
-        self.by_course = frozenset(told)
+    def tell_rows_by_key(self, parsed: dict[str, list[str]]) -> None:
+        """Which models partitioned by event day are recomputed by course (`by_course`), and which
+        by learner of a course (`by_learner`); what was told is remembered in `parsed` either way
+        (a model may be refused: it is then recomputed by day, every course or every learner)."""
+        for marker, violation, attribute in (
+            (_BY_COURSE, rows_by_course_violation, "by_course"),
+            (_BY_LEARNER, rows_by_learner_violation, "by_learner"),
+        ):
+            told = set()
+            for model in self.models.values():
+                if model.partition_by != settings.EVENT_DATE:
+                    continue
+                context = marker + self._context(model, marker)
+                found = parsed.setdefault(model.sql_hash, [])
+                known = [ref for ref in found if ref.startswith(context)]
+                if not known:
+                    known = [f"{context} {'no' if violation(self.models, model.name) else 'yes'}"]
+                    found[:] = [ref for ref in found if not ref.startswith(marker)] + known
+                if known[0].endswith(" yes"):
+                    told.add(model.name)
+            setattr(self, attribute, frozenset(told))
 
     def _context(self, model: Model, key: str) -> str:
         """A hash of what a rule's verdict on `model` rests on: the key, and every model it reads."""
-        context = hashlib.sha256(key.encode())
+        context = hashlib.sha256(f"{RULE_VERSION} {key}".encode())
         for name in sorted({model.name} | self.upstream(model.name)):
             read = self.models[name]
             context.update(repr((name, read.materialized, sorted(read.columns), read.sql_hash)).encode())
@@ -369,6 +381,6 @@ def read_project(root: Path | None = None, parsed: dict[str, list[str]] | None =
         del known[stale]
     project = Project(models)
     project.check_merge_rule(known)
-    project.tell_rows_by_course(known)
+    project.tell_rows_by_key(known)
     _PARSED_IN_PROCESS.update((digest, list(found)) for digest, found in known.items())
     return project

@@ -31,6 +31,8 @@ PARTITION_COLUMNS = (EVENT_DATE, LOG_DATE)
 MERGED_PARTITION = "course_key"
 # Incremental models read the events through this staging view and nothing else.
 EVENTS_SOURCE = "events"
+# The events' learner (edX's user id): an event model's rows name it by its LEARNER_KEY.
+EVENT_LEARNER = "user_id"
 REGISTRY_SOURCE = "course_registry"
 # One row per learner and course run, what MongoDB's learners collection holds: the learner ids a
 # change of pseudonym key replaces are counted there.

@@ -178,7 +178,7 @@ def test_a_merged_model_recomputed_by_key_is_checked(tmp_path):
     tiny_lake.events(lake, date(2016, 7, 7), [scenario.ev(1, "play_video", scenario.t(7, 8, 0))])
     summary = build(lake, select=["zz_above"], project=read_project(root))
     assert summary.outcome("int__events__learner_course_day").notes == [
-        "recomputed 1 event day(s) of 1 course(s): 1 partition(s) written, 0 removed"
+        "recomputed 1 event day(s) of 1 learner(s): 1 partition(s) written, 0 removed"
     ]
     merged = summary.outcome("zz_merged")
     assert merged.status == FAILED

@@ -137,7 +137,7 @@ def test_a_late_event_updates_its_own_day_and_nothing_else(scenario_lake, tmp_pa
     summary = build(lake, registry_path=registry)
     daily = summary.outcome(DAILY)
     assert daily.status == BUILT and daily.notes == [
-        "recomputed 2 event day(s) of 1 course(s): 2 partition(s) written, 0 removed"
+        "recomputed 2 event day(s) of 1 learner(s): 2 partition(s) written, 0 removed"
     ]
     # Per log day: only the new file is counted.
     assert summary.outcome("int__lake__event_file_rows").notes == ["recomputed 1 log day(s): 1 partition(s) written, 0 removed"]
@@ -163,22 +163,32 @@ def test_a_late_event_updates_its_own_day_and_nothing_else(scenario_lake, tmp_pa
     assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full"))
 
 
-def test_a_late_event_recomputes_its_course_of_the_day_and_keeps_the_other_courses(scenario_lake, tmp_path):
-    """The 3rd holds events of courses A, B and C. A later log brings one more event of A on the
-    3rd and one of no course: the 3rd is recomputed for A and for no course; B's and C's rows of
-    the 3rd are kept as they were, and every table is the full refresh's."""
+def test_a_late_event_recomputes_its_learner_of_the_day_and_keeps_the_other_rows(scenario_lake, tmp_path):
+    """The 3rd holds events of learners 2, 4 and 5 in course A, and of courses B and C. A later log
+    brings one more event of learner 4 in A on the 3rd and one of no course: the models by learner
+    recompute learner 4's rows of the 3rd (in A and in no course), those by course A's and no
+    course's; the other rows of the 3rd are kept as they were, and every table is the full
+    refresh's."""
     lake, registry = scenario_lake
     others = (
-        f"SELECT * FROM {DAILY} WHERE event_date = DATE '2016-07-03' AND course_key IN ('rb_2016_t1', 'rc_2016_t1') ORDER BY ALL"
+        f"SELECT * FROM {DAILY} WHERE event_date = DATE '2016-07-03' "
+        f"AND NOT (course_key = 'ra_2016_t1' AND learner_key = {tiny_lake.learner_key(4)}) ORDER BY ALL"
     )
     kept = tiny_lake.rows(lake, others)
-    assert {row[0] for row in kept} == {"rb_2016_t1", "rc_2016_t1"}
+    assert {row[0] for row in kept} == {"ra_2016_t1", "rb_2016_t1", "rc_2016_t1"}
+    course_days = "SELECT * FROM int__events__course_day WHERE event_date = DATE '2016-07-03' AND course_key <> 'ra_2016_t1'"
+    kept_courses = tiny_lake.rows(lake, course_days)
+    assert len(kept_courses) == 2
     tiny_lake.events(lake, date(2016, 7, 8), [ev(4, "play_video", t(3, 19, 0)), ev(4, "seq_goto", t(3, 19, 5), course=None)])
     summary = build(lake, registry_path=registry)
-    assert summary.outcome(DAILY).notes == ["recomputed 1 event day(s) of 2 course(s): 1 partition(s) written, 0 removed"]
+    # learner 4 in course A and in no course; per course, A and no course
+    assert summary.outcome(DAILY).notes == ["recomputed 1 event day(s) of 2 learner(s): 1 partition(s) written, 0 removed"]
+    course_day = summary.outcome("int__events__course_day").notes
+    assert course_day == ["recomputed 1 event day(s) of 2 course(s): 1 partition(s) written, 0 removed"]
     # the video model numbers every course's videos in one window: every course of the day again
     assert summary.outcome("int__events__learner_video_viewings_day").notes[0].startswith("recomputed 1 event day(s):")
     assert tiny_lake.rows(lake, others) == kept
+    assert tiny_lake.rows(lake, course_days) == kept_courses
     assert tiny_lake.rows(
         lake,
         f"SELECT nplay_video FROM {DAILY} WHERE learner_key = {tiny_lake.learner_key(4)} AND event_date = DATE '2016-07-03'",
@@ -281,13 +291,19 @@ def test_a_day_of_events_from_a_log_file_named_otherwise(scenario_lake, tmp_path
         lake, date(2016, 7, 3), [ev(2, "play_video", datetime(2016, 7, 3, 20, 0))], file_name="second-source.parquet"
     )
     summary = build(lake, registry_path=registry)
-    assert summary.outcome(DAILY).notes == ["recomputed 1 event day(s) of 1 course(s): 1 partition(s) written, 0 removed"]
+    assert summary.outcome(DAILY).notes == ["recomputed 1 event day(s) of 1 learner(s): 1 partition(s) written, 0 removed"]
     assert tiny_lake.rows(
         lake, f"SELECT nplay_video FROM {DAILY} WHERE learner_key = {tiny_lake.learner_key(2)} AND event_date = DATE '2016-07-03'"
     ) == [(1,)]
     assert snapshot(lake) == snapshot(full_refresh_copy(lake, registry, tmp_path / "full"))
 
 
+# what of those days each recomputes: learners 4 and 2, course A, every course (one numbering of every video)
+ENGAGEMENT_SCOPES = {
+    "int__events__learner_engagement_day": " of 2 learner(s)",
+    "int__events__forum_votes_received_day": " of 1 course(s)",
+    "int__events__learner_video_viewings_day": "",
+}
 # day partitions written by the late log (the 2nd and the 7th; the vote is of the 2nd only)
 ENGAGEMENT_DAYS = {
     "int__events__learner_engagement_day": 2,
@@ -323,7 +339,7 @@ def test_engagement_and_video_models_take_late_and_withdrawn_events(scenario_lak
     )
     summary = build(lake, registry_path=registry)
     for name, written in ENGAGEMENT_DAYS.items():
-        scope = "2 event day(s)" + (" of 1 course(s)" if "video" not in name else "")  # the video model: every course
+        scope = "2 event day(s)" + ENGAGEMENT_SCOPES[name]
         assert summary.outcome(name).notes == [f"recomputed {scope}: {written} partition(s) written, 0 removed"], name
     assert summary.outcome("int__engagement__learner_totals").notes == [merged(2)]  # learners 4 and 2 alone
     usage = summary.outcome("int__videos__segment_usage").notes  # merged by video: v1 alone
@@ -393,10 +409,10 @@ def test_late_problem_and_courseware_events_update_the_content_marts(scenario_la
         ],
     )
     summary = build(lake, registry_path=registry)
+    # learners 1, 2, 3 and 8 (an enrolment event: no rows of theirs) in course A
     for name in ("int__events__problem_responses", "int__events__learner_block_day"):
-        assert summary.outcome(name).notes == ["recomputed 2 event day(s) of 1 course(s): 2 partition(s) written, 0 removed"], (
-            name
-        )
+        notes = summary.outcome(name).notes
+        assert notes == ["recomputed 2 event day(s) of 4 learner(s): 2 partition(s) written, 0 removed"], name
     # p1: learner 1 wrong then right (2 tries), learners 2 and 3 right at once (3's submission names no part:
     # an attempt all the same, but no answer to count).
     assert tiny_lake.rows(

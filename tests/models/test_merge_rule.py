@@ -10,7 +10,7 @@ import pytest
 
 from idbx.errors import ModelError
 from idbx.models import settings
-from idbx.models.merge_rule import merge_rule_violation, rows_by_course_violation
+from idbx.models.merge_rule import merge_rule_violation, rows_by_course_violation, rows_by_learner_violation
 from idbx.models.project import parse_model, read_project
 
 COLUMNS = ["course_key", "learner_id", "n"]
@@ -170,6 +170,16 @@ def test_event_models_whose_rows_of_a_course_depend_on_its_events_alone_are_told
     assert "a window over keyed rows whose PARTITION BY lacks course_key" in rows_by_course_violation(project.models, video)
     verdicts = [ref for found in parsed.values() for ref in found if ref.startswith("rows by course ")]
     assert len(verdicts) == 9 and sum(verdict.endswith(" no") for verdict in verdicts) == 1
+    # by learner: the per-learner ones (a course's day, its enrolment changes by the enrolled user
+    # and the votes received are not)
+    assert project.by_learner == {
+        "int__events__learner_block_day",
+        "int__events__learner_course_day",
+        "int__events__learner_course_day_location",
+        "int__events__learner_engagement_day",
+        "int__events__problem_responses",
+    }
+    assert "GROUP BY without user_id" in rows_by_learner_violation(project.models, "int__events__course_day")
     again = read_project(settings.sql_root(), parsed=parsed)  # told again from what was remembered
     assert again.by_course == project.by_course
     assert not any("rows by course" in ref for m in again.models.values() for ref in m.refs)
@@ -193,3 +203,37 @@ def test_an_event_model_reading_other_courses_events_is_recomputed_by_day(sql, r
     models = dict(project.models) | {"x": model("x", sql, columns=["course_key", "n"])}
     found = rows_by_course_violation(models, "x")
     assert found and found.startswith("rows by course cannot be told from the SQL: ") and reason in found
+
+
+LOOKUP = "pseudonyms AS (SELECT user_id, {image} AS learner_key FROM (SELECT DISTINCT user_id FROM days) AS ids)"
+JOINED_BACK = (
+    " SELECT days.course_key, pseudonyms.learner_key, days.n FROM days JOIN pseudonyms ON pseudonyms.user_id = days.user_id"
+)
+
+
+@pytest.mark.parametrize(
+    "sql, reason",
+    [
+        (  # the learner's rows, named by the pseudonym of their user id
+            "WITH days AS (SELECT course_key, user_id, count(*) AS n FROM events GROUP BY course_key, user_id), "
+            + LOOKUP.format(image="learner_pseudonym(user_id)")
+            + JOINED_BACK,
+            None,
+        ),
+        (  # named by something else than the pseudonym of the user id
+            "WITH days AS (SELECT course_key, user_id, count(*) AS n FROM events GROUP BY course_key, user_id), "
+            + LOOKUP.format(image="learner_pseudonym(user_id + 1)")
+            + JOINED_BACK,
+            "does not carry user_id",
+        ),
+        (  # a course's rows: every learner's events
+            "SELECT course_key, count(DISTINCT user_id) AS n FROM events GROUP BY course_key",
+            "GROUP BY without user_id",
+        ),
+    ],
+)
+def test_an_event_model_is_by_learner_when_its_rows_name_the_learner_whose_events_they_count(sql, reason):
+    project = read_project()
+    models = dict(project.models) | {"x": model("x", sql, columns=["course_key", "learner_key", "n"])}
+    found = rows_by_learner_violation(models, "x")
+    assert found is None if reason is None else (found and reason in found)

@@ -40,19 +40,6 @@ WITH checks AS (
     WHERE event_type = 'problem_check' AND event_source = 'server' AND user_id IS NOT NULL AND has_username AND problem_id IS NOT NULL
 ),
 
-pseudonyms AS (
-    SELECT user_id, learner_pseudonym(user_id) AS learner_key
-    FROM (SELECT DISTINCT user_id FROM checks) AS user_ids
-),
-
--- The learner key joined to the rows it was made from (a course's rows then depend on that
--- course's events alone, as idbx/models/merge_rule.py checks).
-learner_checks AS (
-    SELECT checks.*, pseudonyms.learner_key
-    FROM checks
-    JOIN pseudonyms ON pseudonyms.user_id = checks.user_id
-),
-
 parts AS (
     SELECT
         checks.*,
@@ -63,7 +50,7 @@ parts AS (
             '{"answer": "JSON", "correct": "BOOLEAN", "response_type": "VARCHAR", "variant": "VARCHAR", "question": "VARCHAR"}'
         ) AS submitted,
         json_extract(checks.problem_answers, '$."' || part.part_id || '"') AS answered
-    FROM learner_checks AS checks,
+    FROM checks,
         unnest(coalesce(nullif(json_keys(coalesce(checks.problem_submission, checks.problem_answers)), []), [''])) AS part(part_id)
     WHERE part.part_id NOT LIKE '%\_dynamath' ESCAPE '\' AND part.part_id NOT LIKE '%\_comment' ESCAPE '\'
 ),
@@ -84,12 +71,17 @@ listed AS (
         CASE WHEN json_type(answer_json) = 'ARRAY' THEN json_extract_string(answer_json, '$[*]') ELSE [json_extract_string(answer_json, '$')] END AS answer_list,
         CASE WHEN json_type(answered) = 'ARRAY' THEN json_extract_string(answered, '$[*]') ELSE [json_extract_string(answered, '$')] END AS value_list
     FROM values_of
+),
+
+pseudonyms AS (
+    SELECT user_id, learner_pseudonym(user_id) AS learner_key
+    FROM (SELECT DISTINCT user_id FROM checks) AS user_ids
 )
 
 SELECT
     listed.course_key,
     listed.course_id,
-    listed.learner_key,
+    pseudonyms.learner_key,
     listed.event_date,
     listed.time,
     -- One integer that orders submissions as (time, file, line) would, for cheap first/last picks.
@@ -122,3 +114,4 @@ SELECT
     listed.source_file,
     listed.line_number
 FROM listed
+JOIN pseudonyms ON pseudonyms.user_id = listed.user_id
