@@ -81,14 +81,9 @@ def merge_rule_violation(models: Mapping, name: str) -> str | None:
 def rows_by_course_violation(models: Mapping, name: str) -> str | None:
     """Why event model `name`'s rows of one course may depend on other courses' events; None
     when they depend on that course's events alone (the events keyed by course_key)."""
-    key = (settings.MERGED_PARTITION,)
-    checker = _Checker(models, key, keyed_sources={settings.EVENTS_SOURCE})
-    try:
-        if checker.query_kind(_parse(models[name].sql), {}) != KEYED:
-            raise NotProvable(f"its rows do not carry {key[0]} from the events")
-    except NotProvable as exc:
-        return f"rows by course cannot be told from the SQL: {exc}"
-    return None
+    return _events_keyed_violation(
+        models, name, "course", _Checker(models, (settings.MERGED_PARTITION,), {settings.EVENTS_SOURCE})
+    )
 
 
 def rows_by_learner_violation(models: Mapping, name: str) -> str | None:
@@ -100,12 +95,15 @@ def rows_by_learner_violation(models: Mapping, name: str) -> str | None:
     key = (settings.MERGED_PARTITION, settings.EVENT_LEARNER)
     of_learner = _unqualified_sql(_parse(f"SELECT {pseudonym.MACRO}({settings.EVENT_LEARNER})").expressions[0])
     image = {settings.EVENT_LEARNER: (settings.LEARNER_KEY, of_learner)}
-    checker = _Checker(models, key, keyed_sources={settings.EVENTS_SOURCE}, key_images=image)
+    return _events_keyed_violation(models, name, "learner", _Checker(models, key, {settings.EVENTS_SOURCE}, image))
+
+
+def _events_keyed_violation(models: Mapping, name: str, by: str, checker: _Checker) -> str | None:
     try:
         if checker.query_kind(_parse(models[name].sql), {}) != KEYED:
-            raise NotProvable(f"its rows do not carry {', '.join(key)} from the events")
+            raise NotProvable(f"its rows do not carry {', '.join(checker.key)} from the events")
     except NotProvable as exc:
-        return f"rows by learner cannot be told from the SQL: {exc}"
+        return f"rows by {by} cannot be told from the SQL: {exc}"
     return None
 
 
@@ -322,14 +320,8 @@ class _Checker:
         named = {projection.alias_or_name for projection in query.expressions if not isinstance(projection.unalias(), exp.Star)}
         taken: dict[str, frozenset[str]] = {}
         for projection in query.expressions:
-            star = (
-                projection
-                if isinstance(projection, exp.Star)
-                else projection.this
-                if isinstance(projection, exp.Column)
-                else None
-            )
-            if not isinstance(star, exp.Star) or star.args.get("replace") or star.args.get("rename"):
+            star = self._star(projection)
+            if star is None or star.args.get("replace") or star.args.get("rename"):
                 continue
             table = (
                 projection.table if isinstance(projection, exp.Column) else (relations[0].alias if len(relations) == 1 else None)
@@ -425,18 +417,18 @@ class _Checker:
                 if not any(self._is_key(item, column, relations) for item in partition):
                     raise NotProvable(f"a window over keyed rows whose PARTITION BY lacks {column}")
 
+    def _star(self, projection):
+        """A projection's star (`*`, or `r.*`), None when it is no star."""
+        exp = self.exp
+        star = projection if isinstance(projection, exp.Star) else projection.this if isinstance(projection, exp.Column) else None
+        return star if isinstance(star, exp.Star) else None
+
     def _carried(self, select, column: str, relations: list[_Relation]) -> bool:
         exp = self.exp
         keyed = [relation for relation in relations if relation.kind == KEYED]
         for projection in select.expressions:
-            star = (
-                projection
-                if isinstance(projection, exp.Star)
-                else projection.this
-                if isinstance(projection, exp.Column)
-                else None
-            )
-            if isinstance(star, exp.Star):
+            star = self._star(projection)
+            if star is not None:
                 excluded = {item.name for item in star.args.get("except_") or []}
                 source = projection.table if isinstance(projection, exp.Column) else None
                 if column not in excluded and (
