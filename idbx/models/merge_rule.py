@@ -156,24 +156,35 @@ class _Checker:
             return KEYED if name in self.keyed_sources else WHOLE
         if model.materialized == settings.VIEW:
             if name not in self._views:
+                outer, self._rows_of = self._rows_of, {}  # a view sees none of the model's CTEs
                 try:
                     self._views[name] = self.query_kind(_parse(model.sql), {})
                 except NotProvable as exc:
                     raise NotProvable(f"in view {name}: {exc}") from None
+                finally:
+                    self._rows_of = outer
             return self._views[name]
         return KEYED if set(self.key) <= set(model.columns) else WHOLE
 
     def query_kind(self, query, ctes: dict[str, str]) -> str:
-        exp = self.exp
         with_ = query.args.get("with_")
-        if with_:
-            ctes = dict(ctes)
+        if not with_:
+            return self._query_kind(query, ctes)
+        ctes, outer = dict(ctes), self._rows_of
+        self._rows_of = dict(outer)  # its CTEs' lineage is seen inside it only, as its CTEs are
+        try:
             for cte in with_.expressions:
                 try:
                     ctes[cte.alias_or_name] = self.query_kind(cte.this, ctes)
                 except NotProvable as exc:
                     raise NotProvable(f"in {cte.alias_or_name}: {exc}") from None
                 self._rows_of[cte.alias_or_name] = self._rows_taken_from(cte.this, ctes)
+            return self._query_kind(query, ctes)
+        finally:
+            self._rows_of = outer
+
+    def _query_kind(self, query, ctes: dict[str, str]) -> str:
+        exp = self.exp
         if isinstance(query, exp.Subquery):
             return self.query_kind(query.this, ctes)
         if isinstance(query, exp.SetOperation):
