@@ -171,7 +171,9 @@ def pending_keys(journal: list[dict]) -> list[str]:
 
 class Lake:
     def __init__(self, root: Path):
-        self.root = Path(root)
+        # Absolute: the catalog's views name the lake's files by path, and DuckDB reads a relative
+        # one from the reader's working directory, not the lake's.
+        self.root = Path(root).expanduser().absolute()
         self._guard = threading.RLock()
         self._run: LakeRun | None = None
         self._implicit = False

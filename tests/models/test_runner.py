@@ -356,3 +356,13 @@ def test_an_error_that_is_no_model_failure_ends_the_build_side_by_side():
 
     with pytest.raises(KeyboardInterrupt):
         _side_by_side(build_step)
+
+
+def test_a_lake_named_by_a_relative_path_gets_a_catalog_read_from_anywhere(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    lake = Lake(Path("lake"))
+    assert lake.root == tmp_path / "lake"
+    registry = scenario.write(lake, tmp_path)
+    assert not build(lake, registry_path=registry).failed
+    monkeypatch.chdir(tmp_path.parent)  # an analyst elsewhere: the views name the files by absolute path
+    assert tiny_lake.rows(lake, "SELECT count(*) FROM person_course")[0][0] > 0
