@@ -3,7 +3,7 @@ that changed: every row of those days, the rows of the courses the new files hol
 the learners (of a course, on a day) they hold. The other rows of those days are kept as written.
 
 A model is recomputed by course or by learner only when idbx/models/merge_rule.py shows from its
-SQL that such rows depend on those events alone (`Step.by_course`, `Step.by_learner`): a day's
+SQL that such rows depend on those events alone (`Step.rows_by`): a day's
 late events belong to a few hundred learners of the courses running, and the day's other rows
 need not be computed again. A file rewritten or removed took events no file now shows: whole days.
 """
@@ -53,21 +53,22 @@ class NewEvents:
         self._lock = threading.Lock()
 
     def scope(self, con: duckdb.DuckDBPyConnection, step: Step, decision: Decision) -> DayScope:
-        if decision.days is None or decision.added is None or not (step.by_course or step.by_learner):
+        if decision.days is None or decision.added is None or not step.rows_by:
             return WHOLE_DAYS
-        by = "learner" if step.by_learner else "course"
+        found = (step.rows_by, decision.added, decision.days)
         with self._lock:
-            if (by, decision.added, decision.days) not in self._found:
-                new = _new_events(self.lake, decision.added, decision.days)
-                made = _by_learner(con, new, len(self._found)) if by == "learner" else _by_course(con, new)
-                self._found[(by, decision.added, decision.days)] = made
-            return self._found[(by, decision.added, decision.days)]
+            if found not in self._found:
+                scan = catalog.events_scan([self.lake.root / rel for rel in decision.added])
+                new = f"SELECT * FROM {scan} WHERE {of_days(decision.days)}"
+                by_learner = step.rows_by == settings.ROWS_BY_LEARNER
+                self._found[found] = _by_learner(con, new, len(self._found)) if by_learner else _by_course(con, new)
+            return self._found[found]
 
 
-def _new_events(lake: Lake, files: tuple[str, ...], days: frozenset[str]) -> str:
+def of_days(days: frozenset[str]) -> str:
+    """A predicate on the events: their own (UTC) day is one of these."""
     listed = ", ".join(f"DATE '{day}'" for day in sorted(days))
-    scan = catalog.events_scan([lake.root / rel for rel in files])
-    return f"SELECT * FROM {scan} WHERE CAST(time AS DATE) IN ({listed})"
+    return f"CAST(time AS DATE) IN ({listed})"
 
 
 def _by_course(con: duckdb.DuckDBPyConnection, new: str) -> DayScope:

@@ -22,7 +22,7 @@ from idbx.errors import ModelError
 from idbx.lake import catalog
 from idbx.lake.store import Lake
 from idbx.models import checks, planner, settings, writer
-from idbx.models.day_scope import NewEvents
+from idbx.models.day_scope import NewEvents, of_days
 from idbx.models.inputs import BuildInputs, digest
 from idbx.models.outcome import BUILT, UNCHANGED, ModelOutcome
 from idbx.models.planner import Step
@@ -128,8 +128,7 @@ class Executors:
         model, days = step.model, decision.days
         scan = catalog.events_select(catalog.events_scan([self.lake.root / rel for rel in decision.files]))
         if days is not None and model.partition_by == settings.EVENT_DATE:
-            listed = ", ".join(f"DATE '{day}'" for day in sorted(days))
-            scan = f"SELECT * FROM ({scan}) AS events WHERE CAST(time AS DATE) IN ({listed})"
+            scan = f"SELECT * FROM ({scan}) AS events WHERE {of_days(days)}"
         scope = self.new_events.scope(self.con, step, decision)
         if not scope.whole_days:
             scan = f"SELECT events.* FROM ({scan}) AS events {scope.events}"

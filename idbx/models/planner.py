@@ -34,8 +34,7 @@ class Step:
     views_between: tuple[str, ...] = ()  # merge: the views it reads through, whose definitions it depends on
     keys_wanted: tuple[str, ...] = ()  # the columns by which merged readers need its changed rows
     content_hashed: bool = False  # a table read whole by a merged model: compared by its rows
-    by_course: bool = False  # partitions: a course's rows depend on its events alone (merge_rule.py)
-    by_learner: bool = False  # partitions: a learner's rows in a course depend on their events there alone
+    rows_by: str = ""  # partitions: the rows new files recompute of their days (project.rows_by), else whole days
     refused: str = ""  # why it cannot be built (the build fails it, naming this)
 
     @property
@@ -95,8 +94,7 @@ def _step(project: Project, model: Model) -> Step:
             PARTITIONS,
             read,
             keys_wanted=keys_wanted,
-            by_course=model.name in project.by_course,
-            by_learner=model.name in project.by_learner,
+            rows_by=project.rows_by.get(model.name, ""),
             refused=_incremental_refusal(project, model),
         )
     content = any(set(model.grain) <= set(reader.merge_by) for reader in readers)

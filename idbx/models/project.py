@@ -257,11 +257,10 @@ class Project:
 
     models: dict[str, Model]
     _upstream: dict[str, set[str]] = field(default_factory=dict, repr=False)
-    # The event models whose rows of a course depend on that course's events alone, and those
-    # whose rows of a learner in a course depend on that learner's events there (told by
-    # read_project): recomputed for the courses, or the learners of a day, new event files hold.
-    by_course: frozenset[str] = frozenset()
-    by_learner: frozenset[str] = frozenset()
+    # Per event model whose rows of a learner in a course (else of a course) depend on those events
+    # alone, told by read_project: settings.ROWS_BY_LEARNER (else ROWS_BY_COURSE). New event files
+    # recompute those rows of the days they hold, not the days whole.
+    rows_by: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.models = {name: self.models[name] for name in _dependency_order(self.models)}
@@ -282,17 +281,16 @@ class Project:
             found[:] = [ref for ref in found if not ref.startswith(_PROVEN)] + [proven]
 
     def tell_rows_by_key(self, parsed: dict[str, list[str]]) -> None:
-        """Which models partitioned by event day are recomputed by course (`by_course`), and which
-        by learner of a course (`by_learner`); what was told is remembered in `parsed` either way
-        (a model may be refused: it is then recomputed by day, every course or every learner)."""
-        for marker, violation, attribute in (
-            (_BY_COURSE, rows_by_course_violation, "by_course"),
-            (_BY_LEARNER, rows_by_learner_violation, "by_learner"),
-        ):
-            told = set()
-            for model in self.models.values():
-                if model.partition_by != settings.EVENT_DATE:
-                    continue
+        """`rows_by`: which models partitioned by event day are recomputed by learner, which by
+        course; what was told is remembered in `parsed` either way (a model both are refused for
+        recomputes its days whole)."""
+        for model in self.models.values():
+            if model.partition_by != settings.EVENT_DATE:
+                continue
+            for marker, violation, rows_by in (
+                (_BY_LEARNER, rows_by_learner_violation, settings.ROWS_BY_LEARNER),
+                (_BY_COURSE, rows_by_course_violation, settings.ROWS_BY_COURSE),
+            ):
                 context = marker + self._context(model, marker)
                 found = parsed.setdefault(model.sql_hash, [])
                 known = [ref for ref in found if ref.startswith(context)]
@@ -300,8 +298,8 @@ class Project:
                     known = [f"{context} {'no' if violation(self.models, model.name) else 'yes'}"]
                     found[:] = [ref for ref in found if not ref.startswith(marker)] + known
                 if known[0].endswith(" yes"):
-                    told.add(model.name)
-            setattr(self, attribute, frozenset(told))
+                    self.rows_by[model.name] = rows_by
+                    break
 
     def _context(self, model: Model, key: str) -> str:
         """A hash of what a rule's verdict on `model` rests on: the key, and every model it reads."""

@@ -33,6 +33,10 @@ MERGED_PARTITION = "course_key"
 EVENTS_SOURCE = "events"
 # The events' learner (edX's user id): an event model's rows name it by its LEARNER_KEY.
 EVENT_LEARNER = "user_id"
+# What of its days an event model recomputes when new log files are all that changed, finest first
+# (idbx/models/day_scope.py): the rows of the learners of a course the files hold, or of the courses.
+ROWS_BY_LEARNER = "learner"
+ROWS_BY_COURSE = "course"
 REGISTRY_SOURCE = "course_registry"
 # One row per learner and course run, what MongoDB's learners collection holds: the learner ids a
 # change of pseudonym key replaces are counted there.

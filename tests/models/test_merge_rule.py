@@ -166,13 +166,16 @@ def test_event_models_whose_rows_of_a_course_depend_on_its_events_alone_are_told
     project = read_project(settings.sql_root(), parsed=parsed)
     by_day = {name for name, m in project.models.items() if m.partition_by == settings.EVENT_DATE}
     video = "int__events__learner_video_viewings_day"  # numbers every video of every course in one window
-    assert project.by_course == by_day - {video} and len(project.by_course) == 8
+    assert set(project.rows_by) == by_day - {video} and len(project.rows_by) == 8
     assert "a window over keyed rows whose PARTITION BY lacks course_key" in rows_by_course_violation(project.models, video)
-    verdicts = [ref for found in parsed.values() for ref in found if ref.startswith("rows by course ")]
-    assert len(verdicts) == 9 and sum(verdict.endswith(" no") for verdict in verdicts) == 1
+    # every model told by learner (5 yes), the others by course (3 yes, the video model no)
+    by_learner = [ref for found in parsed.values() for ref in found if ref.startswith("rows by learner ")]
+    assert len(by_learner) == 9 and sum(verdict.endswith(" no") for verdict in by_learner) == 4
+    by_course = [ref for found in parsed.values() for ref in found if ref.startswith("rows by course ")]
+    assert len(by_course) == 4 and sum(verdict.endswith(" no") for verdict in by_course) == 1
     # by learner: the per-learner ones (a course's day, its enrolment changes by the enrolled user
     # and the votes received are not)
-    assert project.by_learner == {
+    assert {name for name, rows_by in project.rows_by.items() if rows_by == settings.ROWS_BY_LEARNER} == {
         "int__events__learner_block_day",
         "int__events__learner_course_day",
         "int__events__learner_course_day_location",
@@ -181,8 +184,8 @@ def test_event_models_whose_rows_of_a_course_depend_on_its_events_alone_are_told
     }
     assert "GROUP BY without user_id" in rows_by_learner_violation(project.models, "int__events__course_day")
     again = read_project(settings.sql_root(), parsed=parsed)  # told again from what was remembered
-    assert again.by_course == project.by_course
-    assert not any("rows by course" in ref for m in again.models.values() for ref in m.refs)
+    assert again.rows_by == project.rows_by
+    assert not any("rows by " in ref for m in again.models.values() for ref in m.refs)
 
 
 @pytest.mark.parametrize(
